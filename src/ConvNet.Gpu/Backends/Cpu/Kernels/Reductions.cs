@@ -88,6 +88,26 @@ internal static unsafe class Reductions
         return s;
     }
 
+    /// <summary>
+    /// Column sums of a strided block: acc[i] += sum over r &lt; rows of x[r*stride + i], for i &lt; len, rows added in
+    /// order. Each column is one float64 accumulator, so the result is independent of how columns are split.
+    /// </summary>
+    public static void AddRows(float* x, int rows, long stride, int len, double* acc)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            float* row = x + r * stride;
+            int i = 0;
+            for (; i <= len - 8; i += 8)
+            {
+                var (lo, hi) = Vector256.Widen(Vector256.Load(row + i));
+                (Vector256.Load(acc + i) + lo).Store(acc + i);
+                (Vector256.Load(acc + i + 4) + hi).Store(acc + i + 4);
+            }
+            for (; i < len; i++) acc[i] += row[i];
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static double Horizontal(Vector256<double> v) => (v.GetElement(0) + v.GetElement(1)) + (v.GetElement(2) + v.GetElement(3));
 }
