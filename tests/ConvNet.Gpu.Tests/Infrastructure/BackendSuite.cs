@@ -122,6 +122,13 @@ public abstract class BackendSuite : IDisposable
         }
     }
 
+    /// <summary>Expectations by output name: <c>Expect(("y", yRef), ("argmax", argRef))</c>.</summary>
+    protected static Dictionary<string, double[]> Expect(params (string Name, double[] Values)[] outputs) =>
+        outputs.ToDictionary(o => o.Name, o => o.Values);
+
+    /// <summary>Widens int32 host data to float64 expectations.</summary>
+    protected static double[] D(int[] x) => Array.ConvertAll(x, v => (double)v);
+
     /// <summary>Widens float32 host data to float64 for the reference.</summary>
     protected static double[] D(float[] x) => Array.ConvertAll(x, v => (double)v);
 
