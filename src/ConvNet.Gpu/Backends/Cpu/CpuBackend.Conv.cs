@@ -9,6 +9,7 @@ namespace ConvNet.Gpu.Backends.Cpu;
 //   backward-data    dcols_g (C/G*KH*KW x OH*OW) = W_g^T * dY[n]_g, then col2im into dX[n]
 //   backward-weights dW_g (K/G x C/G*KH*KW)   = sum over n of dY[n]_g * cols(X[n])_g^T
 // A 1x1 kernel with stride 1 and no padding skips im2col/col2im: X[n] viewed as (C x H*W) is its own column matrix.
+// Depthwise convolutions (groups = C) skip GEMM altogether and run direct per-plane loops (DepthwiseConv).
 // Threads: with enough samples, workers (one workspace slot each, single-threaded GEMMs) pull samples from a shared
 // counter, which keeps both cores busy even when one is slowed by other processes; otherwise samples run one after
 // another and the GEMM and im2col/col2im split across threads. Backward-weights splits the batch into fixed chunks,
@@ -47,6 +48,20 @@ public sealed unsafe partial class CpuBackend
         float* x = Ptr(input), w = Ptr(weight), y = Ptr(output);
         float* b = bias is null ? null : Ptr(bias);
         int kg = g.KPerGroup, rows = g.ColumnRowsPerGroup, plane = g.OutputPlane;
+        if (DepthwiseConv.Applies(g))
+        {
+            // Planes (n, k): output channel k reads input channel k / kg with filter k.
+            ForRanges(g.N * g.K, g.MacCount, (p0, p1) =>
+            {
+                for (int p = p0; p < p1; p++)
+                {
+                    int n = p / g.K, k = p % g.K;
+                    DepthwiseConv.Forward(x + ((long)n * g.C + k / kg) * g.InputPlane, w + (long)k * g.KH * g.KW,
+                        b == null ? 0f : b[k], y + (long)p * plane, g);
+                }
+            });
+            return;
+        }
         bool pointwise = IsPointwise(g);
         ForEachSample(g, (slot, n, par) =>
         {
@@ -69,6 +84,20 @@ public sealed unsafe partial class CpuBackend
     {
         float* dy = Ptr(gradOutput), w = Ptr(weight), dx = Ptr(gradInput);
         int kg = g.KPerGroup, rows = g.ColumnRowsPerGroup, plane = g.OutputPlane;
+        if (DepthwiseConv.Applies(g))
+        {
+            // Planes (n, c): input channel c collects output channels [c*kg, (c+1)*kg).
+            ForRanges(g.N * g.C, g.MacCount, (p0, p1) =>
+            {
+                for (int p = p0; p < p1; p++)
+                {
+                    int n = p / g.C, c = p % g.C;
+                    DepthwiseConv.BackwardData(dy + ((long)n * g.K + c * kg) * plane, w + (long)c * kg * g.KH * g.KW, kg,
+                        dx + (long)p * g.InputPlane, g);
+                }
+            });
+            return;
+        }
         bool pointwise = IsPointwise(g);
         ForEachSample(g, (slot, n, par) =>
         {
@@ -89,6 +118,17 @@ public sealed unsafe partial class CpuBackend
         float* x = Ptr(input), dy = Ptr(gradOutput), dw = Ptr(gradWeight);
         int kg = g.KPerGroup, rows = g.ColumnRowsPerGroup, plane = g.OutputPlane;
         long weightCount = (long)g.K * rows;
+        if (DepthwiseConv.Applies(g))
+        {
+            // One output channel per task, summed over the whole batch in order: deterministic under any schedule.
+            ForRanges(g.K, g.MacCount, (k0, k1) =>
+            {
+                for (int k = k0; k < k1; k++)
+                    DepthwiseConv.BackwardWeights(x + (long)(k / kg) * g.InputPlane, (long)g.C * g.InputPlane,
+                        dy + (long)k * plane, (long)g.K * plane, dw + (long)k * g.KH * g.KW, accumulate, g);
+            });
+            return;
+        }
         bool pointwise = IsPointwise(g);
 
         // dW (+)= dY[n] * cols(X[n])^T for samples [n0, n1), in order; the first sample overwrites unless told otherwise.

@@ -110,7 +110,7 @@ internal static unsafe class ConvColumns
     /// <summary>
     /// The output columns [lo, hi) whose input column ow*stride + off lies in [0, size), clamped to [0, outSize).
     /// </summary>
-    private static (int Lo, int Hi) ValidRange(int off, int stride, int size, int outSize)
+    internal static (int Lo, int Hi) ValidRange(int off, int stride, int size, int outSize)
     {
         // ow*stride + off >= 0  <=>  ow >= ceil(-off / stride);  ow*stride + off <= size - 1  <=>  ow <= floor((size - 1 - off) / stride).
         int lo = off >= 0 ? 0 : (-off + stride - 1) / stride;
