@@ -1,5 +1,5 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
+using static ConvNet.Gpu.Backends.Cpu.Conv.VectorRuns;
 
 namespace ConvNet.Gpu.Backends.Cpu.Conv;
 
@@ -47,7 +47,7 @@ internal static unsafe class DepthwiseConv
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BackwardData(float* dy, float* w, int multiplier, float* dx, Conv2dGeometry g)
     {
-        new Span<float>(dx, g.H * g.W).Clear();
+        Zero(dx, g.H * g.W);
         for (int m = 0; m < multiplier; m++)
         {
             float* dyk = dy + (long)m * g.OutputPlane, wk = w + m * g.KH * g.KW;
@@ -107,36 +107,5 @@ internal static unsafe class DepthwiseConv
                 float* target = dw + kh * g.KW + kw;
                 *target = accumulate ? *target + (float)sum : (float)sum;
             }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Fill(float* d, float value, int n)
-    {
-        var v = Vector256.Create(value);
-        int i = 0;
-        for (; i + 8 <= n; i += 8) v.Store(d + i);
-        for (; i < n; i++) d[i] = value;
-    }
-
-    /// <summary>d[i] += a * s[i].</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Axpy(float* d, float* s, float a, int n)
-    {
-        var va = Vector256.Create(a);
-        int i = 0;
-        for (; i + 8 <= n; i += 8) (Vector256.Load(d + i) + va * Vector256.Load(s + i)).Store(d + i);
-        for (; i < n; i++) d[i] += a * s[i];
-    }
-
-    /// <summary>Sum of a[i] * b[i] in a fixed order (eight lanes, then lane order, then the tail).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Dot(float* a, float* b, int n)
-    {
-        var acc = Vector256<float>.Zero;
-        int i = 0;
-        for (; i + 8 <= n; i += 8) acc += Vector256.Load(a + i) * Vector256.Load(b + i);
-        float s = Vector256.Sum(acc);
-        for (; i < n; i++) s += a[i] * b[i];
-        return s;
     }
 }
