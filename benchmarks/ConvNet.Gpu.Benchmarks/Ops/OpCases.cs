@@ -6,24 +6,25 @@ public sealed class GemmCase : IDisposable
     private readonly IBackend _backend;
     private readonly Tensor _a, _b, _c;
     private readonly int _m, _n, _k;
+    private readonly bool _transA, _transB;
 
-    /// <summary>Allocates and fills the operands on <paramref name="backend"/>.</summary>
-    public GemmCase(IBackend backend, int m, int n, int k)
+    /// <summary>Allocates and fills the operands on <paramref name="backend"/> (A stored k x m when transposed, B n x k).</summary>
+    public GemmCase(IBackend backend, int m, int n, int k, bool transA = false, bool transB = false)
     {
         _backend = backend;
-        (_m, _n, _k) = (m, n, k);
-        _a = Filled(backend, TensorShape.Matrix(m, k), 1);
-        _b = Filled(backend, TensorShape.Matrix(k, n), 2);
+        (_m, _n, _k, _transA, _transB) = (m, n, k, transA, transB);
+        _a = Filled(backend, transA ? TensorShape.Matrix(k, m) : TensorShape.Matrix(m, k), 1);
+        _b = Filled(backend, transB ? TensorShape.Matrix(n, k) : TensorShape.Matrix(k, n), 2);
         _c = backend.Allocate(TensorShape.Matrix(m, n));
     }
 
     /// <summary>2mnk.</summary>
     public double Flops => 2.0 * _m * _n * _k;
 
-    /// <summary>One C = A B.</summary>
+    /// <summary>One C = op(A) op(B).</summary>
     public void Run()
     {
-        _backend.Gemm(false, false, _m, _n, _k, 1f, _a, _b, 0f, _c);
+        _backend.Gemm(_transA, _transB, _m, _n, _k, 1f, _a, _b, 0f, _c);
         _backend.Synchronize();
     }
 

@@ -16,7 +16,7 @@ public sealed unsafe class SgemmKernelTests
     {
         var data = new TheoryData<string>();
         foreach (var k in Enum.GetValues<SgemmKernelKind>())
-            if (Sgemm.IsSupported(k)) data.Add(k.ToString());
+            if (PackedSgemm.IsSupported(k)) data.Add(k.ToString());
         return data;
     }
 
@@ -51,7 +51,7 @@ public sealed unsafe class SgemmKernelTests
         float[] a = Random(rng, m * k), b = Random(rng, k * n), c = new float[m * n];
         Array.Fill(c, float.NaN);
         fixed (float* pa = a, pb = b, pc = c)
-            Sgemm.Run(false, false, m, n, k, 1f, pa, k, pb, n, 0f, pc, n, null, kernel);
+            PackedSgemm.Run(false, false, m, n, k, 1f, pa, k, pb, n, 0f, pc, n, null, kernel);
         double[] expected = Reference(false, false, m, n, k, 1, a, k, b, n, 0, new float[m * n], n);
         AssertClose(expected, c, n, m, n, k, "NaN poison");
     }
@@ -62,9 +62,9 @@ public sealed unsafe class SgemmKernelTests
         float[] a = [float.NaN, float.NaN], b = [float.NaN, float.NaN], c = [1f, 2f, 3f, 4f];
         fixed (float* pa = a, pb = b, pc = c)
         {
-            Sgemm.Run(false, false, 2, 2, 1, 0f, pa, 1, pb, 2, 2f, pc, 2, null);
+            PackedSgemm.Run(false, false, 2, 2, 1, 0f, pa, 1, pb, 2, 2f, pc, 2, null);
             Assert.Equal([2f, 4f, 6f, 8f], c);
-            Sgemm.Run(false, false, 2, 2, 0, 1f, pa, 1, pb, 2, 0f, pc, 2, null);
+            PackedSgemm.Run(false, false, 2, 2, 0, 1f, pa, 1, pb, 2, 0f, pc, 2, null);
             Assert.Equal([0f, 0f, 0f, 0f], c);
         }
     }
@@ -74,8 +74,8 @@ public sealed unsafe class SgemmKernelTests
     {
         var rng = new Random(99);
         var par = new ParallelOptions { MaxDegreeOfParallelism = 2 };
-        Check(rng, Sgemm.BestKernel, false, false, 300, 2200, 530, 1f, 0f, 0, par);
-        Check(rng, Sgemm.BestKernel, true, true, 517, 260, 270, 1f, 1f, 3, par);
+        Check(rng, PackedSgemm.BestKernel, false, false, 300, 2200, 530, 1f, 0f, 0, par);
+        Check(rng, PackedSgemm.BestKernel, true, true, 517, 260, 270, 1f, 1f, 3, par);
     }
 
     [Fact]
@@ -87,7 +87,7 @@ public sealed unsafe class SgemmKernelTests
         float[] c0 = (float[])c.Clone();
         var par = new ParallelOptions { MaxDegreeOfParallelism = 2 };
         fixed (float* pa = a, pb = b, pc = c)
-            Sgemm.RunStridedBatched(false, false, m, n, k, 0.75f, pa, k, 0, pb, n, k * n, 0.5f, pc, n, m * n, batch, par);
+            PackedSgemm.RunStridedBatched(false, false, m, n, k, 0.75f, pa, k, 0, pb, n, k * n, 0.5f, pc, n, m * n, batch, par);
         for (int i = 0; i < batch; i++)
         {
             double[] e = Reference(false, false, m, n, k, 0.75, a, k, b[(i * k * n)..], n, 0.5, c0[(i * m * n)..], n);
@@ -119,7 +119,7 @@ public sealed unsafe class SgemmKernelTests
         float[] a = Random(rng, (ta ? k : m) * lda), b = Random(rng, (tb ? n : k) * ldb), c = Random(rng, m * ldc);
         double[] expected = Reference(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         fixed (float* pa = a, pb = b, pc = c)
-            Sgemm.Run(ta, tb, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, par, kernel);
+            PackedSgemm.Run(ta, tb, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, par, kernel);
         AssertClose(expected, c, ldc, m, n, k, $"{kernel} ta={ta} tb={tb} m={m} n={n} k={k} alpha={alpha} beta={beta} pad={pad} threads={par?.MaxDegreeOfParallelism ?? 1}");
     }
 

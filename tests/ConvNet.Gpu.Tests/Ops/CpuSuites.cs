@@ -28,3 +28,6 @@ public sealed class NormOps_Cpu() : NormOpsSuite(TestBackends.Cpu());
 
 /// <summary>Optimizer steps on the CPU backend.</summary>
 public sealed class OptimizerOps_Cpu() : OptimizerOpsSuite(TestBackends.Cpu());
+
+/// <summary>Bad-input rejection on the CPU backend.</summary>
+public sealed class BadInput_Cpu() : BadInputSuite(TestBackends.Cpu());

@@ -25,23 +25,26 @@ internal readonly unsafe struct Avx2Kernel : ISgemmKernel
     /// <summary>Whether this CPU can run the kernel.</summary>
     public static bool IsSupported => Avx2.IsSupported && Fma.IsSupported;
 
-    /// <summary>C tile (mr x nr at <paramref name="c"/>) op= packed A panel (kc x MR) times packed B panel (kc x NR).</summary>
+    /// <summary>C tile (mr x nr at <paramref name="c"/>) op= packed A panel (kc x MR) times packed B panel (kc x NR);
+    /// <paramref name="t"/> is an MR x NR scratch tile for ragged right edges.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Tile(int mr, int nr, int kc, float* a, float* b, float* c, int ldc, TileStore mode, float beta)
+    public static void Tile(int mr, int nr, int kc, float* a, float* b, float* c, int ldc, TileStore mode, float beta, float* t)
     {
         switch (mr)
         {
-            case 1: Rows<R1>(nr, kc, a, b, c, ldc, mode, beta); break;
-            case 2: Rows<R2>(nr, kc, a, b, c, ldc, mode, beta); break;
-            case 3: Rows<R3>(nr, kc, a, b, c, ldc, mode, beta); break;
-            case 4: Rows<R4>(nr, kc, a, b, c, ldc, mode, beta); break;
-            case 5: Rows<R5>(nr, kc, a, b, c, ldc, mode, beta); break;
-            case 6: Rows<R6>(nr, kc, a, b, c, ldc, mode, beta); break;
+            case 1: Rows<R1>(nr, kc, a, b, c, ldc, mode, beta, t); break;
+            case 2: Rows<R2>(nr, kc, a, b, c, ldc, mode, beta, t); break;
+            case 3: Rows<R3>(nr, kc, a, b, c, ldc, mode, beta, t); break;
+            case 4: Rows<R4>(nr, kc, a, b, c, ldc, mode, beta, t); break;
+            case 5: Rows<R5>(nr, kc, a, b, c, ldc, mode, beta, t); break;
+            case 6: Rows<R6>(nr, kc, a, b, c, ldc, mode, beta, t); break;
             default: throw new ArgumentOutOfRangeException(nameof(mr));
         }
     }
 
-    private static void Rows<TR>(int nr, int kc, float* a, float* b, float* c, int ldc, TileStore mode, float beta)
+    // Full optimization from the first call: tier-0 code for this loop is many times slower and GEMMs make few calls.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Rows<TR>(int nr, int kc, float* a, float* b, float* c, int ldc, TileStore mode, float beta, float* t)
         where TR : struct, IRowCount
     {
         Vector256<float> c0_0 = default; Vector256<float> c0_1 = default;
@@ -64,8 +67,8 @@ internal readonly unsafe struct Avx2Kernel : ISgemmKernel
             b += 16;
         }
 
-        // Full-width tiles go straight to C; a ragged right edge goes through a stack tile and a scalar merge.
-        float* t = stackalloc float[6 * 16];
+        // Full-width tiles go straight to C; a ragged right edge goes through the scratch tile and a scalar merge.
+        // (No calls may happen while the accumulators are live: the JIT would spill all of them on every iteration.)
         bool direct = nr == 16;
         float* dst = direct ? c : t;
         int ld = direct ? ldc : 16;

@@ -7,7 +7,7 @@ using System.Runtime.Intrinsics.X86;
 namespace ConvNet.Gpu.Backends.Cpu.Gemm;
 
 /// <summary>
-/// AVX-512F micro-kernel: a 12 x 32 tile of C held in 24 zmm accumulators; per k step it loads two B vectors,
+/// AVX-512F micro-kernel: a 12 x 32 tile of C held in 24 zmm accumulators; per k step it loads 2 B vectors,
 /// broadcasts 12 A values and issues 24 FMAs (fits the 32 zmm registers, so nothing spills).
 /// </summary>
 internal readonly unsafe struct Avx512Kernel : ISgemmKernel
@@ -17,37 +17,40 @@ internal readonly unsafe struct Avx512Kernel : ISgemmKernel
     /// <summary>Columns of C per tile (2 vectors of 16; the packed B panel width).</summary>
     public static int NR => 32;
     /// <summary>Reduction depth of one packed block.</summary>
-    public static int KC => 256;
+    public static int KC => 384;
     /// <summary>Rows of A packed per block (a multiple of MR; the block stays in L2).</summary>
-    public static int MC => 240;
+    public static int MC => 144;
     /// <summary>Columns of B packed per block (a multiple of NR).</summary>
-    public static int NC => 2048;
+    public static int NC => 1024;
     /// <summary>Whether this CPU can run the kernel.</summary>
     public static bool IsSupported => Avx512F.IsSupported;
 
-    /// <summary>C tile (mr x nr at <paramref name="c"/>) op= packed A panel (kc x MR) times packed B panel (kc x NR).</summary>
+    /// <summary>C tile (mr x nr at <paramref name="c"/>) op= packed A panel (kc x MR) times packed B panel (kc x NR);
+    /// <paramref name="t"/> is an MR x NR scratch tile for ragged right edges.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Tile(int mr, int nr, int kc, float* a, float* b, float* c, int ldc, TileStore mode, float beta)
+    public static void Tile(int mr, int nr, int kc, float* a, float* b, float* c, int ldc, TileStore mode, float beta, float* t)
     {
         switch (mr)
         {
-            case 1: Rows<R1>(nr, kc, a, b, c, ldc, mode, beta); break;
-            case 2: Rows<R2>(nr, kc, a, b, c, ldc, mode, beta); break;
-            case 3: Rows<R3>(nr, kc, a, b, c, ldc, mode, beta); break;
-            case 4: Rows<R4>(nr, kc, a, b, c, ldc, mode, beta); break;
-            case 5: Rows<R5>(nr, kc, a, b, c, ldc, mode, beta); break;
-            case 6: Rows<R6>(nr, kc, a, b, c, ldc, mode, beta); break;
-            case 7: Rows<R7>(nr, kc, a, b, c, ldc, mode, beta); break;
-            case 8: Rows<R8>(nr, kc, a, b, c, ldc, mode, beta); break;
-            case 9: Rows<R9>(nr, kc, a, b, c, ldc, mode, beta); break;
-            case 10: Rows<R10>(nr, kc, a, b, c, ldc, mode, beta); break;
-            case 11: Rows<R11>(nr, kc, a, b, c, ldc, mode, beta); break;
-            case 12: Rows<R12>(nr, kc, a, b, c, ldc, mode, beta); break;
+            case 1: Rows<R1>(nr, kc, a, b, c, ldc, mode, beta, t); break;
+            case 2: Rows<R2>(nr, kc, a, b, c, ldc, mode, beta, t); break;
+            case 3: Rows<R3>(nr, kc, a, b, c, ldc, mode, beta, t); break;
+            case 4: Rows<R4>(nr, kc, a, b, c, ldc, mode, beta, t); break;
+            case 5: Rows<R5>(nr, kc, a, b, c, ldc, mode, beta, t); break;
+            case 6: Rows<R6>(nr, kc, a, b, c, ldc, mode, beta, t); break;
+            case 7: Rows<R7>(nr, kc, a, b, c, ldc, mode, beta, t); break;
+            case 8: Rows<R8>(nr, kc, a, b, c, ldc, mode, beta, t); break;
+            case 9: Rows<R9>(nr, kc, a, b, c, ldc, mode, beta, t); break;
+            case 10: Rows<R10>(nr, kc, a, b, c, ldc, mode, beta, t); break;
+            case 11: Rows<R11>(nr, kc, a, b, c, ldc, mode, beta, t); break;
+            case 12: Rows<R12>(nr, kc, a, b, c, ldc, mode, beta, t); break;
             default: throw new ArgumentOutOfRangeException(nameof(mr));
         }
     }
 
-    private static void Rows<TR>(int nr, int kc, float* a, float* b, float* c, int ldc, TileStore mode, float beta)
+    // Full optimization from the first call: tier-0 code for this loop is many times slower and GEMMs make few calls.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Rows<TR>(int nr, int kc, float* a, float* b, float* c, int ldc, TileStore mode, float beta, float* t)
         where TR : struct, IRowCount
     {
         Vector512<float> c0_0 = default; Vector512<float> c0_1 = default;
@@ -82,8 +85,8 @@ internal readonly unsafe struct Avx512Kernel : ISgemmKernel
             b += 32;
         }
 
-        // Full-width tiles go straight to C; a ragged right edge goes through a stack tile and a scalar merge.
-        float* t = stackalloc float[12 * 32];
+        // Full-width tiles go straight to C; a ragged right edge goes through the scratch tile and a scalar merge.
+        // (No calls may happen while the accumulators are live: the JIT would spill all of them on every iteration.)
         bool direct = nr == 32;
         float* dst = direct ? c : t;
         int ld = direct ? ldc : 32;

@@ -27,9 +27,10 @@ internal unsafe interface ISgemmKernel
     /// <summary>
     /// Multiplies a packed A panel (kc steps of MR floats, only the first <paramref name="mr"/> rows used) by a packed
     /// B panel (kc steps of NR floats, zero-padded past <paramref name="nr"/>) and combines the mr x nr result with C
-    /// (row-major, leading dimension <paramref name="ldc"/>) as <paramref name="mode"/> says.
+    /// (row-major, leading dimension <paramref name="ldc"/>) as <paramref name="mode"/> says. <paramref name="t"/> is an
+    /// MR x NR scratch tile for ragged right edges.
     /// </summary>
-    static abstract void Tile(int mr, int nr, int kc, float* a, float* b, float* c, int ldc, TileStore mode, float beta);
+    static abstract void Tile(int mr, int nr, int kc, float* a, float* b, float* c, int ldc, TileStore mode, float beta, float* t);
 }
 
 /// <summary>How a micro-kernel combines its product P with the existing C tile.</summary>

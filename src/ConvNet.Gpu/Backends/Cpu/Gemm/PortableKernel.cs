@@ -22,10 +22,10 @@ internal readonly unsafe struct PortableKernel : ISgemmKernel
     public static bool IsSupported => true;
 
     /// <summary>C tile op= packed A panel (kc x 4) times packed B panel (kc x 8).</summary>
-    public static void Tile(int mr, int nr, int kc, float* a, float* b, float* c, int ldc, TileStore mode, float beta)
+    public static void Tile(int mr, int nr, int kc, float* a, float* b, float* c, int ldc, TileStore mode, float beta, float* t)
     {
-        // Accumulators: row r, half h at acc[2r + h].
-        Vector128<float>* acc = stackalloc Vector128<float>[8];
+        // Accumulators in the scratch tile: row r, half h at acc[2r + h].
+        var acc = (Vector128<float>*)t;
         for (int i = 0; i < 8; i++) acc[i] = default;
         for (int p = 0; p < kc; p++)
         {

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace ConvNet.Gpu.Backends.Cpu.Gemm;
 
 /// <summary>
@@ -14,6 +16,7 @@ namespace ConvNet.Gpu.Backends.Cpu.Gemm;
 internal static unsafe class SgemmDriver
 {
     /// <summary>C (m x n, ldc) = alpha op(A) op(B) + beta C on the calling thread; m, n, k &gt; 0 and alpha != 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run<TK>(bool transA, bool transB, int m, int n, int k, float alpha,
         float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, SgemmScratch scratch)
         where TK : struct, ISgemmKernel
@@ -23,6 +26,7 @@ internal static unsafe class SgemmDriver
         int kcMax = Math.Min(TK.KC, k);
         float* packA = scratch.A((long)mcMax * kcMax);
         float* packB = scratch.B((long)ncMax * kcMax);
+        float* tile = scratch.Tile(TK.MR * TK.NR);
         TileStore first = beta == 0f ? TileStore.Overwrite : beta == 1f ? TileStore.Accumulate : TileStore.Scale;
 
         for (int jc = 0; jc < n; jc += TK.NC)
@@ -45,7 +49,7 @@ internal static unsafe class SgemmDriver
                         for (int ir = 0; ir < mc; ir += TK.MR)
                         {
                             int mr = Math.Min(TK.MR, mc - ir);
-                            TK.Tile(mr, nr, kc, packA + (long)ir * kc, bPanel, cCol + (long)ir * ldc, ldc, mode, beta);
+                            TK.Tile(mr, nr, kc, packA + (long)ir * kc, bPanel, cCol + (long)ir * ldc, ldc, mode, beta, tile);
                         }
                     }
                 }

@@ -14,6 +14,7 @@ internal static unsafe class SgemmPacking
     /// Packs rows [i0, i0+mc) and reduction range [p0, p0+kc) of op(A) into <paramref name="dst"/>; panel q starts at
     /// dst + q*mr*kc. A ragged last panel keeps the stride mr (the kernels read only its live rows).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackA(bool transA, float* a, int lda, int i0, int p0, int mc, int kc, int mr, float alpha, float* dst)
     {
         for (int ir = 0; ir < mc; ir += mr)
@@ -52,6 +53,7 @@ internal static unsafe class SgemmPacking
     /// Packs reduction range [p0, p0+kc) and columns [j0, j0+nc) of op(B) into <paramref name="dst"/>; panel q starts at
     /// dst + q*nr*kc and columns past nc are zero.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackB(bool transB, float* b, int ldb, int p0, int j0, int kc, int nc, int nr, float* dst)
     {
         for (int jr = 0; jr < nc; jr += nr)

@@ -3,7 +3,7 @@ using System.Collections.Concurrent;
 namespace ConvNet.Gpu.Backends.Cpu.Gemm;
 
 /// <summary>
-/// Packing buffers for one SGEMM worker: a packed A block and a packed B block, 64-byte aligned inside pinned arrays.
+/// Packing buffers for one SGEMM worker: a packed A block, a packed B block and an edge tile, 64-byte aligned inside pinned arrays.
 /// Workers rent one from a small process-wide pool for the duration of a call and return it, so steady-state GEMMs
 /// allocate nothing; buffers only grow.
 /// </summary>
@@ -13,6 +13,7 @@ internal sealed unsafe class SgemmScratch
 
     private float[] _a = [];
     private float[] _b = [];
+    private float[] _tile = [];
 
     /// <summary>Takes a scratch from the pool (or makes one).</summary>
     public static SgemmScratch Rent() => Pool.TryTake(out var s) ? s : new SgemmScratch();
@@ -29,6 +30,9 @@ internal sealed unsafe class SgemmScratch
 
     /// <summary>An aligned B buffer of at least <paramref name="floats"/> elements.</summary>
     public float* B(long floats) => Aligned(ref _b, floats);
+
+    /// <summary>An aligned micro-tile buffer of at least <paramref name="floats"/> elements.</summary>
+    public float* Tile(long floats) => Aligned(ref _tile, floats);
 
     private static float* Aligned(ref float[] buffer, long floats)
     {

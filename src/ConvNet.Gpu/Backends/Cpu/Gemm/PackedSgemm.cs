@@ -2,7 +2,7 @@ using System.Runtime.Intrinsics;
 
 namespace ConvNet.Gpu.Backends.Cpu.Gemm;
 
-/// <summary>Which micro-kernel family a GEMM runs (tests force each one; production uses <see cref="Sgemm.BestKernel"/>).</summary>
+/// <summary>Which micro-kernel family a GEMM runs (tests force each one; production uses <see cref="PackedSgemm.BestKernel"/>).</summary>
 internal enum SgemmKernelKind
 {
     /// <summary>12 x 32 tiles with AVX-512F FMA.</summary>
@@ -19,7 +19,7 @@ internal enum SgemmKernelKind
 /// A is stored (m x k, lda) or, when transposed, (k x m, lda); B is (k x n, ldb) or (n x k, ldb).
 /// beta = 0 never reads C. This is the engine behind CpuBackend.Gemm, the convolutions and the emulated cuBLAS.
 /// </summary>
-internal static unsafe class Sgemm
+internal static unsafe class PackedSgemm
 {
     /// <summary>Below this many FLOPs (2mnk) one thread is faster than waking a second one.</summary>
     private const double ParallelFlopThreshold = 2e6;
