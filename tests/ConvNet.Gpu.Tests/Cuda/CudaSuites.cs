@@ -36,6 +36,9 @@ public sealed class OptimizerOps_CudaEmulated() : OptimizerOpsSuite(CudaTestBack
 /// <summary>The worked examples with exact numbers on CUDA (emulated).</summary>
 public sealed class WorkedExamples_CudaEmulated() : WorkedExamplesSuite(CudaTestBackends.Emulated());
 
+/// <summary>Bad-input rejection on CUDA (emulated): the same typed exceptions, before any launch, nothing written.</summary>
+public sealed class BadInput_CudaEmulated() : BadInputSuite(CudaTestBackends.Emulated());
+
 /// <summary>Conv ops on a real GPU.</summary>
 public sealed class ConvOps_CudaGpu() : ConvOpsSuite(CudaTestBackends.Gpu());
 
@@ -62,3 +65,6 @@ public sealed class OptimizerOps_CudaGpu() : OptimizerOpsSuite(CudaTestBackends.
 
 /// <summary>The worked examples on a real GPU.</summary>
 public sealed class WorkedExamples_CudaGpu() : WorkedExamplesSuite(CudaTestBackends.Gpu());
+
+/// <summary>Bad-input rejection on a real GPU.</summary>
+public sealed class BadInput_CudaGpu() : BadInputSuite(CudaTestBackends.Gpu());
