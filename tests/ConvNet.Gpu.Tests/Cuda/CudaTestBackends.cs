@@ -1,5 +1,4 @@
 using ConvNet.Gpu.Backends.Cuda;
-using ConvNet.Gpu.Backends.Cuda.Driver;
 using ConvNet.Gpu.Backends.Cuda.Emulation;
 using ConvNet.Gpu.Tests.Infrastructure;
 using Xunit;
@@ -33,23 +32,20 @@ internal static class CudaTestBackends
     {
         string? reason = EmulatedCudaDevice.UnavailableReason();
         if (reason is not null) Assert.Skip($"CUDA (emulated) unavailable: {reason}");
-        // SGEMM on one thread: CI has two cores, and the CPU reference runs beside it.
-        return new CudaBackend(EmulatedCudaDevice.Open(gemmThreads: 1), options ?? EmulatedOptions);
+        return Backend.CudaEmulated(options ?? EmulatedOptions);
     }
 
     /// <summary>A bare CudaBackend on GPU 0 (the caller disposes it); skips the test with the reason when there is none.</summary>
     public static CudaBackend CreateGpu(CudaBackendOptions? options = null)
     {
-        DriverCudaDevice device;
         try
         {
-            device = DriverCudaDevice.Open(0);
+            return Backend.Cuda(0, options ?? new CudaBackendOptions());
         }
         catch (CudaUnavailableException e)
         {
-            Assert.Skip($"CUDA GPU unavailable: {e.Message}");
+            Assert.Skip($"CUDA GPU unavailable: {e.Reason}");
             throw; // not reached: Assert.Skip throws
         }
-        return new CudaBackend(device, options ?? new CudaBackendOptions());
     }
 }
