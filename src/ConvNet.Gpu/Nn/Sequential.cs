@@ -422,6 +422,22 @@ public sealed class Sequential : IDisposable
         return model;
     }
 
+    /// <summary>Saves architecture, weights, running statistics and dropout RNG to a checkpoint file (written atomically).</summary>
+    public void Save(string path) => Checkpoints.ModelCheckpoint.Save(path, this);
+
+    /// <summary>Rebuilds a model from a checkpoint alone, on any backend (checkpoints are device independent).</summary>
+    public static Sequential Load(string path, IBackend backend) => Checkpoints.ModelCheckpoint.LoadModel(path, backend);
+
+    /// <summary>Loss, accuracy and confusion matrix on a labelled data set (see <see cref="Evaluate(ReadOnlySpan{float}, ReadOnlySpan{int}, int, ClassificationLoss?)"/>).</summary>
+    public EvaluationResult Evaluate(Data.Dataset data, int batchSize = 256, ClassificationLoss? loss = null, Data.Normalization? normalization = null)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        if (normalization is null) return Evaluate(data.Images.Span, data.Labels.Span, batchSize, loss);
+        var images = data.Images.ToArray();
+        normalization.Apply(images);
+        return Evaluate(images, data.Labels.Span, batchSize, loss);
+    }
+
     /// <summary>Frees every layer's tensors and the model's buffers.</summary>
     public void Dispose()
     {
