@@ -5,7 +5,7 @@ using ConvNet.Gpu.Nn;
 using ConvNet.Gpu.Optimizers;
 using ConvNet.Gpu.Training;
 
-using var backend = args.Contains("--cuda") ? Backend.Default() : Backend.Cpu();
+using var backend = Backend.Default();   // CUDA when a GPU is usable, else the CPU; the reason is printed
 Console.WriteLine($"backend: {backend.Name} ({backend.SelectionReason})");
 
 // 512 synthetic 28x28 images: class k has a bright horizontal bar at row 2 + 2k, so a CNN can learn it quickly.
