@@ -25,6 +25,7 @@ public static class PoolCases
         new("rect_k2x3_s1x2_pad1", 1, 2, 5, 7, new Pool2dSpec(2, 3, 1, 2, 1, 1)),
         new("k_eq_input", 2, 2, 4, 4, Pool2dSpec.Square(4)),
         new("k3_s3_stride_eq_kernel", 1, 1, 9, 8, Pool2dSpec.Square(3)),
+        new("medium_k3_s2_pad1_ceil", 2, 5, 33, 35, Pool2dSpec.Square(3, 2, padding: 1, ceilMode: true)),
     ];
 
     private static readonly Dictionary<string, Case> ByName = All.ToDictionary(c => c.Name);
