@@ -40,8 +40,22 @@ public static class FashionMnist
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         var test = Task.Run(() => LoadTest(directory));
-        Dataset train = LoadTrain(directory);
-        return (train, test.GetAwaiter().GetResult());
+        Dataset train;
+        try
+        {
+            train = LoadTrain(directory);
+        }
+        catch
+        {
+            // Report the training-set error; still wait for the test-set task so its outcome is observed.
+            try { test.Wait(); } catch (AggregateException) { }
+            throw;
+        }
+        Dataset testSet = test.GetAwaiter().GetResult();
+        if (!train.SampleShape.Equals(testSet.SampleShape))
+            throw new IdxFormatException(testSet.Source,
+                $"test images are {testSet.SampleShape} but training images ({train.Source}) are {train.SampleShape}; the two sets do not belong together.");
+        return (train, testSet);
     }
 
     /// <summary>Loads the 60,000-sample training set from <paramref name="directory"/>.</summary>
