@@ -90,7 +90,8 @@ public sealed class TensorAssertTests
         var xd = new[] { 0.3, -0.7 };
         double[] Fd(double[] v) => [v[0], 2 * v[1]];
         GradientCheck.Float64("true gradient", xd, Fd, new[] { g[0], 2 * g[1] }, g);
-        Fails(() => GradientCheck.Float64("off by 1e-3", xd, Fd, new[] { g[0] + 1e-3, 2 * g[1] }, g));
+        // 1e-2 is far outside 1e-5 + 1e-3*|n| for |n| <= 1 (an offset of 1e-3 would pass when g0 is close to 1).
+        Fails(() => GradientCheck.Float64("off by 1e-2", xd, Fd, new[] { g[0] + 1e-2, 2 * g[1] }, g));
     }
 
     [Fact]
