@@ -4,8 +4,8 @@ namespace ConvNet.Gpu.Backends.Cpu.Kernels;
 /// Column plan for the SIMD backward gathers over overlapping pooling windows, eight input columns per block.
 /// Input column w is covered by window columns ColCoverLo[w] + j for slots j &lt; <see cref="Slots"/>; slot j's window
 /// index is Index[j*W + w], or -1 where column w has fewer windows. A block of columns [w0, w0 + 8) is vectorizable
-/// when every window it needs lies in [Base, Base + 8) of one output row, so one 8-wide load plus a lane shuffle
-/// fetches every slot. Blocks start at multiples of 8; the last one is shifted left to end at W.
+/// when every window it needs lies in [Base, Base + 8) of one output row (Base + 8 &lt;= OW), so one 8-wide load plus
+/// a lane shuffle fetches every slot. Blocks start at multiples of 8; the last one is shifted left to end at W.
 /// </summary>
 internal sealed class PoolGatherColumns
 {
@@ -53,8 +53,9 @@ internal sealed class PoolGatherColumns
                     lo = Math.Min(lo, ow);
                     hi = Math.Max(hi, ow);
                 }
-            int bse = hi < 0 ? Math.Min(win.ColCoverLo[w0], oW - 8) : lo;
-            bases[b] = bse >= 0 && bse + 8 <= oW && hi - bse < 8 ? bse : -1;
+            // Load 8 window columns from bse; near the right edge shift the load left so it stays inside the row.
+            int bse = Math.Min(hi < 0 ? win.ColCoverLo[w0] : lo, oW - 8);
+            bases[b] = bse >= 0 && hi - bse < 8 ? bse : -1;
         }
         return new PoolGatherColumns(slots, index, start, bases);
     }
