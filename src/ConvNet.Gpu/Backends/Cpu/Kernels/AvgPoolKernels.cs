@@ -58,6 +58,17 @@ internal static unsafe class AvgPoolKernels
         for (int h = hs; h < he; h++)
         {
             float* row = x + h * w;
+            if (stride == 2)
+            {
+                // One even/odd split serves window columns k and k + 1; the additions keep their order.
+                for (int k = 0; k < kw; k += 2)
+                {
+                    var (even, odd) = PoolColumns.SplitEvenOdd(row + col0 + k, evenOdd);
+                    sum += even;
+                    if (k + 1 < kw) sum += odd;
+                }
+                continue;
+            }
             for (int k = 0; k < kw; k++) sum += PoolColumns.LoadColumns(row, col0 + k, stride, evenOdd);
         }
         var divisor = Vector256.Create(rows) * Vector256.Create(colCount[ow], colCount[ow + 1], colCount[ow + 2], colCount[ow + 3],

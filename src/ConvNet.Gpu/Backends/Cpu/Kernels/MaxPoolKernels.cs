@@ -73,8 +73,20 @@ internal static unsafe class MaxPoolKernels
         for (int h = hs; h < he; h++)
         {
             float* row = x + h * w;
+            int rowBase = h * w + col0;
+            if (stride == 2)
+            {
+                // One even/odd split serves window columns k and k + 1.
+                for (int k = 0; k < kw; k += 2)
+                {
+                    var (even, odd) = PoolColumns.SplitEvenOdd(row + col0 + k, evenOdd);
+                    if (h != hs || k != 0) Step(ref max, ref best, even, Vector256.Create(rowBase + k) + laneOffsets);
+                    if (k + 1 < kw) Step(ref max, ref best, odd, Vector256.Create(rowBase + k + 1) + laneOffsets);
+                }
+                continue;
+            }
             for (int k = h == hs ? 1 : 0; k < kw; k++)
-                Step(ref max, ref best, PoolColumns.LoadColumns(row, col0 + k, stride, evenOdd), Vector256.Create(h * w + col0 + k) + laneOffsets);
+                Step(ref max, ref best, PoolColumns.LoadColumns(row, col0 + k, stride, evenOdd), Vector256.Create(rowBase + k) + laneOffsets);
         }
         max.Store(y);
         best.Store(argmax);
