@@ -1,0 +1,91 @@
+using System.CommandLine;
+using System.Globalization;
+using ConvNet.Gpu.Cli.Diagnostics;
+using ConvNet.Gpu.Cli.Engine;
+using ConvNet.Gpu.Cli.Infrastructure;
+using Spectre.Console;
+
+namespace ConvNet.Gpu.Cli.Commands;
+
+/// <summary>
+/// <c>convnet bench</c>: a quick table of SGEMM and convolution (forward, backward-data, backward-weights) times and
+/// GFLOP/s on the CPU and on the GPU; when no GPU works, the emulated device if asked for, otherwise the reason.
+/// </summary>
+internal static class BenchCommand
+{
+    /// <summary>Builds the command.</summary>
+    public static Command Create(CliApp app)
+    {
+        var gpu = new Option<string>("--gpu")
+        {
+            Description = "Which CUDA device to compare with: cuda, cuda:N, cuda-emulated, or none. Default: cuda.",
+            DefaultValueFactory = _ => "cuda",
+        };
+        var command = new Command("bench", "Time SGEMM and convolutions on the CPU and the GPU (a quick table; see benchmarks/ for BenchmarkDotNet).");
+        command.Options.Add(gpu);
+        command.SetAction((parse, ct) => Task.FromResult(Run(app.Console, parse.GetValue(gpu)!, ct)));
+        return command;
+    }
+
+    private static int Run(CliConsole console, string gpuText, CancellationToken cancellationToken)
+    {
+        OpenedDevice? gpu = null;
+        string gpuColumn = "GPU";
+        if (!string.Equals(gpuText, "none", StringComparison.OrdinalIgnoreCase))
+        {
+            DeviceRequest request = DeviceRequest.TryParse(gpuText) is { Kind: DeviceKind.Cuda or DeviceKind.CudaEmulated } r
+                ? r
+                : throw CliException.Usage($"unknown --gpu '{gpuText}'. Valid values: cuda, cuda:N, cuda-emulated, none.");
+            try
+            {
+                gpu = DeviceSelector.Open(request, tf32: false);
+                gpuColumn = gpu.Backend.Name;
+            }
+            catch (CliException ex) when (ex.ExitCode == ExitCodes.Device)
+            {
+                console.Line($"GPU column skipped: {ex.Message}");
+            }
+        }
+
+        using IBackend cpu = Backend.Cpu();
+        console.Line($"CPU: {cpu.Description}");
+        if (gpu is not null) console.Line($"GPU: {gpu.Backend.Description}");
+
+        var table = new Table().Border(TableBorder.Rounded)
+            .AddColumn("op").AddColumn("shape")
+            .AddColumn(new TableColumn("CPU ms").RightAligned()).AddColumn(new TableColumn("CPU GFLOP/s").RightAligned())
+            .AddColumn(new TableColumn($"{Markup.Escape(gpuColumn)} ms").RightAligned()).AddColumn(new TableColumn("GFLOP/s").RightAligned())
+            .AddColumn(new TableColumn("speed-up").RightAligned());
+        try
+        {
+            foreach (BenchCase c in OpBenchmark.Cases())
+            {
+                (string ms, string gf, double? t) cpuCell = Cell(c, cpu, cancellationToken);
+                (string ms, string gf, double? t) gpuCell = gpu is null ? ("n/a", "n/a", null) : Cell(c, gpu.Backend, cancellationToken);
+                string speedup = cpuCell.t is double a && gpuCell.t is double b ? (a / b).ToString("0.0", CultureInfo.InvariantCulture) + "x" : "";
+                table.AddRow(c.Op, Markup.Escape(c.Shape), cpuCell.ms, cpuCell.gf, gpuCell.ms, gpuCell.gf, speedup);
+            }
+        }
+        finally
+        {
+            gpu?.Backend.Dispose();
+        }
+        console.Render(table);
+        console.Line("Median of repeated calls after warm-up, each ended by a synchronize; FP32" + (gpu is null ? "." : ", TF32 off."));
+        return ExitCodes.Success;
+    }
+
+    private static (string, string, double?) Cell(BenchCase c, IBackend backend, CancellationToken ct)
+    {
+        try
+        {
+            BenchTiming t = OpBenchmark.Measure(c, backend, ct);
+            return (t.MedianMilliseconds.ToString("0.000", CultureInfo.InvariantCulture),
+                t.GigaflopsPerSecond(c.Flops).ToString("0.0", CultureInfo.InvariantCulture), t.MedianMilliseconds);
+        }
+        catch (NotImplementedException)
+        {
+            return ("not implemented", "", null);
+        }
+    }
+}
