@@ -1,0 +1,49 @@
+#!/usr/bin/env python3
+"""Prints one side-by-side table of ConvNet.Gpu vs PyTorch from result JSON files with the same row format:
+   {"engine": ..., "backend": "cpu"|"cuda", "rows": [{"op": ..., "shape": ..., "ms": ...}, ...]}
+Usage: compare.py OURS.json PEER.json [OURS2.json PEER2.json ...]   (pairs, one per backend)
+Ratio = our time / PyTorch's time (below 1.0 means we are faster). Geomeans are over the conv rows.
+"""
+import json, math, sys
+
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def table(ours, peer):
+    index = {(r["op"], r["shape"]): r for r in peer["rows"]}
+    out = []
+    for r in ours["rows"]:
+        p = index.get((r["op"], r["shape"]))
+        if p is None:
+            continue
+        out.append((r["op"], r["shape"], r["ms"], p["ms"], r["ms"] / p["ms"]))
+    return out
+
+
+def main(argv):
+    if len(argv) < 2 or len(argv) % 2:
+        print(__doc__)
+        return 2
+    for i in range(0, len(argv), 2):
+        ours, peer = load(argv[i]), load(argv[i + 1])
+        rows = table(ours, peer)
+        print(f"\n## {ours.get('backend', '?')}: {ours.get('engine', 'ConvNet.Gpu')} ({ours.get('device', '')}) "
+              f"vs {peer.get('engine')} ({peer.get('device', '')}, threads={peer.get('threads')}, tf32={peer.get('tf32')})\n")
+        print(f"| {'op':24} | {'shape':22} | {'ours ms':>10} | {'PyTorch ms':>10} | {'ratio':>6} |")
+        print(f"|{'-' * 26}|{'-' * 24}|{'-' * 12}|{'-' * 12}|{'-' * 8}|")
+        for op, shape, a, b, ratio in rows:
+            print(f"| {op:24} | {shape:22} | {a:10.3f} | {b:10.3f} | {ratio:6.2f} |")
+        for prefix in ("conv-forward", "conv-backward", "conv"):
+            rs = [x[4] for x in rows if x[0].startswith(prefix)]
+            if rs:
+                gm = math.exp(sum(math.log(x) for x in rs) / len(rs))
+                print(f"\ngeomean ratio, {prefix}* ({len(rs)} rows): {gm:.2f}", end="")
+        print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

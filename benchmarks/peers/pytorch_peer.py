@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""PyTorch peer for the ConvNet.Gpu benchmarks: the same op shapes and the same LeNet-5 epoch, timed the same way.
+
+Writes one JSON document (stdout, or --out FILE) with a row per (op, shape): median milliseconds and GFLOP/s.
+  CPU:  /usr/bin/python3 benchmarks/peers/pytorch_peer.py --device cpu --threads 2
+  CUDA: python3 benchmarks/peers/pytorch_peer.py --device cuda --tf32 off   (cuDNN; state the TF32 mode)
+Timing: warm-up, then the median of --repeats runs; CUDA runs are bracketed by torch.cuda.synchronize().
+"""
+import argparse, json, os, platform, statistics, sys, time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def sync(device):
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def median_ms(fn, device, repeats, min_seconds=0.2):
+    for _ in range(3):
+        fn()
+    sync(device)
+    times = []
+    start_all = time.perf_counter()
+    while len(times) < repeats or (time.perf_counter() - start_all) < min_seconds and len(times) < 10 * repeats:
+        t0 = time.perf_counter()
+        fn()
+        sync(device)
+        times.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(times)
+
+
+def conv_rows(shapes, device, repeats):
+    rows = []
+    g = torch.Generator().manual_seed(0)
+    for s in shapes:
+        x = torch.randn(s["n"], s["c"], s["h"], s["w"], generator=g).to(device)
+        w = torch.randn(s["k"], s["c"], s["kernel"], s["kernel"], generator=g).to(device)
+        b = torch.randn(s["k"], generator=g).to(device)
+        args = dict(stride=s["stride"], padding=s["pad"], dilation=s["dilation"])
+        y = F.conv2d(x, w, b, **args)
+        dy = torch.randn_like(y)
+        oh, ow = y.shape[2], y.shape[3]
+        flops = 2.0 * s["n"] * s["k"] * oh * ow * s["c"] * s["kernel"] ** 2
+        with torch.no_grad():
+            fwd = median_ms(lambda: F.conv2d(x, w, b, **args), device, repeats)
+            bwd_data = median_ms(lambda: torch.nn.grad.conv2d_input(x.shape, w, dy, **args), device, repeats)
+            bwd_w = median_ms(lambda: torch.nn.grad.conv2d_weight(x, w.shape, dy, **args), device, repeats)
+        for op, ms in (("conv-forward", fwd), ("conv-backward-data", bwd_data), ("conv-backward-weights", bwd_w)):
+            rows.append({"op": op, "shape": s["name"], "ms": ms, "gflops": flops / (ms * 1e6)})
+    return rows
+
+
+def pool_rows(pools, device, repeats):
+    rows = []
+    g = torch.Generator().manual_seed(1)
+    for p in pools:
+        x = torch.randn(p["n"], p["c"], p["h"], p["w"], generator=g).to(device).requires_grad_(True)
+        kw = dict(kernel_size=p["kernel"], stride=p["stride"], padding=p.get("pad", 0))
+        for kind, fn in (("max", F.max_pool2d), ("avg", F.avg_pool2d)):
+            y = fn(x, **kw)
+            dy = torch.randn_like(y)
+            with torch.no_grad():
+                fwd = median_ms(lambda: fn(x, **kw), device, repeats)
+            bwd = median_ms(lambda: torch.autograd.grad(y, x, dy, retain_graph=True), device, repeats)
+            rows.append({"op": f"{kind}pool-forward", "shape": p["name"], "ms": fwd})
+            rows.append({"op": f"{kind}pool-backward", "shape": p["name"], "ms": bwd})
+    return rows
+
+
+def sgemm_row(device, repeats, n=1024):
+    a = torch.randn(n, n, device=device)
+    b = torch.randn(n, n, device=device)
+    ms = median_ms(lambda: a @ b, device, repeats)
+    return {"op": "sgemm", "shape": f"{n}x{n}x{n}", "ms": ms, "gflops": 2.0 * n ** 3 / (ms * 1e6)}
+
+
+def lenet5():
+    # Modern LeNet-5, 61,706 parameters: the same network as ConvNet.Gpu's Models.LeNet5.
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
+
+
+def lenet_epoch(device, batch, images):
+    torch.manual_seed(0)
+    model = lenet5().to(device)
+    assert sum(p.numel() for p in model.parameters()) == 61706
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    x = torch.rand(images, 1, 28, 28, device=device)
+    y = torch.randint(0, 10, (images,), device=device)
+
+    def step(i):
+        xb, yb = x[i:i + batch], y[i:i + batch]
+        opt.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(xb), yb)
+        loss.backward()
+        opt.step()
+
+    for i in range(0, 10 * batch, batch):  # warm-up
+        step(i)
+    sync(device)
+    t0 = time.perf_counter()
+    for i in range(0, images, batch):
+        step(i)
+    sync(device)
+    seconds = time.perf_counter() - t0
+    return {"op": "lenet5-epoch", "shape": f"{images} images, batch {batch}", "ms": seconds * 1e3,
+            "images_per_second": images / seconds}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--tf32", default="off", choices=["on", "off"])
+    ap.add_argument("--repeats", type=int, default=10)
+    ap.add_argument("--epoch-images", type=int, default=60000)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--skip-epoch", action="store_true")
+    ap.add_argument("--out")
+    a = ap.parse_args()
+
+    torch.set_num_threads(a.threads)
+    if a.device == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = a.tf32 == "on"
+        torch.backends.cudnn.allow_tf32 = a.tf32 == "on"
+        torch.backends.cudnn.benchmark = True
+    with open(os.path.join(HERE, "..", "conv-shapes.json")) as f:
+        table = json.load(f)
+
+    rows = conv_rows(table["shapes"], a.device, a.repeats)
+    rows += pool_rows(table["pools"], a.device, a.repeats)
+    rows.append(sgemm_row(a.device, a.repeats))
+    if not a.skip_epoch:
+        rows.append(lenet_epoch(a.device, a.batch, a.epoch_images))
+    doc = {
+        "engine": f"PyTorch {torch.__version__}",
+        "device": torch.cuda.get_device_name(0) if a.device == "cuda" else platform.processor() or platform.machine(),
+        "backend": a.device, "threads": torch.get_num_threads(),
+        "tf32": a.tf32 if a.device == "cuda" else "n/a",
+        "cudnn": torch.backends.cudnn.version() if a.device == "cuda" else None,
+        "mkldnn": torch.backends.mkldnn.is_available(),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "rows": rows,
+    }
+    text = json.dumps(doc, indent=1)
+    if a.out:
+        with open(a.out, "w") as f:
+            f.write(text + "\n")
+    else:
+        print(text)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+namespace ConvNet.Gpu.Checkpoints;
+
+/// <summary>
+/// Reads and writes checkpoint files: a versioned, checksummed, little-endian container for a <see cref="CheckpointContent"/>
+/// (format described in the docs of CheckpointFileFormat: magic "CNGPUCKP", u32 version, section table, CRC-32C checksums).
+/// Writes are atomic: a crash at any moment leaves either the previous file or the new one, never a mix.
+/// </summary>
+public static class CheckpointFile
+{
+    /// <summary>The format version this build writes and the only one it reads.</summary>
+    public const uint FormatVersion = 1;
+
+    /// <summary>The 8 ASCII bytes every checkpoint file starts with.</summary>
+    public const string Magic = "CNGPUCKP";
+
+    /// <summary>
+    /// Writes <paramref name="content"/> to <paramref name="path"/> atomically: the bytes go to a new sibling file
+    /// <c>path.tmp-&lt;random&gt;</c>, which is flushed to disk (fsync), then renamed over <paramref name="path"/>; finally the
+    /// directory is fsynced where the platform allows, so the rename is durable too. If anything fails, the temporary
+    /// file is removed and <paramref name="path"/> is left as it was. The parent directory is created if needed.
+    /// </summary>
+    /// <exception cref="ConvNetArgumentException">An entry name is empty or a value is null.</exception>
+    /// <exception cref="IOException">The file cannot be written.</exception>
+    public static void Write(string path, CheckpointContent content) => Write(path, content, beforeRename: null);
+
+    /// <summary>
+    /// <see cref="Write(string, CheckpointContent)"/> with a hook called with the temporary path after it is flushed and
+    /// before the rename; tests throw from it to simulate a crash at that point.
+    /// </summary>
+    internal static void Write(string path, CheckpointContent content, Action<string>? beforeRename)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(content);
+        string fullPath = Path.GetFullPath(path);
+        string directory = Path.GetDirectoryName(fullPath) ?? throw new ArgumentException($"'{path}' has no parent directory.", nameof(path));
+        Directory.CreateDirectory(directory);
+
+        string temp = $"{fullPath}.tmp-{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6))}";
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16))
+            {
+                CheckpointFileWriter.Write(stream, content);
+                stream.Flush(flushToDisk: true);
+            }
+            beforeRename?.Invoke(temp);
+            File.Move(temp, fullPath, overwrite: true);
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+        DirectorySync.Flush(directory);
+    }
+
+    /// <summary>Reads and verifies a checkpoint file.</summary>
+    /// <exception cref="CheckpointFormatException">The file is truncated, corrupt, not a checkpoint, or of an unsupported version.</exception>
+    /// <exception cref="IOException">The file cannot be opened.</exception>
+    public static CheckpointContent Read(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        return CheckpointFileReader.Read(stream, path);
+    }
+
+    private static void TryDelete(string path)
+    {
+        try { File.Delete(path); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+}
