@@ -35,7 +35,7 @@ internal static class BenchCommand
         {
             DeviceRequest request = DeviceRequest.TryParse(gpuText) is { Kind: DeviceKind.Cuda or DeviceKind.CudaEmulated } r
                 ? r
-                : throw CliException.Usage($"unknown --gpu '{gpuText}'. Valid values: cuda, cuda:N, cuda-emulated, none.");
+                : throw CliException.UsageError($"unknown --gpu '{gpuText}'. Valid values: cuda, cuda:N, cuda-emulated, none.");
             try
             {
                 gpu = DeviceSelector.Open(request, tf32: false);

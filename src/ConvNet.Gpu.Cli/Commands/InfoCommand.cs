@@ -31,7 +31,8 @@ internal static class InfoCommand
         cpu.AddRow("architecture", RuntimeInformation.ProcessArchitecture.ToString());
         var sets = CpuInfo.InstructionSets();
         cpu.AddRow("SIMD extensions", Markup.Escape(string.Join(", ", sets.Where(s => s.Supported).Select(s => s.Name)) is { Length: > 0 } yes ? yes : "none"));
-        cpu.AddRow("not available", Markup.Escape(string.Join(", ", sets.Where(s => !s.Supported).Select(s => s.Name))));
+        if (sets.Any(s => !s.Supported))
+            cpu.AddRow("not available", Markup.Escape(string.Join(", ", sets.Where(s => !s.Supported).Select(s => s.Name))));
         cpu.AddRow("CPU backend kernels", Markup.Escape(CpuBackend.SimdDescription));
         cpu.AddRow("vectors", Markup.Escape(CpuInfo.VectorWidths()));
         cpu.AddRow("memory available", $"{CpuInfo.AvailableMemoryBytes() / (1024.0 * 1024 * 1024):0.0} GiB");

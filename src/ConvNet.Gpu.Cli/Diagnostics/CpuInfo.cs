@@ -25,8 +25,11 @@ internal static class CpuInfo
         return RuntimeInformation.ProcessArchitecture.ToString();
     }
 
-    /// <summary>The instruction-set extensions .NET reports as usable, widest first, e.g. "AVX-512F, AVX-512BW, AVX2, FMA".</summary>
+    /// <summary>The instruction-set extensions .NET reports as usable, widest first, for this architecture.</summary>
     public static IReadOnlyList<(string Name, bool Supported)> InstructionSets() =>
+        RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm
+            ? [("NEON (AdvSimd)", AdvSimd.IsSupported), ("AdvSimd.Arm64", AdvSimd.Arm64.IsSupported)]
+            :
     [
         ("AVX-512F", Avx512F.IsSupported),
         ("AVX-512BW", Avx512BW.IsSupported),
@@ -35,7 +38,6 @@ internal static class CpuInfo
         ("FMA", Fma.IsSupported),
         ("AVX", Avx.IsSupported),
         ("SSE4.2", Sse42.IsSupported),
-        ("NEON (AdvSimd)", AdvSimd.IsSupported),
     ];
 
     /// <summary>Hardware vector widths as .NET uses them.</summary>

@@ -45,7 +45,7 @@ internal static class DataSource
         }
         else if (dataOption is not null || !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(FashionMnist.EnvironmentVariable)))
         {
-            throw CliException.Data($"{reason} To use the sample built into convnet instead, pass --sample.");
+            throw CliException.DataError($"{reason} To use the sample built into convnet instead, pass --sample.");
         }
         else
         {
@@ -74,7 +74,7 @@ internal static class DataSource
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException or ConvNetArgumentException)
         {
             // IdxFormatException (an IOException) names the file and what is wrong with it.
-            throw CliException.Data($"cannot load Fashion-MNIST from {directory}: {ex.Message}", ex);
+            throw CliException.DataError($"cannot load Fashion-MNIST from {directory}: {ex.Message}", ex);
         }
     }
 
@@ -84,7 +84,7 @@ internal static class DataSource
         Assembly assembly = typeof(DataSource).Assembly;
         string[] names = assembly.GetManifestResourceNames().Where(n => n.StartsWith(ResourcePrefix, StringComparison.Ordinal)).ToArray();
         if (names.Length == 0)
-            throw CliException.Data($"this build of convnet has no embedded Fashion-MNIST sample; {HowToInstall}.");
+            throw CliException.DataError($"this build of convnet has no embedded Fashion-MNIST sample; {HowToInstall}.");
 
         string version = assembly.ManifestModule.ModuleVersionId.ToString("N")[..12];
         string directory = Path.Combine(Path.GetTempPath(), $"convnet-fashion-mnist-sample-{version}");

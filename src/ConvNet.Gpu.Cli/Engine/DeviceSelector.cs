@@ -49,14 +49,14 @@ internal static class DeviceSelector
     {
         _ = tf32;
         CudaProbe probe = Probe();
-        if (!probe.Available) throw CliException.Device($"CUDA device {index} is not available: {probe.Reason}. Use --device cpu (or auto).");
-        throw CliException.Device($"CUDA device {index} cannot be opened ({reason}).");
+        if (!probe.Available) throw CliException.DeviceError($"CUDA device {index} is not available: {probe.Reason}. Use --device cpu (or auto).");
+        throw CliException.DeviceError($"CUDA device {index} cannot be opened ({reason}).");
     }
 
     private static OpenedDevice OpenEmulated(bool tf32)
     {
         _ = tf32;
         CudaProbe probe = Probe();
-        throw CliException.Device($"the emulated CUDA device is not available: {probe.EmulatorReason}.");
+        throw CliException.DeviceError($"the emulated CUDA device is not available: {probe.EmulatorReason}.");
     }
 }

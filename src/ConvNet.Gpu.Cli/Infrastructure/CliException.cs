@@ -16,17 +16,17 @@ internal sealed class CliException : Exception
     public int ExitCode { get; }
 
     /// <summary>A usage error (exit code 2).</summary>
-    public static CliException Usage(string message) => new(ExitCodes.Usage, message);
+    public static CliException UsageError(string message) => new(ExitCodes.Usage, message);
 
     /// <summary>A dataset error (exit code 3).</summary>
-    public static CliException Data(string message, Exception? inner = null) => new(ExitCodes.Data, message, inner);
+    public static CliException DataError(string message, Exception? inner = null) => new(ExitCodes.Data, message, inner);
 
     /// <summary>A checkpoint error (exit code 4).</summary>
-    public static CliException Checkpoint(string message, Exception? inner = null) => new(ExitCodes.Checkpoint, message, inner);
+    public static CliException CheckpointError(string message, Exception? inner = null) => new(ExitCodes.Checkpoint, message, inner);
 
     /// <summary>A device error (exit code 5).</summary>
-    public static CliException Device(string message, Exception? inner = null) => new(ExitCodes.Device, message, inner);
+    public static CliException DeviceError(string message, Exception? inner = null) => new(ExitCodes.Device, message, inner);
 
     /// <summary>An output-directory error (exit code 6).</summary>
-    public static CliException Output(string message, Exception? inner = null) => new(ExitCodes.Output, message, inner);
+    public static CliException OutputError(string message, Exception? inner = null) => new(ExitCodes.Output, message, inner);
 }
