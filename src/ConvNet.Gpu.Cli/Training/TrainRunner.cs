@@ -32,13 +32,13 @@ internal sealed class TrainRunner(CliConsole console, TrainSettings settings)
         string outputDirectory = OutputDirectories.Prepare(
             settings.OutputDirectory ?? (resume is not null ? Path.GetDirectoryName(resume)! : Path.Combine("out", settings.Model ?? ModelNames.LeNet5)));
 
-        LoadedData data = DataSource.Load(settings.DataDirectory, settings.UseSample, settings.Limit, console);
-        console.Note("Data:", $"{data.Description}; {data.Train.Count:N0} training / {data.Test.Count:N0} test images of {data.Train.SampleShape}");
-
         OpenedDevice device = DeviceSelector.Open(settings.Device, settings.Tf32);
         using IBackend backend = device.Backend;
         console.Note("Device:", $"{backend.Name} ({device.Reason})");
         if (settings.Verbose) console.Line($"        {backend.Description}");
+
+        LoadedData data = DataSource.Load(settings.DataDirectory, settings.UseSample, settings.Limit, console);
+        console.Note("Data:", $"{data.Description}; {data.Train.Count:N0} training / {data.Test.Count:N0} test images of {data.Train.SampleShape}");
 
         using TrainingSession session = resume is null
             ? TrainingSession.Create(settings.Model ?? ModelNames.LeNet5, backend, data.Train, settings.Optimizer,
