@@ -7,6 +7,19 @@ namespace ConvNet.Gpu.Data;
 /// </summary>
 public sealed class Dataset
 {
+    /// <summary>Creates a dataset from host arrays (held by reference, not copied); see the memory overload for the checks.</summary>
+    /// <param name="images">Count × C × H × W floats, row-major (NCHW).</param>
+    /// <param name="labels">Count class indices in [0, classNames.Count).</param>
+    /// <param name="sampleShape">The shape of one sample, rank 3 (C, H, W).</param>
+    /// <param name="classNames">One name per class.</param>
+    /// <param name="source">Where the data came from.</param>
+    /// <exception cref="ConvNetArgumentException">The lengths disagree, the shape is not rank 3, there are no classes, or a label is out of range.</exception>
+    public Dataset(float[] images, int[] labels, TensorShape sampleShape, IReadOnlyList<string> classNames, string source)
+        : this(new ReadOnlyMemory<float>(images ?? throw new ArgumentNullException(nameof(images))),
+            new ReadOnlyMemory<int>(labels ?? throw new ArgumentNullException(nameof(labels))), sampleShape, classNames, source)
+    {
+    }
+
     /// <summary>
     /// Creates a dataset from host arrays (or memory). Every label is checked against the class count here, on the host,
     /// so no backend kernel ever sees an out-of-range label.
@@ -31,10 +44,11 @@ public sealed class Dataset
             if (classNames[i] is null)
                 throw new ConvNetArgumentException($"Class name {i} is null.", nameof(classNames));
 
-        long sampleSize = sampleShape.ElementCount;
+        var chw = new TensorShape([sampleShape[0], sampleShape[1], sampleShape[2]], ["C", "H", "W"]);
+        long sampleSize = chw.ElementCount;
         if (images.Length != labels.Length * sampleSize)
             throw new ShapeMismatchException(
-                $"Dataset '{source}': {labels.Length} labels of sample shape {sampleShape} need {labels.Length * sampleSize} image values, got {images.Length}" +
+                $"Dataset '{source}': {labels.Length} labels of sample shape {chw} need {labels.Length * sampleSize} image values, got {images.Length}" +
                 (images.Length % sampleSize == 0 ? $" ({images.Length / sampleSize} samples)." : "."));
 
         ReadOnlySpan<int> l = labels.Span;
@@ -48,7 +62,7 @@ public sealed class Dataset
 
         Images = images;
         Labels = labels;
-        SampleShape = new TensorShape([sampleShape[0], sampleShape[1], sampleShape[2]], ["C", "H", "W"]);
+        SampleShape = chw;
         ClassNames = classNames.ToArray();
         Source = source;
     }

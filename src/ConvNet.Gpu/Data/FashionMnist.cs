@@ -97,19 +97,23 @@ public static class FashionMnist
     /// <param name="directory">The directory found, or null.</param>
     /// <param name="reason">On success, where the directory came from; on failure, why nothing usable was found and how to fix it.</param>
     /// <returns>Whether a directory holding all four files was found.</returns>
-    public static bool TryFind(string? explicitDirectory, out string? directory, out string reason)
+    public static bool TryFind(string? explicitDirectory, out string? directory, out string reason) =>
+        TryFind(explicitDirectory, Environment.GetEnvironmentVariable(EnvironmentVariable), DefaultDirectory, out directory, out reason);
+
+    /// <summary><see cref="TryFind(string?, out string?, out string)"/> with the environment value and default given (for tests).</summary>
+    internal static bool TryFind(string? explicitDirectory, string? environmentValue, string defaultDirectory,
+        out string? directory, out string reason)
     {
-        string? env = Environment.GetEnvironmentVariable(EnvironmentVariable);
         (string candidate, string origin) =
             !string.IsNullOrWhiteSpace(explicitDirectory) ? (explicitDirectory, "the given data directory") :
-            !string.IsNullOrWhiteSpace(env) ? (env, $"${EnvironmentVariable}") :
-            (DefaultDirectory, "the default location");
+            !string.IsNullOrWhiteSpace(environmentValue) ? (environmentValue, $"${EnvironmentVariable}") :
+            (defaultDirectory, "the default location");
 
         if (!Directory.Exists(candidate))
         {
             directory = null;
             reason = origin == "the default location"
-                ? $"Fashion-MNIST was not found: no data directory was given, ${EnvironmentVariable} is not set, and {DefaultDirectory} does not exist " +
+                ? $"Fashion-MNIST was not found: no data directory was given, ${EnvironmentVariable} is not set, and {defaultDirectory} does not exist " +
                   "(install Debian's dataset-fashion-mnist package, or pass a directory holding the four IDX files)."
                 : $"Fashion-MNIST was not found: {candidate} (from {origin}) does not exist.";
             return false;

@@ -17,6 +17,9 @@ internal struct ShuffleRng
         _state = Mix(Mix(seed) ^ ((ulong)(uint)epoch * 0xD1B54A32D192ED03UL + 0x8CB92BA72F3D8DD7UL));
     }
 
+    /// <summary>A generator whose raw SplitMix64 state is <paramref name="state"/> (for checking against published test vectors).</summary>
+    internal static ShuffleRng FromState(ulong state) => new() { _state = state };
+
     /// <summary>The next 64 uniformly distributed bits.</summary>
     public ulong NextUInt64()
     {
