@@ -1,32 +1,231 @@
+using System.Numerics.Tensors;
+using ConvNet.Gpu.Backends.Cpu.Conv;
+using ConvNet.Gpu.Backends.Cpu.Gemm;
+
 namespace ConvNet.Gpu.Backends.Cpu;
 
+// Convolution as im2col + packed SGEMM (per sample, per group):
+//   forward          Y[n]_g (K/G x OH*OW)     = W_g (K/G x C/G*KH*KW) * cols(X[n])_g (C/G*KH*KW x OH*OW)   (+ bias)
+//   backward-data    dcols_g (C/G*KH*KW x OH*OW) = W_g^T * dY[n]_g, then col2im into dX[n]
+//   backward-weights dW_g (K/G x C/G*KH*KW)   = sum over n of dY[n]_g * cols(X[n])_g^T
+// A 1x1 kernel with stride 1 and no padding skips im2col/col2im: X[n] viewed as (C x H*W) is its own column matrix.
+// Threads: with enough samples every worker takes a contiguous range of samples with its own workspace slot and
+// single-threaded GEMMs; otherwise samples run one after another and the GEMM and im2col/col2im split across threads.
+// Backward-weights sums per-worker partials in worker order, so results are bitwise reproducible for a given thread count.
 public sealed unsafe partial class CpuBackend
 {
-    /// <inheritdoc/>
-    protected override void Im2ColCore(Tensor input, Tensor columns, Conv2dGeometry g) =>
-        throw new NotImplementedException("CpuBackend.Im2Col is not implemented yet.");
+    private ConvWorkspace? _convWorkspace;
+
+    /// <summary>The convolution scratch buffers (created on first use; grows to the largest layer seen).</summary>
+    private ConvWorkspace Workspace => _convWorkspace ??= new ConvWorkspace(Threads);
+
+    /// <summary>Bytes held by the convolution workspace (im2col columns and weight-gradient partials).</summary>
+    internal long WorkspaceBytes => _convWorkspace?.Bytes ?? 0;
 
     /// <inheritdoc/>
-    protected override void Col2ImCore(Tensor columns, Tensor input, Conv2dGeometry g) =>
-        throw new NotImplementedException("CpuBackend.Col2Im is not implemented yet.");
+    protected override void Im2ColCore(Tensor input, Tensor columns, Conv2dGeometry g)
+    {
+        float* x = Ptr(input), cols = Ptr(columns);
+        long inStride = (long)g.C * g.InputPlane, colStride = (long)g.ColumnRows * g.OutputPlane;
+        ForSamplesOrChannels(g.N, g.C, (n, c0, c1) => ConvColumns.Im2Col(x + n * inStride, cols + n * colStride, g, c0, c1));
+    }
 
     /// <inheritdoc/>
-    protected override void Conv2dForwardCore(Tensor input, Tensor weight, Tensor? bias, Tensor output, Conv2dGeometry g) =>
-        throw new NotImplementedException("CpuBackend.Conv2dForward is not implemented yet.");
+    protected override void Col2ImCore(Tensor columns, Tensor input, Conv2dGeometry g)
+    {
+        float* x = Ptr(input), cols = Ptr(columns);
+        long inStride = (long)g.C * g.InputPlane, colStride = (long)g.ColumnRows * g.OutputPlane;
+        ForSamplesOrChannels(g.N, g.C, (n, c0, c1) => ConvColumns.Col2Im(cols + n * colStride, x + n * inStride, g, c0, c1));
+    }
 
     /// <inheritdoc/>
-    protected override void Conv2dBackwardDataCore(Tensor gradOutput, Tensor weight, Tensor gradInput, Conv2dGeometry g) =>
-        throw new NotImplementedException("CpuBackend.Conv2dBackwardData is not implemented yet.");
+    protected override void Conv2dForwardCore(Tensor input, Tensor weight, Tensor? bias, Tensor output, Conv2dGeometry g)
+    {
+        float* x = Ptr(input), w = Ptr(weight), y = Ptr(output);
+        float* b = bias is null ? null : Ptr(bias);
+        int kg = g.KPerGroup, rows = g.ColumnRowsPerGroup, plane = g.OutputPlane;
+        bool pointwise = IsPointwise(g);
+        ForEachSample(g, (slot, n, par) =>
+        {
+            float* xn = x + n * g.C * (long)g.InputPlane, yn = y + n * g.K * (long)plane;
+            float* cols = pointwise ? xn : Columns(slot, g, par, xn);
+            for (int grp = 0; grp < g.Groups; grp++)
+                PackedSgemm.Run(false, false, kg, plane, rows, 1f, w + (long)grp * kg * rows, rows,
+                    cols + (long)grp * rows * plane, plane, 0f, yn + (long)grp * kg * plane, plane, par);
+            if (b != null)
+                for (int k = 0; k < g.K; k++)
+                {
+                    var row = new Span<float>(yn + (long)k * plane, plane);
+                    TensorPrimitives.Add(row, b[k], row);
+                }
+        });
+    }
 
     /// <inheritdoc/>
-    protected override void Conv2dBackwardWeightsCore(Tensor input, Tensor gradOutput, Tensor gradWeight, Conv2dGeometry g, bool accumulate) =>
-        throw new NotImplementedException("CpuBackend.Conv2dBackwardWeights is not implemented yet.");
+    protected override void Conv2dBackwardDataCore(Tensor gradOutput, Tensor weight, Tensor gradInput, Conv2dGeometry g)
+    {
+        float* dy = Ptr(gradOutput), w = Ptr(weight), dx = Ptr(gradInput);
+        int kg = g.KPerGroup, rows = g.ColumnRowsPerGroup, plane = g.OutputPlane;
+        bool pointwise = IsPointwise(g);
+        ForEachSample(g, (slot, n, par) =>
+        {
+            float* dyn = dy + n * g.K * (long)plane, dxn = dx + n * g.C * (long)g.InputPlane;
+            // Pointwise: dX[n] (C x HW) is the column gradient itself; otherwise it goes to the workspace first.
+            float* dcols = pointwise ? dxn : Workspace.Get(slot, WorkspaceLane.Columns, (long)g.ColumnRows * plane);
+            for (int grp = 0; grp < g.Groups; grp++)
+                PackedSgemm.Run(true, false, rows, plane, kg, 1f, w + (long)grp * kg * rows, rows,
+                    dyn + (long)grp * kg * plane, plane, 0f, dcols + (long)grp * rows * plane, plane, par);
+            if (!pointwise)
+                ForChannels(g.C, par, (c0, c1) => ConvColumns.Col2Im(dcols, dxn, g, c0, c1));
+        });
+    }
 
     /// <inheritdoc/>
-    protected override void BiasAddCore(Tensor output, Tensor bias) =>
-        throw new NotImplementedException("CpuBackend.BiasAdd is not implemented yet.");
+    protected override void Conv2dBackwardWeightsCore(Tensor input, Tensor gradOutput, Tensor gradWeight, Conv2dGeometry g, bool accumulate)
+    {
+        float* x = Ptr(input), dy = Ptr(gradOutput), dw = Ptr(gradWeight);
+        int kg = g.KPerGroup, rows = g.ColumnRowsPerGroup, plane = g.OutputPlane;
+        long weightCount = (long)g.K * rows;
+        bool pointwise = IsPointwise(g);
+        int workers = SampleWorkers(g.N);
+        // Each worker sums its samples into its own partial (worker 0 may write gradWeight directly when there is one
+        // worker); partials are then added in worker order.
+        var firstDone = new bool[workers];
+        ForEachSample(g, (slot, n, par) =>
+        {
+            float* target = workers == 1 ? dw : Workspace.Get(slot, WorkspaceLane.WeightPartial, weightCount);
+            float beta = firstDone[slot] || (workers == 1 && accumulate) ? 1f : 0f;
+            firstDone[slot] = true;
+            float* xn = x + n * g.C * (long)g.InputPlane, dyn = dy + n * g.K * (long)plane;
+            float* cols = pointwise ? xn : Columns(slot, g, par, xn);
+            for (int grp = 0; grp < g.Groups; grp++)
+                PackedSgemm.Run(false, true, kg, rows, plane, 1f, dyn + (long)grp * kg * plane, plane,
+                    cols + (long)grp * rows * plane, plane, beta, target + (long)grp * kg * rows, rows, par);
+        });
+        if (workers == 1) return;
+        var result = new Span<float>(dw, (int)weightCount);
+        for (int s = 0; s < workers; s++)
+        {
+            if (!firstDone[s]) continue;
+            var partial = new ReadOnlySpan<float>(Workspace.Get(s, WorkspaceLane.WeightPartial, weightCount), (int)weightCount);
+            if (s == 0 && !accumulate) partial.CopyTo(result);
+            else TensorPrimitives.Add(result, partial, result);
+        }
+    }
 
     /// <inheritdoc/>
-    protected override void BiasGradientCore(Tensor gradOutput, Tensor gradBias, bool accumulate) =>
-        throw new NotImplementedException("CpuBackend.BiasGradient is not implemented yet.");
+    protected override void BiasAddCore(Tensor output, Tensor bias)
+    {
+        float* y = Ptr(output), b = Ptr(bias);
+        int n = output.Shape[0], c = output.Shape[1];
+        long rest = output.ElementCount / ((long)n * c);
+        if (rest == 1)
+        {
+            // Dense layer (N, C): add the bias vector to every row.
+            ForRanges(n, (long)n * c, (r0, r1) =>
+            {
+                var bv = new ReadOnlySpan<float>(b, c);
+                for (int r = r0; r < r1; r++)
+                {
+                    var row = new Span<float>(y + (long)r * c, c);
+                    TensorPrimitives.Add(row, bv, row);
+                }
+            });
+            return;
+        }
+        ForRanges(n * c, (long)n * c * rest, (p0, p1) =>
+        {
+            for (int p = p0; p < p1; p++)
+            {
+                var plane = new Span<float>(y + p * rest, (int)rest);
+                TensorPrimitives.Add(plane, b[p % c], plane);
+            }
+        });
+    }
+
+    /// <inheritdoc/>
+    protected override void BiasGradientCore(Tensor gradOutput, Tensor gradBias, bool accumulate)
+    {
+        float* dy = Ptr(gradOutput), db = Ptr(gradBias);
+        int n = gradOutput.Shape[0], c = gradOutput.Shape[1];
+        long rest = gradOutput.ElementCount / ((long)n * c);
+        // Each channel is summed by one thread in a fixed order (per plane in float, across planes in double), so the
+        // result does not depend on scheduling.
+        ForRanges(c, (long)n * c * rest, (c0, c1) =>
+        {
+            for (int ch = c0; ch < c1; ch++)
+            {
+                double s = 0;
+                for (int i = 0; i < n; i++)
+                    s += rest == 1 ? dy[(long)i * c + ch] : TensorPrimitives.Sum(new ReadOnlySpan<float>(dy + ((long)i * c + ch) * rest, (int)rest));
+                db[ch] = accumulate ? db[ch] + (float)s : (float)s;
+            }
+        });
+    }
+
+    // ------------------------------------------------------------ scheduling helpers
+
+    private static bool IsPointwise(Conv2dGeometry g) =>
+        g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PadTop == 0 && g.PadBottom == 0 && g.PadLeft == 0 && g.PadRight == 0;
+
+    /// <summary>im2col of one sample into the slot's column buffer (split over channels when <paramref name="par"/> is given).</summary>
+    private float* Columns(int slot, Conv2dGeometry g, ParallelOptions? par, float* xn)
+    {
+        float* cols = Workspace.Get(slot, WorkspaceLane.Columns, (long)g.ColumnRows * g.OutputPlane);
+        ForChannels(g.C, par, (c0, c1) => ConvColumns.Im2Col(xn, cols, g, c0, c1));
+        return cols;
+    }
+
+    /// <summary>
+    /// Workers that take whole samples: all threads when the batch splits evenly or is large enough that uneven ranges
+    /// cost little; otherwise 1 (the samples then run in turn, each using every thread inside).
+    /// </summary>
+    private int SampleWorkers(int n) =>
+        Threads > 1 && n >= Threads && (n % Threads == 0 || n >= 4 * Threads) ? Threads : 1;
+
+    private delegate void SampleBody(int slot, long n, ParallelOptions? par);
+
+    /// <summary>
+    /// Runs <paramref name="body"/> for every sample. Sample-parallel: worker s takes a contiguous range of samples in
+    /// order, with slot s and par = null. Otherwise samples run in order on slot 0 with par = the backend's options.
+    /// </summary>
+    private void ForEachSample(Conv2dGeometry g, SampleBody body)
+    {
+        int workers = SampleWorkers(g.N);
+        if (workers == 1)
+        {
+            for (long n = 0; n < g.N; n++) body(0, n, Threads > 1 ? Parallelism : null);
+            return;
+        }
+        Parallel.For(0, workers, Parallelism, s =>
+        {
+            long lo = (long)g.N * s / workers, hi = (long)g.N * (s + 1) / workers;
+            for (long n = lo; n < hi; n++) body(s, n, null);
+        });
+    }
+
+    /// <summary>Runs <paramref name="body"/> over channel ranges: one range on the calling thread, or split across threads.</summary>
+    private static void ForChannels(int channels, ParallelOptions? par, Action<int, int> body)
+    {
+        int parts = par is null ? 1 : Math.Min(channels, par.MaxDegreeOfParallelism > 0 ? par.MaxDegreeOfParallelism : Environment.ProcessorCount);
+        if (parts <= 1) { body(0, channels); return; }
+        Parallel.For(0, parts, par!, p => body(channels * p / parts, channels * (p + 1) / parts));
+    }
+
+    /// <summary>Samples in parallel when there are enough, else each sample split over its channels.</summary>
+    private void ForSamplesOrChannels(int n, int channels, Action<long, int, int> body)
+    {
+        if (SampleWorkers(n) > 1)
+            Parallel.For(0, n, Parallelism, i => body(i, 0, channels));
+        else
+            for (long i = 0; i < n; i++) ForChannels(channels, Threads > 1 ? Parallelism : null, (c0, c1) => body(i, c0, c1));
+    }
+
+    /// <summary>Splits [0, count) into one contiguous range per thread when the work (elements touched) is worth it.</summary>
+    private void ForRanges(int count, long work, Action<int, int> body)
+    {
+        int parts = work < 1 << 15 ? 1 : Math.Min(Threads, count);
+        if (parts <= 1) { body(0, count); return; }
+        Parallel.For(0, parts, Parallelism, p => body((int)((long)count * p / parts), (int)((long)count * (p + 1) / parts)));
+    }
 }

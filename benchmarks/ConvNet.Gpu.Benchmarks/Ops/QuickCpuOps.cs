@@ -1,0 +1,80 @@
+using System.Diagnostics;
+using ConvNet.Gpu.Backends.Cpu;
+
+namespace ConvNet.Gpu.Benchmarks.Ops;
+
+/// <summary>
+/// A minute-long alternative to BenchmarkDotNet: times SGEMM and every conv shape (forward, backward-data,
+/// backward-weights) on the CPU backend and prints median and minimum milliseconds with GFLOP/s (2 x multiply-adds per second).
+/// Usage: <c>dotnet run -c Release --project benchmarks/ConvNet.Gpu.Benchmarks -- quick [gemm|conv] [--threads N] [--shape NAME]</c>.
+/// </summary>
+public static class QuickCpuOps
+{
+    /// <summary>Runs the quick table with the given arguments (those after "quick").</summary>
+    public static void Run(string[] args)
+    {
+        int? threads = null;
+        string? shapeFilter = null;
+        bool gemm = true, conv = true;
+        for (int i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--threads": threads = int.Parse(args[++i]); break;
+                case "--shape": shapeFilter = args[++i]; break;
+                case "gemm": conv = false; break;
+                case "conv": gemm = false; break;
+                default: throw new ArgumentException($"unknown quick-mode argument '{args[i]}'");
+            }
+        }
+
+        using var backend = new CpuBackend(threads);
+        Console.WriteLine($"# {backend.Description}; {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; median of repeated runs");
+        Console.WriteLine($"| {"case",-14} | {"op",-16} | {"median ms",10} | {"GFLOP/s",8} | {"min ms",10} | {"best GFLOP/s",12} |");
+        Console.WriteLine($"|{new string('-', 16)}|{new string('-', 18)}|{new string('-', 12)}|{new string('-', 10)}|{new string('-', 12)}|{new string('-', 14)}|");
+        if (gemm)
+        {
+            foreach (int s in new[] { 256, 512, 1024 })
+            {
+                using var bench = new GemmCase(backend, s, s, s);
+                Report($"sgemm {s}^3", "NN", bench.Flops, bench.Run);
+            }
+            foreach (var (ta, tb) in new[] { (true, false), (false, true), (true, true) })
+            {
+                using var bench = new GemmCase(backend, 1024, 1024, 1024, ta, tb);
+                Report("sgemm 1024^3", (ta ? "T" : "N") + (tb ? "T" : "N"), bench.Flops, bench.Run);
+            }
+        }
+        if (conv)
+            foreach (var shape in ConvShapes.All)
+            {
+                if (shapeFilter is not null && shape.Name != shapeFilter) continue;
+                using var bench = new ConvCase(backend, shape);
+                Report(shape.Name, "forward", shape.Flops, bench.Forward);
+                Report(shape.Name, "backward-data", shape.Flops, bench.BackwardData);
+                Report(shape.Name, "backward-weights", shape.Flops, bench.BackwardWeights);
+            }
+    }
+
+    private static void Report(string name, string op, double flops, Action run)
+    {
+        var (median, min) = Time(run);
+        Console.WriteLine($"| {name,-14} | {op,-16} | {median,10:F3} | {flops / median / 1e6,8:F1} | {min,10:F3} | {flops / min / 1e6,12:F1} |");
+    }
+
+    /// <summary>Warms up, then repeats for about half a second (at least 5 runs); returns the median and the minimum in ms.</summary>
+    private static (double Median, double Min) Time(Action run)
+    {
+        for (int i = 0; i < 3; i++) run();
+        var times = new List<double>();
+        var total = Stopwatch.StartNew();
+        while (times.Count < 5 || (total.ElapsedMilliseconds < 500 && times.Count < 200))
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            run();
+            times.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+        }
+        times.Sort();
+        return (times[times.Count / 2], times[0]);
+    }
+}

@@ -1,0 +1,100 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+
+namespace ConvNet.Gpu.Backends.Cpu.Conv;
+
+/// <summary>
+/// im2col and col2im for one sample. Columns are (C*KH*KW, OH*OW): row (c*KH + kh)*KW + kw holds, for every output
+/// pixel (oh, ow), the input tap x[c, oh*SH - PadTop + kh*DH, ow*SW - PadLeft + kw*DW], or 0 where that tap is padding.
+/// Both directions work on a channel range so callers can split one sample across threads (channels never share
+/// rows or input planes, so the split needs no synchronization and col2im stays deterministic).
+/// For each (row, oh) the in-bounds ow range is computed once, so the inner loops are plain copies, zero fills and adds.
+/// </summary>
+internal static unsafe class ConvColumns
+{
+    /// <summary>Writes the column rows of channels [c0, c1) of one sample <paramref name="x"/> (C, H, W) into <paramref name="cols"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Im2Col(float* x, float* cols, Conv2dGeometry g, int c0, int c1)
+    {
+        int oh = g.OH, ow = g.OW, plane = oh * ow;
+        for (int c = c0; c < c1; c++)
+        {
+            float* xc = x + (long)c * g.H * g.W;
+            for (int kh = 0; kh < g.KH; kh++)
+                for (int kw = 0; kw < g.KW; kw++)
+                {
+                    float* row = cols + ((long)(c * g.KH + kh) * g.KW + kw) * plane;
+                    int offW = kw * g.DW - g.PadLeft;
+                    var (lo, hi) = ValidRange(offW, g.SW, g.W, ow);
+                    for (int y = 0; y < oh; y++)
+                    {
+                        float* dst = row + (long)y * ow;
+                        int ih = y * g.SH - g.PadTop + kh * g.DH;
+                        if ((uint)ih >= (uint)g.H)
+                        {
+                            new Span<float>(dst, ow).Clear();
+                            continue;
+                        }
+                        if (lo > 0) new Span<float>(dst, lo).Clear();
+                        float* src = xc + (long)ih * g.W + offW;
+                        if (g.SW == 1)
+                            new ReadOnlySpan<float>(src + lo, hi - lo).CopyTo(new Span<float>(dst + lo, hi - lo));
+                        else
+                            for (int i = lo; i < hi; i++) dst[i] = src[i * g.SW];
+                        if (hi < ow) new Span<float>(dst + hi, ow - hi).Clear();
+                    }
+                }
+        }
+    }
+
+    /// <summary>
+    /// Overwrites channels [c0, c1) of one sample's <paramref name="dx"/> (C, H, W) with the sum of every column entry that
+    /// im2col would have read from each position, accumulated in a fixed (row, oh, ow) order.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Col2Im(float* cols, float* dx, Conv2dGeometry g, int c0, int c1)
+    {
+        int oh = g.OH, ow = g.OW, plane = oh * ow;
+        for (int c = c0; c < c1; c++)
+        {
+            float* xc = dx + (long)c * g.H * g.W;
+            new Span<float>(xc, g.H * g.W).Clear();
+            for (int kh = 0; kh < g.KH; kh++)
+                for (int kw = 0; kw < g.KW; kw++)
+                {
+                    float* row = cols + ((long)(c * g.KH + kh) * g.KW + kw) * plane;
+                    int offW = kw * g.DW - g.PadLeft;
+                    var (lo, hi) = ValidRange(offW, g.SW, g.W, ow);
+                    if (lo >= hi) continue;
+                    for (int y = 0; y < oh; y++)
+                    {
+                        int ih = y * g.SH - g.PadTop + kh * g.DH;
+                        if ((uint)ih >= (uint)g.H) continue;
+                        float* src = row + (long)y * ow;
+                        float* dst = xc + (long)ih * g.W + offW;
+                        if (g.SW == 1)
+                        {
+                            var d = new Span<float>(dst + lo, hi - lo);
+                            TensorPrimitives.Add(d, new ReadOnlySpan<float>(src + lo, hi - lo), d);
+                        }
+                        else
+                            for (int i = lo; i < hi; i++) dst[i * g.SW] += src[i];
+                    }
+                }
+        }
+    }
+
+    /// <summary>
+    /// The output columns [lo, hi) whose input column ow*stride + off lies in [0, size), clamped to [0, outSize).
+    /// </summary>
+    private static (int Lo, int Hi) ValidRange(int off, int stride, int size, int outSize)
+    {
+        // ow*stride + off >= 0  <=>  ow >= ceil(-off / stride);  ow*stride + off <= size - 1  <=>  ow <= floor((size - 1 - off) / stride).
+        int lo = off >= 0 ? 0 : (-off + stride - 1) / stride;
+        int last = size - 1 - off;
+        int hi = last < 0 ? 0 : last / stride + 1;
+        lo = Math.Min(lo, outSize);
+        hi = Math.Clamp(hi, lo, outSize);
+        return (lo, hi);
+    }
+}

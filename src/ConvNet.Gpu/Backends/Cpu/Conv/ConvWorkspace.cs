@@ -1,0 +1,50 @@
+namespace ConvNet.Gpu.Backends.Cpu.Conv;
+
+/// <summary>Which per-worker buffer of a <see cref="ConvWorkspace"/> to use.</summary>
+internal enum WorkspaceLane
+{
+    /// <summary>im2col columns (or their gradient) for one sample: C*KH*KW x OH*OW floats.</summary>
+    Columns,
+
+    /// <summary>A worker's partial weight gradient, summed in worker order at the end of the backward-weights pass.</summary>
+    WeightPartial,
+}
+
+/// <summary>
+/// Scratch memory for the convolutions: one growable, pinned, 64-byte-aligned buffer per (worker slot, lane). A parallel
+/// op gives each of its workers a distinct slot, so workers never share a buffer. Buffers only grow and are reused by
+/// every later call, so steady-state training allocates nothing. The workspace (like the backend) is not meant for
+/// concurrent calls from several user threads: two ops running at once on one backend could share a slot.
+/// </summary>
+internal sealed unsafe class ConvWorkspace
+{
+    private readonly float[]?[,] _buffers;
+
+    /// <summary>Creates a workspace for up to <paramref name="slots"/> concurrent workers.</summary>
+    public ConvWorkspace(int slots) => _buffers = new float[]?[slots, Enum.GetValues<WorkspaceLane>().Length];
+
+    /// <summary>Bytes currently held.</summary>
+    public long Bytes
+    {
+        get
+        {
+            long total = 0;
+            foreach (var b in _buffers) total += (long)(b?.Length ?? 0) * sizeof(float);
+            return total;
+        }
+    }
+
+    /// <summary>An aligned buffer of at least <paramref name="floats"/> elements for worker <paramref name="slot"/> (contents undefined).</summary>
+    public float* Get(int slot, WorkspaceLane lane, long floats)
+    {
+        ref float[]? buffer = ref _buffers[slot, (int)lane];
+        if (buffer is null || buffer.Length < floats + 16)
+        {
+            if (floats + 16 > Array.MaxLength)
+                throw new ConvNetArgumentException($"convolution workspace of {floats} floats exceeds the CPU array limit {Array.MaxLength}.");
+            buffer = GC.AllocateUninitializedArray<float>((int)(floats + 16), pinned: true);
+        }
+        fixed (float* p = buffer) // pinned: the address stays valid after the fixed block
+            return (float*)(((nint)p + 63) & ~(nint)63);
+    }
+}

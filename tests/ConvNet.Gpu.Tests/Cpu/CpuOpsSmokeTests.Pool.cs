@@ -1,0 +1,187 @@
+using ConvNet.Gpu;
+using Xunit;
+
+namespace ConvNet.Gpu.Tests.Cpu;
+
+public sealed partial class CpuOpsSmokeTests
+{
+    public static TheoryData<int, int, int, int, int, int, int, int, int, int, bool, bool> PoolCases => new()
+    {
+        // n, c, h, w, kh, kw, sh, sw, ph, pw, ceil, includePad
+        { 2, 3, 8, 8, 2, 2, 2, 2, 0, 0, false, true },
+        { 2, 2, 7, 9, 3, 3, 2, 2, 1, 1, false, true },
+        { 1, 2, 6, 5, 3, 3, 1, 1, 1, 1, false, false },
+        { 2, 1, 8, 7, 3, 2, 2, 1, 1, 0, true, true },
+        { 2, 1, 8, 7, 3, 2, 2, 1, 1, 0, true, false },
+        { 1, 3, 8, 8, 3, 3, 2, 2, 0, 0, true, true },
+        { 1, 1, 5, 5, 5, 5, 1, 1, 2, 2, false, true },
+        { 1, 1, 9, 9, 4, 4, 3, 3, 2, 2, true, true },
+        { 8, 16, 32, 32, 2, 2, 2, 2, 0, 0, false, true },
+        { 4, 8, 33, 31, 3, 3, 2, 2, 1, 1, true, false },
+    };
+
+    private static Pool2dGeometry Geometry(int n, int c, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, bool ceil, bool inc) =>
+        new Pool2dSpec(kh, kw, sh, sw, ph, pw, ceil, inc).Resolve(TensorShape.Nchw(n, c, h, w));
+
+    [Theory]
+    [MemberData(nameof(PoolCases))]
+    public void MaxPoolMatchesReference(int n, int c, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, bool ceil, bool inc)
+    {
+        var g = Geometry(n, c, h, w, kh, kw, sh, sw, ph, pw, ceil, inc);
+        var rng = new Random(h * 31 + w);
+        // Values from a small set so that windows hold ties; first-in-row-major must win.
+        var x = Enumerable.Range(0, (int)g.InputShape.ElementCount).Select(_ => (float)rng.Next(-3, 4)).ToArray();
+        var dy = SmokeCheck.Random(rng, g.OutputShape.ElementCount);
+        var (refY, refArg) = MaxRef(x, g);
+        var refDx = new double[x.Length];
+        for (int p = 0; p < g.N * g.C; p++)
+            for (int o = 0; o < g.OH * g.OW; o++) refDx[p * g.H * g.W + refArg[p * g.OH * g.OW + o]] += dy[p * g.OH * g.OW + o];
+
+        float[]? firstDx = null;
+        foreach (int threads in ThreadCounts)
+        {
+            using var b = Backend.Cpu(threads);
+            using var tx = SmokeCheck.Upload(b, g.InputShape, x);
+            using var ty = SmokeCheck.Poisoned(b, g.OutputShape);
+            using var ta = SmokeCheck.Poisoned(b, g.OutputShape, DataType.Int32);
+            b.MaxPool2dForward(tx, ty, ta, g);
+            SmokeCheck.Close(ty.ToArray(), refY, 0, 0, "max-pool y");
+            Assert.Equal(refArg, ta.ToInt32Array());
+
+            using var tdy = SmokeCheck.Upload(b, g.OutputShape, dy);
+            using var tdx = SmokeCheck.Poisoned(b, g.InputShape);
+            b.MaxPool2dBackward(tdy, ta, tdx, g);
+            var dx = tdx.ToArray();
+            SmokeCheck.Close(dx, refDx, 1e-6, 1e-6, "max-pool dx");
+            if (firstDx is null) firstDx = dx; else Assert.Equal(firstDx, dx);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(PoolCases))]
+    public void AvgPoolMatchesReference(int n, int c, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, bool ceil, bool inc)
+    {
+        var g = Geometry(n, c, h, w, kh, kw, sh, sw, ph, pw, ceil, inc);
+        var rng = new Random(h * 17 + w);
+        var x = SmokeCheck.Random(rng, g.InputShape.ElementCount);
+        var dy = SmokeCheck.Random(rng, g.OutputShape.ElementCount);
+        var refY = new double[g.OutputShape.ElementCount];
+        var refDx = new double[x.Length];
+        for (int p = 0; p < g.N * g.C; p++)
+            for (int oh = 0; oh < g.OH; oh++)
+                for (int ow = 0; ow < g.OW; ow++)
+                {
+                    // PyTorch: hend = min(hstart + kH, H + padH); pool_size before clipping to the real input.
+                    int hs = oh * g.SH - g.PadH, ws = ow * g.SW - g.PadW;
+                    int he = Math.Min(hs + g.KH, g.H + g.PadH), we = Math.Min(ws + g.KW, g.W + g.PadW);
+                    int poolSize = (he - hs) * (we - ws);
+                    hs = Math.Max(hs, 0); ws = Math.Max(ws, 0); he = Math.Min(he, g.H); we = Math.Min(we, g.W);
+                    int div = g.CountIncludePadding ? poolSize : (he - hs) * (we - ws);
+                    int o = p * g.OH * g.OW + oh * g.OW + ow;
+                    double s = 0;
+                    for (int i = hs; i < he; i++)
+                        for (int j = ws; j < we; j++)
+                        {
+                            s += x[p * g.H * g.W + i * g.W + j];
+                            refDx[p * g.H * g.W + i * g.W + j] += dy[o] / (double)div;
+                        }
+                    refY[o] = s / div;
+                }
+
+        float[]? firstDx = null;
+        foreach (int threads in ThreadCounts)
+        {
+            using var b = Backend.Cpu(threads);
+            using var tx = SmokeCheck.Upload(b, g.InputShape, x);
+            using var ty = SmokeCheck.Poisoned(b, g.OutputShape);
+            b.AvgPool2dForward(tx, ty, g);
+            SmokeCheck.Close(ty.ToArray(), refY, 1e-6, 1e-5, "avg-pool y");
+
+            using var tdy = SmokeCheck.Upload(b, g.OutputShape, dy);
+            using var tdx = SmokeCheck.Poisoned(b, g.InputShape);
+            b.AvgPool2dBackward(tdy, tdx, g);
+            var dx = tdx.ToArray();
+            SmokeCheck.Close(dx, refDx, 1e-6, 1e-5, "avg-pool dx");
+            if (firstDx is null) firstDx = dx; else Assert.Equal(firstDx, dx);
+        }
+    }
+
+    [Fact]
+    public void MaxPoolPaddingNeverWinsAndNaNPropagates()
+    {
+        using var b = Backend.Cpu(1);
+        var g = Geometry(1, 1, 2, 2, 3, 3, 1, 1, 1, 1, false, true);
+        using var tx = SmokeCheck.Upload(b, g.InputShape, [-5f, -7f, float.NaN, -1f]);
+        using var ty = SmokeCheck.Poisoned(b, g.OutputShape);
+        using var ta = SmokeCheck.Poisoned(b, g.OutputShape, DataType.Int32);
+        b.MaxPool2dForward(tx, ty, ta, g);
+        // Every 3x3 window over the padded 2x2 input covers all four elements; the NaN (index 2) wins everywhere.
+        Assert.All(ta.ToInt32Array(), a => Assert.Equal(2, a));
+        Assert.All(ty.ToArray(), v => Assert.True(float.IsNaN(v)));
+
+        using var tx2 = SmokeCheck.Upload(b, g.InputShape, [-5f, -7f, -9f, -6f]);
+        b.MaxPool2dForward(tx2, ty, ta, g);
+        Assert.All(ty.ToArray(), v => Assert.Equal(-5f, v));
+    }
+
+    [Theory]
+    [InlineData(2, 3, 4, 5, 2, 3)]
+    [InlineData(1, 2, 3, 3, 1, 1)]
+    [InlineData(4, 16, 32, 32, 2, 2)]
+    public void UpsampleNearestMatchesReference(int n, int c, int h, int w, int sh, int sw)
+    {
+        var rng = new Random(n + c + h);
+        var inShape = TensorShape.Nchw(n, c, h, w);
+        var outShape = TensorShape.Nchw(n, c, h * sh, w * sw);
+        var x = SmokeCheck.Random(rng, inShape.ElementCount);
+        var dy = SmokeCheck.Random(rng, outShape.ElementCount);
+        var refY = new double[outShape.ElementCount];
+        var refDx = new double[inShape.ElementCount];
+        int oW = w * sw, oH = h * sh;
+        for (int p = 0; p < n * c; p++)
+            for (int i = 0; i < oH; i++)
+                for (int j = 0; j < oW; j++)
+                {
+                    int src = p * h * w + (i / sh) * w + j / sw, dst = p * oH * oW + i * oW + j;
+                    refY[dst] = x[src];
+                    refDx[src] += dy[dst];
+                }
+        foreach (int threads in ThreadCounts)
+        {
+            using var b = Backend.Cpu(threads);
+            using var tx = SmokeCheck.Upload(b, inShape, x);
+            using var ty = SmokeCheck.Poisoned(b, outShape);
+            b.UpsampleNearest2dForward(tx, ty, sh, sw);
+            SmokeCheck.Close(ty.ToArray(), refY, 0, 0, "upsample y");
+            using var tdy = SmokeCheck.Upload(b, outShape, dy);
+            using var tdx = SmokeCheck.Poisoned(b, inShape);
+            b.UpsampleNearest2dBackward(tdy, tdx, sh, sw);
+            SmokeCheck.Close(tdx.ToArray(), refDx, 1e-6, 1e-6, "upsample dx");
+        }
+    }
+
+    private static (double[] Y, int[] Arg) MaxRef(float[] x, Pool2dGeometry g)
+    {
+        var y = new double[g.N * g.C * g.OH * g.OW];
+        var arg = new int[y.Length];
+        for (int p = 0; p < g.N * g.C; p++)
+            for (int oh = 0; oh < g.OH; oh++)
+                for (int ow = 0; ow < g.OW; ow++)
+                {
+                    int best = -1;
+                    double max = double.NegativeInfinity;
+                    for (int i = 0; i < g.KH; i++)
+                        for (int j = 0; j < g.KW; j++)
+                        {
+                            int hh = oh * g.SH - g.PadH + i, ww = ow * g.SW - g.PadW + j;
+                            if (hh < 0 || hh >= g.H || ww < 0 || ww >= g.W) continue;
+                            double v = x[p * g.H * g.W + hh * g.W + ww];
+                            if (best < 0 || v > max) { best = hh * g.W + ww; max = v; }
+                        }
+                    int o = p * g.OH * g.OW + oh * g.OW + ow;
+                    y[o] = max;
+                    arg[o] = best;
+                }
+        return (y, arg);
+    }
+}
