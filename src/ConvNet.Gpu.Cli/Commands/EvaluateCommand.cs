@@ -30,7 +30,7 @@ internal static class EvaluateCommand
         LoadedData data = DataSource.Load(dataDirectory, useSample, limit, console);
         OpenedDevice device = DeviceSelector.Open(deviceRequest, tf32: false);
         using IBackend backend = device.Backend;
-        using TrainingSession session = TrainingSession.Resume(path, backend, data.Test, expectedModel: null);
+        using TrainingSession session = TrainingSession.Resume(path, backend, expectedModel: null, forTraining: false);
         session.CheckCompatible(data.Test);
         console.Note("Checkpoint:", $"{path}: {session.ModelName}, {session.ParameterCount:N0} parameters, after {session.Position.CompletedEpochs} epoch(s)");
         console.Note("Data:", $"{data.Description}; {data.Test.Count:N0} test images");

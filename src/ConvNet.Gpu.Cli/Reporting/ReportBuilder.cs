@@ -11,7 +11,7 @@ internal static class ReportBuilder
     /// <summary>Evaluates the final weights on the test set and collects the report's contents.</summary>
     public static ReportData Build(TrainingSession session, LoadedData data, RunMetrics metrics)
     {
-        EvaluationResult test = session.Evaluate(data.Test);
+        EvaluationResult test = session.EvaluateWithPredictions(data.Test);
         return new ReportData
         {
             Metrics = metrics,

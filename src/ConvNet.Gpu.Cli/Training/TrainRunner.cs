@@ -43,7 +43,7 @@ internal sealed class TrainRunner(CliConsole console, TrainSettings settings)
         using TrainingSession session = resume is null
             ? TrainingSession.Create(settings.Model ?? ModelNames.LeNet5, backend, data.Train, settings.Optimizer,
                 settings.LearningRate ?? ModelNames.DefaultLearningRate(settings.Optimizer), settings.Seed, settings.BatchSize)
-            : TrainingSession.Resume(resume, backend, data.Train, settings.Model);
+            : TrainingSession.Resume(resume, backend, settings.Model, forTraining: true);
         session.CheckCompatible(data.Train);
 
         if (resume is not null)
