@@ -51,7 +51,7 @@ public static class CheckpointFile
             TryDelete(temp);
             throw;
         }
-        DirectorySync.Flush(directory);
+        _ = DirectorySync.Flush(directory);
     }
 
     /// <summary>Reads and verifies a checkpoint file.</summary>

@@ -12,22 +12,25 @@ internal static partial class DirectorySync
     private const int ReadOnly = 0; // O_RDONLY on Linux and macOS
 
     /// <summary>Flushes the directory entry changes of <paramref name="directory"/> to disk, if the platform allows.</summary>
-    public static void Flush(string directory)
+    /// <returns>Whether the directory was fsynced.</returns>
+    public static bool Flush(string directory)
     {
-        if (OperatingSystem.IsWindows()) return;
+        if (OperatingSystem.IsWindows()) return false;
         try
         {
             int fd = Open(directory, ReadOnly);
-            if (fd < 0) return;
-            try { _ = Fsync(fd); }
+            if (fd < 0) return false;
+            try { return Fsync(fd) == 0; }
             finally { _ = Close(fd); }
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
             // No libc to call: the data file was fsynced; only the rename's durability is not forced.
+            return false;
         }
     }
 
+    // "libc" resolves to the C library on Linux (glibc and musl) and macOS.
     [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int Open(string path, int flags);
 

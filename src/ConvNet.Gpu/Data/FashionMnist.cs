@@ -40,7 +40,17 @@ public static class FashionMnist
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         var test = Task.Run(() => LoadTest(directory));
-        Dataset train = LoadTrain(directory);
+        Dataset train;
+        try
+        {
+            train = LoadTrain(directory);
+        }
+        catch
+        {
+            // Report the training-set error; still wait for the test-set task so its outcome is observed.
+            try { test.Wait(); } catch (AggregateException) { }
+            throw;
+        }
         return (train, test.GetAwaiter().GetResult());
     }
 

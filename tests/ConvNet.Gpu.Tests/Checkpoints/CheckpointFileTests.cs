@@ -324,6 +324,15 @@ public sealed class CheckpointFileTests : IDisposable
     }
 
     [Fact]
+    public void DirectoryFsyncWorksOnPosix()
+    {
+        if (OperatingSystem.IsWindows()) Assert.Skip("Windows has no directory fsync; NTFS journals the rename.");
+
+        Assert.True(DirectorySync.Flush(_dir.Path));
+        Assert.False(DirectorySync.Flush(_dir.File("no-such-directory")));
+    }
+
+    [Fact]
     public void MissingFileIsFileNotFound()
     {
         Assert.Throws<FileNotFoundException>(() => CheckpointFile.Read(_dir.File("absent.ckpt")));

@@ -161,7 +161,9 @@ public sealed class IdxReaderTests : IDisposable
         var e = ReadFails(path);
 
         Assert.Equal(path, e.FilePath);
-        Assert.Matches("truncated: expected 5000 bytes of image data|corrupt gzip stream", e.Message);
+        // .NET's inflater reports a cut-off deflate stream as a plain end of data, so the reader says how much it got.
+        Assert.Contains("truncated: expected 5000 bytes of image data (50x10x10) but the file ends after", e.Message);
+        Assert.EndsWith("(after gzip decompression).", e.Message);
     }
 
     [Fact]
@@ -174,7 +176,8 @@ public sealed class IdxReaderTests : IDisposable
         var e = ReadFails(path);
 
         Assert.Equal(path, e.FilePath);
-        Assert.Matches("corrupt gzip stream|bad magic|truncated|unexpected data|bad dimensions|unsupported", e.Message);
+        Assert.Contains("corrupt gzip stream: ", e.Message);
+        Assert.IsType<InvalidDataException>(e.InnerException);
     }
 
     [Fact]

@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""Regenerates the small Fashion-MNIST sample embedded in the convnet CLI.
+
+Reads the full dataset (Debian's dataset-fashion-mnist, /usr/share/datasets/fashion-mnist, or the directory given as
+the first argument) and writes, class-balanced and in the original order, the first TRAIN_PER_CLASS training images
+of each class and the first TEST_PER_CLASS test images of each class as IDX .gz files with the standard names.
+The gzip streams carry no file name and mtime 0, so the output is byte-for-byte reproducible.
+
+usage: python3 build/make-fashion-mnist-sample.py [source-dir] [output-dir]
+"""
+import gzip
+import os
+import struct
+import sys
+
+TRAIN_PER_CLASS = 400  # 4,000 training images
+TEST_PER_CLASS = 100   # 1,000 test images
+CLASSES = 10
+
+here = os.path.dirname(os.path.abspath(__file__))
+source = sys.argv[1] if len(sys.argv) > 1 else "/usr/share/datasets/fashion-mnist"
+output = sys.argv[2] if len(sys.argv) > 2 else os.path.join(
+    here, "..", "src", "ConvNet.Gpu.Cli", "Resources", "fashion-mnist-sample")
+
+
+def read_idx(path, expected_magic):
+    opener = gzip.open if open(path, "rb").read(2) == b"\x1f\x8b" else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    magic = struct.unpack(">I", data[:4])[0]
+    if magic != expected_magic:
+        sys.exit(f"{path}: bad magic 0x{magic:08X}, expected 0x{expected_magic:08X}")
+    rank = magic & 0xFF
+    dims = struct.unpack(">" + "I" * rank, data[4:4 + 4 * rank])
+    body = data[4 + 4 * rank:]
+    size = 1
+    for d in dims:
+        size *= d
+    if len(body) != size:
+        sys.exit(f"{path}: expected {size} data bytes, found {len(body)}")
+    return dims, body
+
+
+def find(name):
+    for candidate in (name + ".gz", name):
+        path = os.path.join(source, candidate)
+        if os.path.exists(path):
+            return path
+    sys.exit(f"{source}: missing {name}[.gz]")
+
+
+def write_idx(path, magic, dims, body):
+    header = struct.pack(">I" + "I" * len(dims), magic, *dims)
+    with open(path, "wb") as raw:
+        with gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=0) as f:
+            f.write(header + body)
+
+
+def sample(images_name, labels_name, per_class):
+    (count, rows, cols), pixels = read_idx(find(images_name), 0x00000803)
+    (label_count,), labels = read_idx(find(labels_name), 0x00000801)
+    if count != label_count:
+        sys.exit(f"image count {count} != label count {label_count}")
+    taken = [0] * CLASSES
+    keep = []
+    for i, label in enumerate(labels):
+        if taken[label] < per_class:
+            taken[label] += 1
+            keep.append(i)
+        if len(keep) == per_class * CLASSES:
+            break
+    if len(keep) != per_class * CLASSES:
+        sys.exit(f"{images_name}: not enough images per class ({taken})")
+    size = rows * cols
+    out_pixels = b"".join(pixels[i * size:(i + 1) * size] for i in keep)
+    out_labels = bytes(labels[i] for i in keep)
+    write_idx(os.path.join(output, images_name + ".gz"), 0x00000803, (len(keep), rows, cols), out_pixels)
+    write_idx(os.path.join(output, labels_name + ".gz"), 0x00000801, (len(keep),), out_labels)
+    print(f"{images_name}: kept {len(keep)} of {count} (first {per_class} per class, up to source index {keep[-1]})")
+
+
+os.makedirs(output, exist_ok=True)
+sample("train-images-idx3-ubyte", "train-labels-idx1-ubyte", TRAIN_PER_CLASS)
+sample("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", TEST_PER_CLASS)
