@@ -48,7 +48,7 @@ internal sealed class TrainingSession : IDisposable
     public string Optimizer => _trainer.Optimizer.Name;
 
     /// <summary>Base learning rate.</summary>
-    public double LearningRate => _trainer.Optimizer.BaseLearningRate;
+    public double LearningRate => double.Parse(_trainer.Optimizer.BaseLearningRate.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture); // 0.001f prints as 0.001
 
     /// <summary>Seed of initialization and data order.</summary>
     public ulong Seed { get; }
