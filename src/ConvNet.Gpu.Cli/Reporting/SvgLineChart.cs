@@ -13,7 +13,7 @@ internal sealed record ChartSeries(string Name, string Color, IReadOnlyList<(dou
 /// </summary>
 internal static class SvgLineChart
 {
-    private const int Width = 540, Height = 320;
+    private const int Width = 500, Height = 300;
     private const int Left = 64, Right = 16, Top = 36, Bottom = 48;
 
     /// <summary>Renders the chart; <paramref name="yAsPercent"/> labels y ticks as percentages of 1.</summary>
@@ -36,7 +36,7 @@ internal static class SvgLineChart
         var svg = new StringBuilder();
         svg.Append(CultureInfo.InvariantCulture,
             $"<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {Width} {Height}\" width=\"{Width}\" height=\"{Height}\" role=\"img\" aria-label=\"{Esc(title)}\">");
-        svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{Width / 2}\" y=\"20\" text-anchor=\"middle\" class=\"chart-title\">{Esc(title)}</text>");
+        svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{Left}\" y=\"18\" class=\"chart-title\">{Esc(title)}</text>");
 
         foreach (double t in yTicks)
         {
@@ -69,15 +69,15 @@ internal static class SvgLineChart
                     $"<circle cx=\"{F(Px(p.X))}\" cy=\"{F(Py(p.Y))}\" r=\"3.2\" fill=\"{s.Color}\"><title>{Esc(s.Name)}: epoch {p.X:0}, {(yAsPercent ? (p.Y * 100).ToString("0.00", CultureInfo.InvariantCulture) + "%" : p.Y.ToString("0.0000", CultureInfo.InvariantCulture))}</title></circle>");
         }
 
-        // Legend, top-right inside the plot.
-        double lx = Width - Right - 150, ly = Top + 10;
+        // Legend: one row above the plot's top-right corner, so it never hides a line.
+        double lx = Width - Right - 70 * series.Count, ly = Top - 10;
         for (int i = 0; i < series.Count; i++)
         {
-            double y = ly + i * 18;
+            double x = lx + i * 70;
             svg.Append(CultureInfo.InvariantCulture,
-                $"<line x1=\"{F(lx)}\" x2=\"{F(lx + 22)}\" y1=\"{F(y)}\" y2=\"{F(y)}\" stroke=\"{series[i].Color}\" stroke-width=\"3\"/>");
+                $"<line x1=\"{F(x)}\" x2=\"{F(x + 18)}\" y1=\"{F(ly)}\" y2=\"{F(ly)}\" stroke=\"{series[i].Color}\" stroke-width=\"3\"/>");
             svg.Append(CultureInfo.InvariantCulture,
-                $"<text x=\"{F(lx + 28)}\" y=\"{F(y)}\" dy=\"0.32em\" class=\"legend\">{Esc(series[i].Name)}</text>");
+                $"<text x=\"{F(x + 23)}\" y=\"{F(ly)}\" dy=\"0.32em\" class=\"legend\">{Esc(series[i].Name)}</text>");
         }
         svg.Append("</svg>");
         return svg.ToString();
