@@ -19,6 +19,10 @@ public static class CheckpointFile
     /// directory is fsynced where the platform allows, so the rename is durable too. If anything fails, the temporary
     /// file is removed and <paramref name="path"/> is left as it was. The parent directory is created if needed.
     /// </summary>
+    /// <remarks>
+    /// A process killed mid-write can leave a <c>path.tmp-*</c> file behind; it is never read (the target is untouched)
+    /// and may be deleted. Two processes writing the same path concurrently each produce a complete file; the last rename wins.
+    /// </remarks>
     /// <exception cref="ConvNetArgumentException">An entry name is empty or a value is null.</exception>
     /// <exception cref="IOException">The file cannot be written.</exception>
     public static void Write(string path, CheckpointContent content) => Write(path, content, beforeRename: null);

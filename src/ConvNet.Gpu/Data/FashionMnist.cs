@@ -51,7 +51,11 @@ public static class FashionMnist
             try { test.Wait(); } catch (AggregateException) { }
             throw;
         }
-        return (train, test.GetAwaiter().GetResult());
+        Dataset testSet = test.GetAwaiter().GetResult();
+        if (!train.SampleShape.Equals(testSet.SampleShape))
+            throw new IdxFormatException(testSet.Source,
+                $"test images are {testSet.SampleShape} but training images ({train.Source}) are {train.SampleShape}; the two sets do not belong together.");
+        return (train, testSet);
     }
 
     /// <summary>Loads the 60,000-sample training set from <paramref name="directory"/>.</summary>

@@ -242,6 +242,23 @@ public sealed class Sequential : IDisposable
         }
     }
 
+    /// <summary>
+    /// One optimization step with any loss: forward in training mode on <paramref name="input"/> (N, input sample),
+    /// <paramref name="loss"/> against <paramref name="targets"/> (int32 labels for classification losses, floats for
+    /// <see cref="MeanSquaredErrorLoss"/>), backward, and an <paramref name="optimizer"/> update. Returns the mean loss;
+    /// a non-finite loss skips the update and is returned as is.
+    /// </summary>
+    public float TrainStep(Tensor input, Tensor targets, Loss loss, Optimizers.Optimizer optimizer)
+    {
+        ArgumentNullException.ThrowIfNull(loss);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        float value = loss.Forward(Forward(input, training: true), targets);
+        if (!float.IsFinite(value)) return value;
+        Backward(loss.Backward());
+        optimizer.Step(Parameters);
+        return value;
+    }
+
     /// <summary>A model-owned input buffer of (batch, input sample), reused between calls.</summary>
     internal Tensor InputBuffer(int batch)
     {

@@ -75,13 +75,12 @@ public sealed class Trainer
         var loader = new DataLoader(train, options.BatchSize, options.Shuffle, DataSeed.Value, options.DropLast, options.Normalization);
         float[]? validationImages = PrepareValidation(options);
         var history = new TrainingHistory { StopReason = StopReason.Completed };
-        var parameters = Model.Parameters;
-        Optimizer.EnsureState(parameters);
+        _parameters = Model.Parameters;
+        Optimizer.EnsureState(_parameters);
         Model.AnomalyDetection = options.AnomalyDetection;
         StopRequested = false;
         foreach (var c in options.Callbacks) c.OnTrainBegin(this);
 
-        var probabilities = Array.Empty<float>();
         while (Position.Epoch < options.Epochs)
         {
             int epoch = Position.Epoch;
@@ -95,34 +94,13 @@ public sealed class Trainer
             foreach (var batch in loader.Epoch(epoch, Position.Batch))
             {
                 if (options.CancellationToken.IsCancellationRequested) return Finish(history, StopReason.Cancelled, options);
+                if (options.MaxSteps is long limit && Position.GlobalStep >= limit) return Finish(history, StopReason.MaxStepsReached, options);
+                var step = Step(batch.Images.Span, batch.Labels.Span, classes, options.NonFiniteLoss, epoch, batch.Index);
                 int n = batch.Count;
-                var input = Model.InputBuffer(n);
-                input.Upload(batch.Images.Span);
-                var labels = Model.LabelBuffer(n);
-                labels.Upload(batch.Labels.Span);
-
-                var output = Model.Forward(input, training: true);
-                float loss = Loss.Forward(output, labels);
-                bool skip = false;
-                if (!float.IsFinite(loss))
-                {
-                    if (options.NonFiniteLoss == NonFiniteLossPolicy.Throw)
-                        throw new NonFiniteLossException(epoch, batch.Index, Position.GlobalStep, loss);
-                    skip = true;
-                    skipped++;
-                }
-                else
-                {
-                    Model.Backward(Loss.Backward());
-                    Optimizer.Step(parameters);
-                }
-
-                if (probabilities.Length < n * classes) probabilities = new float[n * classes];
-                Loss.Probabilities.Download(probabilities.AsSpan(0, n * classes));
-                int batchCorrect = 0;
-                var labelSpan = batch.Labels.Span;
-                for (int i = 0; i < n; i++)
-                    if (Sequential.ArgMax(probabilities.AsSpan(i * classes, classes)) == labelSpan[i]) batchCorrect++;
+                float loss = step.Loss;
+                bool skip = step.UpdateSkipped;
+                int batchCorrect = step.Correct;
+                if (skip) skipped++;
                 if (!skip) { lossSum += (double)loss * n; seen += n; correct += batchCorrect; }
                 history.StepLosses.Add(loss);
                 Position = new TrainingPosition(epoch, batch.Index + 1, Position.GlobalStep + 1);
@@ -159,6 +137,58 @@ public sealed class Trainer
             if (options.CancellationToken.IsCancellationRequested) return Finish(history, StopReason.Cancelled, options);
         }
         return Finish(history, StopReason.Completed, options);
+    }
+
+    /// <summary>
+    /// One optimization step on a host batch (images: count x input sample; labels: count class indices): forward in
+    /// training mode, loss, backward, optimizer update. Does not move <see cref="Position"/>. A non-finite loss throws
+    /// <see cref="NonFiniteLossException"/> before any update.
+    /// </summary>
+    public StepResult TrainStep(ReadOnlySpan<float> images, ReadOnlySpan<int> labels)
+    {
+        int classes = Model.OutputShape.Rank == 1 ? Model.OutputShape[0] : throw new InvalidOperationException(
+            $"Model '{Model.Name}' outputs {Model.OutputShape}; a classifier must output class scores (F).");
+        if (labels.Length < 1 || images.Length != labels.Length * Model.InputShape.ElementCount)
+            throw new ShapeMismatchException($"TrainStep: {labels.Length} labels need {labels.Length} samples of {Model.InputShape}, got {images.Length} floats.");
+        for (int i = 0; i < labels.Length; i++)
+            if ((uint)labels[i] >= (uint)classes)
+                throw new ConvNetArgumentException($"TrainStep: label {labels[i]} at index {i} is outside [0, {classes}).", nameof(labels));
+        Optimizer.EnsureState(_parameters ??= Model.Parameters);
+        return Step(images, labels, classes, NonFiniteLossPolicy.Throw, Position.Epoch, Position.Batch);
+    }
+
+    private IReadOnlyList<Parameter>? _parameters;
+    private float[] _probabilities = [];
+
+    private StepResult Step(ReadOnlySpan<float> images, ReadOnlySpan<int> labels, int classes, NonFiniteLossPolicy policy, int epoch, int batchIndex)
+    {
+        var parameters = _parameters ??= Model.Parameters;
+        int n = labels.Length;
+        var input = Model.InputBuffer(n);
+        input.Upload(images);
+        var labelTensor = Model.LabelBuffer(n);
+        labelTensor.Upload(labels);
+
+        var output = Model.Forward(input, training: true);
+        float loss = Loss.Forward(output, labelTensor);
+        bool skip = false;
+        if (!float.IsFinite(loss))
+        {
+            if (policy == NonFiniteLossPolicy.Throw) throw new NonFiniteLossException(epoch, batchIndex, Position.GlobalStep, loss);
+            skip = true;
+        }
+        else
+        {
+            Model.Backward(Loss.Backward());
+            Optimizer.Step(parameters);
+        }
+
+        if (_probabilities.Length < n * classes) _probabilities = new float[n * classes];
+        Loss.Probabilities.Download(_probabilities.AsSpan(0, n * classes));
+        int correct = 0;
+        for (int i = 0; i < n; i++)
+            if (Sequential.ArgMax(_probabilities.AsSpan(i * classes, classes)) == labels[i]) correct++;
+        return new StepResult(loss, correct, n, skip);
     }
 
     private TrainingHistory Finish(TrainingHistory history, StopReason reason, TrainingOptions options)

@@ -106,3 +106,14 @@ public sealed class NonFiniteLossException : Exception
     /// <summary>The loss value.</summary>
     public float Loss { get; }
 }
+
+/// <summary>The outcome of one training step.</summary>
+/// <param name="Loss">The batch's mean loss.</param>
+/// <param name="Correct">Samples whose most probable class was the label.</param>
+/// <param name="Count">Samples in the batch.</param>
+/// <param name="UpdateSkipped">True when the update was skipped for a non-finite loss.</param>
+public sealed record StepResult(float Loss, int Correct, int Count, bool UpdateSkipped)
+{
+    /// <summary>Correct / Count.</summary>
+    public double Accuracy => (double)Correct / Count;
+}

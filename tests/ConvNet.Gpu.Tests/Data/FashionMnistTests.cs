@@ -87,6 +87,18 @@ public sealed class FashionMnistTests : IDisposable
     }
 
     [Fact]
+    public void TrainAndTestImageSizesMustAgree()
+    {
+        IdxBytes.WriteDataset(_dir.Path, 4, 3, 2, 2, gzip: false);
+        IdxBytes.Write(_dir.File("t10k-images-idx3-ubyte"), IdxBytes.Images(3, 2, 3, IdxBytes.Pattern(18, 1)), gzip: false);
+
+        var e = Assert.Throws<IdxFormatException>(() => FashionMnist.Load(_dir.Path));
+
+        Assert.Contains("test images are (C=1, H=2, W=3) but training images", e.Message);
+        Assert.EndsWith("t10k-images-idx3-ubyte", e.FilePath);
+    }
+
+    [Fact]
     public void MissingFileIsNamed()
     {
         IdxBytes.WriteDataset(_dir.Path, 4, 3, 2, 2, gzip: true);

@@ -1,7 +1,7 @@
 namespace ConvNet.Gpu.Backends.Cuda;
 
 /// <summary>
-/// What <see cref="CudaBackend"/> needs from a CUDA device: memory, copies, kernel launches by name, one stream,
+/// What <c>CudaBackend</c> needs from a CUDA device: memory, copies, kernel launches by name, one stream,
 /// events and cuBLAS SGEMM. Two implementations share it: the real driver plus cuBLAS, and the emulated device
 /// (host memory, the same kernels compiled for the host, SGEMM from the CPU backend). CudaBackend's own code is
 /// identical for both. Device pointers are plain 64-bit addresses. Every call that fails throws

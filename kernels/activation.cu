@@ -1,0 +1,43 @@
+// activation.cu: point-wise activations. kind follows ConvNet.Gpu.ActivationKind:
+// 0 ReLU, 1 LeakyReLU (alpha = negative slope), 2 ELU (alpha = saturation), 3 Sigmoid, 4 Tanh.
+// x, y, dy, dx all hold n elements; y may alias x, and dx may alias dy (each thread reads its element before writing it).
+#include "cn_runtime.cuh"
+
+CN_DEVICE float cn_act(int kind, float alpha, float v)
+{
+    switch (kind)
+    {
+        case 0: return v > 0.0f ? v : 0.0f;
+        case 1: return v > 0.0f ? v : alpha * v;
+        case 2: return v > 0.0f ? v : alpha * (cn_expf(v) - 1.0f);
+        case 3: return 1.0f / (1.0f + cn_expf(-v));
+        default: return cn_tanhf(v);
+    }
+}
+
+// y = f(x).
+CN_KERNEL cn_activation_fwd(GPTR(const float) x, GPTR(float) y, long long n, int kind, float alpha)
+{
+    CN_GRID_STRIDE(i, n) y[i] = cn_act(kind, alpha, x[i]);
+}
+
+// dx = f'(x) * dy. ReLU/LeakyReLU take the sign from x; ELU uses f' = y + alpha for x <= 0;
+// Sigmoid and Tanh use y (y(1 - y) and 1 - y^2).
+CN_KERNEL cn_activation_bwd(GPTR(const float) x, GPTR(const float) y, GPTR(const float) dy, GPTR(float) dx,
+                            long long n, int kind, float alpha)
+{
+    CN_GRID_STRIDE(i, n)
+    {
+        const float g = dy[i];
+        float d;
+        switch (kind)
+        {
+            case 0: d = x[i] > 0.0f ? g : 0.0f; break;
+            case 1: d = x[i] > 0.0f ? g : alpha * g; break;
+            case 2: d = x[i] > 0.0f ? g : g * (y[i] + alpha); break;
+            case 3: { const float s = y[i]; d = g * s * (1.0f - s); break; }
+            default: { const float t = y[i]; d = g * (1.0f - t * t); break; }
+        }
+        dx[i] = d;
+    }
+}

@@ -1,0 +1,104 @@
+// batchnorm.cu: batch normalization over (N, spatial) per channel. x, y, dy, dx are (N, C, inner)
+// with inner = H*W; per-channel vectors have C entries. Training kernels give each channel one block
+// (grid-stride over channels) and reduce with the deterministic block tree of cn_block_reduce.cuh.
+#include "cn_block_reduce.cuh"
+
+// Training forward. Two passes over the channel for numerical safety: mean, then the biased variance
+// sum((x - mean)^2) / M with M = N*inner. Saves mean and invStd = 1/sqrt(var + eps), writes
+// y = gamma * (x - mean) * invStd + beta, and moves the running statistics by momentum toward the batch
+// mean and the unbiased variance var * M / (M - 1) (var itself when M = 1).
+CN_KERNEL cn_batchnorm_fwd_train(GPTR(const float) x, GPTR(const float) gamma, GPTR(const float) beta, GPTR(float) y,
+                                 GPTR(float) saveMean, GPTR(float) saveInvStd, GPTR(float) runningMean,
+                                 GPTR(float) runningVar, int N, int C, long long inner, float momentum, float epsilon)
+{
+    __shared__ float buf[CN_MAX_BLOCK];
+    const long long count = (long long)N * inner;
+    for (int c = blockIdx.x; c < C; c += gridDim.x)
+    {
+        float part = 0.0f;
+        for (long long j = threadIdx.x; j < count; j += blockDim.x)
+            part += x[((j / inner) * C + c) * inner + j % inner];
+        float sum;
+        CN_BLOCK_SUM(buf, part, sum);
+        const float mean = sum / (float)count;
+
+        part = 0.0f;
+        for (long long j = threadIdx.x; j < count; j += blockDim.x)
+        {
+            const float d = x[((j / inner) * C + c) * inner + j % inner] - mean;
+            part += d * d;
+        }
+        float sq;
+        CN_BLOCK_SUM(buf, part, sq);
+        const float var = sq / (float)count;
+        const float invStd = 1.0f / cn_sqrtf(var + epsilon);
+
+        const float g = gamma[c] * invStd, b = beta[c];
+        for (long long j = threadIdx.x; j < count; j += blockDim.x)
+        {
+            const long long at = ((j / inner) * C + c) * inner + j % inner;
+            y[at] = (x[at] - mean) * g + b;
+        }
+        if (threadIdx.x == 0)
+        {
+            saveMean[c] = mean;
+            saveInvStd[c] = invStd;
+            const float unbiased = count > 1 ? var * ((float)count / (float)(count - 1)) : var;
+            runningMean[c] = (1.0f - momentum) * runningMean[c] + momentum * mean;
+            runningVar[c] = (1.0f - momentum) * runningVar[c] + momentum * unbiased;
+        }
+    }
+}
+
+// Inference: y = gamma * (x - runningMean) / sqrt(runningVar + eps) + beta, one thread per element (total = N*C*inner).
+CN_KERNEL cn_batchnorm_fwd_infer(GPTR(const float) x, GPTR(const float) gamma, GPTR(const float) beta,
+                                 GPTR(const float) runningMean, GPTR(const float) runningVar, GPTR(float) y,
+                                 long long total, int C, long long inner, float epsilon)
+{
+    CN_GRID_STRIDE(i, total)
+    {
+        const long long c = (i / inner) % C;
+        const float invStd = 1.0f / cn_sqrtf(runningVar[c] + epsilon);
+        y[i] = (x[i] - runningMean[c]) * (gamma[c] * invStd) + beta[c];
+    }
+}
+
+// Backward, one block per channel, with xhat = (x - mean) * invStd and M = N*inner:
+//   dbeta = sum dy, dgamma = sum dy * xhat (overwritten or accumulated),
+//   dx = gamma * invStd / M * (M * dy - dbeta_batch - xhat * dgamma_batch).
+// dx may alias dy: every read of dy for the sums happens before the block's first dx write (barrier in between).
+CN_KERNEL cn_batchnorm_bwd(GPTR(const float) x, GPTR(const float) dy, GPTR(const float) gamma,
+                           GPTR(const float) saveMean, GPTR(const float) saveInvStd, GPTR(float) dx,
+                           GPTR(float) dgamma, GPTR(float) dbeta, int N, int C, long long inner, int accumulate)
+{
+    __shared__ float buf[CN_MAX_BLOCK];
+    const long long count = (long long)N * inner;
+    for (int c = blockIdx.x; c < C; c += gridDim.x)
+    {
+        const float mean = saveMean[c], invStd = saveInvStd[c];
+        float partDy = 0.0f, partDyXhat = 0.0f;
+        for (long long j = threadIdx.x; j < count; j += blockDim.x)
+        {
+            const long long at = ((j / inner) * C + c) * inner + j % inner;
+            const float g = dy[at];
+            partDy += g;
+            partDyXhat += g * (x[at] - mean) * invStd;
+        }
+        float sumDy, sumDyXhat;
+        CN_BLOCK_SUM(buf, partDy, sumDy);
+        CN_BLOCK_SUM(buf, partDyXhat, sumDyXhat);
+
+        const float k = gamma[c] * invStd / (float)count;
+        for (long long j = threadIdx.x; j < count; j += blockDim.x)
+        {
+            const long long at = ((j / inner) * C + c) * inner + j % inner;
+            const float xhat = (x[at] - mean) * invStd;
+            dx[at] = k * ((float)count * dy[at] - sumDy - xhat * sumDyXhat);
+        }
+        if (threadIdx.x == 0)
+        {
+            dbeta[c] = accumulate ? dbeta[c] + sumDy : sumDy;
+            dgamma[c] = accumulate ? dgamma[c] + sumDyXhat : sumDyXhat;
+        }
+    }
+}

@@ -1,0 +1,52 @@
+// cn_block_reduce.cuh: deterministic block-wide reductions for the kernels in this folder.
+//
+// Every thread of the block must reach the macro (it contains __syncthreads). `buf` is a static
+// __shared__ float array of at least blockDim.x entries (CN_MAX_BLOCK). The tree has a fixed shape for
+// a given blockDim.x: threads above the largest power of two p2 <= blockDim.x first fold into the
+// lower half, then levels s = p2/2, p2/4, ..., 1 add buf[t + s] into buf[t], with a barrier between
+// levels. So the same inputs and block size always give the same bits (no atomics, no warp shuffles).
+// After the macro every thread holds the result in `out`, and `buf` may be reused.
+#pragma once
+#include "cn_runtime.cuh"
+
+// The barrier of these reductions. In the emulated build a barrier is identified by its call site, and g++ -O2
+// may duplicate a __syncthreads() call while optimizing the tree loop (so threads meeting at one logical barrier
+// report different sites); routing every barrier through one out-of-line function keeps a single site.
+#if defined(CN_EMULATE)
+static __attribute__((noinline)) void cn_block_barrier()
+{
+    __syncthreads();
+    __asm__ volatile("" ::: "memory");  // no tail call: the call above stays the one site
+}
+#define CN_BARRIER() cn_block_barrier()
+#else
+#define CN_BARRIER() __syncthreads()
+#endif
+
+// Largest block size the launch helpers use; shared reduction buffers are sized by it.
+#define CN_MAX_BLOCK 1024
+
+#define CN_BLOCK_REDUCE_(buf, v, out, COMBINE)                                      \
+    do {                                                                           \
+        const unsigned t_ = threadIdx.x;                                           \
+        buf[t_] = (v);                                                             \
+        CN_BARRIER();                                                              \
+        unsigned p2_ = 1;                                                          \
+        while (p2_ * 2u <= blockDim.x) p2_ *= 2u;                                  \
+        if (t_ >= p2_) buf[t_ - p2_] = COMBINE(buf[t_ - p2_], buf[t_]);            \
+        CN_BARRIER();                                                              \
+        for (unsigned s_ = p2_ / 2u; s_ > 0u; s_ >>= 1) {                          \
+            if (t_ < s_) buf[t_] = COMBINE(buf[t_], buf[t_ + s_]);                 \
+            CN_BARRIER();                                                          \
+        }                                                                          \
+        (out) = buf[0];                                                            \
+        CN_BARRIER();                                                              \
+    } while (0)
+
+#define CN_ADD_(a, b) ((a) + (b))
+#define CN_MAX_(a, b) cn_fmaxf((a), (b))
+
+// out = sum over the block's threads of v.
+#define CN_BLOCK_SUM(buf, v, out) CN_BLOCK_REDUCE_(buf, v, out, CN_ADD_)
+// out = max over the block's threads of v.
+#define CN_BLOCK_MAX(buf, v, out) CN_BLOCK_REDUCE_(buf, v, out, CN_MAX_)

@@ -1,0 +1,273 @@
+// cn_emulate.h: the CN_EMULATE branch of cn_runtime.cuh. Kernels in kernels/*.cu compile as host C++ (g++/clang++,
+// -std=c++17 -DCN_EMULATE) into libconvnet_cuda_emu.so, which the emulated CUDA device launches by name.
+//
+// What it models (see cn_emulate_runtime.cpp for the scheduler):
+//   - threadIdx/blockIdx/blockDim/gridDim: blocks run one after another; the threads of a block are fibers on one
+//     OS thread that switch only at __syncthreads, so a barrier has real semantics (every thread of the block
+//     reaches it before any passes it);
+//   - __shared__: static storage in the "cn_shared" section, poisoned (all bytes 0xFF: NaN floats, -1 ints) before
+//     every block, so reading shared memory nobody wrote in this block gives NaN/-1 instead of a stale value.
+//     Between barriers, threads run in ascending order in even blocks and descending order in odd blocks: a
+//     missing __syncthreads then reads poison or a not-yet-updated value and the result is wrong;
+//   - GPTR(T): a bounds-checked device pointer remembering the allocation it came from. Every access is checked;
+//     a violation is recorded (kernel, block, thread, byte offset, allocation size) and the launch fails;
+//   - cn_expf etc. from <cmath>.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+struct cn_uint3
+{
+    unsigned int x, y, z;
+};
+typedef cn_uint3 uint3;
+typedef cn_uint3 dim3;
+
+namespace cn
+{
+// One emulated CUDA thread (a fiber of the running block).
+struct thread_state
+{
+    cn_uint3 idx;
+};
+
+// Launch geometry of the block being run (launches are serialized, so plain globals suffice).
+inline thread_state* g_thread = nullptr;
+inline cn_uint3 g_block_idx{0, 0, 0};
+inline cn_uint3 g_block_dim{1, 1, 1};
+inline cn_uint3 g_grid_dim{1, 1, 1};
+
+// Records an out-of-bounds (or null) access of `access_bytes` at `address` against the allocation
+// [base, base + bytes); defined in cn_emulate_runtime.cpp. Returns a scratch location the access may use instead.
+void* report_bad_access(std::uintptr_t address, std::uintptr_t base, std::size_t bytes, std::size_t access_bytes);
+
+// Bounds-checked device pointer: the address plus the allocation it was derived from.
+template <class T>
+class gptr
+{
+public:
+    using element_type = T;
+
+    gptr() = default;
+    gptr(std::uintptr_t address, std::uintptr_t base, std::size_t bytes) : addr_(address), base_(base), bytes_(bytes) {}
+
+    // GPTR(float) converts to GPTR(const float), as T* does to const T*.
+    template <class U, class = std::enable_if_t<std::is_convertible<U*, T*>::value>>
+    gptr(const gptr<U>& other) : addr_(other.address()), base_(other.base()), bytes_(other.allocation_bytes()) {}
+
+    std::uintptr_t address() const { return addr_; }
+    std::uintptr_t base() const { return base_; }
+    std::size_t allocation_bytes() const { return bytes_; }
+
+    T& operator*() const { return at(addr_); }
+
+    template <class I, class = std::enable_if_t<std::is_integral<I>::value>>
+    T& operator[](I i) const { return at(addr_ + static_cast<std::uintptr_t>(static_cast<long long>(i) * (long long)sizeof(T))); }
+
+    template <class I, class = std::enable_if_t<std::is_integral<I>::value>>
+    gptr operator+(I i) const { return moved(static_cast<long long>(i)); }
+    template <class I, class = std::enable_if_t<std::is_integral<I>::value>>
+    friend gptr operator+(I i, const gptr& p) { return p.moved(static_cast<long long>(i)); }
+    template <class I, class = std::enable_if_t<std::is_integral<I>::value>>
+    gptr operator-(I i) const { return moved(-static_cast<long long>(i)); }
+    template <class I, class = std::enable_if_t<std::is_integral<I>::value>>
+    gptr& operator+=(I i) { return *this = moved(static_cast<long long>(i)); }
+    template <class I, class = std::enable_if_t<std::is_integral<I>::value>>
+    gptr& operator-=(I i) { return *this = moved(-static_cast<long long>(i)); }
+    gptr& operator++() { return *this = moved(1); }
+    gptr& operator--() { return *this = moved(-1); }
+    gptr operator++(int) { gptr old = *this; *this = moved(1); return old; }
+    gptr operator--(int) { gptr old = *this; *this = moved(-1); return old; }
+
+    template <class U>
+    std::ptrdiff_t operator-(const gptr<U>& other) const
+    {
+        return (static_cast<std::ptrdiff_t>(addr_) - static_cast<std::ptrdiff_t>(other.address())) / (std::ptrdiff_t)sizeof(T);
+    }
+
+    template <class U> bool operator==(const gptr<U>& o) const { return addr_ == o.address(); }
+    template <class U> bool operator!=(const gptr<U>& o) const { return addr_ != o.address(); }
+    template <class U> bool operator<(const gptr<U>& o) const { return addr_ < o.address(); }
+    template <class U> bool operator<=(const gptr<U>& o) const { return addr_ <= o.address(); }
+    template <class U> bool operator>(const gptr<U>& o) const { return addr_ > o.address(); }
+    template <class U> bool operator>=(const gptr<U>& o) const { return addr_ >= o.address(); }
+    explicit operator bool() const { return addr_ != 0; }
+
+private:
+    gptr moved(long long elements) const
+    {
+        return gptr(addr_ + static_cast<std::uintptr_t>(elements * (long long)sizeof(T)), base_, bytes_);
+    }
+
+    T& at(std::uintptr_t a) const
+    {
+        // Unsigned wrap-around turns an address below the base into a huge offset: one comparison covers both ends.
+        std::uintptr_t offset = a - base_;
+        if (base_ == 0 || offset > bytes_ || bytes_ - offset < sizeof(T))
+            return *static_cast<T*>(report_bad_access(a, base_, bytes_, sizeof(T)));
+        return *reinterpret_cast<T*>(a);
+    }
+
+    std::uintptr_t addr_ = 0;
+    std::uintptr_t base_ = 0;
+    std::size_t bytes_ = 0;
+};
+
+// Barrier of the running block: the fiber yields until every thread of the block has arrived (or exited).
+void syncthreads();
+
+// ---------------------------------------------------------------------------------------- kernel registry
+// Argument kinds, shared with C# (KernelArgKind).
+enum arg_kind : unsigned char
+{
+    kind_pointer = 1,
+    kind_int32 = 2,
+    kind_float32 = 3,
+    kind_int64 = 4,
+    kind_uint64 = 5,
+};
+
+struct launch_args;  // opaque: the packed arguments of one launch (runtime side)
+
+// Resolves a packed device pointer to its live allocation; false (with an error recorded) when it is none.
+bool resolve_pointer(launch_args& args, int index, std::uint64_t address, std::uintptr_t* base, std::size_t* bytes);
+
+template <class P>
+struct param
+{
+    static_assert(sizeof(P) == 0,
+        "CN_KERNEL parameters must be GPTR(T) (T in float, const float, int, const int), int, long long, "
+        "unsigned long long or float");
+};
+template <class T>
+struct param<gptr<T>>
+{
+    static constexpr unsigned char kind = kind_pointer;
+    static gptr<T> make(std::uint64_t slot, int index, launch_args& args, bool& ok)
+    {
+        std::uintptr_t base = 0;
+        std::size_t bytes = 0;
+        if (!resolve_pointer(args, index, slot, &base, &bytes)) ok = false;
+        return gptr<T>(static_cast<std::uintptr_t>(slot), base, bytes);
+    }
+};
+template <class S, unsigned char K>
+struct scalar_param
+{
+    static constexpr unsigned char kind = K;
+    static S make(std::uint64_t slot, int, launch_args&, bool&)
+    {
+        S value;
+        std::memcpy(&value, &slot, sizeof(S));  // little-endian: 4-byte values sit at the start of their slot
+        return value;
+    }
+};
+template <> struct param<int> : scalar_param<int, kind_int32> {};
+template <> struct param<float> : scalar_param<float, kind_float32> {};
+template <> struct param<long long> : scalar_param<long long, kind_int64> {};
+template <> struct param<long> : scalar_param<long, kind_int64> {};
+template <> struct param<unsigned long long> : scalar_param<unsigned long long, kind_uint64> {};
+template <> struct param<unsigned long> : scalar_param<unsigned long, kind_uint64> {};
+
+// Runs the whole grid, calling body(closure) once per emulated thread; defined in the runtime.
+bool run_grid(launch_args& args, void (*body)(void*), void* closure);
+
+struct kernel_entry
+{
+    const char* name;
+    const char* source;
+    int parameter_count;
+    const unsigned char* kinds;
+    void* function;
+    bool (*run)(void* function, const std::uint64_t* slots, launch_args& args);
+};
+
+void register_kernel(const kernel_entry& entry);
+
+template <class... P>
+struct launcher
+{
+    using fn_t = void (*)(P...);
+    static constexpr unsigned char kinds[sizeof...(P) + 1] = {param<P>::kind..., 0};
+
+    static bool run(void* function, const std::uint64_t* slots, launch_args& args)
+    {
+        return unpack_and_run(reinterpret_cast<fn_t>(function), slots, args, std::index_sequence_for<P...>{});
+    }
+
+    template <std::size_t... I>
+    static bool unpack_and_run(fn_t fn, const std::uint64_t* slots, launch_args& args, std::index_sequence<I...>)
+    {
+        bool ok = true;
+        // Braced initialization evaluates left to right, so errors name the first bad argument.
+        std::tuple<P...> values{param<P>::make(slots[I], static_cast<int>(I), args, ok)...};
+        (void)slots;
+        if (!ok) return false;
+        struct closure
+        {
+            fn_t fn;
+            std::tuple<P...>* values;
+            static void call(void* self)
+            {
+                auto* c = static_cast<closure*>(self);
+                std::apply(c->fn, *c->values);  // each thread gets its own copy of the arguments
+            }
+        } c{fn, &values};
+        return run_grid(args, &closure::call, &c);
+    }
+};
+
+struct registrar
+{
+    template <class... P>
+    registrar(const char* name, const char* source, void (*fn)(P...))
+    {
+        register_kernel(kernel_entry{name, source, static_cast<int>(sizeof...(P)), launcher<P...>::kinds,
+                                     reinterpret_cast<void*>(fn), &launcher<P...>::run});
+    }
+};
+}  // namespace cn
+
+// Registers a kernel of the including translation unit (used by the generated cn_emu_<file>.cpp).
+#define CN_EMU_REGISTER(name) static ::cn::registrar cn_emu_registrar_##name(#name, __FILE__, &name);
+
+// ---------------------------------------------------------------------------------------- CUDA surface
+#define threadIdx (::cn::g_thread->idx)
+#define blockIdx (::cn::g_block_idx)
+#define blockDim (::cn::g_block_dim)
+#define gridDim (::cn::g_grid_dim)
+#define __syncthreads() ::cn::syncthreads()
+
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+#define __launch_bounds__(...)
+#define __shared__ static __attribute__((section("cn_shared"), aligned(16)))
+
+// Kernels have internal linkage in the emulator: each kernel file is its own translation unit, and its
+// generated registration refers to the kernels by name.
+#define CN_KERNEL static void
+#define CN_DEVICE static inline
+#define GPTR(T) ::cn::gptr<T>
+
+#define CN_GRID_STRIDE(i, n) \
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < (long long)(n); i += (long long)blockDim.x * gridDim.x)
+
+CN_DEVICE float cn_ex2(float x) { return std::exp2(x); }
+CN_DEVICE float cn_lg2(float x) { return std::log2(x); }
+CN_DEVICE float cn_sqrtf(float x) { return std::sqrt(x); }
+CN_DEVICE float cn_rcp(float x) { return 1.0f / x; }
+CN_DEVICE float cn_expf(float x) { return std::exp(x); }
+CN_DEVICE float cn_logf(float x) { return std::log(x); }
+CN_DEVICE float cn_powf(float x, float y) { return std::pow(x, y); }
+CN_DEVICE float cn_tanhf(float x) { return std::tanh(x); }
+CN_DEVICE float cn_fmaxf(float a, float b) { return a > b ? a : b; }
+CN_DEVICE float cn_fminf(float a, float b) { return a < b ? a : b; }
+CN_DEVICE bool cn_isfinite(float x) { return std::isfinite(x); }

@@ -1,0 +1,498 @@
+// cn_emulate_runtime.cpp: the emulated CUDA device's native side. It keeps the registry of live device
+// allocations (filled by C#), the registry of kernels (filled by the generated cn_emu_<file>.cpp units), runs a
+// launch block by block with the block's threads as ucontext fibers, and exposes a small C ABI to C#.
+#define CN_EMULATE 1
+#include "cn_emulate.h"
+
+#if !defined(__x86_64__)
+#include <ucontext.h>
+#endif
+
+#include <algorithm>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#define CN_EXPORT extern "C" __attribute__((visibility("default")))
+
+// Start and end of the "cn_shared" section (every kernel's __shared__ storage); weak so a library without any
+// shared memory still links.
+extern "C" char __start_cn_shared[] __attribute__((weak));
+extern "C" char __stop_cn_shared[] __attribute__((weak));
+
+#if defined(__x86_64__)
+// A minimal x86-64 System V context switch: saves the callee-saved registers, MXCSR and the x87 control word on
+// the current stack, stores the stack pointer to *save_sp, and resumes the context whose stack pointer is new_sp.
+// (glibc's swapcontext also saves the signal mask with a system call per switch, which made the emulator ~10x slower.)
+extern "C" void cn_fiber_switch(void** save_sp, void* new_sp);
+extern "C" void cn_fiber_trampoline();
+asm(R"(
+    .text
+    .globl cn_fiber_switch
+    .hidden cn_fiber_switch
+    .type cn_fiber_switch, @function
+cn_fiber_switch:
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    subq $8, %rsp
+    stmxcsr (%rsp)
+    fnstcw 4(%rsp)
+    movq %rsp, (%rdi)
+    movq %rsi, %rsp
+    ldmxcsr (%rsp)
+    fldcw 4(%rsp)
+    addq $8, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+    ret
+    .size cn_fiber_switch, .-cn_fiber_switch
+
+    .globl cn_fiber_trampoline
+    .hidden cn_fiber_trampoline
+    .type cn_fiber_trampoline, @function
+cn_fiber_trampoline:
+    movq %r12, %rdi
+    callq *%r13
+    ud2
+    .size cn_fiber_trampoline, .-cn_fiber_trampoline
+)");
+#endif
+
+namespace cn
+{
+namespace
+{
+// Status codes of the C ABI (mirrored by C# EmulatorStatus).
+enum status : int
+{
+    status_ok = 0,
+    status_invalid_launch = 1,
+    status_not_found = 2,
+    status_argument_mismatch = 3,
+    status_bad_access = 4,
+    status_barrier = 5,
+    status_internal = 6,
+};
+
+constexpr std::size_t fiber_stack_bytes = 256 * 1024;
+constexpr unsigned max_threads_per_block = 1024;
+
+// ------------------------------------------------------------------------------------------- allocations
+std::mutex g_alloc_mutex;
+std::map<std::uint64_t, std::uint64_t>& allocations()  // base -> bytes
+{
+    static std::map<std::uint64_t, std::uint64_t> map;
+    return map;
+}
+
+// ------------------------------------------------------------------------------------------- kernels
+std::vector<kernel_entry>& kernels()
+{
+    static std::vector<kernel_entry> list;
+    return list;
+}
+
+const kernel_entry* find_kernel(const char* name)
+{
+    for (const kernel_entry& k : kernels())
+        if (std::strcmp(k.name, name) == 0) return &k;
+    return nullptr;
+}
+
+// ------------------------------------------------------------------------------------------- fibers
+enum class fiber_state
+{
+    ready,
+    at_barrier,
+    done,
+};
+
+struct fiber
+{
+    thread_state thread{};
+#if defined(__x86_64__)
+    void* sp = nullptr;  // saved stack pointer while switched out
+#else
+    ucontext_t context{};
+#endif
+    char* stack = nullptr;
+    fiber_state state = fiber_state::done;
+    void* barrier_site = nullptr;
+};
+}  // namespace
+
+// The packed arguments and the outcome of one launch.
+struct launch_args
+{
+    const kernel_entry* kernel = nullptr;
+    const std::uint64_t* slots = nullptr;
+    cn_uint3 grid{}, block{};
+    int status = status_ok;
+    long long error_count = 0;
+    std::string error;
+};
+
+namespace
+{
+std::mutex g_launch_mutex;  // one launch at a time: the globals below describe the running block
+launch_args* g_launch = nullptr;
+std::vector<fiber> g_fibers;
+#if defined(__x86_64__)
+void* g_scheduler_sp = nullptr;
+#else
+ucontext_t g_scheduler;
+#endif
+void (*g_body)(void*) = nullptr;
+void* g_closure = nullptr;
+fiber* g_current = nullptr;
+alignas(64) char g_sink[64];
+
+void fail(launch_args& args, int status, const char* format, ...) __attribute__((format(printf, 3, 4)));
+void fail(launch_args& args, int status, const char* format, ...)
+{
+    args.error_count++;
+    if (args.status != status_ok) return;  // keep the first error; count the rest
+    char buffer[1024];
+    va_list list;
+    va_start(list, format);
+    std::vsnprintf(buffer, sizeof buffer, format, list);
+    va_end(list);
+    args.status = status;
+    args.error = buffer;
+}
+
+#if defined(__x86_64__)
+[[noreturn]] void fiber_main(void* raw)
+{
+    fiber* self = static_cast<fiber*>(raw);
+    g_body(g_closure);
+    self->state = fiber_state::done;
+    cn_fiber_switch(&self->sp, g_scheduler_sp);
+    __builtin_unreachable();  // a finished fiber is never resumed; the next block re-initializes it
+}
+
+void start_fiber(fiber& f)
+{
+    // Initial frame as cn_fiber_switch leaves it: [mxcsr|fcw][r15][r14][r13][r12][rbx][rbp][return address].
+    auto top = (reinterpret_cast<std::uintptr_t>(f.stack) + fiber_stack_bytes) & ~static_cast<std::uintptr_t>(15);
+    auto* frame = reinterpret_cast<std::uint64_t*>(top - 64);
+    std::uint32_t mxcsr;
+    std::uint16_t fcw;
+    asm volatile("stmxcsr %0" : "=m"(mxcsr));
+    asm volatile("fnstcw %0" : "=m"(fcw));
+    frame[0] = mxcsr | (static_cast<std::uint64_t>(fcw) << 32);
+    frame[1] = 0;                                           // r15
+    frame[2] = 0;                                           // r14
+    frame[3] = reinterpret_cast<std::uint64_t>(&fiber_main); // r13: entry
+    frame[4] = reinterpret_cast<std::uint64_t>(&f);          // r12: its argument
+    frame[5] = 0;                                           // rbx
+    frame[6] = 0;                                           // rbp
+    frame[7] = reinterpret_cast<std::uint64_t>(&cn_fiber_trampoline);
+    f.sp = frame;
+}
+
+void resume(fiber& f) { cn_fiber_switch(&g_scheduler_sp, f.sp); }
+void yield(fiber& f) { cn_fiber_switch(&f.sp, g_scheduler_sp); }
+#else
+void fiber_main()
+{
+    fiber* self = g_current;
+    g_body(g_closure);
+    self->state = fiber_state::done;
+    // Returning resumes uc_link, the scheduler.
+}
+
+void start_fiber(fiber& f)
+{
+    getcontext(&f.context);
+    f.context.uc_stack.ss_sp = f.stack;
+    f.context.uc_stack.ss_size = fiber_stack_bytes;
+    f.context.uc_link = &g_scheduler;
+    makecontext(&f.context, fiber_main, 0);
+}
+
+void resume(fiber& f) { swapcontext(&g_scheduler, &f.context); }
+void yield(fiber& f) { swapcontext(&f.context, &g_scheduler); }
+#endif
+
+// Runs the threads of the current block until all have exited. Between barriers, threads run in ascending
+// order in even blocks and descending order in odd blocks, so a missing barrier shows up one way or the other.
+void run_block(launch_args& args, unsigned thread_count, bool descending)
+{
+    for (unsigned t = 0; t < thread_count; t++)
+    {
+        fiber& f = g_fibers[t];
+        f.thread.idx = cn_uint3{t % args.block.x, (t / args.block.x) % args.block.y, t / (args.block.x * args.block.y)};
+        f.state = fiber_state::ready;
+        f.barrier_site = nullptr;
+        start_fiber(f);
+    }
+    for (;;)
+    {
+        for (unsigned i = 0; i < thread_count; i++)
+        {
+            fiber& f = g_fibers[descending ? thread_count - 1 - i : i];
+            if (f.state != fiber_state::ready) continue;
+            g_current = &f;
+            g_thread = &f.thread;
+            resume(f);
+        }
+        // Every thread has now exited or is waiting at a barrier: release the barrier.
+        void* site = nullptr;
+        bool waiting = false;
+        for (unsigned t = 0; t < thread_count; t++)
+        {
+            fiber& f = g_fibers[t];
+            if (f.state != fiber_state::at_barrier) continue;
+            if (waiting && f.barrier_site != site)
+                fail(args, status_barrier,
+                     "kernel '%s': threads of block (%u,%u,%u) wait at different __syncthreads() calls "
+                     "(divergent barrier, e.g. thread (%u,%u,%u))",
+                     args.kernel->name, g_block_idx.x, g_block_idx.y, g_block_idx.z, f.thread.idx.x, f.thread.idx.y,
+                     f.thread.idx.z);
+            waiting = true;
+            site = f.barrier_site;
+            f.state = fiber_state::ready;
+        }
+        if (!waiting) break;
+    }
+    g_current = nullptr;
+    g_thread = nullptr;
+}
+
+void ensure_fibers(unsigned count)
+{
+    if (g_fibers.size() >= count) return;
+    std::size_t old = g_fibers.size();
+    g_fibers.resize(count);
+    for (std::size_t i = old; i < count; i++)
+    {
+        g_fibers[i].stack = static_cast<char*>(std::malloc(fiber_stack_bytes));
+        if (!g_fibers[i].stack) throw std::bad_alloc();
+    }
+}
+}  // namespace
+
+void* report_bad_access(std::uintptr_t address, std::uintptr_t base, std::size_t bytes, std::size_t access_bytes)
+{
+    launch_args* args = g_launch;
+    if (args)
+    {
+        cn_uint3 t = g_thread ? g_thread->idx : cn_uint3{0, 0, 0};
+        if (base == 0)
+            fail(*args, status_bad_access,
+                 "kernel '%s': access of %zu bytes through a null device pointer (address 0x%llx) by block (%u,%u,%u), "
+                 "thread (%u,%u,%u)",
+                 args->kernel->name, access_bytes, (unsigned long long)address, g_block_idx.x, g_block_idx.y,
+                 g_block_idx.z, t.x, t.y, t.z);
+        else
+            fail(*args, status_bad_access,
+                 "kernel '%s': out-of-bounds access of %zu bytes at byte offset %lld of a %zu-byte allocation "
+                 "(base 0x%llx) by block (%u,%u,%u), thread (%u,%u,%u)",
+                 args->kernel->name, access_bytes, (long long)(address - base), bytes, (unsigned long long)base,
+                 g_block_idx.x, g_block_idx.y, g_block_idx.z, t.x, t.y, t.z);
+    }
+    std::memset(g_sink, 0, sizeof g_sink);
+    return g_sink;
+}
+
+void syncthreads()
+{
+    fiber* self = g_current;
+    if (!self) std::abort();  // only kernels call this, and only inside a launch
+    self->state = fiber_state::at_barrier;
+    self->barrier_site = __builtin_return_address(0);
+    yield(*self);
+}
+
+bool resolve_pointer(launch_args& args, int index, std::uint64_t address, std::uintptr_t* base, std::size_t* bytes)
+{
+    *base = 0;
+    *bytes = 0;
+    if (address == 0) return true;  // a null pointer is a valid argument; dereferencing it is reported
+    std::lock_guard<std::mutex> lock(g_alloc_mutex);
+    auto& map = allocations();
+    auto it = map.upper_bound(address);
+    if (it != map.begin())
+    {
+        --it;
+        if (address <= it->first + it->second)  // one past the end is a valid (empty) pointer
+        {
+            *base = static_cast<std::uintptr_t>(it->first);
+            *bytes = static_cast<std::size_t>(it->second);
+            return true;
+        }
+    }
+    fail(args, status_bad_access,
+         "kernel '%s': argument %d (0x%llx) is not inside any live device allocation (freed, or never allocated)",
+         args.kernel->name, index, (unsigned long long)address);
+    return false;
+}
+
+bool run_grid(launch_args& args, void (*body)(void*), void* closure)
+{
+    unsigned thread_count = args.block.x * args.block.y * args.block.z;
+    ensure_fibers(thread_count);
+    g_body = body;
+    g_closure = closure;
+    g_block_dim = args.block;
+    g_grid_dim = args.grid;
+    std::size_t shared_bytes = static_cast<std::size_t>(__stop_cn_shared - __start_cn_shared);
+    unsigned long long linear = 0;
+    for (unsigned z = 0; z < args.grid.z; z++)
+        for (unsigned y = 0; y < args.grid.y; y++)
+            for (unsigned x = 0; x < args.grid.x; x++, linear++)
+            {
+                if (args.status != status_ok) return false;  // stop at the first failing block
+                g_block_idx = cn_uint3{x, y, z};
+                if (shared_bytes) std::memset(__start_cn_shared, 0xFF, shared_bytes);
+                run_block(args, thread_count, (linear & 1) != 0);
+            }
+    return args.status == status_ok;
+}
+
+void register_kernel(const kernel_entry& entry)
+{
+    kernels().push_back(entry);
+}
+}  // namespace cn
+
+namespace
+{
+const char* kind_name(unsigned char kind)
+{
+    switch (kind)
+    {
+        case cn::kind_pointer: return "device pointer";
+        case cn::kind_int32: return "int";
+        case cn::kind_float32: return "float";
+        case cn::kind_int64: return "long long";
+        case cn::kind_uint64: return "unsigned long long";
+        default: return "unknown";
+    }
+}
+
+std::string signature(const cn::kernel_entry& k)
+{
+    std::string s = "(";
+    for (int i = 0; i < k.parameter_count; i++)
+    {
+        if (i) s += ", ";
+        s += kind_name(k.kinds[i]);
+    }
+    return s + ")";
+}
+
+void copy_error(const std::string& message, char* buffer, int length)
+{
+    if (!buffer || length <= 0) return;
+    std::size_t n = std::min<std::size_t>(message.size(), static_cast<std::size_t>(length - 1));
+    std::memcpy(buffer, message.data(), n);
+    buffer[n] = 0;
+}
+}  // namespace
+
+// ----------------------------------------------------------------------------------------------- C ABI
+CN_EXPORT int cn_emu_abi_version() { return 1; }
+
+CN_EXPORT int cn_emu_register_alloc(std::uint64_t pointer, std::uint64_t bytes)
+{
+    std::lock_guard<std::mutex> lock(cn::g_alloc_mutex);
+    return cn::allocations().emplace(pointer, bytes).second ? 0 : 1;
+}
+
+CN_EXPORT int cn_emu_unregister_alloc(std::uint64_t pointer)
+{
+    std::lock_guard<std::mutex> lock(cn::g_alloc_mutex);
+    return cn::allocations().erase(pointer) == 1 ? 0 : 1;
+}
+
+// Number of parameters of the named kernel, or -1 when the library has no such kernel.
+CN_EXPORT int cn_emu_kernel_exists(const char* name)
+{
+    const cn::kernel_entry* k = cn::find_kernel(name);
+    return k ? k->parameter_count : -1;
+}
+
+CN_EXPORT int cn_emu_kernel_count() { return static_cast<int>(cn::kernels().size()); }
+
+CN_EXPORT const char* cn_emu_kernel_name(int index)
+{
+    auto& list = cn::kernels();
+    return index >= 0 && index < static_cast<int>(list.size()) ? list[index].name : nullptr;
+}
+
+// Launches a kernel synchronously. slots: one 8-byte slot per argument; kinds: the C type of each (cn::arg_kind).
+// Returns a cn status; on failure errbuf receives the report.
+CN_EXPORT int cn_emu_launch(const char* name, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
+                            unsigned bz, int shared_bytes, const std::uint64_t* slots, const unsigned char* kinds,
+                            int count, char* errbuf, int errlen)
+{
+    cn::launch_args args;
+    args.kernel = cn::find_kernel(name);
+    if (!args.kernel)
+    {
+        copy_error(std::string("no kernel named '") + name + "' in the emulator library", errbuf, errlen);
+        return cn::status_not_found;
+    }
+    const cn::kernel_entry& k = *args.kernel;
+    std::string message;
+    if (count != k.parameter_count)
+        message = "kernel '" + std::string(name) + "' takes " + std::to_string(k.parameter_count) + " argument(s) " +
+                  signature(k) + " but the launch passed " + std::to_string(count);
+    for (int i = 0; message.empty() && i < count; i++)
+        if (kinds[i] != k.kinds[i])
+            message = "kernel '" + std::string(name) + "' argument " + std::to_string(i) + " is " +
+                      kind_name(k.kinds[i]) + " but the launch passed " + kind_name(kinds[i]) + "; signature " +
+                      signature(k);
+    if (!message.empty())
+    {
+        copy_error(message, errbuf, errlen);
+        return cn::status_argument_mismatch;
+    }
+    unsigned long long threads = 1ull * bx * by * bz;
+    if (gx == 0 || gy == 0 || gz == 0 || bx == 0 || by == 0 || bz == 0 || threads > cn::max_threads_per_block ||
+        bz > 64 || gy > 65535 || gz > 65535 || shared_bytes != 0)
+    {
+        char buffer[256];
+        std::snprintf(buffer, sizeof buffer,
+                      "kernel '%s': invalid launch configuration grid (%u,%u,%u) block (%u,%u,%u) dynamic shared %d "
+                      "(blocks need 1..%u threads; the emulator supports static shared memory only)",
+                      name, gx, gy, gz, bx, by, bz, shared_bytes, cn::max_threads_per_block);
+        copy_error(buffer, errbuf, errlen);
+        return cn::status_invalid_launch;
+    }
+    args.slots = slots;
+    args.grid = cn_uint3{gx, gy, gz};
+    args.block = cn_uint3{bx, by, bz};
+
+    std::lock_guard<std::mutex> lock(cn::g_launch_mutex);
+    cn::g_launch = &args;
+    try
+    {
+        k.run(k.function, slots, args);
+    }
+    catch (const std::exception& e)
+    {
+        cn::fail(args, cn::status_internal, "kernel '%s': emulator failure: %s", name, e.what());
+    }
+    cn::g_launch = nullptr;
+    if (args.status != cn::status_ok)
+    {
+        if (args.error_count > 1) args.error += " (and " + std::to_string(args.error_count - 1) + " more error(s))";
+        copy_error(args.error, errbuf, errlen);
+    }
+    return args.status;
+}

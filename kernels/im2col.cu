@@ -1,0 +1,84 @@
+// im2col.cu: the data-movement halves of convolution as GEMM (Caffe's im2col/col2im, with groups,
+// asymmetric padding and dilation), plus the batch/channel transpose used by backward-weights.
+//
+// Shapes: input x (N, C, H, W); columns hold, for sample n, row r = (c*KH + kh)*KW + kw and column
+// p = oh*OW + ow, the tap x[n, c, oh*SH - PT + kh*DH, ow*SW - PL + kw*DW] (0 outside the input).
+// Where the columns live is given by two strides so one kernel serves both layouts:
+//   (N, C*KH*KW, OH*OW): sampleStride = C*KH*KW*OH*OW, rowStride = OH*OW   (forward, backward-data)
+//   (C*KH*KW, N*OH*OW):  sampleStride = OH*OW,         rowStride = N*OH*OW (backward-weights: one GEMM over the batch)
+#include "cn_runtime.cuh"
+
+// One thread per column element: total = N*C*KH*KW*OH*OW. A pure gather, every element written.
+CN_KERNEL cn_im2col(GPTR(const float) x, GPTR(float) col, long long total,
+                    int C, int H, int W, int KH, int KW, int SH, int SW, int PT, int PL, int DH, int DW,
+                    int OH, int OW, long long sampleStride, long long rowStride)
+{
+    const long long plane = (long long)OH * OW;
+    const long long rows = (long long)C * KH * KW;
+    CN_GRID_STRIDE(i, total)
+    {
+        const int p = (int)(i % plane);
+        const long long t = i / plane;
+        const int r = (int)(t % rows);
+        const int n = (int)(t / rows);
+        const int ow = p % OW, oh = p / OW;
+        const int kw = r % KW, kh = (r / KW) % KH, c = r / (KW * KH);
+        const int h = oh * SH - PT + kh * DH;
+        const int w = ow * SW - PL + kw * DW;
+        float v = 0.0f;
+        if (h >= 0 && h < H && w >= 0 && w < W)
+            v = x[(((long long)n * C + c) * H + h) * W + w];
+        col[n * sampleStride + r * rowStride + p] = v;
+    }
+}
+
+// col2im as a gather: one thread per input element (total = N*C*H*W) sums, in a fixed (kh, kw) order,
+// every column entry that im2col copied from it. No atomics, so the result is bit-reproducible.
+// Columns in the (N, C*KH*KW, OH*OW) layout. x is overwritten.
+CN_KERNEL cn_col2im(GPTR(const float) col, GPTR(float) x, long long total,
+                    int C, int H, int W, int KH, int KW, int SH, int SW, int PT, int PL, int DH, int DW,
+                    int OH, int OW)
+{
+    const long long plane = (long long)OH * OW;
+    CN_GRID_STRIDE(i, total)
+    {
+        const int w = (int)(i % W);
+        const int h = (int)((i / W) % H);
+        const long long nc = i / ((long long)H * W);   // n*C + c
+        const int c = (int)(nc % C);
+        const long long n = nc / C;
+        // Sample n's rows for channel c start at row c*KH*KW.
+        const long long base = (n * C * KH * KW + (long long)c * KH * KW) * plane;
+        float sum = 0.0f;
+        for (int kh = 0; kh < KH; ++kh)
+        {
+            const int hs = h + PT - kh * DH;           // = oh*SH when this tap of output row oh reads (h, w)
+            if (hs < 0 || hs % SH != 0) continue;
+            const int oh = hs / SH;
+            if (oh >= OH) continue;
+            for (int kw = 0; kw < KW; ++kw)
+            {
+                const int ws = w + PL - kw * DW;
+                if (ws < 0 || ws % SW != 0) continue;
+                const int ow = ws / SW;
+                if (ow >= OW) continue;
+                sum += col[base + (long long)(kh * KW + kw) * plane + (long long)oh * OW + ow];
+            }
+        }
+        x[i] = sum;
+    }
+}
+
+// y[b, a, i] = x[a, b, i]: swaps the two outer axes of x viewed as (A, B, inner); total = A*B*inner.
+// Backward-weights uses it to lay dY (N, K, OH*OW) out as (K, N*OH*OW).
+CN_KERNEL cn_swap_outer(GPTR(const float) x, GPTR(float) y, long long total, int A, int B, long long inner)
+{
+    CN_GRID_STRIDE(i, total)
+    {
+        const long long e = i % inner;
+        const long long t = i / inner;      // = b*A + a in the output
+        const long long a = t % A;
+        const long long b = t / A;
+        y[i] = x[(a * B + b) * inner + e];
+    }
+}

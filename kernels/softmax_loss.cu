@@ -1,0 +1,127 @@
+// softmax_loss.cu: softmax over the last axis and the classification losses built on it.
+// Matrices are (rows, classes) row-major. Row kernels give each row one block (grid-stride over rows)
+// and use deterministic block reductions (cn_block_reduce.cuh) for the row max and sums.
+#include "cn_block_reduce.cuh"
+
+// A quiet NaN: the loss of a row whose label is out of range.
+CN_DEVICE float cn_qnan() { return 0.0f / 0.0f; }
+
+// Writes softmax(x[row]) into p[row] and returns, in every thread, log(sum exp(x - max)) + max = logsumexp.
+// buf is the block's shared reduction buffer. Every thread of the block must call it.
+#define CN_ROW_SOFTMAX(buf, xr, pr, classes, lse)                                          \
+    do {                                                                                   \
+        float m_ = -3.402823466e38f;                                                       \
+        for (int j_ = threadIdx.x; j_ < (classes); j_ += blockDim.x) m_ = cn_fmaxf(m_, xr[j_]); \
+        float max_;                                                                        \
+        CN_BLOCK_MAX(buf, m_, max_);                                                       \
+        float s_ = 0.0f;                                                                   \
+        for (int j_ = threadIdx.x; j_ < (classes); j_ += blockDim.x)                       \
+        {                                                                                  \
+            const float e_ = cn_expf(xr[j_] - max_);                                       \
+            pr[j_] = e_;                                                                   \
+            s_ += e_;                                                                      \
+        }                                                                                  \
+        float sum_;                                                                        \
+        CN_BLOCK_SUM(buf, s_, sum_);                                                       \
+        const float inv_ = 1.0f / sum_;                                                    \
+        for (int j_ = threadIdx.x; j_ < (classes); j_ += blockDim.x) pr[j_] *= inv_;       \
+        (lse) = cn_logf(sum_) + max_;                                                      \
+    } while (0)
+
+// y = softmax(x) per row: x, y (rows, classes).
+CN_KERNEL cn_softmax_fwd(GPTR(const float) x, GPTR(float) y, int rows, int classes)
+{
+    __shared__ float buf[CN_MAX_BLOCK];
+    for (int row = blockIdx.x; row < rows; row += gridDim.x)
+    {
+        auto xr = x + (long long)row * classes;
+        auto yr = y + (long long)row * classes;
+        float lse;
+        CN_ROW_SOFTMAX(buf, xr, yr, classes, lse);
+        (void)lse;
+    }
+}
+
+// dx = y * (dy - sum(dy * y)) per row: y, dy, dx (rows, classes); dx may alias dy.
+CN_KERNEL cn_softmax_bwd(GPTR(const float) y, GPTR(const float) dy, GPTR(float) dx, int rows, int classes)
+{
+    __shared__ float buf[CN_MAX_BLOCK];
+    for (int row = blockIdx.x; row < rows; row += gridDim.x)
+    {
+        const long long base = (long long)row * classes;
+        float part = 0.0f;
+        for (int j = threadIdx.x; j < classes; j += blockDim.x) part += dy[base + j] * y[base + j];
+        float dot;
+        CN_BLOCK_SUM(buf, part, dot);
+        for (int j = threadIdx.x; j < classes; j += blockDim.x)
+            dx[base + j] = y[base + j] * (dy[base + j] - dot);
+    }
+}
+
+// Softmax cross-entropy (focal == 0) or focal loss (focal != 0), forward, one block per row:
+// p = softmax(logits); with t = labels[row] and log p_t = logits[t] - logsumexp,
+//   cross-entropy: loss = -log p_t;   focal: loss = -(1 - p_t)^gamma * log p_t.
+// A label outside [0, classes) gives a NaN loss. logits, p (rows, classes); labels, losses (rows).
+CN_KERNEL cn_softmax_xent_fwd(GPTR(const float) logits, GPTR(const int) labels, GPTR(float) p, GPTR(float) losses,
+                              int rows, int classes, int focal, float gamma)
+{
+    __shared__ float buf[CN_MAX_BLOCK];
+    for (int row = blockIdx.x; row < rows; row += gridDim.x)
+    {
+        auto xr = logits + (long long)row * classes;
+        auto pr = p + (long long)row * classes;
+        float lse;
+        CN_ROW_SOFTMAX(buf, xr, pr, classes, lse);
+        if (threadIdx.x == 0)
+        {
+            const int t = labels[row];
+            float loss;
+            if (t < 0 || t >= classes)
+                loss = cn_qnan();
+            else
+            {
+                const float logPt = xr[t] - lse;
+                loss = -logPt;
+                if (focal)
+                {
+                    const float q = 1.0f - cn_expf(logPt);
+                    loss *= cn_powf(q > 0.0f ? q : 0.0f, gamma);
+                }
+            }
+            losses[row] = loss;
+        }
+    }
+}
+
+// gradLogits = scale * (p - onehot(label)): one thread per element (total = rows*classes).
+CN_KERNEL cn_softmax_xent_bwd(GPTR(const float) p, GPTR(const int) labels, GPTR(float) grad, long long total,
+                              int classes, float scale)
+{
+    CN_GRID_STRIDE(i, total)
+    {
+        const int j = (int)(i % classes);
+        const int t = labels[i / classes];
+        grad[i] = scale * (p[i] - (j == t ? 1.0f : 0.0f));
+    }
+}
+
+// Focal-loss gradient, one thread per element: with p_t the probability of the label,
+// dL/dz_j = -c * (onehot_j - p_j) where c = (1 - p_t)^gamma - gamma * (1 - p_t)^(gamma - 1) * p_t * log p_t
+// (the gamma term is 0 when gamma = 0, p_t = 1 or p_t = 0, its limits). Times scale.
+CN_KERNEL cn_focal_bwd(GPTR(const float) p, GPTR(const int) labels, GPTR(float) grad, long long total,
+                       int classes, float gamma, float scale)
+{
+    CN_GRID_STRIDE(i, total)
+    {
+        const int j = (int)(i % classes);
+        const long long row = i / classes;
+        const int t = labels[row];
+        if (t < 0 || t >= classes) { grad[i] = cn_qnan(); continue; }
+        const float pt = p[row * classes + t];
+        const float q = 1.0f - pt;
+        float c = cn_powf(q > 0.0f ? q : 0.0f, gamma);
+        if (gamma != 0.0f && q > 0.0f && pt > 0.0f)
+            c -= gamma * cn_powf(q, gamma - 1.0f) * pt * cn_logf(pt);
+        grad[i] = -scale * c * ((j == t ? 1.0f : 0.0f) - p[i]);
+    }
+}

@@ -1,0 +1,173 @@
+using ConvNet.Gpu.Backends.Cuda.Kernels;
+
+namespace ConvNet.Gpu.Backends.Cuda;
+
+/// <summary>
+/// The CUDA backend: our kernels (kernels/*.cu, compiled to PTX and embedded) plus cuBLAS SGEMM, driven through an
+/// <see cref="ICudaDevice"/> (the real driver, or the emulated device that runs the same kernel source on the host).
+/// All work is queued on the device's single stream in call order; ops never synchronize the host, only
+/// <see cref="Synchronize"/> and downloads do. Tensor memory and convolution workspaces come from a caching
+/// <see cref="CudaMemoryPool"/>. Backward passes are gathers and fixed-order reductions, so results are bit-reproducible.
+/// The op families live in the partial files CudaBackend.*.cs, mirroring CpuBackend.
+/// </summary>
+public sealed partial class CudaBackend : BackendBase
+{
+    private readonly ICudaDevice _device;
+    private readonly CudaMemoryPool _pool;
+    private readonly Dictionary<string, CudaKernel> _kernels = new(StringComparer.Ordinal);
+    private readonly LaunchGeometry _launch;
+    private readonly Workspace[] _workspaces = new Workspace[2];
+
+    internal CudaBackend(ICudaDevice device, CudaBackendOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _device = device;
+        Options = options;
+        _device.AllowTf32 = options.AllowTf32;
+        _pool = new CudaMemoryPool(device, options.UseMemoryPool);
+        _launch = new LaunchGeometry(options.BlockSize, options.MaxGridBlocks);
+    }
+
+    /// <summary>The settings this backend was created with.</summary>
+    public CudaBackendOptions Options { get; }
+
+    /// <summary>Static facts about the device: name, compute capability, memory, driver and cuBLAS versions.</summary>
+    public CudaDeviceInfo DeviceInfo => _device.Info;
+
+    /// <summary>True when the kernels run on the emulated device (host-compiled, bounds-checked) rather than a GPU.</summary>
+    public bool IsEmulated => _device.IsEmulated;
+
+    /// <summary>Whether cuBLAS may use TF32 tensor cores (off by default; see <see cref="CudaBackendOptions.AllowTf32"/>).</summary>
+    public bool AllowTf32
+    {
+        get => _device.AllowTf32;
+        set => _device.AllowTf32 = value;
+    }
+
+    /// <inheritdoc/>
+    public override string Name => _device.IsEmulated ? "CUDA (emulated)" : $"CUDA: {_device.Info.Name}";
+
+    /// <inheritdoc/>
+    public override string Description =>
+        $"{(_device.IsEmulated ? "CUDA (emulated)" : "CUDA")} {_device.Info}; TF32 {(AllowTf32 ? "on" : "off")}, " +
+        $"block {Options.BlockSize}{(Options.MaxGridBlocks > 0 ? $", grid cap {Options.MaxGridBlocks}" : "")}, " +
+        $"memory pool {(Options.UseMemoryPool ? "on" : "off")}";
+
+    /// <inheritdoc/>
+    public override bool IsCuda => true;
+
+    // ------------------------------------------------------------ memory
+
+    /// <inheritdoc/>
+    protected override DeviceStorage AllocateStorage(long elementCount)
+    {
+        ThrowIfDisposed();
+        long bytes = Math.Max(elementCount, 1) * 4;
+        ulong pointer = _pool.Rent(bytes);
+        _device.MemsetD32Async(pointer, 0, Math.Max(elementCount, 1));
+        return new CudaStorage(_pool, pointer, elementCount);
+    }
+
+    /// <summary>Device address of the tensor's first element.</summary>
+    internal static ulong Ptr(Tensor t) => ((CudaStorage)t.Storage).Pointer + (ulong)t.Offset * 4UL;
+
+    /// <inheritdoc/>
+    protected override void UploadCore(Tensor destination, ReadOnlySpan<byte> source) =>
+        _device.CopyHostToDevice(Ptr(destination), source);
+
+    /// <inheritdoc/>
+    protected override void DownloadCore(Tensor source, Span<byte> destination) =>
+        _device.CopyDeviceToHost(destination, Ptr(source));
+
+    /// <inheritdoc/>
+    public override void Synchronize()
+    {
+        ThrowIfDisposed();
+        _device.Synchronize();
+    }
+
+    /// <inheritdoc/>
+    public override MemoryStats GetMemoryStats() => _pool.Stats;
+
+    /// <summary>Frees the memory pool's cached blocks back to the device (live tensors are untouched).</summary>
+    public void TrimMemoryPool() => _pool.Trim();
+
+    /// <inheritdoc/>
+    protected override void FillCore(Tensor x, float value) =>
+        _device.MemsetD32Async(Ptr(x), BitConverter.SingleToUInt32Bits(value), x.ElementCount);
+
+    /// <inheritdoc/>
+    protected override void CopyCore(Tensor source, Tensor destination)
+    {
+        ulong from = Ptr(source), to = Ptr(destination);
+        if (from != to) _device.CopyDeviceToDeviceAsync(to, from, source.ByteCount);
+    }
+
+    // ------------------------------------------------------------ launching
+
+    private CudaKernel Kernel(string name)
+    {
+        if (!_kernels.TryGetValue(name, out var kernel))
+            _kernels[name] = kernel = _device.GetKernel(name);
+        return kernel;
+    }
+
+    /// <summary>Queues a one-thread-per-element kernel over <paramref name="elements"/> items (grid-stride inside).</summary>
+    private void LaunchElements(string name, long elements, in KernelArgs args)
+    {
+        if (elements <= 0) return;
+        _device.Launch(Kernel(name), _launch.ElementGrid(elements), Options.BlockSize, 0, args);
+    }
+
+    /// <summary>Queues a one-block-per-item kernel (rows, channels, reduction outputs) over <paramref name="items"/>.</summary>
+    private void LaunchItems(string name, long items, in KernelArgs args)
+    {
+        if (items <= 0) return;
+        _device.Launch(Kernel(name), _launch.ItemGrid(items), Options.BlockSize, 0, args);
+    }
+
+    // ------------------------------------------------------------ workspaces
+
+    /// <summary>A pooled device buffer that grows on demand and is reused by later ops.</summary>
+    private struct Workspace
+    {
+        public ulong Pointer;
+        public long Bytes;
+    }
+
+    /// <summary>
+    /// Device scratch space <paramref name="slot"/> of at least <paramref name="floats"/> elements. Reuse is safe without
+    /// host syncs because all work runs in order on one stream: a later kernel never overtakes an earlier user.
+    /// </summary>
+    private ulong WorkspaceFloats(int slot, long floats)
+    {
+        long bytes = Math.Max(floats, 1) * 4;
+        ref var w = ref _workspaces[slot];
+        if (w.Bytes < bytes)
+        {
+            if (w.Pointer != 0) _pool.Return(w.Pointer, w.Bytes);
+            w.Pointer = 0;
+            w.Bytes = 0;
+            w.Pointer = _pool.Rent(bytes);
+            w.Bytes = bytes;
+        }
+        return w.Pointer;
+    }
+
+    // ------------------------------------------------------------ lifetime
+
+    /// <inheritdoc/>
+    protected override void Dispose(bool disposing)
+    {
+        if (!disposing) return;
+        for (int i = 0; i < _workspaces.Length; i++)
+        {
+            if (_workspaces[i].Pointer != 0) _pool.Return(_workspaces[i].Pointer, _workspaces[i].Bytes);
+            _workspaces[i] = default;
+        }
+        _pool.Dispose();
+        _device.Dispose();
+    }
+}

@@ -1,0 +1,136 @@
+using System.Reflection;
+using System.Runtime.InteropServices;
+
+namespace ConvNet.Gpu.Backends.Cuda.Interop;
+
+/// <summary>
+/// Resolves the native libraries behind our LibraryImport declarations and remembers which files loaded.
+/// Logical names: <see cref="Cuda"/> (libcuda.so.1, then libcuda.so), <see cref="Cublas"/> (libcublas.so.13, .12, .11,
+/// then libcublas.so; each also under $CUDA_HOME/lib64, $CUDA_PATH/lib64 and /usr/local/cuda/lib64) and
+/// <see cref="Emulator"/> (libconvnet_cuda_emu.so next to the assembly or the app).
+/// A failed resolution keeps the list of names tried, so errors can say exactly what was looked for.
+/// </summary>
+internal static class NativeLibraries
+{
+    /// <summary>Logical name of the CUDA driver library in LibraryImport declarations.</summary>
+    public const string Cuda = "cuda";
+
+    /// <summary>Logical name of cuBLAS in LibraryImport declarations.</summary>
+    public const string Cublas = "cublas";
+
+    /// <summary>Logical name of the emulated-device library in LibraryImport declarations.</summary>
+    public const string Emulator = "convnet_cuda_emu";
+
+    /// <summary>File name of the emulated-device library.</summary>
+    public const string EmulatorFileName = "libconvnet_cuda_emu.so";
+
+    private static readonly Lock Gate = new();
+    private static readonly Dictionary<string, LoadResult> Results = new();
+    private static int _resolverInstalled;
+
+    /// <summary>The outcome of resolving one logical library.</summary>
+    /// <param name="Handle">The loaded library, or 0.</param>
+    /// <param name="Path">The name or path that loaded, or null.</param>
+    /// <param name="Tried">Every name or path tried, in order.</param>
+    internal readonly record struct LoadResult(nint Handle, string? Path, IReadOnlyList<string> Tried)
+    {
+        /// <summary>True when the library loaded.</summary>
+        public bool Loaded => Handle != 0;
+
+        /// <summary>"libcuda.so.1 not found (tried libcuda.so.1, libcuda.so)"-style text.</summary>
+        public string Describe(string what) => Loaded
+            ? $"{what} loaded from {Path}"
+            : $"{what} not found (tried {string.Join(", ", Tried)})";
+    }
+
+    /// <summary>Installs the DllImport resolver for this assembly (idempotent; called by every binding class).</summary>
+    public static void EnsureResolver()
+    {
+        if (Interlocked.Exchange(ref _resolverInstalled, 1) == 1) return;
+        NativeLibrary.SetDllImportResolver(typeof(NativeLibraries).Assembly, Resolve);
+    }
+
+    /// <summary>Loads (once) the library with the given logical name and reports what happened.</summary>
+    public static LoadResult Load(string logicalName)
+    {
+        EnsureResolver();
+        lock (Gate)
+        {
+            if (Results.TryGetValue(logicalName, out var cached)) return cached;
+            var result = TryCandidates(Candidates(logicalName));
+            Results[logicalName] = result;
+            return result;
+        }
+    }
+
+    /// <summary>Paths of every library loaded so far through this resolver.</summary>
+    public static IReadOnlyList<string> LoadedFiles()
+    {
+        lock (Gate)
+        {
+            var list = new List<string>();
+            foreach (var (_, r) in Results)
+                if (r.Loaded) list.Add(r.Path!);
+            return list;
+        }
+    }
+
+    /// <summary>The names and paths tried, in order, for a logical library.</summary>
+    public static IReadOnlyList<string> Candidates(string logicalName) => logicalName switch
+    {
+        Cuda => OperatingSystem.IsWindows() ? ["nvcuda.dll"] : ["libcuda.so.1", "libcuda.so"],
+        Cublas => OperatingSystem.IsWindows()
+            ? ["cublas64_13.dll", "cublas64_12.dll", "cublas64_11.dll"]
+            : WithCudaDirectories(["libcublas.so.13", "libcublas.so.12", "libcublas.so.11", "libcublas.so"]),
+        Emulator => EmulatorCandidates(),
+        _ => [logicalName],
+    };
+
+    /// <summary>Tries each candidate in order; the first that loads wins.</summary>
+    internal static LoadResult TryCandidates(IReadOnlyList<string> candidates)
+    {
+        foreach (string candidate in candidates)
+        {
+            if (Path.IsPathRooted(candidate) && !File.Exists(candidate)) continue;
+            if (NativeLibrary.TryLoad(candidate, out nint handle))
+                return new LoadResult(handle, candidate, candidates);
+        }
+        return new LoadResult(0, null, candidates);
+    }
+
+    private static nint Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath)
+    {
+        if (libraryName is not (Cuda or Cublas or Emulator)) return 0;
+        var result = Load(libraryName);
+        // Returning 0 lets the runtime try its defaults and then throw DllNotFoundException; callers check Load() first.
+        return result.Handle;
+    }
+
+    private static List<string> WithCudaDirectories(string[] names)
+    {
+        var directories = new List<string>();
+        foreach (string variable in new[] { "CUDA_HOME", "CUDA_PATH" })
+        {
+            string? root = Environment.GetEnvironmentVariable(variable);
+            if (!string.IsNullOrEmpty(root)) directories.Add(Path.Combine(root, "lib64"));
+        }
+        directories.Add("/usr/local/cuda/lib64");
+        var list = new List<string>(names); // plain names first: the loader's own search (LD_LIBRARY_PATH, ldconfig)
+        foreach (string directory in directories.Distinct())
+            foreach (string name in names)
+                list.Add(Path.Combine(directory, name));
+        return list;
+    }
+
+    private static List<string> EmulatorCandidates()
+    {
+        var list = new List<string>();
+        // The build copies the library next to the assembly of every project referencing ConvNet.Gpu; a portable
+        // NuGet consumer has it under runtimes/linux-x64/native/.
+        string directory = AppContext.BaseDirectory;
+        list.Add(Path.Combine(directory, EmulatorFileName));
+        list.Add(Path.Combine(directory, "runtimes", "linux-x64", "native", EmulatorFileName));
+        list.Add(EmulatorFileName); // the loader's own search path (LD_LIBRARY_PATH)
+        return list;
+    }
+}

@@ -1,0 +1,57 @@
+namespace ConvNet.Gpu.Backends.Cuda.Kernels;
+
+/// <summary>The extern "C" names of the kernels in kernels/*.cu, one constant per kernel, grouped by source file.</summary>
+internal static class KernelNames
+{
+    // im2col.cu
+    public const string Im2Col = "cn_im2col";
+    public const string Col2Im = "cn_col2im";
+    public const string SwapOuter = "cn_swap_outer";
+
+    // pooling.cu
+    public const string MaxPoolForward = "cn_maxpool_fwd";
+    public const string MaxPoolBackward = "cn_maxpool_bwd";
+    public const string AvgPoolForward = "cn_avgpool_fwd";
+    public const string AvgPoolBackward = "cn_avgpool_bwd";
+
+    // upsample.cu
+    public const string UpsampleNearestForward = "cn_upsample_nearest_fwd";
+    public const string UpsampleNearestBackward = "cn_upsample_nearest_bwd";
+
+    // activation.cu
+    public const string ActivationForward = "cn_activation_fwd";
+    public const string ActivationBackward = "cn_activation_bwd";
+
+    // softmax_loss.cu
+    public const string SoftmaxForward = "cn_softmax_fwd";
+    public const string SoftmaxBackward = "cn_softmax_bwd";
+    public const string SoftmaxCrossEntropyForward = "cn_softmax_xent_fwd";
+    public const string SoftmaxCrossEntropyBackward = "cn_softmax_xent_bwd";
+    public const string FocalLossBackward = "cn_focal_bwd";
+
+    // dropout.cu
+    public const string DropoutForward = "cn_dropout_fwd";
+
+    // elementwise.cu
+    public const string Fill = "cn_fill";
+    public const string Add = "cn_add";
+    public const string Mul = "cn_mul";
+    public const string Scale = "cn_scale";
+    public const string Axpy = "cn_axpy";
+    public const string BiasAdd = "cn_bias_add";
+    public const string ChannelAffine = "cn_channel_affine";
+
+    // reduce.cu
+    public const string ReduceSumSerial = "cn_reduce_sum_serial";
+    public const string ReduceSumBlock = "cn_reduce_sum_block";
+    public const string ChannelSum = "cn_channel_sum";
+
+    // batchnorm.cu
+    public const string BatchNormForwardTraining = "cn_batchnorm_fwd_train";
+    public const string BatchNormForwardInference = "cn_batchnorm_fwd_infer";
+    public const string BatchNormBackward = "cn_batchnorm_bwd";
+
+    // optimizer.cu
+    public const string SgdStep = "cn_sgd_step";
+    public const string AdamStep = "cn_adam_step";
+}
