@@ -1,34 +1,23 @@
+using ConvNet.Gpu.Cli.Infrastructure;
 using ConvNet.Gpu.Nn;
 
 namespace ConvNet.Gpu.Cli.Engine;
 
-/// <summary>Builds the ready-made models by their --model name.</summary>
+/// <summary>Builds the library's ready-made models (<see cref="Models"/>) by their --model name.</summary>
 internal static class ModelFactory
 {
-    /// <summary>Builds <paramref name="name"/> for samples of <paramref name="sampleShape"/> (C, H, W) and <paramref name="classes"/> classes.</summary>
+    /// <summary>Builds <paramref name="name"/> for 28x28 single-channel samples and <paramref name="classes"/> classes.</summary>
     public static Sequential Build(string name, IBackend backend, TensorShape sampleShape, int classes, ulong seed)
     {
-        var input = (sampleShape[0], sampleShape[1], sampleShape[2]);
-        var model = new Sequential(backend, input, seed, name);
-        try
+        if (!sampleShape.SameDimensions(new TensorShape([1, 28, 28], ["C", "H", "W"])))
+            throw CliException.DataError($"the ready-made models take 1x28x28 images, but the data's images are {sampleShape}.");
+        return name switch
         {
-            switch (name)
-            {
-                case ModelNames.LeNet5:
-                    // Modern LeNet-5: 6 and 16 5x5 convolutions with ReLU and 2x2 max-pooling, then 120-84-10 dense layers.
-                    model.Add(new Conv2D(6, 5, padding: 2, name: "conv1"), new ReLU(), new MaxPool2D(2),
-                        new Conv2D(16, 5, name: "conv2"), new ReLU(), new MaxPool2D(2),
-                        new Flatten(), new Dense(120, name: "fc1"), new ReLU(), new Dense(84, name: "fc2"), new ReLU(), new Dense(classes, name: "fc3"));
-                    break;
-                default:
-                    throw new Infrastructure.CliException(Infrastructure.ExitCodes.Usage, $"model '{name}' is not available in this build yet.");
-            }
-            return model;
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+            ModelNames.LeNet5 => Models.LeNet5(backend, classes, seed),
+            ModelNames.LeNet5Classic => Models.LeNet5Classic(backend, classes, seed),
+            ModelNames.VggSmall => Models.VggSmall(backend, classes, seed),
+            ModelNames.ResNetSmall => Models.ResNetSmall(backend, classes, seed),
+            _ => throw CliException.UsageError($"unknown model '{name}'. Valid models: {string.Join(", ", ModelNames.All)}."),
+        };
     }
 }
