@@ -40,25 +40,21 @@ internal static class InfoCommand
         console.Render(cpu);
 
         CudaProbe probe = DeviceSelector.Probe();
-        if (probe.Available)
+        if (probe.Devices.Count > 0)
         {
             var gpus = new Table().Border(TableBorder.Rounded).Title("[bold]CUDA devices[/]")
-                .AddColumn("#").AddColumn("name").AddColumn("memory").AddColumn("compute capability").AddColumn("SMs");
+                .AddColumn("#").AddColumn("name").AddColumn(new TableColumn("memory").RightAligned()).AddColumn("compute capability").AddColumn(new TableColumn("SMs").RightAligned());
             foreach (CudaDeviceSummary d in probe.Devices)
                 gpus.AddRow(d.Index.ToString(CultureInfo.InvariantCulture), Markup.Escape(d.Name),
                     $"{d.TotalMemoryBytes / (1024.0 * 1024 * 1024):0.0} GiB", d.ComputeCapability, d.Multiprocessors.ToString(CultureInfo.InvariantCulture));
             console.Render(gpus);
-            CudaDeviceSummary first = probe.Devices[0];
-            console.Line($"CUDA driver {first.DriverVersion}, cuBLAS {first.CublasVersion}");
-            foreach (string library in first.Libraries) console.Line($"  loaded: {library}");
         }
-        else
-        {
-            console.Line($"CUDA: unavailable: {probe.Reason}.");
-        }
+        console.Line(probe.Available ? "CUDA: available" : $"CUDA: unavailable: {probe.Reason}");
+        console.Line($"  driver (CUDA API version): {probe.DriverVersion}, cuBLAS: {probe.CublasVersion}");
+        foreach (string library in probe.Libraries) console.Line($"  loaded: {library}");
         console.Line(probe.EmulatorAvailable
-            ? $"Emulated CUDA device: available ({probe.EmulatorReason}); use --device cuda-emulated."
-            : $"Emulated CUDA device: unavailable: {probe.EmulatorReason}.");
+            ? "Emulated CUDA device: available (--device cuda-emulated)"
+            : $"Emulated CUDA device: unavailable: {probe.EmulatorReason}");
         return ExitCodes.Success;
     }
 }

@@ -9,8 +9,8 @@ internal static class EngineErrors
     public static bool IsDataError(Exception ex) => ex is IdxFormatException;
 
     /// <summary>A corrupt, truncated or incompatible checkpoint.</summary>
-    public static bool IsCheckpointError(Exception ex) => ex.GetType().Name.StartsWith("Checkpoint", StringComparison.Ordinal);
+    public static bool IsCheckpointError(Exception ex) => ex is ConvNet.Gpu.Checkpoints.CheckpointFormatException;
 
     /// <summary>A CUDA driver, cuBLAS or device-selection failure.</summary>
-    public static bool IsDeviceError(Exception ex) => ex.GetType().Name.StartsWith("Cuda", StringComparison.Ordinal) || ex is DllNotFoundException;
+    public static bool IsDeviceError(Exception ex) => ex is ConvNet.Gpu.Backends.Cuda.CudaException or ConvNet.Gpu.Backends.Cuda.CudaUnavailableException or DllNotFoundException;
 }
