@@ -48,8 +48,8 @@ internal static class BenchCommand
         }
 
         using IBackend cpu = Backend.Cpu();
-        console.Line($"CPU: {cpu.Description}");
-        if (gpu is not null) console.Line($"GPU: {gpu.Backend.Description}");
+        console.Line(cpu.Description);
+        if (gpu is not null) console.Line(gpu.Backend.Description);
 
         var table = new Table().Border(TableBorder.Rounded)
             .AddColumn("op").AddColumn("shape")

@@ -142,8 +142,11 @@ internal sealed class TrainingSession : IDisposable
     /// <summary>The Summary table.</summary>
     public string Summary() => _model.Summary().ToString();
 
-    /// <summary>The first convolution layer's weights (K, C/groups, KH, KW), or null when the model has none.</summary>
-    public FilterBank? FirstConvFilters()
+    /// <summary>
+    /// The first convolution layer's weights (K, C/groups, KH, KW), or null when the model has none. When that layer is
+    /// the model's first, its outputs for <paramref name="probe"/>'s image <paramref name="probeIndex"/> come too.
+    /// </summary>
+    public FilterBank? FirstConvFilters(Dataset? probe = null, int probeIndex = 0)
     {
         foreach ((string path, Layer layer) in _model.AllLayers())
         {
@@ -151,9 +154,26 @@ internal sealed class TrainingSession : IDisposable
             float[] weights = conv.Weight.Value.ToArray();
             TensorShape shape = conv.Weight.Value.Shape;
             string label = $"{layer.Name} ({layer.TypeName} {conv.InputShape[0]}→{conv.OutChannels}, {conv.Spec.KernelH}×{conv.Spec.KernelW}; layer {path})";
-            return new FilterBank(label, weights, shape[0], shape[1], shape[2], shape[3]);
+            FilterResponses? responses = probe is not null && probe.Count > probeIndex && ReferenceEquals(_model.Layers[0], conv)
+                ? Responses(conv, probe, probeIndex)
+                : null;
+            return new FilterBank(label, weights, shape[0], shape[1], shape[2], shape[3], responses);
         }
         return null;
+    }
+
+    /// <summary>Runs the first layer alone on one normalized image: (1, C, H, W) in, (1, K, OH, OW) out.</summary>
+    private FilterResponses Responses(Conv2D conv, Dataset probe, int index)
+    {
+        float[] raw = probe.GetImage(index).ToArray();
+        float[] normalized = (float[])raw.Clone();
+        _normalization.Apply(normalized);
+        TensorShape sample = probe.SampleShape;
+        using Tensor input = _model.Backend.Allocate(TensorShape.Nchw(1, sample[0], sample[1], sample[2]));
+        input.Upload(normalized);
+        Tensor output = conv.Forward(input, training: false);
+        float[] maps = output.ToArray();
+        return new FilterResponses(raw, sample[1], sample[2], probe.ClassNames[probe.Labels.Span[index]], maps, output.Shape[2], output.Shape[3]);
     }
 
     /// <summary>Trains up to <paramref name="epochs"/> epochs from <see cref="Position"/>; stops at a batch boundary when cancelled.</summary>

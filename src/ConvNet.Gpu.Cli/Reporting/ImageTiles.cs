@@ -25,6 +25,22 @@ internal static class ImageTiles
         return PngEncoder.EncodeGray(bytes, kernelW, kernelH);
     }
 
+    /// <summary>A grayscale PNG of a feature map scaled from its own minimum (black) to its maximum (white).</summary>
+    public static byte[] Response(ReadOnlySpan<float> map, int height, int width)
+    {
+        float min = float.PositiveInfinity, max = float.NegativeInfinity;
+        foreach (float v in map)
+        {
+            if (!float.IsFinite(v)) continue;
+            min = Math.Min(min, v);
+            max = Math.Max(max, v);
+        }
+        float range = max > min ? max - min : 1;
+        var bytes = new byte[height * width];
+        for (int i = 0; i < bytes.Length; i++) bytes[i] = ToByte((map[i] - min) / range);
+        return PngEncoder.EncodeGray(bytes, width, height);
+    }
+
     private static byte ToByte(float v) =>
         float.IsFinite(v) ? (byte)Math.Clamp((int)MathF.Round(v * 255f), 0, 255) : (byte)0;
 }

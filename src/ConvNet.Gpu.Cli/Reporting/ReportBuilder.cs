@@ -18,10 +18,19 @@ internal static class ReportBuilder
             ClassNames = data.Test.ClassNames,
             Confusion = test.Confusion,
             Misclassified = Mistakes(data.Test, test),
-            FirstConvFilters = session.FirstConvFilters(),
+            FirstConvFilters = session.FirstConvFilters(data.Test, ProbeIndex(data.Test, test)),
             ModelSummary = session.Summary(),
             FinalTest = (test.Loss, test.Accuracy),
         };
+    }
+
+    /// <summary>The first test image the model classifies correctly (a clear example to show filter responses on).</summary>
+    internal static int ProbeIndex(ConvNet.Gpu.Data.Dataset test, EvaluationResult result)
+    {
+        ReadOnlySpan<int> labels = test.Labels.Span;
+        for (int i = 0; i < test.Count; i++)
+            if (result.Predicted[i] == labels[i]) return i;
+        return 0;
     }
 
     /// <summary>The most confident mistakes first (ties by index), with their raw pixels.</summary>

@@ -17,7 +17,19 @@ internal sealed record MisclassifiedExample(float[] Pixels, int Height, int Widt
 /// <param name="InChannels">C per group.</param>
 /// <param name="KernelH">Kernel height.</param>
 /// <param name="KernelW">Kernel width.</param>
-internal sealed record FilterBank(string LayerName, float[] Weights, int OutChannels, int InChannels, int KernelH, int KernelW);
+/// <param name="Responses">The filters applied to one test image, or null when the layer does not see the input directly.</param>
+internal sealed record FilterBank(string LayerName, float[] Weights, int OutChannels, int InChannels, int KernelH, int KernelW,
+    FilterResponses? Responses = null);
+
+/// <summary>The first convolution's output maps (K, OH, OW) for one test image, before the activation.</summary>
+/// <param name="Image">The test image's raw pixels (H*W, in [0, 1]).</param>
+/// <param name="Height">Image height.</param>
+/// <param name="Width">Image width.</param>
+/// <param name="Label">The image's class name.</param>
+/// <param name="Maps">K*OH*OW responses, row-major.</param>
+/// <param name="MapHeight">OH.</param>
+/// <param name="MapWidth">OW.</param>
+internal sealed record FilterResponses(float[] Image, int Height, int Width, string Label, float[] Maps, int MapHeight, int MapWidth);
 
 /// <summary>Everything report.html shows.</summary>
 internal sealed class ReportData

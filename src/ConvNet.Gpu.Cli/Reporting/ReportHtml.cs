@@ -119,16 +119,25 @@ internal static class ReportHtml
 
     private static void AppendFilters(StringBuilder html, FilterBank? bank)
     {
-        html.Append("<section class=\"filters-section\"><h2>What the first convolution layer learned</h2>");
+        html.Append("<section id=\"filters\" class=\"filters-section\"><h2>What the first convolution layer learned</h2>");
         if (bank is null)
         {
             html.Append("<p>This model has no convolution layer.</p></section>\n");
             return;
         }
         html.Append($"<p class=\"note\">{E(bank.LayerName)}: {bank.OutChannels} filters of {bank.KernelH}×{bank.KernelW} over {bank.InChannels} input channel(s). "
-            + "Each kernel is scaled by its own largest weight: mid-gray is 0, light is positive, dark is negative.</p><div class=\"filters\">");
+            + "Each kernel is scaled by its own largest weight: mid-gray is 0, light is positive, dark is negative. "
+            + (bank.Responses is null ? "" : "Below each kernel, its output on the test image at the left (before the activation; black is its lowest value, white its highest): edges, strokes and textures each kernel picks out.")
+            + "</p><div class=\"filters\">");
         int size = bank.KernelH * bank.KernelW;
-        int scale = Math.Max(6, 64 / Math.Max(bank.KernelH, bank.KernelW));
+        int scale = Math.Max(8, 80 / Math.Max(bank.KernelH, bank.KernelW));
+        FilterResponses? r = bank.Responses;
+        if (r is not null)
+        {
+            string uri = PngEncoder.ToDataUri(ImageTiles.Image(r.Image, r.Height, r.Width));
+            html.Append(CultureInfo.InvariantCulture,
+                $"<figure class=\"filter probe\"><img class=\"px\" src=\"{uri}\" width=\"{r.Width * 3}\" height=\"{r.Height * 3}\" alt=\"probe image\"><figcaption>input: {E(r.Label)}<br>below each kernel: its response</figcaption></figure>");
+        }
         for (int k = 0; k < bank.OutChannels; k++)
         {
             html.Append("<figure class=\"filter\">");
@@ -138,6 +147,13 @@ internal static class ReportHtml
                 string uri = PngEncoder.ToDataUri(ImageTiles.Kernel(w, bank.KernelH, bank.KernelW));
                 html.Append(CultureInfo.InvariantCulture,
                     $"<img class=\"px\" src=\"{uri}\" width=\"{bank.KernelW * scale}\" height=\"{bank.KernelH * scale}\" alt=\"filter {k} channel {ch}\">");
+            }
+            if (r is not null && k * r.MapHeight * r.MapWidth < r.Maps.Length)
+            {
+                var map = new ReadOnlySpan<float>(r.Maps, k * r.MapHeight * r.MapWidth, r.MapHeight * r.MapWidth);
+                string uri = PngEncoder.ToDataUri(ImageTiles.Response(map, r.MapHeight, r.MapWidth));
+                html.Append(CultureInfo.InvariantCulture,
+                    $"<img class=\"px response\" src=\"{uri}\" width=\"{r.MapWidth * 3}\" height=\"{r.MapHeight * 3}\" alt=\"response of filter {k}\">");
             }
             html.Append($"<figcaption>#{k}</figcaption></figure>");
         }
@@ -189,7 +205,8 @@ internal static class ReportHtml
         img.px { image-rendering: pixelated; image-rendering: crisp-edges; }
         .filters { display: flex; flex-wrap: wrap; gap: 12px; }
         .filter { margin: 0; text-align: center; font-size: 11px; color: var(--muted); }
-        .filter img { display: block; border: 1px solid #c9ced8; margin-bottom: 2px; }
+        .filter img { display: block; border: 1px solid #c9ced8; margin: 0 auto 4px; }
+        .filter.probe { width: 110px; margin-right: 10px; }
         .note { color: var(--muted); margin-top: 0; }
         pre.summary { font-size: 12px; background: #f3f5f8; padding: 10px; border-radius: 6px; overflow-x: auto; }
         footer { color: var(--muted); font-size: 12px; text-align: center; }
