@@ -22,7 +22,7 @@ internal sealed class LiveProgressView(CliConsole console) : ProgressView
     {
         console.Ansi.Progress()
             .AutoRefresh(true)
-            .AutoClear(false)
+            .AutoClear(true) // epoch lines stay above; the bars go when training ends
             .HideCompleted(true)
             .Columns(
                 new TaskDescriptionColumn { Alignment = Justify.Left },
