@@ -105,6 +105,7 @@ public sealed class CliTrainTests
             Assert.Contains(System.Net.WebUtility.HtmlEncode(name), html);
         Assert.Equal(6, Regex.Matches(html, "alt=\"filter \\d channel 0\" ").Count + Regex.Matches(html, "alt=\"filter \\d channel 0\">").Count);
         Assert.Contains("What the first convolution layer learned", html);
+        Assert.Equal(6, Regex.Matches(html, "alt=\"response of filter \\d\"").Count); // each filter's output on a test image
         Assert.Contains("alt=\"test image", html);                             // misclassified examples
         Assert.DoesNotContain("<script", html);
     }
