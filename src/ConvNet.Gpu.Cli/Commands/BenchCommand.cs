@@ -21,13 +21,15 @@ internal static class BenchCommand
             Description = "Which CUDA device to compare with: cuda, cuda:N, cuda-emulated, or none. Default: cuda.",
             DefaultValueFactory = _ => "cuda",
         };
+        var seconds = CommonOptions.OptionalPositiveDouble("--seconds", $"Time budget per op and device, in seconds (at least 3 timed calls). Default: {OpBenchmark.DefaultSeconds}.");
         var command = new Command("bench", "Time SGEMM and convolutions on the CPU and the GPU (a quick table; see benchmarks/ for BenchmarkDotNet).");
         command.Options.Add(gpu);
-        command.SetAction((parse, ct) => Task.FromResult(Run(app.Console, parse.GetValue(gpu)!, ct)));
+        command.Options.Add(seconds);
+        command.SetAction((parse, ct) => Task.FromResult(Run(app.Console, parse.GetValue(gpu)!, parse.GetValue(seconds) ?? OpBenchmark.DefaultSeconds, ct)));
         return command;
     }
 
-    private static int Run(CliConsole console, string gpuText, CancellationToken cancellationToken)
+    private static int Run(CliConsole console, string gpuText, double seconds, CancellationToken cancellationToken)
     {
         OpenedDevice? gpu = null;
         string gpuColumn = "GPU";
@@ -60,8 +62,8 @@ internal static class BenchCommand
         {
             foreach (BenchCase c in OpBenchmark.Cases())
             {
-                (string ms, string gf, double? t) cpuCell = Cell(c, cpu, cancellationToken);
-                (string ms, string gf, double? t) gpuCell = gpu is null ? ("n/a", "n/a", null) : Cell(c, gpu.Backend, cancellationToken);
+                (string ms, string gf, double? t) cpuCell = Cell(c, cpu, seconds, cancellationToken);
+                (string ms, string gf, double? t) gpuCell = gpu is null ? ("n/a", "n/a", null) : Cell(c, gpu.Backend, seconds, cancellationToken);
                 string speedup = cpuCell.t is double a && gpuCell.t is double b ? (a / b).ToString("0.0", CultureInfo.InvariantCulture) + "x" : "";
                 table.AddRow(c.Op, Markup.Escape(c.Shape), cpuCell.ms, cpuCell.gf, gpuCell.ms, gpuCell.gf, speedup);
             }
@@ -75,11 +77,11 @@ internal static class BenchCommand
         return ExitCodes.Success;
     }
 
-    private static (string, string, double?) Cell(BenchCase c, IBackend backend, CancellationToken ct)
+    private static (string, string, double?) Cell(BenchCase c, IBackend backend, double seconds, CancellationToken ct)
     {
         try
         {
-            BenchTiming t = OpBenchmark.Measure(c, backend, ct);
+            BenchTiming t = OpBenchmark.Measure(c, backend, seconds, ct);
             return (t.MedianMilliseconds.ToString("0.000", CultureInfo.InvariantCulture),
                 t.GigaflopsPerSecond(c.Flops).ToString("0.0", CultureInfo.InvariantCulture), t.MedianMilliseconds);
         }

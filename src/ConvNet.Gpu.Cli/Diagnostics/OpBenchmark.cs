@@ -18,13 +18,13 @@ internal readonly record struct BenchTiming(double MedianMilliseconds, int Repea
 
 /// <summary>
 /// Times ops through <see cref="IBackend"/>: warm-up calls first, then repeats until about
-/// <see cref="TargetSeconds"/> have passed (at least 3), each ended by Synchronize so GPU work is counted; the median is kept.
+/// the time budget have passed (at least 3), each ended by Synchronize so GPU work is counted; the median is kept.
 /// Quick and indicative only; BenchmarkDotNet in benchmarks/ gives the careful numbers.
 /// </summary>
 internal static class OpBenchmark
 {
-    /// <summary>Time budget per op and backend.</summary>
-    public const double TargetSeconds = 0.4;
+    /// <summary>Default time budget per op and backend, in seconds.</summary>
+    public const double DefaultSeconds = 0.4;
 
     /// <summary>The ops and shapes of the table: SGEMM, and LeNet-5 / VGG-style convolutions in all three directions.</summary>
     public static IReadOnlyList<BenchCase> Cases()
@@ -52,7 +52,7 @@ internal static class OpBenchmark
     }
 
     /// <summary>Times <paramref name="benchCase"/> on <paramref name="backend"/>.</summary>
-    public static BenchTiming Measure(BenchCase benchCase, IBackend backend, CancellationToken cancellationToken)
+    public static BenchTiming Measure(BenchCase benchCase, IBackend backend, double seconds, CancellationToken cancellationToken)
     {
         var (run, owned) = benchCase.Prepare(backend);
         try
@@ -61,7 +61,7 @@ internal static class OpBenchmark
             backend.Synchronize();
             var samples = new List<double>();
             var total = Stopwatch.StartNew();
-            while ((samples.Count < 3 || total.Elapsed.TotalSeconds < TargetSeconds) && samples.Count < 200)
+            while ((samples.Count < 3 || total.Elapsed.TotalSeconds < seconds) && samples.Count < 200)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 long start = Stopwatch.GetTimestamp();
