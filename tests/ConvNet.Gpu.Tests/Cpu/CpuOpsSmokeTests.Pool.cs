@@ -18,6 +18,17 @@ public sealed partial class CpuOpsSmokeTests
         { 1, 1, 9, 9, 4, 4, 3, 3, 2, 2, true, true },
         { 8, 16, 32, 32, 2, 2, 2, 2, 0, 0, false, true },
         { 4, 8, 33, 31, 3, 3, 2, 2, 1, 1, true, false },
+        // Disjoint windows (stride >= kernel) leaving rows/columns uncovered, and 2x2 rows not a multiple of 8 windows.
+        { 2, 3, 21, 37, 2, 2, 2, 2, 0, 0, false, true },
+        { 2, 3, 21, 37, 2, 2, 2, 2, 0, 0, true, true },
+        { 1, 2, 11, 10, 2, 2, 3, 3, 0, 0, false, true },
+        { 1, 2, 10, 11, 3, 3, 3, 3, 1, 1, true, false },
+        { 1, 2, 10, 11, 3, 3, 3, 3, 1, 1, true, true },
+        // Eight-window vector blocks with horizontal strides 1, 2 and 3, with and without padding.
+        { 2, 2, 12, 30, 3, 3, 1, 1, 1, 1, false, true },
+        { 1, 2, 10, 50, 2, 3, 2, 3, 0, 1, false, true },
+        { 1, 1, 7, 40, 3, 2, 2, 2, 1, 1, true, true },
+        { 2, 3, 28, 28, 3, 3, 2, 2, 1, 1, false, true },
     };
 
     private static Pool2dGeometry Geometry(int n, int c, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, bool ceil, bool inc) =>
@@ -125,6 +136,27 @@ public sealed partial class CpuOpsSmokeTests
     }
 
     [Theory]
+    [InlineData(2, 2, 6, 40, 2, 2, 2, 2, 0, 0)]
+    [InlineData(1, 2, 9, 9, 3, 3, 2, 2, 1, 1)]
+    [InlineData(1, 2, 5, 30, 3, 3, 1, 1, 1, 1)]
+    [InlineData(1, 2, 6, 60, 2, 3, 2, 3, 0, 1)]
+    public void MaxPoolFirstNaNWins(int n, int c, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw)
+    {
+        var g = Geometry(n, c, h, w, kh, kw, sh, sw, ph, pw, false, true);
+        var rng = new Random(3);
+        var x = Enumerable.Range(0, (int)g.InputShape.ElementCount).Select(_ => rng.Next(8) == 0 ? float.NaN : rng.Next(-3, 4)).ToArray();
+        var (refY, refArg) = MaxRef(x, g);
+        using var b = Backend.Cpu(1);
+        using var tx = SmokeCheck.Upload(b, g.InputShape, x);
+        using var ty = SmokeCheck.Poisoned(b, g.OutputShape);
+        using var ta = SmokeCheck.Poisoned(b, g.OutputShape, DataType.Int32);
+        b.MaxPool2dForward(tx, ty, ta, g);
+        Assert.Equal(refArg, ta.ToInt32Array());
+        Assert.Equal(refY.Select(v => (float)v).ToArray(), ty.ToArray());
+        Assert.Contains(ty.ToArray(), float.IsNaN);
+    }
+
+    [Theory]
     [InlineData(2, 3, 4, 5, 2, 3)]
     [InlineData(1, 2, 3, 3, 1, 1)]
     [InlineData(4, 16, 32, 32, 2, 2)]
@@ -176,7 +208,8 @@ public sealed partial class CpuOpsSmokeTests
                             int hh = oh * g.SH - g.PadH + i, ww = ow * g.SW - g.PadW + j;
                             if (hh < 0 || hh >= g.H || ww < 0 || ww >= g.W) continue;
                             double v = x[p * g.H * g.W + hh * g.W + ww];
-                            if (best < 0 || v > max) { best = hh * g.W + ww; max = v; }
+                            // Strictly greater wins (ties keep the first); the first NaN wins and holds.
+                            if (best < 0 || v > max || (double.IsNaN(v) && !double.IsNaN(max))) { best = hh * g.W + ww; max = v; }
                         }
                     int o = p * g.OH * g.OW + oh * g.OW + ow;
                     y[o] = max;

@@ -53,6 +53,15 @@ public static class ConvCases
     public static TheoryData<string> NonOverlappingNames => new(All.Where(c =>
         c.Spec.StrideH >= c.Spec.EffectiveKernelH && c.Spec.StrideW >= c.Spec.EffectiveKernelW).Select(c => c.Name));
 
+    /// <summary>
+    /// A subset for the float32 gradient checks on backends (each perturbs every element, so it runs the forward op hundreds
+    /// of times): strides 2/3, same/full/asymmetric padding, dilation, groups, depthwise, 1x1, kernel = padded input, K &gt; C and K &lt; C.
+    /// The float64 reference is gradient-checked on every case.
+    /// </summary>
+    public static TheoryData<string> GradientNames => new(
+        "k3_s2_same", "k2_full", "asym_pad_t2b0l1r3", "k3_dil2_s2_pad1", "groups2_s2_dil2", "depthwise_s2_pad1", "k1x1_s2",
+        "kernel_eq_padded_input", "more_out_channels_C1_K8", "fewer_out_channels_C8_K2", "rect_k2x3_s2x1_asym", "k3_s3_pad1");
+
     /// <summary>The case called <paramref name="name"/>.</summary>
     public static Case Get(string name) => ByName[name];
 

@@ -9,15 +9,18 @@ namespace ConvNet.Gpu.Backends.Cpu;
 //   backward-data    dcols_g (C/G*KH*KW x OH*OW) = W_g^T * dY[n]_g, then col2im into dX[n]
 //   backward-weights dW_g (K/G x C/G*KH*KW)   = sum over n of dY[n]_g * cols(X[n])_g^T
 // A 1x1 kernel with stride 1 and no padding skips im2col/col2im: X[n] viewed as (C x H*W) is its own column matrix.
-// Threads: with enough samples every worker takes a contiguous range of samples with its own workspace slot and
-// single-threaded GEMMs; otherwise samples run one after another and the GEMM and im2col/col2im split across threads.
-// Backward-weights sums per-worker partials in worker order, so results are bitwise reproducible for a given thread count.
+// Threads: with enough samples, workers (one workspace slot each, single-threaded GEMMs) pull samples from a shared
+// counter, which keeps both cores busy even when one is slowed by other processes; otherwise samples run one after
+// another and the GEMM and im2col/col2im split across threads. Backward-weights splits the batch into fixed chunks,
+// each summed into its own partial, and adds the partials in chunk order: bitwise reproducible however the chunks
+// were scheduled (for a given thread count).
+// Not thread-safe across concurrent calls on one backend (the workspace is shared), like the rest of the backend.
 public sealed unsafe partial class CpuBackend
 {
     private ConvWorkspace? _convWorkspace;
 
     /// <summary>The convolution scratch buffers (created on first use; grows to the largest layer seen).</summary>
-    private ConvWorkspace Workspace => _convWorkspace ??= new ConvWorkspace(Threads);
+    private ConvWorkspace Workspace => _convWorkspace ??= new ConvWorkspace();
 
     /// <summary>Bytes held by the convolution workspace (im2col columns and weight-gradient partials).</summary>
     internal long WorkspaceBytes => _convWorkspace?.Bytes ?? 0;
@@ -87,28 +90,47 @@ public sealed unsafe partial class CpuBackend
         int kg = g.KPerGroup, rows = g.ColumnRowsPerGroup, plane = g.OutputPlane;
         long weightCount = (long)g.K * rows;
         bool pointwise = IsPointwise(g);
+
+        // dW (+)= dY[n] * cols(X[n])^T for samples [n0, n1), in order; the first sample overwrites unless told otherwise.
+        void SumSamples(int slot, long n0, long n1, float* target, bool accumulateFirst, ParallelOptions? par)
+        {
+            for (long n = n0; n < n1; n++)
+            {
+                float beta = n > n0 || accumulateFirst ? 1f : 0f;
+                float* xn = x + n * g.C * (long)g.InputPlane, dyn = dy + n * g.K * (long)plane;
+                float* cols = pointwise ? xn : Columns(slot, g, par, xn);
+                for (int grp = 0; grp < g.Groups; grp++)
+                    PackedSgemm.Run(false, true, kg, rows, plane, 1f, dyn + (long)grp * kg * plane, plane,
+                        cols + (long)grp * rows * plane, plane, beta, target + (long)grp * kg * rows, rows, par);
+            }
+        }
+
         int workers = SampleWorkers(g.N);
-        // Each worker sums its samples into its own partial (worker 0 may write gradWeight directly when there is one
-        // worker); partials are then added in worker order.
-        var firstDone = new bool[workers];
-        ForEachSample(g, (slot, n, par) =>
+        if (workers == 1)
         {
-            float* target = workers == 1 ? dw : Workspace.Get(slot, WorkspaceLane.WeightPartial, weightCount);
-            float beta = firstDone[slot] || (workers == 1 && accumulate) ? 1f : 0f;
-            firstDone[slot] = true;
-            float* xn = x + n * g.C * (long)g.InputPlane, dyn = dy + n * g.K * (long)plane;
-            float* cols = pointwise ? xn : Columns(slot, g, par, xn);
-            for (int grp = 0; grp < g.Groups; grp++)
-                PackedSgemm.Run(false, true, kg, rows, plane, 1f, dyn + (long)grp * kg * plane, plane,
-                    cols + (long)grp * rows * plane, plane, beta, target + (long)grp * kg * rows, rows, par);
+            SumSamples(0, 0, g.N, dw, accumulate, Threads > 1 ? Parallelism : null);
+            return;
+        }
+
+        // Fixed chunks (a few per worker, so a slowed core can be compensated), each with its own partial in the
+        // WeightPartial lane of slot = chunk index; workers use their own slot's Columns lane.
+        int chunks = Math.Min(g.N, 4 * workers);
+        Workspace.EnsureSlots(Math.Max(chunks, workers));
+        int next = -1;
+        Parallel.For(0, workers, Parallelism, slot =>
+        {
+            int chunk;
+            while ((chunk = Interlocked.Increment(ref next)) < chunks)
+            {
+                long n0 = (long)g.N * chunk / chunks, n1 = (long)g.N * (chunk + 1) / chunks;
+                SumSamples(slot, n0, n1, Workspace.Get(chunk, WorkspaceLane.WeightPartial, weightCount), false, null);
+            }
         });
-        if (workers == 1) return;
         var result = new Span<float>(dw, (int)weightCount);
-        for (int s = 0; s < workers; s++)
+        for (int c = 0; c < chunks; c++)
         {
-            if (!firstDone[s]) continue;
-            var partial = new ReadOnlySpan<float>(Workspace.Get(s, WorkspaceLane.WeightPartial, weightCount), (int)weightCount);
-            if (s == 0 && !accumulate) partial.CopyTo(result);
+            var partial = new ReadOnlySpan<float>(Workspace.Get(c, WorkspaceLane.WeightPartial, weightCount), (int)weightCount);
+            if (c == 0 && !accumulate) partial.CopyTo(result);
             else TensorPrimitives.Add(result, partial, result);
         }
     }
@@ -177,8 +199,8 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <summary>
-    /// Workers that take whole samples: all threads when the batch splits evenly or is large enough that uneven ranges
-    /// cost little; otherwise 1 (the samples then run in turn, each using every thread inside).
+    /// Workers that take whole samples: all threads when the batch splits evenly or is large enough that the last
+    /// uneven round costs little; otherwise 1 (the samples then run in turn, each using every thread inside).
     /// </summary>
     private int SampleWorkers(int n) =>
         Threads > 1 && n >= Threads && (n % Threads == 0 || n >= 4 * Threads) ? Threads : 1;
@@ -186,21 +208,24 @@ public sealed unsafe partial class CpuBackend
     private delegate void SampleBody(int slot, long n, ParallelOptions? par);
 
     /// <summary>
-    /// Runs <paramref name="body"/> for every sample. Sample-parallel: worker s takes a contiguous range of samples in
-    /// order, with slot s and par = null. Otherwise samples run in order on slot 0 with par = the backend's options.
+    /// Runs <paramref name="body"/> for every sample. Sample-parallel: worker s (slot s, par = null) repeatedly takes
+    /// the next unclaimed sample. Otherwise samples run in order on slot 0 with par = the backend's options.
+    /// Only for bodies whose result does not depend on which worker ran a sample.
     /// </summary>
     private void ForEachSample(Conv2dGeometry g, SampleBody body)
     {
         int workers = SampleWorkers(g.N);
+        Workspace.EnsureSlots(workers);
         if (workers == 1)
         {
             for (long n = 0; n < g.N; n++) body(0, n, Threads > 1 ? Parallelism : null);
             return;
         }
+        long next = -1;
         Parallel.For(0, workers, Parallelism, s =>
         {
-            long lo = (long)g.N * s / workers, hi = (long)g.N * (s + 1) / workers;
-            for (long n = lo; n < hi; n++) body(s, n, null);
+            long n;
+            while ((n = Interlocked.Increment(ref next)) < g.N) body(s, n, null);
         });
     }
 

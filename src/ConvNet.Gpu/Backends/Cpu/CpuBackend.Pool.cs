@@ -16,10 +16,11 @@ public sealed unsafe partial class CpuBackend
         float* y = Ptr(output);
         int* a = IntPtr(argmax);
         int inPlane = g.H * g.W, outPlane = g.OH * g.OW;
+        var windows = PoolWindows.Create(g);
         CpuParallel.For(this, g.N * g.C, inPlane + (long)outPlane * g.KH * g.KW, (p0, p1) =>
         {
             for (int p = p0; p < p1; p++)
-                PoolKernels.MaxForwardPlane(x + (long)p * inPlane, y + (long)p * outPlane, a + (long)p * outPlane, g);
+                PoolKernels.MaxForwardPlane(x + (long)p * inPlane, y + (long)p * outPlane, a + (long)p * outPlane, g, windows);
         });
     }
 
@@ -30,10 +31,11 @@ public sealed unsafe partial class CpuBackend
         int* a = IntPtr(argmax);
         float* dx = Ptr(gradInput);
         int inPlane = g.H * g.W, outPlane = g.OH * g.OW;
+        var windows = PoolWindows.Create(g);
         CpuParallel.For(this, g.N * g.C, inPlane + (long)outPlane, (p0, p1) =>
         {
             for (int p = p0; p < p1; p++)
-                PoolKernels.MaxBackwardPlane(dy + (long)p * outPlane, a + (long)p * outPlane, dx + (long)p * inPlane, g);
+                PoolKernels.MaxBackwardPlane(dy + (long)p * outPlane, a + (long)p * outPlane, dx + (long)p * inPlane, g, windows);
         });
     }
 

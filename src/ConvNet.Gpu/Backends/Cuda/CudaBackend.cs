@@ -18,6 +18,10 @@ public sealed partial class CudaBackend : BackendBase
     private readonly LaunchGeometry _launch;
     private readonly Workspace[] _workspaces = new Workspace[2];
 
+    /// <summary>
+    /// Creates the backend on <paramref name="device"/>, which it owns from now on (disposing the backend disposes the
+    /// device). Use <c>Backend.Cuda()</c> or <c>Backend.CudaEmulated()</c>.
+    /// </summary>
     internal CudaBackend(ICudaDevice device, CudaBackendOptions options)
     {
         ArgumentNullException.ThrowIfNull(device);
