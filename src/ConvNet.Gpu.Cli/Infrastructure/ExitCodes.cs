@@ -27,10 +27,13 @@ internal static class ExitCodes
     /// <summary>The output directory cannot be created or written.</summary>
     public const int Output = 6;
 
+    /// <summary>Training diverged: the loss became NaN or infinite (lower --lr).</summary>
+    public const int Diverged = 7;
+
     /// <summary>Training was interrupted (Ctrl-C); a resumable checkpoint was written (128 + SIGINT, as shells do).</summary>
     public const int Interrupted = 130;
 
     /// <summary>One line per code, for the help text.</summary>
     public const string Table =
-        "Exit codes: 0 success, 1 internal error, 2 usage, 3 dataset, 4 checkpoint, 5 device, 6 output directory, 130 interrupted (checkpoint saved).";
+        "Exit codes: 0 success, 1 internal error, 2 usage, 3 dataset, 4 checkpoint, 5 device, 6 output directory, 7 training diverged, 130 interrupted (checkpoint saved).";
 }

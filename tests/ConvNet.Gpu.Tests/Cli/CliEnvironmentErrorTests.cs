@@ -107,6 +107,19 @@ public sealed class CliEnvironmentErrorTests
         Assert.Contains(probe.Reason, r.Err);
     }
 
+    [Fact]
+    public async Task A_diverging_run_stops_with_exit_code_7_and_says_where()
+    {
+        // SGD with a learning rate of a million overflows the weights within a few steps.
+        CliResult r = await CliHarness.RunAsync("train", "--sample", "--limit", "200", "--batch-size", "50", "--optimizer", "sgd", "--lr", "1e6",
+            "--device", "cpu", "--out", CliHarness.TempDirectory("diverge"));
+
+        Assert.True(r.ExitCode == ExitCodes.Diverged, r.ToString());
+        Assert.Matches(@"^error: training diverged: the loss became (NaN|∞|-∞|Infinity) at epoch 1, batch \d+ \(step \d+\)", r.Err);
+        Assert.Contains("Try a smaller --lr.", r.Err);
+        Assert.DoesNotContain("   at ", r.Err);
+    }
+
     internal static void WriteIdx(string path, int magic, int[] dims, byte[] payload)
     {
         using var f = File.Create(path);
