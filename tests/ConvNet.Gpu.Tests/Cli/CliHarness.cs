@@ -22,6 +22,15 @@ public static class CliHarness
         return new CliResult(code, @out.ToString() ?? "", err.ToString());
     }
 
+    /// <summary>Runs as if on a terminal: live Spectre progress bars and colors instead of plain lines.</summary>
+    public static async Task<CliResult> RunAsTerminalAsync(params string[] args)
+    {
+        var err = new StringWriter();
+        var @out = new StringWriter();
+        int code = await new CliApp(@out, err, isTerminal: true).RunAsync(args, CancellationToken.None);
+        return new CliResult(code, @out.ToString(), err.ToString());
+    }
+
     /// <summary>A fresh empty directory under the temp folder.</summary>
     public static string TempDirectory(string name)
     {

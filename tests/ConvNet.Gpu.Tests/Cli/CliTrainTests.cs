@@ -11,20 +11,17 @@ namespace ConvNet.Gpu.Tests.Cli;
 /// `convnet train` end to end, in-process on the embedded Fashion-MNIST sample (cut with --limit so a run takes seconds):
 /// the files it writes, what they contain, and that they load again.
 /// </summary>
-public sealed class CliTrainTests
+public sealed class CliTrainTests(OneEpochRun run) : IClassFixture<OneEpochRun>
 {
     /// <summary>Modern LeNet-5's parameters counted by hand: conv 1->6 5x5, conv 6->16 5x5, dense 400->120->84->10 (weights + biases).</summary>
     private const long LeNet5Parameters = (6 * 25 + 6) + (16 * 6 * 25 + 16) + (400 * 120 + 120) + (120 * 84 + 84) + (84 * 10 + 10);
 
-    private static string[] OneEpoch(string output) =>
-        ["train", "--sample", "--limit", "600", "--epochs", "1", "--batch-size", "50", "--device", "cpu", "--seed", "3", "--out", output];
 
     [Fact]
-    public async Task One_epoch_writes_checkpoints_metrics_and_report()
+    public void One_epoch_writes_checkpoints_metrics_and_report()
     {
-        string output = CliHarness.TempDirectory("train");
-
-        CliResult r = await CliHarness.RunAsync(OneEpoch(output));
+        string output = run.Output;
+        CliResult r = run.Result;
 
         Assert.True(r.ExitCode == ExitCodes.Success, r.ToString());
         Assert.Equal("", r.Err);
@@ -37,10 +34,10 @@ public sealed class CliTrainTests
     }
 
     [Fact]
-    public async Task Metrics_json_has_the_documented_fields_with_plausible_values()
+    public void Metrics_json_has_the_documented_fields_with_plausible_values()
     {
-        string output = CliHarness.TempDirectory("metrics");
-        CliResult r = await CliHarness.RunAsync(OneEpoch(output));
+        string output = run.Output;
+        CliResult r = run.Result;
         Assert.True(r.ExitCode == 0, r.ToString());
 
         using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "metrics.json")));
@@ -71,8 +68,8 @@ public sealed class CliTrainTests
     [Fact]
     public async Task The_checkpoint_loads_and_evaluates_to_the_recorded_accuracy()
     {
-        string output = CliHarness.TempDirectory("evaluate");
-        CliResult r = await CliHarness.RunAsync(OneEpoch(output));
+        string output = run.Output;
+        CliResult r = run.Result;
         Assert.True(r.ExitCode == 0, r.ToString());
         string final = Path.Combine(output, "final.ckpt");
 
@@ -91,10 +88,10 @@ public sealed class CliTrainTests
     }
 
     [Fact]
-    public async Task The_report_contains_the_curves_the_confusion_matrix_and_the_filters()
+    public void The_report_contains_the_curves_the_confusion_matrix_and_the_filters()
     {
-        string output = CliHarness.TempDirectory("report");
-        CliResult r = await CliHarness.RunAsync(OneEpoch(output));
+        string output = run.Output;
+        CliResult r = run.Result;
         Assert.True(r.ExitCode == 0, r.ToString());
 
         string html = File.ReadAllText(Path.Combine(output, "report.html"));
@@ -109,4 +106,19 @@ public sealed class CliTrainTests
         Assert.Contains("alt=\"test image", html);                             // misclassified examples
         Assert.DoesNotContain("<script", html);
     }
+}
+
+/// <summary>One `convnet train` run shared by the tests of <see cref="CliTrainTests"/> (one epoch, 600 sample images).</summary>
+public sealed class OneEpochRun : IAsyncLifetime
+{
+    public string Output { get; } = CliHarness.TempDirectory("one-epoch");
+
+    public CliResult Result { get; private set; } = new(-1, "", "");
+
+    public async ValueTask InitializeAsync() =>
+        Result = await CliHarness.RunAsync(
+            ["train", "--sample", "--limit", "600", "--epochs", "1", "--batch-size", "50", "--device", "cpu", "--seed", "3", "--out", Output],
+            CancellationToken.None);
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }
