@@ -48,7 +48,7 @@ internal sealed class TrainRunner(CliConsole console, TrainSettings settings)
 
         if (resume is not null)
             console.Note("Resume:", $"{resume} at epoch {session.Position.CompletedEpochs + 1}, batch {session.Position.BatchesIntoEpoch + 1} "
-                + $"(model {session.ModelName}, optimizer {session.Optimizer}, seed {session.Seed}; those come from the checkpoint)");
+                + $"(model {session.ModelName}, optimizer {session.Optimizer}, batch size {session.BatchSize}, seed {session.Seed}: those come from the checkpoint)");
         console.Note("Model:", FormattableString.Invariant(
             $"{session.ModelName}, {session.ParameterCount:N0} parameters; {session.Optimizer} lr {session.LearningRate:G4}, batch size {session.BatchSize}, {settings.Epochs} epochs, seed {session.Seed}"));
         if (settings.Verbose) console.Line(session.Summary());
@@ -110,17 +110,12 @@ internal sealed class TrainRunner(CliConsole console, TrainSettings settings)
         var eta = new EtaEstimator((settings.Epochs - start.CompletedEpochs) * batches - start.BatchesIntoEpoch, settings.Epochs - start.CompletedEpochs);
         double bestAccuracy = metrics.Epochs.Count == 0 ? double.NegativeInfinity : metrics.BestTestAccuracy;
         FitOutcome outcome = default;
-        int currentEpoch = 0;
 
         view.Run(() =>
         {
             eta.StartTraining();
             outcome = session.Fit(data.Train, settings.Epochs,
-                onEpochStart: (epoch, startBatch) =>
-                {
-                    currentEpoch = epoch;
-                    view.BeginEpoch(epoch, settings.Epochs, batches, startBatch);
-                },
+                onEpochStart: (epoch, startBatch) => view.BeginEpoch(epoch, settings.Epochs, batches, startBatch),
                 onBatch: e =>
                 {
                     eta.BatchDone();
@@ -150,7 +145,7 @@ internal sealed class TrainRunner(CliConsole console, TrainSettings settings)
             if (outcome.Interrupted)
             {
                 session.Save(Path.Combine(outputDirectory, LastCheckpoint));
-                view.Message($"epoch {currentEpoch}/{settings.Epochs}: stopped after batch {outcome.Position.BatchesIntoEpoch}/{batches}; checkpoint saved.");
+                view.Message($"epoch {outcome.Position.CompletedEpochs + 1}/{settings.Epochs}: stopped after batch {outcome.Position.BatchesIntoEpoch}/{batches}; checkpoint saved.");
             }
         });
         return outcome;
