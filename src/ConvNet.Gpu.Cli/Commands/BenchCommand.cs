@@ -45,7 +45,8 @@ internal static class BenchCommand
             }
             catch (CliException ex) when (ex.ExitCode == ExitCodes.Device)
             {
-                console.Line($"GPU column skipped: {ex.Message}");
+                string why = ex.InnerException is ConvNet.Gpu.Backends.Cuda.CudaUnavailableException u ? $"CUDA is unavailable: {u.Reason}" : ex.Message;
+                console.Line($"GPU columns empty: {why}." + (request.Kind == DeviceKind.CudaEmulated ? "" : " Pass --gpu cuda-emulated to time the emulated device instead."));
             }
         }
 
