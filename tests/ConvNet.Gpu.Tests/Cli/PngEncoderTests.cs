@@ -56,6 +56,34 @@ public sealed class PngEncoderTests
         Assert.Contains("Expected 16 bytes", ex.Message);
     }
 
+    [Fact]
+    public void Kernel_tiles_put_zero_at_mid_gray_and_the_largest_magnitude_at_the_ends()
+    {
+        // Scaled by max |w| = 2: -2 -> 0 (black), 0 -> 127.5 -> 128, 2 -> 255 (white), 1 -> 191.25 -> 191.
+        byte[] png = ImageTiles.Kernel([-2f, 0f, 2f, 1f], 2, 2);
+
+        Assert.Equal(new byte[] { 0, 128, 255, 191 }, GrayPixels(png, 2, 2));
+    }
+
+    [Fact]
+    public void Response_tiles_stretch_each_map_from_its_minimum_to_its_maximum()
+    {
+        byte[] png = ImageTiles.Response([-3f, -1f, 1f, 5f], 2, 2);
+
+        Assert.Equal(new byte[] { 0, 64, 128, 255 }, GrayPixels(png, 2, 2)); // (v + 3) / 8 * 255, rounded
+    }
+
+    private static byte[] GrayPixels(byte[] png, int width, int height)
+    {
+        var chunks = ReadChunks(png);
+        using var inflated = new MemoryStream();
+        using (var z = new ZLibStream(new MemoryStream(chunks.Single(c => c.Type == "IDAT").Data), CompressionMode.Decompress)) z.CopyTo(inflated);
+        byte[] raw = inflated.ToArray();
+        var pixels = new byte[width * height];
+        for (int y = 0; y < height; y++) Array.Copy(raw, y * (width + 1) + 1, pixels, y * width, width);
+        return pixels;
+    }
+
     private static List<(string Type, byte[] Data)> ReadChunks(byte[] png)
     {
         var chunks = new List<(string, byte[])>();
