@@ -100,6 +100,7 @@ CN_KERNEL cn_softmax_xent_fwd(GPTR(const float) logits, GPTR(const int) labels, 
 }
 
 // gradLogits = scale * (p - onehot(label)): one thread per element (total = rows*classes).
+// A label outside [0, classes) gives a NaN gradient row, like its NaN loss, so the bad row cannot train silently.
 CN_KERNEL cn_softmax_xent_bwd(GPTR(const float) p, GPTR(const int) labels, GPTR(float) grad, long long total,
                               int classes, float scale)
 {
@@ -107,7 +108,7 @@ CN_KERNEL cn_softmax_xent_bwd(GPTR(const float) p, GPTR(const int) labels, GPTR(
     {
         long long j;
         const int t = labels[cn_divmod(i, classes, &j)];
-        grad[i] = scale * (p[i] - (j == t ? 1.0f : 0.0f));
+        grad[i] = (t < 0 || t >= classes) ? cn_qnan() : scale * (p[i] - (j == t ? 1.0f : 0.0f));
     }
 }
 
