@@ -3,6 +3,7 @@
 // (grid-stride over channels) and reduce with the deterministic block tree of cn_block_reduce.cuh.
 #include "cn_block_reduce.cuh"
 #include "cn_channel_walk.cuh"
+#include "cn_index.cuh"
 
 // Training forward. Two passes over the channel for numerical safety: mean, then the biased variance
 // sum((x - mean)^2) / M with M = N*inner. Saves mean and invStd = 1/sqrt(var + eps), writes
@@ -53,7 +54,7 @@ CN_KERNEL cn_batchnorm_fwd_infer(GPTR(const float) x, GPTR(const float) gamma, G
 {
     CN_GRID_STRIDE(i, total)
     {
-        const long long c = (i / inner) % C;
+        const long long c = cn_channel_of(i, inner, C);
         const float invStd = 1.0f / cn_sqrtf(runningVar[c] + epsilon);
         y[i] = (x[i] - runningMean[c]) * (gamma[c] * invStd) + beta[c];
     }

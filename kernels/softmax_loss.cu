@@ -2,9 +2,15 @@
 // Matrices are (rows, classes) row-major. Row kernels give each row one block (grid-stride over rows)
 // and use deterministic block reductions (cn_block_reduce.cuh) for the row max and sums.
 #include "cn_block_reduce.cuh"
+#include "cn_index.cuh"
 
-// A quiet NaN: the loss of a row whose label is out of range.
-CN_DEVICE float cn_qnan() { return 0.0f / 0.0f; }
+// A quiet NaN (bit pattern 0x7fc00000): the loss of a row whose label is out of range. Built from its bits rather
+// than 0.0f / 0.0f, which some compilers warn about as a constant division by zero.
+CN_DEVICE float cn_qnan()
+{
+    union { unsigned int bits; float value; } nan = {0x7fc00000u};
+    return nan.value;
+}
 
 // Writes softmax(x[row]) into p[row] and returns, in every thread, log(sum exp(x - max)) + max = logsumexp.
 // buf is the block's shared reduction buffer. Every thread of the block must call it.
@@ -94,14 +100,15 @@ CN_KERNEL cn_softmax_xent_fwd(GPTR(const float) logits, GPTR(const int) labels, 
 }
 
 // gradLogits = scale * (p - onehot(label)): one thread per element (total = rows*classes).
+// A label outside [0, classes) gives a NaN gradient row, like its NaN loss, so the bad row cannot train silently.
 CN_KERNEL cn_softmax_xent_bwd(GPTR(const float) p, GPTR(const int) labels, GPTR(float) grad, long long total,
                               int classes, float scale)
 {
     CN_GRID_STRIDE(i, total)
     {
-        const int j = (int)(i % classes);
-        const int t = labels[i / classes];
-        grad[i] = scale * (p[i] - (j == t ? 1.0f : 0.0f));
+        long long j;
+        const int t = labels[cn_divmod(i, classes, &j)];
+        grad[i] = (t < 0 || t >= classes) ? cn_qnan() : scale * (p[i] - (j == t ? 1.0f : 0.0f));
     }
 }
 
@@ -113,8 +120,8 @@ CN_KERNEL cn_focal_bwd(GPTR(const float) p, GPTR(const int) labels, GPTR(float) 
 {
     CN_GRID_STRIDE(i, total)
     {
-        const int j = (int)(i % classes);
-        const long long row = i / classes;
+        long long j;
+        const long long row = cn_divmod(i, classes, &j);
         const int t = labels[row];
         if (t < 0 || t >= classes) { grad[i] = cn_qnan(); continue; }
         const float pt = p[row * classes + t];

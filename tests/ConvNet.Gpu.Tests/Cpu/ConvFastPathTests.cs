@@ -11,14 +11,19 @@ namespace ConvNet.Gpu.Tests.Cpu;
 /// </summary>
 public sealed class ConvFastPathTests
 {
+    /// <summary>Geometry name x thread count; thread count 3 stands for 2 threads with one-output-row column blocks.</summary>
     public static TheoryData<string, int> Cases()
     {
         var data = new TheoryData<string, int>();
         foreach (var name in Geometries.Keys)
-            foreach (int threads in new[] { 1, 2 })
+            foreach (int threads in new[] { 1, 2, 3 })
                 data.Add(name, threads);
         return data;
     }
+
+    /// <summary>A backend for a test case: 1 or 2 threads; "3" means 2 threads with im2col built one output row at a time.</summary>
+    private static CpuBackend MakeBackend(int threads) =>
+        threads == 3 ? new CpuBackend(2) { ColumnBlockFloats = 1 } : new CpuBackend(threads);
 
     private static readonly Dictionary<string, (int N, int C, int H, int W, int K, Conv2dSpec Spec)> Geometries = new()
     {
@@ -37,6 +42,8 @@ public sealed class ConvFastPathTests
         ["batch 8 5x5 groups 2"] = (8, 6, 9, 9, 8, Conv2dSpec.Square(5, padding: 2, groups: 2)),
         ["dilation 3 same"] = (2, 3, 11, 10, 5, new Conv2dSpec(3, 3, padding: Padding2d.Same, dilationH: 3, dilationW: 3)),
         ["stride 3 larger than kernel"] = (2, 2, 10, 10, 3, Conv2dSpec.Square(2, stride: 3)),
+        ["depthwise dilated stride 2 wide"] = (3, 24, 17, 19, 24, new Conv2dSpec(3, 3, 2, 2, Padding2d.Explicit(2, 1, 2, 0), 2, 2, groups: 24)),
+        ["depthwise 5x5 multiplier 3 batch 1"] = (1, 4, 12, 12, 12, Conv2dSpec.Square(5, padding: 2, groups: 4)),
         ["many channels k > panel"] = (4, 20, 6, 6, 40, Conv2dSpec.Square(3, padding: 1)),
     };
 
@@ -45,7 +52,7 @@ public sealed class ConvFastPathTests
     public void ForwardMatchesDirectConvolution(string name, int threads)
     {
         var (g, x, w, b, dy) = Setup(name);
-        using var backend = new CpuBackend(threads);
+        using var backend = MakeBackend(threads);
         using var tx = Upload(backend, g.InputShape, x);
         using var tw = Upload(backend, g.WeightShape, w);
         using var tb = Upload(backend, g.BiasShape, b);
@@ -63,7 +70,7 @@ public sealed class ConvFastPathTests
     public void BackwardDataMatchesDirectConvolution(string name, int threads)
     {
         var (g, _, w, _, dy) = Setup(name);
-        using var backend = new CpuBackend(threads);
+        using var backend = MakeBackend(threads);
         using var tw = Upload(backend, g.WeightShape, w);
         using var tdy = Upload(backend, g.OutputShape, dy);
         using var tdx = Upload(backend, g.InputShape, Poison(g.InputShape));
@@ -76,7 +83,7 @@ public sealed class ConvFastPathTests
     public void BackwardWeightsMatchesDirectConvolutionAndAccumulates(string name, int threads)
     {
         var (g, x, _, _, dy) = Setup(name);
-        using var backend = new CpuBackend(threads);
+        using var backend = MakeBackend(threads);
         using var tx = Upload(backend, g.InputShape, x);
         using var tdy = Upload(backend, g.OutputShape, dy);
         using var tdw = Upload(backend, g.WeightShape, Poison(g.WeightShape));
@@ -99,7 +106,7 @@ public sealed class ConvFastPathTests
     public void Im2ColIsExactAndCol2ImIsItsAdjoint(string name, int threads)
     {
         var (g, _, _, _, _) = Setup(name);
-        using var backend = new CpuBackend(threads);
+        using var backend = MakeBackend(threads);
         // Small integers: every sum is exact in float32, so col2im can be compared bit for bit.
         var rng = new Random(11);
         float[] x = Enumerable.Range(0, (int)g.InputShape.ElementCount).Select(_ => (float)rng.Next(-8, 9)).ToArray();

@@ -64,6 +64,7 @@ public sealed partial class CpuOpsSmokeTests
             b.MaxPool2dBackward(tdy, ta, tdx, g);
             var dx = tdx.ToArray();
             SmokeCheck.Close(dx, refDx, 1e-6, 1e-6, "max-pool dx");
+            Assert.Equal(MaxGradFloatOrder(dy, refArg, g), dx);
             if (firstDx is null) firstDx = dx; else Assert.Equal(firstDx, dx);
         }
     }
@@ -99,6 +100,10 @@ public sealed partial class CpuOpsSmokeTests
                     refY[o] = s / div;
                 }
 
+        // Float32 in the documented order (row-major window sums; gathers over windows in row-major order) must match
+        // bit for bit: the SIMD paths may not reorder anything.
+        var (exactY, exactDx) = AvgFloatOrder(x, dy, g);
+
         float[]? firstDx = null;
         foreach (int threads in ThreadCounts)
         {
@@ -107,12 +112,14 @@ public sealed partial class CpuOpsSmokeTests
             using var ty = SmokeCheck.Poisoned(b, g.OutputShape);
             b.AvgPool2dForward(tx, ty, g);
             SmokeCheck.Close(ty.ToArray(), refY, 1e-6, 1e-5, "avg-pool y");
+            Assert.Equal(exactY, ty.ToArray());
 
             using var tdy = SmokeCheck.Upload(b, g.OutputShape, dy);
             using var tdx = SmokeCheck.Poisoned(b, g.InputShape);
             b.AvgPool2dBackward(tdy, tdx, g);
             var dx = tdx.ToArray();
             SmokeCheck.Close(dx, refDx, 1e-6, 1e-5, "avg-pool dx");
+            Assert.Equal(exactDx, dx);
             if (firstDx is null) firstDx = dx; else Assert.Equal(firstDx, dx);
         }
     }
@@ -190,6 +197,58 @@ public sealed partial class CpuOpsSmokeTests
             b.UpsampleNearest2dBackward(tdy, tdx, sh, sw);
             SmokeCheck.Close(tdx.ToArray(), refDx, 1e-6, 1e-6, "upsample dx");
         }
+    }
+
+    /// <summary>The max-pool gather in float32 and its documented order: windows in row-major order, +dY where the argmax is me.</summary>
+    private static float[] MaxGradFloatOrder(float[] dy, int[] arg, Pool2dGeometry g)
+    {
+        var dx = new float[g.N * g.C * g.H * g.W];
+        for (int p = 0; p < g.N * g.C; p++)
+            for (int me = 0; me < g.H * g.W; me++)
+            {
+                float sum = 0f;
+                for (int o = 0; o < g.OH * g.OW; o++)
+                    if (arg[p * g.OH * g.OW + o] == me) sum += dy[p * g.OH * g.OW + o];
+                dx[p * g.H * g.W + me] = sum;
+            }
+        return dx;
+    }
+
+    private static (float[] Y, float[] Dx) AvgFloatOrder(float[] x, float[] dy, Pool2dGeometry g)
+    {
+        var y = new float[g.N * g.C * g.OH * g.OW];
+        var dx = new float[x.Length];
+        int Divisor(int oh, int ow)
+        {
+            int hs = oh * g.SH - g.PadH, ws = ow * g.SW - g.PadW;
+            int he = Math.Min(hs + g.KH, g.H + g.PadH), we = Math.Min(ws + g.KW, g.W + g.PadW);
+            return g.CountIncludePadding ? (he - hs) * (we - ws)
+                : (Math.Min(he, g.H) - Math.Max(hs, 0)) * (Math.Min(we, g.W) - Math.Max(ws, 0));
+        }
+        bool Inside(int o, int i, int k, int s, int p) => o * s - p <= i && i < o * s - p + k;
+        for (int p = 0; p < g.N * g.C; p++)
+        {
+            for (int oh = 0; oh < g.OH; oh++)
+                for (int ow = 0; ow < g.OW; ow++)
+                {
+                    float sum = 0f;
+                    for (int i = Math.Max(oh * g.SH - g.PadH, 0); i < Math.Min(oh * g.SH - g.PadH + g.KH, g.H); i++)
+                        for (int j = Math.Max(ow * g.SW - g.PadW, 0); j < Math.Min(ow * g.SW - g.PadW + g.KW, g.W); j++)
+                            sum += x[p * g.H * g.W + i * g.W + j];
+                    y[p * g.OH * g.OW + oh * g.OW + ow] = sum / Divisor(oh, ow);
+                }
+            for (int i = 0; i < g.H; i++)
+                for (int j = 0; j < g.W; j++)
+                {
+                    float sum = 0f;
+                    for (int oh = 0; oh < g.OH; oh++)
+                        for (int ow = 0; ow < g.OW; ow++)
+                            if (Inside(oh, i, g.KH, g.SH, g.PadH) && Inside(ow, j, g.KW, g.SW, g.PadW))
+                                sum += dy[p * g.OH * g.OW + oh * g.OW + ow] / Divisor(oh, ow);
+                    dx[p * g.H * g.W + i * g.W + j] = sum;
+                }
+        }
+        return (y, dx);
     }
 
     private static (double[] Y, int[] Arg) MaxRef(float[] x, Pool2dGeometry g)

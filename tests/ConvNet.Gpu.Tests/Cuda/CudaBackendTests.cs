@@ -61,6 +61,53 @@ public sealed class CudaBackendTests
     }
 
     [Fact]
+    public void OutOfMemoryIsCatchableNamesTheBytesAndLeavesTheBackendUsable()
+    {
+        string? reason = Backends.Cuda.Emulation.EmulatedCudaDevice.UnavailableReason();
+        if (reason is not null) Assert.Skip($"CUDA (emulated) unavailable: {reason}");
+        using var cuda = Backend.CudaEmulated(CudaTestBackends.EmulatedOptions with { UseMemoryPool = true }, memoryLimitBytes: 1 << 20);
+        var tooBig = Assert.Throws<CudaOutOfMemoryException>(() => cuda.Allocate(TensorShape.Vector(1 << 20))); // 4 MiB
+        Assert.True(tooBig.RequestedBytes >= 4L << 20, $"requested {tooBig.RequestedBytes}");
+        Assert.Contains($"{tooBig.RequestedBytes:N0} bytes", tooBig.Message);
+
+        // A convolution whose im2col workspace does not fit fails the same way, before any output is touched...
+        var big = Conv2dSpec.Square(3, padding: 1).Resolve(TensorShape.Nchw(4, 16, 32, 32), 4); // columns 2.3 MiB
+        using var x = cuda.Allocate(big.InputShape);
+        using var w = cuda.Allocate(big.WeightShape);
+        using var y = cuda.Allocate(big.OutputShape);
+        Assert.Throws<CudaOutOfMemoryException>(() => cuda.Conv2dForward(x, w, null, y, big));
+
+        // ...and the backend keeps working: a small convolution and a copy round-trip succeed.
+        var small = Conv2dSpec.Square(3, padding: 1).Resolve(TensorShape.Nchw(1, 2, 5, 5), 3);
+        float[] xs = _rng.Uniform(small.InputShape.ElementCount), ws = _rng.Uniform(small.WeightShape.ElementCount);
+        using var xt = cuda.Allocate(small.InputShape);
+        using var wt = cuda.Allocate(small.WeightShape);
+        using var yt = cuda.Allocate(small.OutputShape);
+        xt.Upload(xs);
+        wt.Upload(ws);
+        cuda.Conv2dForward(xt, wt, null, yt, small);
+        TensorAssert.Close(yt.ToArray(), ConvReference.Forward(Array.ConvertAll(xs, v => (double)v), Array.ConvertAll(ws, v => (double)v), null, small),
+            Tolerance.Float32VsFloat64, small.OutputShape, "conv after out-of-memory");
+    }
+
+    [Theory]
+    [InlineData(0, 3)]   // destination ahead of the source: a forward copy would smear
+    [InlineData(3, 0)]   // destination behind the source
+    public void CopyBetweenOverlappingViewsBehavesLikeMemmove(int from, int to)
+    {
+        using var cuda = CudaTestBackends.CreateEmulated();
+        float[] data = _rng.Uniform(16);
+        using var t = cuda.Allocate(TensorShape.Vector(16));
+        t.Upload(data);
+        using var source = t.View(TensorShape.Vector(10), from);
+        using var destination = t.View(TensorShape.Vector(10), to);
+        cuda.Copy(source, destination);
+        var expected = (float[])data.Clone();
+        Array.Copy(data, from, expected, to, 10);
+        TensorAssert.Equal(t.ToArray(), expected, null, $"copy of [{from}, {from + 10}) onto [{to}, {to + 10})");
+    }
+
+    [Fact]
     public void ConvolutionWorkspacesAreReusedAcrossCalls()
     {
         using var cuda = CudaTestBackends.CreateEmulated(CudaTestBackends.EmulatedOptions with { UseMemoryPool = true });

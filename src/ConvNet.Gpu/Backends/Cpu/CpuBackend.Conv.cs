@@ -1,14 +1,16 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using ConvNet.Gpu.Backends.Cpu.Conv;
 using ConvNet.Gpu.Backends.Cpu.Gemm;
 
 namespace ConvNet.Gpu.Backends.Cpu;
 
-// Convolution as im2col + packed SGEMM (per sample, per group):
+// Convolution as im2col + packed SGEMM (per sample, per group, per block of output rows whose columns fit in L2):
 //   forward          Y[n]_g (K/G x OH*OW)     = W_g (K/G x C/G*KH*KW) * cols(X[n])_g (C/G*KH*KW x OH*OW)   (+ bias)
 //   backward-data    dcols_g (C/G*KH*KW x OH*OW) = W_g^T * dY[n]_g, then col2im into dX[n]
 //   backward-weights dW_g (K/G x C/G*KH*KW)   = sum over n of dY[n]_g * cols(X[n])_g^T
 // A 1x1 kernel with stride 1 and no padding skips im2col/col2im: X[n] viewed as (C x H*W) is its own column matrix.
+// Depthwise convolutions (groups = C) skip GEMM altogether and run direct per-plane loops (DepthwiseConv).
 // Threads: with enough samples, workers (one workspace slot each, single-threaded GEMMs) pull samples from a shared
 // counter, which keeps both cores busy even when one is slowed by other processes; otherwise samples run one after
 // another and the GEMM and im2col/col2im split across threads. Backward-weights splits the batch into fixed chunks,
@@ -47,20 +49,36 @@ public sealed unsafe partial class CpuBackend
         float* x = Ptr(input), w = Ptr(weight), y = Ptr(output);
         float* b = bias is null ? null : Ptr(bias);
         int kg = g.KPerGroup, rows = g.ColumnRowsPerGroup, plane = g.OutputPlane;
+        if (DepthwiseConv.Applies(g))
+        {
+            // Planes (n, k): output channel k reads input channel k / kg with filter k.
+            ForRanges(g.N * g.K, g.MacCount, (p0, p1) =>
+            {
+                for (int p = p0; p < p1; p++)
+                {
+                    int n = p / g.K, k = p % g.K;
+                    DepthwiseConv.Forward(x + ((long)n * g.C + k / kg) * g.InputPlane, w + (long)k * g.KH * g.KW,
+                        b == null ? 0f : b[k], y + (long)p * plane, g);
+                }
+            });
+            return;
+        }
         bool pointwise = IsPointwise(g);
+        int step = pointwise ? g.OH : OutputRowsPerBlock(g);
         ForEachSample(g, (slot, n, par) =>
         {
             float* xn = x + n * g.C * (long)g.InputPlane, yn = y + n * g.K * (long)plane;
-            float* cols = pointwise ? xn : Columns(slot, g, par, xn);
-            for (int grp = 0; grp < g.Groups; grp++)
-                PackedSgemm.Run(false, false, kg, plane, rows, 1f, w + (long)grp * kg * rows, rows,
-                    cols + (long)grp * rows * plane, plane, 0f, yn + (long)grp * kg * plane, plane, par);
-            if (b != null)
-                for (int k = 0; k < g.K; k++)
-                {
-                    var row = new Span<float>(yn + (long)k * plane, plane);
-                    TensorPrimitives.Add(row, b[k], row);
-                }
+            float* cols = pointwise ? xn : Workspace.Get(slot, WorkspaceLane.Columns, (long)g.ColumnRows * step * g.OW);
+            // Output rows in blocks whose columns fit in L2: Y[:, block] = W * cols(block).
+            for (int oh0 = 0; oh0 < g.OH; oh0 += step)
+            {
+                int oh1 = Math.Min(g.OH, oh0 + step), px = (oh1 - oh0) * g.OW;
+                if (!pointwise) ForChannels(g.C, par, (c0, c1) => ConvColumns.Im2Col(xn, cols, g, c0, c1, oh0, oh1));
+                for (int grp = 0; grp < g.Groups; grp++)
+                    PackedSgemm.Run(false, false, kg, px, rows, 1f, w + (long)grp * kg * rows, rows,
+                        cols + (long)grp * rows * px, px, 0f, yn + (long)grp * kg * plane + oh0 * g.OW, plane, par);
+            }
+            if (b != null) AddChannelBias(yn, b, 0, g.K, g.K, plane);
         });
     }
 
@@ -69,17 +87,44 @@ public sealed unsafe partial class CpuBackend
     {
         float* dy = Ptr(gradOutput), w = Ptr(weight), dx = Ptr(gradInput);
         int kg = g.KPerGroup, rows = g.ColumnRowsPerGroup, plane = g.OutputPlane;
+        if (DepthwiseConv.Applies(g))
+        {
+            // Planes (n, c): input channel c collects output channels [c*kg, (c+1)*kg).
+            ForRanges(g.N * g.C, g.MacCount, (p0, p1) =>
+            {
+                for (int p = p0; p < p1; p++)
+                {
+                    int n = p / g.C, c = p % g.C;
+                    DepthwiseConv.BackwardData(dy + ((long)n * g.K + c * kg) * plane, w + (long)c * kg * g.KH * g.KW, kg,
+                        dx + (long)p * g.InputPlane, g);
+                }
+            });
+            return;
+        }
         bool pointwise = IsPointwise(g);
+        int step = pointwise ? g.OH : OutputRowsPerBlock(g);
         ForEachSample(g, (slot, n, par) =>
         {
             float* dyn = dy + n * g.K * (long)plane, dxn = dx + n * g.C * (long)g.InputPlane;
-            // Pointwise: dX[n] (C x HW) is the column gradient itself; otherwise it goes to the workspace first.
-            float* dcols = pointwise ? dxn : Workspace.Get(slot, WorkspaceLane.Columns, (long)g.ColumnRows * plane);
-            for (int grp = 0; grp < g.Groups; grp++)
-                PackedSgemm.Run(true, false, rows, plane, kg, 1f, w + (long)grp * kg * rows, rows,
-                    dyn + (long)grp * kg * plane, plane, 0f, dcols + (long)grp * rows * plane, plane, par);
-            if (!pointwise)
-                ForChannels(g.C, par, (c0, c1) => ConvColumns.Col2Im(dcols, dxn, g, c0, c1));
+            if (pointwise)
+            {
+                // dX[n] (C x HW) is the column gradient itself.
+                for (int grp = 0; grp < g.Groups; grp++)
+                    PackedSgemm.Run(true, false, rows, plane, kg, 1f, w + (long)grp * kg * rows, rows,
+                        dyn + (long)grp * kg * plane, plane, 0f, dxn + (long)grp * rows * plane, plane, par);
+                return;
+            }
+            // Output rows in blocks: dcols(block) = W^T * dY[:, block], then col2im adds the block into dX[n].
+            float* dcols = Workspace.Get(slot, WorkspaceLane.Columns, (long)g.ColumnRows * step * g.OW);
+            for (int oh0 = 0; oh0 < g.OH; oh0 += step)
+            {
+                int oh1 = Math.Min(g.OH, oh0 + step), px = (oh1 - oh0) * g.OW;
+                for (int grp = 0; grp < g.Groups; grp++)
+                    PackedSgemm.Run(true, false, rows, px, kg, 1f, w + (long)grp * kg * rows, rows,
+                        dyn + (long)grp * kg * plane + oh0 * g.OW, plane, 0f, dcols + (long)grp * rows * px, px, par);
+                bool first = oh0 == 0;
+                ForChannels(g.C, par, (c0, c1) => ConvColumns.Col2Im(dcols, dxn, g, c0, c1, oh0, oh1, first));
+            }
         });
     }
 
@@ -89,19 +134,39 @@ public sealed unsafe partial class CpuBackend
         float* x = Ptr(input), dy = Ptr(gradOutput), dw = Ptr(gradWeight);
         int kg = g.KPerGroup, rows = g.ColumnRowsPerGroup, plane = g.OutputPlane;
         long weightCount = (long)g.K * rows;
+        if (DepthwiseConv.Applies(g))
+        {
+            // One output channel per task, summed over the whole batch in order: deterministic under any schedule.
+            ForRanges(g.K, g.MacCount, (k0, k1) =>
+            {
+                for (int k = k0; k < k1; k++)
+                    DepthwiseConv.BackwardWeights(x + (long)(k / kg) * g.InputPlane, (long)g.C * g.InputPlane,
+                        dy + (long)k * plane, (long)g.K * plane, dw + (long)k * g.KH * g.KW, accumulate, g);
+            });
+            return;
+        }
         bool pointwise = IsPointwise(g);
 
-        // dW (+)= dY[n] * cols(X[n])^T for samples [n0, n1), in order; the first sample overwrites unless told otherwise.
+        int step = pointwise ? g.OH : OutputRowsPerBlock(g);
+
+        // dW (+)= dY[n][:, block] * cols(X[n], block)^T for samples [n0, n1) and output-row blocks, in order; the very
+        // first product overwrites unless told to accumulate.
         void SumSamples(int slot, long n0, long n1, float* target, bool accumulateFirst, ParallelOptions? par)
         {
+            float* cols = pointwise ? null : Workspace.Get(slot, WorkspaceLane.Columns, (long)g.ColumnRows * step * g.OW);
             for (long n = n0; n < n1; n++)
             {
-                float beta = n > n0 || accumulateFirst ? 1f : 0f;
                 float* xn = x + n * g.C * (long)g.InputPlane, dyn = dy + n * g.K * (long)plane;
-                float* cols = pointwise ? xn : Columns(slot, g, par, xn);
-                for (int grp = 0; grp < g.Groups; grp++)
-                    PackedSgemm.Run(false, true, kg, rows, plane, 1f, dyn + (long)grp * kg * plane, plane,
-                        cols + (long)grp * rows * plane, plane, beta, target + (long)grp * kg * rows, rows, par);
+                for (int oh0 = 0; oh0 < g.OH; oh0 += step)
+                {
+                    int oh1 = Math.Min(g.OH, oh0 + step), px = (oh1 - oh0) * g.OW;
+                    float beta = n > n0 || oh0 > 0 || accumulateFirst ? 1f : 0f;
+                    if (pointwise) cols = xn;
+                    else ForChannels(g.C, par, (c0, c1) => ConvColumns.Im2Col(xn, cols, g, c0, c1, oh0, oh1));
+                    for (int grp = 0; grp < g.Groups; grp++)
+                        PackedSgemm.Run(false, true, kg, rows, px, 1f, dyn + (long)grp * kg * plane + oh0 * g.OW, plane,
+                            cols + (long)grp * rows * px, px, beta, target + (long)grp * kg * rows, rows, par);
+                }
             }
         }
 
@@ -140,29 +205,12 @@ public sealed unsafe partial class CpuBackend
     {
         float* y = Ptr(output), b = Ptr(bias);
         int n = output.Shape[0], c = output.Shape[1];
-        long rest = output.ElementCount / ((long)n * c);
+        int rest = (int)(output.ElementCount / ((long)n * c));
+        // Planes p = (sample, channel) of `rest` elements; a dense layer (N, C) is rows of C planes of length 1.
         if (rest == 1)
-        {
-            // Dense layer (N, C): add the bias vector to every row.
-            ForRanges(n, (long)n * c, (r0, r1) =>
-            {
-                var bv = new ReadOnlySpan<float>(b, c);
-                for (int r = r0; r < r1; r++)
-                {
-                    var row = new Span<float>(y + (long)r * c, c);
-                    TensorPrimitives.Add(row, bv, row);
-                }
-            });
-            return;
-        }
-        ForRanges(n * c, (long)n * c * rest, (p0, p1) =>
-        {
-            for (int p = p0; p < p1; p++)
-            {
-                var plane = new Span<float>(y + p * rest, (int)rest);
-                TensorPrimitives.Add(plane, b[p % c], plane);
-            }
-        });
+            ForRanges(n, (long)n * c, (r0, r1) => AddBiasRows(y, b, r0, r1, c));
+        else
+            ForRanges(n * c, (long)n * c * rest, (p0, p1) => AddChannelBias(y, b, p0, p1, c, rest));
     }
 
     /// <inheritdoc/>
@@ -170,19 +218,36 @@ public sealed unsafe partial class CpuBackend
     {
         float* dy = Ptr(gradOutput), db = Ptr(gradBias);
         int n = gradOutput.Shape[0], c = gradOutput.Shape[1];
-        long rest = gradOutput.ElementCount / ((long)n * c);
+        int rest = (int)(gradOutput.ElementCount / ((long)n * c));
         // Each channel is summed by one thread in a fixed order (per plane in float, across planes in double), so the
         // result does not depend on scheduling.
-        ForRanges(c, (long)n * c * rest, (c0, c1) =>
+        ForRanges(c, (long)n * c * rest, (c0, c1) => SumChannels(dy, db, c0, c1, n, c, rest, accumulate));
+    }
+
+    /// <summary>Planes [p0, p1) of (N*C, rest) data: plane p gets bias[p % c].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void AddChannelBias(float* y, float* bias, int p0, int p1, int c, int rest)
+    {
+        for (int p = p0; p < p1; p++) VectorRuns.AddScalar(y + (long)p * rest, bias[p % c], rest);
+    }
+
+    /// <summary>Rows [r0, r1) of an (N, C) matrix each get the bias vector.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void AddBiasRows(float* y, float* bias, int r0, int r1, int c)
+    {
+        for (int r = r0; r < r1; r++) VectorRuns.Add(bias, y + (long)r * c, c);
+    }
+
+    /// <summary>db[ch] (+)= sum over samples and the plane, for channels [c0, c1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SumChannels(float* dy, float* db, int c0, int c1, int n, int c, int rest, bool accumulate)
+    {
+        for (int ch = c0; ch < c1; ch++)
         {
-            for (int ch = c0; ch < c1; ch++)
-            {
-                double s = 0;
-                for (int i = 0; i < n; i++)
-                    s += rest == 1 ? dy[(long)i * c + ch] : TensorPrimitives.Sum(new ReadOnlySpan<float>(dy + ((long)i * c + ch) * rest, (int)rest));
-                db[ch] = accumulate ? db[ch] + (float)s : (float)s;
-            }
-        });
+            double s = 0;
+            for (int i = 0; i < n; i++) s += VectorRuns.Sum(dy + ((long)i * c + ch) * rest, rest);
+            db[ch] = accumulate ? db[ch] + (float)s : (float)s;
+        }
     }
 
     // ------------------------------------------------------------ scheduling helpers
@@ -190,13 +255,16 @@ public sealed unsafe partial class CpuBackend
     private static bool IsPointwise(Conv2dGeometry g) =>
         g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PadTop == 0 && g.PadBottom == 0 && g.PadLeft == 0 && g.PadRight == 0;
 
-    /// <summary>im2col of one sample into the slot's column buffer (split over channels when <paramref name="par"/> is given).</summary>
-    private float* Columns(int slot, Conv2dGeometry g, ParallelOptions? par, float* xn)
-    {
-        float* cols = Workspace.Get(slot, WorkspaceLane.Columns, (long)g.ColumnRows * g.OutputPlane);
-        ForChannels(g.C, par, (c0, c1) => ConvColumns.Im2Col(xn, cols, g, c0, c1));
-        return cols;
-    }
+    /// <summary>
+    /// Floats of im2col columns built per block (default 128K = 512 KB, about half of a Zen 4 / recent Intel L2): the
+    /// GEMM's packing reads them back while they are still in L2 instead of from L3 or memory. Tests shrink it to
+    /// exercise multi-block paths on small shapes.
+    /// </summary>
+    internal int ColumnBlockFloats { get; set; } = 1 << 17;
+
+    /// <summary>Output rows per column block: as many as fit in <see cref="ColumnBlockFloats"/>, at least one.</summary>
+    private int OutputRowsPerBlock(Conv2dGeometry g) =>
+        (int)Math.Clamp(ColumnBlockFloats / ((long)g.ColumnRows * g.OW), 1, g.OH);
 
     /// <summary>
     /// Workers that take whole samples: all threads when the batch splits evenly or is large enough that the last

@@ -20,7 +20,7 @@ public sealed unsafe partial class CpuBackend
         CpuParallel.For(this, g.N * g.C, inPlane + (long)outPlane * g.KH * g.KW, (p0, p1) =>
         {
             for (int p = p0; p < p1; p++)
-                PoolKernels.MaxForwardPlane(x + (long)p * inPlane, y + (long)p * outPlane, a + (long)p * outPlane, g, windows);
+                MaxPoolKernels.MaxForwardPlane(x + (long)p * inPlane, y + (long)p * outPlane, a + (long)p * outPlane, g, windows);
         });
     }
 
@@ -35,7 +35,7 @@ public sealed unsafe partial class CpuBackend
         CpuParallel.For(this, g.N * g.C, inPlane + (long)outPlane, (p0, p1) =>
         {
             for (int p = p0; p < p1; p++)
-                PoolKernels.MaxBackwardPlane(dy + (long)p * outPlane, a + (long)p * outPlane, dx + (long)p * inPlane, g, windows);
+                MaxPoolKernels.MaxBackwardPlane(dy + (long)p * outPlane, a + (long)p * outPlane, dx + (long)p * inPlane, g, windows);
         });
     }
 
@@ -49,7 +49,7 @@ public sealed unsafe partial class CpuBackend
         CpuParallel.For(this, g.N * g.C, inPlane + (long)outPlane * g.KH * g.KW, (p0, p1) =>
         {
             for (int p = p0; p < p1; p++)
-                PoolKernels.AvgForwardPlane(x + (long)p * inPlane, y + (long)p * outPlane, g, windows);
+                AvgPoolKernels.AvgForwardPlane(x + (long)p * inPlane, y + (long)p * outPlane, g, windows);
         });
     }
 
@@ -63,7 +63,7 @@ public sealed unsafe partial class CpuBackend
         CpuParallel.For(this, g.N * g.C, inPlane + (long)outPlane, (p0, p1) =>
         {
             for (int p = p0; p < p1; p++)
-                PoolKernels.AvgBackwardPlane(dy + (long)p * outPlane, dx + (long)p * inPlane, g, windows);
+                AvgPoolKernels.AvgBackwardPlane(dy + (long)p * outPlane, dx + (long)p * inPlane, g, windows);
         });
     }
 
@@ -78,7 +78,7 @@ public sealed unsafe partial class CpuBackend
         CpuParallel.For(this, s[0] * s[1], inPlane + (long)outPlane, (p0, p1) =>
         {
             for (int p = p0; p < p1; p++)
-                PoolKernels.UpsampleForwardPlane(x + (long)p * inPlane, y + (long)p * outPlane, h, w, scaleH, scaleW);
+                UpsampleKernels.UpsampleForwardPlane(x + (long)p * inPlane, y + (long)p * outPlane, h, w, scaleH, scaleW);
         });
     }
 
@@ -93,7 +93,7 @@ public sealed unsafe partial class CpuBackend
         CpuParallel.For(this, s[0] * s[1], inPlane + (long)outPlane, (p0, p1) =>
         {
             for (int p = p0; p < p1; p++)
-                PoolKernels.UpsampleBackwardPlane(dy + (long)p * outPlane, dx + (long)p * inPlane, h, w, scaleH, scaleW);
+                UpsampleKernels.UpsampleBackwardPlane(dy + (long)p * outPlane, dx + (long)p * inPlane, h, w, scaleH, scaleW);
         });
     }
 }

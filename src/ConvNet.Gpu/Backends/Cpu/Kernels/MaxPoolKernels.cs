@@ -4,10 +4,11 @@ using System.Runtime.Intrinsics;
 namespace ConvNet.Gpu.Backends.Cpu.Kernels;
 
 /// <summary>
-/// Single-plane pooling and upsampling kernels: each call reads one (H, W) input plane and one (OH, OW) output plane,
-/// in a fixed row-major order, so the result is the same whichever thread runs it.
+/// Max pooling of one plane at a time: forward with int32 argmax, backward as a gather.
+/// Each call reads one (H, W) input plane and one (OH, OW) output plane in a fixed order, so the result is the same
+/// whichever thread runs it.
 /// </summary>
-internal static unsafe class PoolKernels
+internal static unsafe class MaxPoolKernels
 {
     /// <summary>
     /// Max pooling of one plane. Each window starts from its first real element, so padding never wins; later
@@ -27,7 +28,7 @@ internal static unsafe class PoolKernels
         // Blocks of 8 windows may start anywhere in [vLo, vHi]; the last block is shifted left to end at vHi + 8 and
         // recomputes a few windows with identical results. Border windows fall back to the scalar loop.
         int vLo = (pw + sw - 1) / sw, vHi = oW - 8;
-        while (vHi >= vLo && !CanVectorizeColumns(vHi, oW, sw, kw, pw, w)) vHi--;
+        while (vHi >= vLo && !PoolColumns.CanVectorizeColumns(vHi, oW, sw, kw, pw, w)) vHi--;
         for (int oh = 0; oh < oH; oh++)
         {
             int hs = rs[oh], he = re[oh];
@@ -60,29 +61,6 @@ internal static unsafe class PoolKernels
     }
 
     /// <summary>
-    /// Whether windows ow..ow+7 lie wholly inside the row horizontally and every load <see cref="LoadColumns"/> makes
-    /// for them stays inside it (the stride-2 path reads 16 consecutive floats).
-    /// </summary>
-    private static bool CanVectorizeColumns(int ow, int oW, int sw, int kw, int pw, int w)
-    {
-        if (ow + 8 > oW) return false;
-        int first = ow * sw - pw;
-        if (first < 0) return false;
-        int lastRead = sw == 2 ? first + kw - 1 + 15 : first + 7 * sw + kw - 1;
-        return lastRead < w;
-    }
-
-    /// <summary>row[start + j*stride] for j = 0..7.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> LoadColumns(float* row, int start, int stride, Vector256<int> evenOdd) => stride switch
-    {
-        1 => Vector256.Load(row + start),
-        2 => SplitEvenOdd(row + start, evenOdd).Even,
-        _ => Vector256.Create(row[start], row[start + stride], row[start + 2 * stride], row[start + 3 * stride],
-            row[start + 4 * stride], row[start + 5 * stride], row[start + 6 * stride], row[start + 7 * stride]),
-    };
-
-    /// <summary>
     /// Eight horizontally adjacent windows of one output row, all inside the row: rows [hs, he), first column of
     /// window j at col0 + j*stride, kw columns each. Candidates are visited in row-major window order.
     /// </summary>
@@ -90,13 +68,25 @@ internal static unsafe class PoolKernels
     {
         var evenOdd = Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
         var laneOffsets = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * stride;
-        var max = LoadColumns(x + hs * w, col0, stride, evenOdd);
+        var max = PoolColumns.LoadColumns(x + hs * w, col0, stride, evenOdd);
         var best = Vector256.Create(hs * w + col0) + laneOffsets;
         for (int h = hs; h < he; h++)
         {
             float* row = x + h * w;
+            int rowBase = h * w + col0;
+            if (stride == 2)
+            {
+                // One even/odd split serves window columns k and k + 1.
+                for (int k = 0; k < kw; k += 2)
+                {
+                    var (even, odd) = PoolColumns.SplitEvenOdd(row + col0 + k, evenOdd);
+                    if (h != hs || k != 0) Step(ref max, ref best, even, Vector256.Create(rowBase + k) + laneOffsets);
+                    if (k + 1 < kw) Step(ref max, ref best, odd, Vector256.Create(rowBase + k + 1) + laneOffsets);
+                }
+                continue;
+            }
             for (int k = h == hs ? 1 : 0; k < kw; k++)
-                Step(ref max, ref best, LoadColumns(row, col0 + k, stride, evenOdd), Vector256.Create(h * w + col0 + k) + laneOffsets);
+                Step(ref max, ref best, PoolColumns.LoadColumns(row, col0 + k, stride, evenOdd), Vector256.Create(rowBase + k) + laneOffsets);
         }
         max.Store(y);
         best.Store(argmax);
@@ -124,8 +114,8 @@ internal static unsafe class PoolKernels
                 // The last block is shifted left to end at oW; it recomputes a few windows with identical results.
                 int ow = Math.Min(ow0, oW - 8);
                 int c = 2 * ow;
-                var (a, b) = SplitEvenOdd(r0 + c, evenOdd);
-                var (cc, d) = SplitEvenOdd(r1 + c, evenOdd);
+                var (a, b) = PoolColumns.SplitEvenOdd(r0 + c, evenOdd);
+                var (cc, d) = PoolColumns.SplitEvenOdd(r1 + c, evenOdd);
                 var idx = Vector256.Create(base0 + c) + lane2;
                 var max = a;
                 var best = idx;
@@ -147,15 +137,6 @@ internal static unsafe class PoolKernels
                 aRow[ow] = best;
             }
         }
-    }
-
-    /// <summary>16 consecutive floats split into the 8 at even offsets and the 8 at odd offsets.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector256<float> Even, Vector256<float> Odd) SplitEvenOdd(float* p, Vector256<int> evenOdd)
-    {
-        var lo = Vector256.Shuffle(Vector256.Load(p), evenOdd);     // e0 e1 e2 e3 | o0 o1 o2 o3
-        var hi = Vector256.Shuffle(Vector256.Load(p + 8), evenOdd); // e4 e5 e6 e7 | o4 o5 o6 o7
-        return (Vector256.Create(lo.GetLower(), hi.GetLower()), Vector256.Create(lo.GetUpper(), hi.GetUpper()));
     }
 
     /// <summary>Takes candidate v when !(v &lt;= max) and max is not already NaN: strictly greater, or the first NaN.</summary>
@@ -184,26 +165,74 @@ internal static unsafe class PoolKernels
             MaxBackwardDisjoint(dy, argmax, dx, g, win);
             return;
         }
-        int hIn = g.H, wIn = g.W, oW = g.OW;
-        int[] rLo = win.RowCoverLo, rHi = win.RowCoverHi, cLo = win.ColCoverLo, cHi = win.ColCoverHi;
+        int hIn = g.H, wIn = g.W;
+        int[] rLo = win.RowCoverLo, rHi = win.RowCoverHi;
+        var plan = win.GatherColumns;
         for (int h = 0; h < hIn; h++)
         {
-            int ohLo = rLo[h], ohHi = rHi[h];
-            for (int w = 0; w < wIn; w++)
+            if (plan is null)
             {
-                int owLo = cLo[w], owHi = cHi[w];
-                int me = h * wIn + w;
-                float sum = 0f;
-                // Branch-free: a window that chose another element adds +0, which leaves the sum's bits unchanged.
-                for (int oh = ohLo; oh <= ohHi; oh++)
-                    for (int ow = owLo; ow <= owHi; ow++)
-                    {
-                        int o = oh * oW + ow;
-                        sum += BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(dy[o]) & -(argmax[o] == me ? 1 : 0));
-                    }
-                dx[me] = sum;
+                for (int w = 0; w < wIn; w++) dx[h * wIn + w] = GatherOne(dy, argmax, g, win, h, w);
+                continue;
+            }
+            for (int b = 0; b < plan.BlockStart.Length; b++)
+            {
+                int w0 = plan.BlockStart[b], bse = plan.BlockBase[b];
+                if (bse < 0)
+                {
+                    for (int w = w0; w < w0 + 8; w++) dx[h * wIn + w] = GatherOne(dy, argmax, g, win, h, w);
+                    continue;
+                }
+                Gather8(dy, argmax, dx + h * wIn + w0, g.OW, h * wIn + w0, rLo[h], rHi[h], plan, w0, bse, wIn);
             }
         }
+    }
+
+    /// <summary>
+    /// dX[h, w] for one element: dY summed over the windows (row-major) whose argmax is h*W + w. Branch-free: a window
+    /// that chose another element adds +0, which leaves the sum's bits unchanged.
+    /// </summary>
+    private static float GatherOne(float* dy, int* argmax, Pool2dGeometry g, PoolWindows win, int h, int w)
+    {
+        int oW = g.OW, me = h * g.W + w;
+        int owLo = win.ColCoverLo[w], owHi = win.ColCoverHi[w];
+        float sum = 0f;
+        for (int oh = win.RowCoverLo[h]; oh <= win.RowCoverHi[h]; oh++)
+            for (int ow = owLo; ow <= owHi; ow++)
+            {
+                int o = oh * oW + ow;
+                sum += BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(dy[o]) & -(argmax[o] == me ? 1 : 0));
+            }
+        return sum;
+    }
+
+    /// <summary>
+    /// <see cref="GatherOne"/> for eight adjacent columns: per window row, one load of dY and argmax at [bse, bse + 8)
+    /// and a lane shuffle per slot; absent slots and windows that chose another element add +0, in the same order.
+    /// </summary>
+    private static void Gather8(float* dy, int* argmax, float* dxRow, int oW, int me0, int ohLo, int ohHi,
+        PoolGatherColumns plan, int w0, int bse, int wIn)
+    {
+        var me = Vector256.Create(me0) + Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+        var vBase = Vector256.Create(bse);
+        var sum = Vector256<float>.Zero;
+        for (int oh = ohLo; oh <= ohHi; oh++)
+        {
+            var d8 = Vector256.Load(dy + oh * oW + bse);
+            var a8 = Vector256.Load(argmax + oh * oW + bse);
+            for (int j = 0; j < plan.Slots; j++)
+            {
+                fixed (int* idxRow = &plan.Index[j * wIn + w0])
+                {
+                    var idx = Vector256.Load(idxRow);
+                    var present = Vector256.GreaterThanOrEqual(idx, Vector256<int>.Zero);
+                    var rel = (idx - vBase) & present;
+                    var hit = present & Vector256.Equals(Vector256.Shuffle(a8, rel), me);
+                    sum += Vector256.Shuffle(d8, rel) & hit.AsSingle();
+                }
+            }
+        }
+        sum.Store(dxRow);
     }
 
     /// <summary>
@@ -272,112 +301,5 @@ internal static unsafe class PoolKernels
                 (Vector256<float>.Zero + (gHi & Vector256.Equals(aHi, meW8).AsSingle())).Store(d0 + w + c + 8);
             }
         }
-    }
-
-    /// <summary>Average-pool gather when windows do not overlap: each covered element receives 0 + dY / divisor of its one window.</summary>
-    private static void AvgBackwardDisjoint(float* dy, float* dx, Pool2dGeometry g, PoolWindows win)
-    {
-        int wIn = g.W, oH = g.OH, oW = g.OW;
-        if (g.SH > g.KH || g.SW > g.KW || g.OH * g.SH - g.PadH < g.H || g.OW * g.SW - g.PadW < g.W)
-            new Span<float>(dx, g.H * wIn).Clear();
-        int[] rs = win.RowStart, re = win.RowEnd, rc = win.RowCount, cs = win.ColStart, ce = win.ColEnd, cc = win.ColCount;
-        for (int oh = 0; oh < oH; oh++)
-            for (int ow = 0; ow < oW; ow++)
-            {
-                float q = 0f + dy[oh * oW + ow] / (rc[oh] * cc[ow]);
-                for (int h = rs[oh]; h < re[oh]; h++)
-                {
-                    float* row = dx + h * wIn;
-                    for (int c = cs[ow]; c < ce[ow]; c++) row[c] = q;
-                }
-            }
-    }
-
-    /// <summary>Average pooling of one plane: the window's real elements summed row-major, divided by its divisor.</summary>
-    public static void AvgForwardPlane(float* x, float* y, Pool2dGeometry g, PoolWindows win)
-    {
-        int w = g.W, oH = g.OH, oW = g.OW;
-        int[] rs = win.RowStart, re = win.RowEnd, rc = win.RowCount, cs = win.ColStart, ce = win.ColEnd, cc = win.ColCount;
-        for (int oh = 0; oh < oH; oh++)
-        {
-            int hs = rs[oh], he = re[oh], rows = rc[oh];
-            for (int ow = 0; ow < oW; ow++)
-            {
-                int ws = cs[ow], we = ce[ow];
-                float sum = 0f;
-                for (int h = hs; h < he; h++)
-                {
-                    float* row = x + h * w;
-                    for (int c = ws; c < we; c++) sum += row[c];
-                }
-                y[oh * oW + ow] = sum / (rows * cc[ow]);
-            }
-        }
-    }
-
-    /// <summary>Average-pool backward of one plane as a gather: dX[h, w] = sum over windows containing (h, w) of dY / divisor.</summary>
-    public static void AvgBackwardPlane(float* dy, float* dx, Pool2dGeometry g, PoolWindows win)
-    {
-        if (g.SH >= g.KH && g.SW >= g.KW)
-        {
-            AvgBackwardDisjoint(dy, dx, g, win);
-            return;
-        }
-        int hIn = g.H, wIn = g.W, oW = g.OW;
-        int[] rLo = win.RowCoverLo, rHi = win.RowCoverHi, cLo = win.ColCoverLo, cHi = win.ColCoverHi;
-        int[] rc = win.RowCount, cc = win.ColCount;
-        for (int h = 0; h < hIn; h++)
-        {
-            int ohLo = rLo[h], ohHi = rHi[h];
-            for (int w = 0; w < wIn; w++)
-            {
-                int owLo = cLo[w], owHi = cHi[w];
-                float sum = 0f;
-                for (int oh = ohLo; oh <= ohHi; oh++)
-                {
-                    int rows = rc[oh];
-                    for (int ow = owLo; ow <= owHi; ow++)
-                        sum += dy[oh * oW + ow] / (rows * cc[ow]);
-                }
-                dx[h * wIn + w] = sum;
-            }
-        }
-    }
-
-    /// <summary>Nearest upsampling of one plane: (h, w) to (h*scaleH, w*scaleW); the first output row of a block is built, the rest copied.</summary>
-    public static void UpsampleForwardPlane(float* x, float* y, int h, int w, int scaleH, int scaleW)
-    {
-        int outW = w * scaleW;
-        for (int r = 0; r < h; r++)
-        {
-            float* src = x + r * w;
-            float* dst = y + (long)r * scaleH * outW;
-            if (scaleW == 1)
-                new ReadOnlySpan<float>(src, w).CopyTo(new Span<float>(dst, outW));
-            else
-                for (int c = 0; c < w; c++)
-                {
-                    float v = src[c];
-                    float* d = dst + c * scaleW;
-                    for (int j = 0; j < scaleW; j++) d[j] = v;
-                }
-            for (int i = 1; i < scaleH; i++)
-                new ReadOnlySpan<float>(dst, outW).CopyTo(new Span<float>(dst + (long)i * outW, outW));
-        }
-    }
-
-    /// <summary>Nearest-upsampling backward of one plane: each input element sums its scaleH x scaleW block, row-major.</summary>
-    public static void UpsampleBackwardPlane(float* dy, float* dx, int h, int w, int scaleH, int scaleW)
-    {
-        int outW = w * scaleW;
-        for (int r = 0; r < h; r++)
-            for (int c = 0; c < w; c++)
-            {
-                float sum = 0f;
-                float* block = dy + (long)r * scaleH * outW + c * scaleW;
-                for (int i = 0; i < scaleH; i++)
-                    for (int j = 0; j < scaleW; j++) sum += block[i * outW + j];
-                dx[r * w + c] = sum;
-            }
     }
 }
