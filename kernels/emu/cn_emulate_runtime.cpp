@@ -82,7 +82,7 @@ enum status : int
     status_not_found = 2,
     status_argument_mismatch = 3,
     status_bad_access = 4,
-    status_barrier = 5,
+    status_barrier = 5,  // reserved (no check reports it today)
     status_internal = 6,
 };
 
@@ -129,7 +129,6 @@ struct fiber
 #endif
     char* stack = nullptr;
     fiber_state state = fiber_state::done;
-    void* barrier_site = nullptr;
 };
 }  // namespace
 
@@ -236,7 +235,6 @@ void run_block(launch_args& args, unsigned thread_count, bool descending)
         fiber& f = g_fibers[t];
         f.thread.idx = cn_uint3{t % args.block.x, (t / args.block.x) % args.block.y, t / (args.block.x * args.block.y)};
         f.state = fiber_state::ready;
-        f.barrier_site = nullptr;
         start_fiber(f);
     }
     for (;;)
@@ -249,21 +247,14 @@ void run_block(launch_args& args, unsigned thread_count, bool descending)
             g_thread = &f.thread;
             resume(f);
         }
-        // Every thread has now exited or is waiting at a barrier: release the barrier.
-        void* site = nullptr;
+        // Every thread has now exited or is waiting at a barrier: release the barrier. (Threads are not required to
+        // meet at the same call site: the compiler may duplicate one logical __syncthreads, and sm_70+ counts arrivals.)
         bool waiting = false;
         for (unsigned t = 0; t < thread_count; t++)
         {
             fiber& f = g_fibers[t];
             if (f.state != fiber_state::at_barrier) continue;
-            if (waiting && f.barrier_site != site)
-                fail(args, status_barrier,
-                     "kernel '%s': threads of block (%u,%u,%u) wait at different __syncthreads() calls "
-                     "(divergent barrier, e.g. thread (%u,%u,%u))",
-                     args.kernel->name, g_block_idx.x, g_block_idx.y, g_block_idx.z, f.thread.idx.x, f.thread.idx.y,
-                     f.thread.idx.z);
             waiting = true;
-            site = f.barrier_site;
             f.state = fiber_state::ready;
         }
         if (!waiting) break;
@@ -313,7 +304,6 @@ void syncthreads()
     fiber* self = g_current;
     if (!self) std::abort();  // only kernels call this, and only inside a launch
     self->state = fiber_state::at_barrier;
-    self->barrier_site = __builtin_return_address(0);
     yield(*self);
 }
 

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Publishes the test suite as a self-contained linux-x64 executable for a GPU host without .NET
+# (docs: shared gpu-host.md), and packs it as a tar.xz that stays well under 64 MB.
+# The PTX travels inside ConvNet.Gpu.dll (embedded resources); the emulator library comes along too.
+#
+# Usage: build/publish-gpu-tests.sh [output-dir]        (default: out/)
+# On the GPU host:
+#   tar -xJf gpu-tests.tar.xz -C /tmp && /tmp/gpu-tests/ConvNet.Gpu.Tests
+#   compute-sanitizer --tool memcheck  --error-exitcode=1 /tmp/gpu-tests/ConvNet.Gpu.Tests
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out="${1:-out}"
+mkdir -p "$out"
+rm -rf "$out/gpu-tests"
+dotnet publish tests/ConvNet.Gpu.Tests -c Release -r linux-x64 --self-contained \
+  -p:DebugType=none -p:GenerateDocumentationFile=false -o "$out/gpu-tests"
+# Sanity: the kernels must be embedded and the emulator present.
+grep -c "ConvNet.Gpu.Kernels." "$out/gpu-tests/ConvNet.Gpu.dll" >/dev/null || { echo "error: no embedded PTX in ConvNet.Gpu.dll" >&2; exit 1; }
+[ -f "$out/gpu-tests/libconvnet_cuda_emu.so" ] || echo "warning: libconvnet_cuda_emu.so missing from the publish folder" >&2
+git rev-parse HEAD > "$out/gpu-tests/COMMIT" 2>/dev/null || true
+tar -cJf "$out/gpu-tests.tar.xz" -C "$out" gpu-tests
+size=$(du -m "$out/gpu-tests.tar.xz" | cut -f1)
+echo "published $out/gpu-tests.tar.xz (${size} MB); on the host: tar -xJf gpu-tests.tar.xz -C /tmp && /tmp/gpu-tests/ConvNet.Gpu.Tests"
