@@ -53,6 +53,7 @@ public sealed class ConvCase : IDisposable
     private readonly IBackend _backend;
     private readonly Conv2dGeometry _g;
     private readonly Tensor _x, _w, _bias, _y, _dy, _dx, _dw;
+    private Tensor? _cols;
 
     /// <summary>Allocates and fills the tensors for <paramref name="shape"/> on <paramref name="backend"/>.</summary>
     public ConvCase(IBackend backend, ConvShape shape)
@@ -89,9 +90,25 @@ public sealed class ConvCase : IDisposable
         _backend.Synchronize();
     }
 
+    /// <summary>im2col of the whole batch (the columns tensor is allocated on first use).</summary>
+    public void Im2Col()
+    {
+        _cols ??= _backend.Allocate(_g.ColumnsShape);
+        _backend.Im2Col(_x, _cols, _g);
+        _backend.Synchronize();
+    }
+
+    /// <summary>col2im of the whole batch into dx.</summary>
+    public void Col2Im()
+    {
+        _cols ??= _backend.Allocate(_g.ColumnsShape);
+        _backend.Col2Im(_cols, _dx, _g);
+        _backend.Synchronize();
+    }
+
     /// <summary>Frees the tensors.</summary>
     public void Dispose()
     {
-        foreach (var t in new[] { _x, _w, _bias, _y, _dy, _dx, _dw }) t.Dispose();
+        foreach (var t in new[] { _x, _w, _bias, _y, _dy, _dx, _dw, _cols }) t?.Dispose();
     }
 }

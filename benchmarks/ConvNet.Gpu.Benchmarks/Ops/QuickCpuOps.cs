@@ -6,7 +6,7 @@ namespace ConvNet.Gpu.Benchmarks.Ops;
 /// <summary>
 /// A minute-long alternative to BenchmarkDotNet: times SGEMM and every conv shape (forward, backward-data,
 /// backward-weights) on the CPU backend and prints median and minimum milliseconds with GFLOP/s (2 x multiply-adds per second).
-/// Usage: <c>dotnet run -c Release --project benchmarks/ConvNet.Gpu.Benchmarks -- quick [gemm|conv] [--threads N] [--shape NAME]</c>.
+/// Usage: <c>dotnet run -c Release --project benchmarks/ConvNet.Gpu.Benchmarks -- quick [gemm|conv] [--threads N] [--shape NAME] [--im2col]</c>.
 /// </summary>
 public static class QuickCpuOps
 {
@@ -15,7 +15,7 @@ public static class QuickCpuOps
     {
         int? threads = null;
         string? shapeFilter = null;
-        bool gemm = true, conv = true;
+        bool gemm = true, conv = true, dataMovement = false;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -24,6 +24,7 @@ public static class QuickCpuOps
                 case "--shape": shapeFilter = args[++i]; break;
                 case "gemm": conv = false; break;
                 case "conv": gemm = false; break;
+                case "--im2col": dataMovement = true; break;
                 default: throw new ArgumentException($"unknown quick-mode argument '{args[i]}'");
             }
         }
@@ -53,6 +54,11 @@ public static class QuickCpuOps
                 Report(shape.Name, "forward", shape.Flops, bench.Forward);
                 Report(shape.Name, "backward-data", shape.Flops, bench.BackwardData);
                 Report(shape.Name, "backward-weights", shape.Flops, bench.BackwardWeights);
+                if (dataMovement)
+                {
+                    Report(shape.Name, "im2col", 0, bench.Im2Col);
+                    Report(shape.Name, "col2im", 0, bench.Col2Im);
+                }
             }
     }
 

@@ -23,22 +23,8 @@ internal static unsafe class SgemmPacking
             float* panel = dst + (long)ir * kc;
             if (!transA)
             {
-                // A is (m x k) row-major: row i is contiguous along p; the panel wants p-major, so scatter with stride mr.
-                for (int r = 0; r < rows; r++)
-                {
-                    float* src = a + (long)(i0 + ir + r) * lda + p0;
-                    float* d = panel + r;
-                    int p = 0;
-                    for (; p + 4 <= kc; p += 4)
-                    {
-                        d[0] = alpha * src[p];
-                        d[mr] = alpha * src[p + 1];
-                        d[2 * mr] = alpha * src[p + 2];
-                        d[3 * mr] = alpha * src[p + 3];
-                        d += 4 * mr;
-                    }
-                    for (; p < kc; p++, d += mr) *d = alpha * src[p];
-                }
+                // A is (m x k) row-major: row i is contiguous along p; the panel wants p-major, so transpose.
+                PanelTranspose.Run(a + (long)(i0 + ir) * lda + p0, lda, rows, kc, panel, mr, alpha);
             }
             else
             {
@@ -82,22 +68,8 @@ internal static unsafe class SgemmPacking
             }
             else
             {
-                // B is stored (n x k): column j of op(B) is row j in memory, contiguous along p; scatter with stride nr.
-                for (int j = 0; j < cols; j++)
-                {
-                    float* s = b + (long)(j0 + jr + j) * ldb + p0;
-                    float* d = panel + j;
-                    int p = 0;
-                    for (; p + 4 <= kc; p += 4)
-                    {
-                        d[0] = s[p];
-                        d[nr] = s[p + 1];
-                        d[2 * nr] = s[p + 2];
-                        d[3 * nr] = s[p + 3];
-                        d += 4 * nr;
-                    }
-                    for (; p < kc; p++, d += nr) *d = s[p];
-                }
+                // B is stored (n x k): column j of op(B) is row j in memory, contiguous along p; transpose.
+                PanelTranspose.Run(b + (long)(j0 + jr) * ldb + p0, ldb, cols, kc, panel, nr, 1f);
                 if (cols < nr)
                     for (int p = 0; p < kc; p++)
                         new Span<float>(panel + (long)p * nr + cols, nr - cols).Clear();
