@@ -1,0 +1,137 @@
+using System.Text.Json.Nodes;
+using ConvNet.Gpu.Initializers;
+
+namespace ConvNet.Gpu.Nn;
+
+/// <summary>
+/// Fully connected layer: y = x Wᵀ + b with weight (units, features) as in PyTorch and bias (units).
+/// Any input sample shape is flattened to its element count, so Dense may follow a convolution directly.
+/// </summary>
+public sealed class Dense : Layer
+{
+    private Parameter? _weight, _bias;
+    private Tensor? _input;
+
+    /// <summary>Creates a dense layer.</summary>
+    /// <param name="units">Number of outputs.</param>
+    /// <param name="useBias">Whether to add a learned bias.</param>
+    /// <param name="weightInitializer">Weight initializer (default He uniform).</param>
+    /// <param name="biasInitializer">Bias initializer (default zeros).</param>
+    /// <param name="name">Layer name.</param>
+    public Dense(int units, bool useBias = true, Initializer? weightInitializer = null, Initializer? biasInitializer = null,
+        string? name = null) : base(name)
+    {
+        if (units <= 0) throw new ConvNetArgumentException($"Dense needs at least one unit, got units={units}.", nameof(units));
+        Units = units;
+        UseBias = useBias;
+        WeightInitializer = weightInitializer ?? Initializer.HeUniform;
+        BiasInitializer = biasInitializer ?? Initializer.Zeros;
+    }
+
+    /// <inheritdoc/>
+    public override string TypeName => "Dense";
+
+    /// <summary>Number of outputs.</summary>
+    public int Units { get; }
+
+    /// <summary>Whether the layer has a bias.</summary>
+    public bool UseBias { get; }
+
+    /// <summary>Weight initializer.</summary>
+    public Initializer WeightInitializer { get; }
+
+    /// <summary>Bias initializer.</summary>
+    public Initializer BiasInitializer { get; }
+
+    /// <summary>Input features (the flattened input sample size).</summary>
+    public int InputFeatures => (int)InputShape.ElementCount;
+
+    /// <summary>The weight (units, features).</summary>
+    public Parameter Weight => _weight ?? throw new InvalidOperationException($"Layer '{Name}' is not built.");
+
+    /// <summary>The bias (units), or null.</summary>
+    public Parameter? Bias => _bias;
+
+    /// <inheritdoc/>
+    protected override TensorShape InferOutputShape(TensorShape inputShape) => Shapes.Features(Units);
+
+    /// <inheritdoc/>
+    protected override void OnBuild(ParameterFactory factory)
+    {
+        int f = InputFeatures;
+        _weight = factory.Create("weight", new TensorShape([Units, f], ["out", "in"]), WeightInitializer, f, Units);
+        if (UseBias) _bias = factory.Create("bias", TensorShape.Vector(Units), BiasInitializer, f, Units);
+    }
+
+    /// <inheritdoc/>
+    protected override Tensor ForwardCore(Tensor input, bool training)
+    {
+        int n = input.Shape[0], f = InputFeatures;
+        var y = Buffer("y", n);
+        // y (N x units) = x (N x f) * Wᵀ, W stored (units x f).
+        Backend.Gemm(false, true, n, Units, f, 1f, input, Weight.Value, 0f, y);
+        if (_bias is not null) Backend.BiasAdd(y, _bias.Value);
+        _input = input;
+        return y;
+    }
+
+    /// <inheritdoc/>
+    protected override Tensor? BackwardCore(Tensor gradOutput)
+    {
+        var x = _input ?? throw new InvalidOperationException($"Layer '{Name}': Backward called before Forward.");
+        int n = gradOutput.Shape[0], f = InputFeatures;
+        // dW (units x f) = dYᵀ (units x N) * x (N x f).
+        Backend.Gemm(true, false, Units, f, n, 1f, gradOutput, x, 0f, Weight.Gradient);
+        if (_bias is not null) Backend.BiasGradient(gradOutput, _bias.Gradient, accumulate: false);
+        if (!RequiresInputGradient) return null;
+        // dx (N x f) = dY (N x units) * W (units x f).
+        var dx = Buffer("dx", x.Shape);
+        Backend.Gemm(false, false, n, f, Units, 1f, gradOutput, Weight.Value, 0f, dx);
+        return dx;
+    }
+
+    /// <inheritdoc/>
+    protected override void WriteConfig(JsonObject config)
+    {
+        config["units"] = Units;
+        config["use_bias"] = UseBias;
+        config["weight_initializer"] = WeightInitializer.Name;
+        config["bias_initializer"] = BiasInitializer.Name;
+    }
+
+    internal static Dense FromConfig(JsonObject c) =>
+        new(c.GetInt("units"), c.GetBool("use_bias", true), Initializer.FromName(c.GetString("weight_initializer")),
+            Initializer.FromName(c.GetString("bias_initializer")), c.GetOptionalString("name"));
+}
+
+/// <summary>Flattens each sample to a feature vector: (N, C, H, W) to (N, C*H*W). A view: no data moves.</summary>
+public sealed class Flatten : Layer
+{
+    private Tensor? _outputView, _gradView;
+
+    /// <summary>Creates the layer.</summary>
+    public Flatten(string? name = null) : base(name) { }
+
+    /// <inheritdoc/>
+    public override string TypeName => "Flatten";
+
+    /// <inheritdoc/>
+    protected override TensorShape InferOutputShape(TensorShape inputShape) => Shapes.Features((int)inputShape.ElementCount);
+
+    /// <inheritdoc/>
+    protected override Tensor ForwardCore(Tensor input, bool training)
+    {
+        _outputView?.Dispose();
+        _outputView = input.Reshape(Shapes.Batch(OutputShape, input.Shape[0]));
+        return _outputView;
+    }
+
+    /// <inheritdoc/>
+    protected override Tensor? BackwardCore(Tensor gradOutput)
+    {
+        if (!RequiresInputGradient) return null;
+        _gradView?.Dispose();
+        _gradView = gradOutput.Reshape(Shapes.Batch(InputShape, gradOutput.Shape[0]));
+        return _gradView;
+    }
+}

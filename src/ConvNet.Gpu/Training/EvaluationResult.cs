@@ -1,0 +1,90 @@
+using System.Globalization;
+using System.Text;
+
+namespace ConvNet.Gpu.Training;
+
+/// <summary>Counts of (true class, predicted class) pairs; rows are true classes, columns predictions.</summary>
+public sealed class ConfusionMatrix
+{
+    private readonly long[,] _counts;
+
+    /// <summary>Creates an empty matrix for <paramref name="classes"/> classes.</summary>
+    public ConfusionMatrix(int classes)
+    {
+        if (classes < 1) throw new ConvNetArgumentException($"A confusion matrix needs at least one class, got {classes}.", nameof(classes));
+        _counts = new long[classes, classes];
+    }
+
+    /// <summary>Number of classes.</summary>
+    public int ClassCount => _counts.GetLength(0);
+
+    /// <summary>How many samples of class <paramref name="actual"/> were predicted as <paramref name="predicted"/>.</summary>
+    public long this[int actual, int predicted] => _counts[actual, predicted];
+
+    /// <summary>Total samples counted.</summary>
+    public long Total { get; private set; }
+
+    /// <summary>Correct predictions (the diagonal).</summary>
+    public long Correct { get; private set; }
+
+    /// <summary>Correct / total (0 when empty).</summary>
+    public double Accuracy => Total == 0 ? 0 : (double)Correct / Total;
+
+    /// <summary>Records one prediction.</summary>
+    public void Add(int actual, int predicted)
+    {
+        _counts[actual, predicted]++;
+        Total++;
+        if (actual == predicted) Correct++;
+    }
+
+    /// <summary>Recall of class <paramref name="c"/>: correct predictions of it over its samples.</summary>
+    public double Recall(int c)
+    {
+        long row = 0;
+        for (int j = 0; j < ClassCount; j++) row += _counts[c, j];
+        return row == 0 ? 0 : (double)_counts[c, c] / row;
+    }
+
+    /// <summary>Precision of class <paramref name="c"/>: correct predictions of it over all predictions of it.</summary>
+    public double Precision(int c)
+    {
+        long col = 0;
+        for (int i = 0; i < ClassCount; i++) col += _counts[i, c];
+        return col == 0 ? 0 : (double)_counts[c, c] / col;
+    }
+
+    /// <summary>An aligned table, optionally labelled with class names.</summary>
+    public string ToString(IReadOnlyList<string>? classNames)
+    {
+        int k = ClassCount;
+        string Label(int i) => classNames is not null && i < classNames.Count ? classNames[i] : i.ToString(CultureInfo.InvariantCulture);
+        int w = Math.Max(6, Enumerable.Range(0, k).Max(i => Math.Max(Label(i).Length, _counts.Cast<long>().Max().ToString(CultureInfo.InvariantCulture).Length)) + 1);
+        var sb = new StringBuilder();
+        sb.Append("actual\\pred".PadRight(w + 2));
+        for (int j = 0; j < k; j++) sb.Append(Label(j).PadLeft(w));
+        sb.AppendLine();
+        for (int i = 0; i < k; i++)
+        {
+            sb.Append(Label(i).PadRight(w + 2));
+            for (int j = 0; j < k; j++) sb.Append(_counts[i, j].ToString(CultureInfo.InvariantCulture).PadLeft(w));
+            sb.AppendLine();
+        }
+        return sb.ToString();
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => ToString(null);
+}
+
+/// <summary>Mean loss, accuracy and confusion matrix of a model on a data set.</summary>
+/// <param name="Loss">Mean loss over the samples.</param>
+/// <param name="ConfusionMatrix">Counts of (true, predicted) classes.</param>
+public sealed record EvaluationResult(float Loss, ConfusionMatrix ConfusionMatrix)
+{
+    /// <summary>Fraction of correct predictions.</summary>
+    public double Accuracy => ConfusionMatrix.Accuracy;
+
+    /// <summary>Number of samples evaluated.</summary>
+    public long Count => ConfusionMatrix.Total;
+}

@@ -1,0 +1,221 @@
+using System.Diagnostics;
+using ConvNet.Gpu.Checkpoints;
+using ConvNet.Gpu.Data;
+using ConvNet.Gpu.Losses;
+using ConvNet.Gpu.Nn;
+using ConvNet.Gpu.Optimizers;
+
+namespace ConvNet.Gpu.Training;
+
+/// <summary>
+/// Trains a <see cref="Sequential"/> classifier with an optimizer and a classification loss. <see cref="Fit"/> runs
+/// epochs of seeded mini-batches with per-batch and per-epoch events, validation, callbacks, cancellation and
+/// non-finite-loss handling; <see cref="Position"/> says where training stands so that a checkpoint written at any
+/// batch (<see cref="ModelCheckpoint.Save(string, Trainer)"/>) resumes exactly there, bit for bit on the CPU.
+/// </summary>
+public sealed class Trainer
+{
+    /// <summary>Creates a trainer; the loss defaults to softmax cross-entropy on the model's logits.</summary>
+    public Trainer(Sequential model, Optimizer optimizer, ClassificationLoss? loss = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        if (model.Layers.Count > 0 && model.Layers[^1] is Softmax)
+            throw new ConvNetArgumentException(
+                $"Model '{model.Name}' ends in Softmax, but the trainer's loss expects logits; remove the final Softmax (Predict applies it).");
+        Model = model;
+        Optimizer = optimizer;
+        Loss = loss ?? new SoftmaxCrossEntropyLoss();
+    }
+
+    /// <summary>The model being trained.</summary>
+    public Sequential Model { get; }
+
+    /// <summary>The optimizer.</summary>
+    public Optimizer Optimizer { get; }
+
+    /// <summary>The loss.</summary>
+    public ClassificationLoss Loss { get; }
+
+    /// <summary>Where training stands (restored from checkpoints).</summary>
+    public TrainingPosition Position { get; set; }
+
+    /// <summary>
+    /// The data-order seed in use: set from <see cref="TrainingOptions.Seed"/> when a run starts from step 0, and
+    /// restored from a checkpoint otherwise (so a resumed run sees the same order).
+    /// </summary>
+    public ulong? DataSeed { get; set; }
+
+    /// <summary>Set by a callback (or any handler) to stop after the current batch or epoch.</summary>
+    public bool StopRequested { get; set; }
+
+    /// <summary>Raised after every batch.</summary>
+    public event EventHandler<BatchProgress>? BatchCompleted;
+
+    /// <summary>Raised after every epoch, with its metrics.</summary>
+    public event EventHandler<EpochMetrics>? EpochCompleted;
+
+    /// <summary>
+    /// Trains on <paramref name="train"/> from <see cref="Position"/> up to <see cref="TrainingOptions.Epochs"/> epochs
+    /// (or until stopped) and returns what happened.
+    /// </summary>
+    public TrainingHistory Fit(Dataset train, TrainingOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Epochs < 0) throw new ConvNetArgumentException($"Epochs must be >= 0, got {options.Epochs}.");
+        if (!train.SampleShape.SameDimensions(Model.InputShape))
+            throw new ShapeMismatchException($"The training samples have shape {train.SampleShape} but model '{Model.Name}' expects {Model.InputShape}.");
+        int classes = Model.OutputShape.Rank == 1 ? Model.OutputShape[0] : throw new InvalidOperationException(
+            $"Model '{Model.Name}' outputs {Model.OutputShape}; a classifier must output class scores (F).");
+        if (train.ClassCount > classes)
+            throw new ShapeMismatchException($"The data has {train.ClassCount} classes but model '{Model.Name}' outputs {classes} scores.");
+
+        if (Position.GlobalStep == 0 || DataSeed is null) DataSeed = options.Seed;
+        var loader = new DataLoader(train, options.BatchSize, options.Shuffle, DataSeed.Value, options.DropLast, options.Normalization);
+        float[]? validationImages = PrepareValidation(options);
+        var history = new TrainingHistory { StopReason = StopReason.Completed };
+        _parameters = Model.Parameters;
+        Optimizer.EnsureState(_parameters);
+        Model.AnomalyDetection = options.AnomalyDetection;
+        StopRequested = false;
+        foreach (var c in options.Callbacks) c.OnTrainBegin(this);
+
+        while (Position.Epoch < options.Epochs)
+        {
+            int epoch = Position.Epoch;
+            if (options.Schedule is not null) Optimizer.LearningRate = options.Schedule.RateAt(epoch, Optimizer.BaseLearningRate);
+            double lossSum = 0;
+            long seen = 0, correct = 0;
+            int skipped = 0;
+            var clock = Stopwatch.StartNew();
+            int batchesPerEpoch = loader.BatchesPerEpoch;
+            int ran = 0; // batches run by this call in this epoch (a resumed epoch starts mid-way)
+            foreach (var batch in loader.Epoch(epoch, Position.Batch))
+            {
+                if (options.CancellationToken.IsCancellationRequested) return Finish(history, StopReason.Cancelled, options);
+                if (options.MaxSteps is long limit && Position.GlobalStep >= limit) return Finish(history, StopReason.MaxStepsReached, options);
+                var step = Step(batch.Images.Span, batch.Labels.Span, classes, options.NonFiniteLoss, epoch, batch.Index);
+                int n = batch.Count;
+                float loss = step.Loss;
+                bool skip = step.UpdateSkipped;
+                int batchCorrect = step.Correct;
+                if (skip) skipped++;
+                if (!skip) { lossSum += (double)loss * n; seen += n; correct += batchCorrect; }
+                history.StepLosses.Add(loss);
+                Position = new TrainingPosition(epoch, batch.Index + 1, Position.GlobalStep + 1);
+
+                double seconds = Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
+                int done = batch.Index + 1;
+                double perBatch = seconds / ++ran;
+                var progress = new BatchProgress(epoch, options.Epochs, batch.Index, batchesPerEpoch, Position.GlobalStep, loss,
+                    (double)batchCorrect / n, seen == 0 ? double.NaN : lossSum / seen, seen == 0 ? 0 : (double)correct / seen,
+                    seen / seconds, TimeSpan.FromSeconds(perBatch * (batchesPerEpoch - done)), Optimizer.LearningRate, skip);
+                BatchCompleted?.Invoke(this, progress);
+                foreach (var c in options.Callbacks) c.OnBatchEnd(this, progress);
+
+                if (options.MaxSteps is long max && Position.GlobalStep >= max) return Finish(history, StopReason.MaxStepsReached, options);
+                if (StopRequested) return Finish(history, StopReason.StoppedByCallback, options);
+            }
+            clock.Stop();
+
+            double? valLoss = null, valAcc = null;
+            if (options.Validation is not null)
+            {
+                var result = Model.Evaluate(validationImages!, options.Validation.Labels.Span, options.ValidationBatchSize, Loss);
+                valLoss = result.Loss;
+                valAcc = result.Accuracy;
+            }
+            double secs = clock.Elapsed.TotalSeconds;
+            var metrics = new EpochMetrics(epoch, options.Epochs, seen == 0 ? double.NaN : lossSum / seen, seen == 0 ? 0 : (double)correct / seen,
+                valLoss, valAcc, secs, secs > 0 ? seen / secs : 0, Optimizer.LearningRate, skipped);
+            Position = new TrainingPosition(epoch + 1, 0, Position.GlobalStep);
+            history.Epochs.Add(metrics);
+            EpochCompleted?.Invoke(this, metrics);
+            foreach (var c in options.Callbacks) c.OnEpochEnd(this, metrics);
+            if (StopRequested) return Finish(history, StopReason.StoppedByCallback, options);
+            if (options.CancellationToken.IsCancellationRequested) return Finish(history, StopReason.Cancelled, options);
+        }
+        return Finish(history, StopReason.Completed, options);
+    }
+
+    /// <summary>
+    /// One optimization step on a host batch (images: count x input sample; labels: count class indices): forward in
+    /// training mode, loss, backward, optimizer update. Does not move <see cref="Position"/>. A non-finite loss throws
+    /// <see cref="NonFiniteLossException"/> before any update.
+    /// </summary>
+    public StepResult TrainStep(ReadOnlySpan<float> images, ReadOnlySpan<int> labels)
+    {
+        int classes = Model.OutputShape.Rank == 1 ? Model.OutputShape[0] : throw new InvalidOperationException(
+            $"Model '{Model.Name}' outputs {Model.OutputShape}; a classifier must output class scores (F).");
+        if (labels.Length < 1 || images.Length != labels.Length * Model.InputShape.ElementCount)
+            throw new ShapeMismatchException($"TrainStep: {labels.Length} labels need {labels.Length} samples of {Model.InputShape}, got {images.Length} floats.");
+        for (int i = 0; i < labels.Length; i++)
+            if ((uint)labels[i] >= (uint)classes)
+                throw new ConvNetArgumentException($"TrainStep: label {labels[i]} at index {i} is outside [0, {classes}).", nameof(labels));
+        Optimizer.EnsureState(_parameters ??= Model.Parameters);
+        return Step(images, labels, classes, NonFiniteLossPolicy.Throw, Position.Epoch, Position.Batch);
+    }
+
+    private IReadOnlyList<Parameter>? _parameters;
+    private float[] _probabilities = [];
+
+    private StepResult Step(ReadOnlySpan<float> images, ReadOnlySpan<int> labels, int classes, NonFiniteLossPolicy policy, int epoch, int batchIndex)
+    {
+        var parameters = _parameters ??= Model.Parameters;
+        int n = labels.Length;
+        var input = Model.InputBuffer(n);
+        input.Upload(images);
+        var labelTensor = Model.LabelBuffer(n);
+        labelTensor.Upload(labels);
+
+        var output = Model.Forward(input, training: true);
+        float loss = Loss.Forward(output, labelTensor);
+        bool skip = false;
+        if (!float.IsFinite(loss))
+        {
+            if (policy == NonFiniteLossPolicy.Throw) throw new NonFiniteLossException(epoch, batchIndex, Position.GlobalStep, loss);
+            skip = true;
+        }
+        else
+        {
+            Model.Backward(Loss.Backward());
+            Optimizer.Step(parameters);
+        }
+
+        if (_probabilities.Length < n * classes) _probabilities = new float[n * classes];
+        Loss.Probabilities.Download(_probabilities.AsSpan(0, n * classes));
+        int correct = 0;
+        for (int i = 0; i < n; i++)
+            if (Sequential.ArgMax(_probabilities.AsSpan(i * classes, classes)) == labels[i]) correct++;
+        return new StepResult(loss, correct, n, skip);
+    }
+
+    private TrainingHistory Finish(TrainingHistory history, StopReason reason, TrainingOptions options)
+    {
+        history.StopReason = reason;
+        Model.AnomalyDetection = false;
+        foreach (var c in options.Callbacks) c.OnTrainEnd(this, history);
+        return history;
+    }
+
+    private float[]? PrepareValidation(TrainingOptions options)
+    {
+        var v = options.Validation;
+        if (v is null) return null;
+        if (!v.SampleShape.SameDimensions(Model.InputShape))
+            throw new ShapeMismatchException($"The validation samples have shape {v.SampleShape} but model '{Model.Name}' expects {Model.InputShape}.");
+        var images = v.Images.ToArray();
+        options.Normalization?.Apply(images);
+        return images;
+    }
+
+    /// <summary>Evaluates the model on <paramref name="data"/> (normalized with <paramref name="normalization"/> if given).</summary>
+    public EvaluationResult Evaluate(Dataset data, int batchSize = 256, Normalization? normalization = null)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var images = data.Images.ToArray();
+        normalization?.Apply(images);
+        return Model.Evaluate(images, data.Labels.Span, batchSize, Loss);
+    }
+}

@@ -1,0 +1,60 @@
+using ConvNet.Gpu.Data;
+using ConvNet.Gpu.Optimizers;
+
+namespace ConvNet.Gpu.Training;
+
+/// <summary>What to do when a batch's loss is NaN or infinite.</summary>
+public enum NonFiniteLossPolicy
+{
+    /// <summary>Stop with a <see cref="NonFiniteLossException"/> naming the epoch, batch and step (the default).</summary>
+    Throw,
+
+    /// <summary>Skip that batch's parameter update, count it, and go on.</summary>
+    SkipUpdate,
+}
+
+/// <summary>Settings of <see cref="Trainer.Fit"/>.</summary>
+public sealed class TrainingOptions
+{
+    /// <summary>Number of epochs to train (counting from epoch 0, including epochs done before a resume).</summary>
+    public int Epochs { get; init; } = 10;
+
+    /// <summary>Samples per batch.</summary>
+    public int BatchSize { get; init; } = 64;
+
+    /// <summary>Whether each epoch visits the training samples in a fresh seeded order.</summary>
+    public bool Shuffle { get; init; } = true;
+
+    /// <summary>Seed of the data order (the order of epoch e depends only on this seed and e).</summary>
+    public ulong Seed { get; init; }
+
+    /// <summary>Drop a last batch smaller than <see cref="BatchSize"/>.</summary>
+    public bool DropLast { get; init; }
+
+    /// <summary>Pixel normalization applied to training batches and validation data; null for none.</summary>
+    public Normalization? Normalization { get; init; }
+
+    /// <summary>Held-out data evaluated after every epoch; null to skip validation.</summary>
+    public Dataset? Validation { get; init; }
+
+    /// <summary>Batch size for validation.</summary>
+    public int ValidationBatchSize { get; init; } = 256;
+
+    /// <summary>Callbacks (early stopping, checkpoints, logging), called in order.</summary>
+    public IReadOnlyList<TrainingCallback> Callbacks { get; init; } = [];
+
+    /// <summary>Per-epoch learning-rate schedule; null keeps the optimizer's rate.</summary>
+    public LearningRateSchedule? Schedule { get; init; }
+
+    /// <summary>What to do on a non-finite loss.</summary>
+    public NonFiniteLossPolicy NonFiniteLoss { get; init; } = NonFiniteLossPolicy.Throw;
+
+    /// <summary>Check every layer's output and gradients for NaN/Inf and name the first offender (slow).</summary>
+    public bool AnomalyDetection { get; init; }
+
+    /// <summary>Stop once the global step count reaches this value (null: no limit).</summary>
+    public long? MaxSteps { get; init; }
+
+    /// <summary>Stops training after the current batch; <see cref="TrainingHistory.StopReason"/> is then <see cref="StopReason.Cancelled"/>.</summary>
+    public CancellationToken CancellationToken { get; init; }
+}
