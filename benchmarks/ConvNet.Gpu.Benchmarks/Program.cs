@@ -1,21 +1,51 @@
 using BenchmarkDotNet.Running;
+using ConvNet.Gpu.Benchmarks.Harness;
 using ConvNet.Gpu.Benchmarks.Ops;
+using ConvNet.Gpu.Benchmarks.Peer;
+using ConvNet.Gpu.Benchmarks.Shapes;
 
 namespace ConvNet.Gpu.Benchmarks;
 
 /// <summary>
-/// Entry point: runs the BenchmarkDotNet switcher over this assembly, or with first argument "quick" a fast
-/// median-of-runs table of the CPU ops (see <see cref="QuickCpuOps"/>).
+/// Entry point.
+/// <list type="bullet">
+/// <item><c>quick [gemm|conv] [--threads N] [--shape NAME] [--im2col]</c>: a fast median-of-runs table of the CPU ops (<see cref="QuickCpuOps"/>).</item>
+/// <item><c>peer [--device cpu|cuda] ...</c>: the side-by-side mode writing pytorch_peer.py's JSON rows (<see cref="PeerRun"/>).</item>
+/// <item><c>verify-shapes</c>: checks that ConvShapes.cs agrees with benchmarks/conv-shapes.json.</item>
+/// <item>anything else: BenchmarkDotNet's switcher (e.g. <c>--filter *Convolution* --job short</c>), with the GFLOP/s,
+/// % of peak and images/s columns. <c>--inProcess</c> runs in this process (no project generated or built at run time);
+/// it is the default when no .NET SDK is installed, e.g. on a GPU host running the self-contained publish.</item>
+/// </list>
 /// </summary>
 public static class Program
 {
-    public static void Main(string[] args)
+    /// <summary>The in-process switch.</summary>
+    public const string InProcessSwitch = "--inProcess";
+
+    public static int Main(string[] args)
     {
         if (args.Length > 0 && args[0] == "quick")
         {
             QuickCpuOps.Run(args[1..]);
-            return;
+            return 0;
         }
-        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        ShapeTable.VerifyConvShapesAgree();
+        if (args.Length > 0 && args[0] == "peer") return PeerRun.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "verify-shapes")
+        {
+            Console.WriteLine($"ConvShapes.cs agrees with conv-shapes.json ({ShapeTable.Convolutions.Count} conv shapes, {ShapeTable.Pools.Count} pool shapes).");
+            return 0;
+        }
+
+        bool inProcess = args.Any(a => string.Equals(a, InProcessSwitch, StringComparison.OrdinalIgnoreCase));
+        var rest = args.Where(a => !string.Equals(a, InProcessSwitch, StringComparison.OrdinalIgnoreCase)).ToArray();
+        if (!inProcess && !SdkProbe.IsSdkAvailable())
+        {
+            inProcess = true;
+            Console.WriteLine("// ConvNet.Gpu: no .NET SDK found; running benchmarks in-process (InProcessEmitToolchain).");
+        }
+        _ = BenchmarkBackends.Available.ToList(); // prints why CUDA rows are skipped, before BenchmarkDotNet's output
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(rest, HarnessConfig.Create(inProcess));
+        return 0;
     }
 }
