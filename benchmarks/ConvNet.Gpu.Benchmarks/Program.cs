@@ -37,15 +37,15 @@ public static class Program
             return 0;
         }
 
-        bool inProcess = args.Any(a => string.Equals(a, InProcessSwitch, StringComparison.OrdinalIgnoreCase));
-        var rest = args.Where(a => !string.Equals(a, InProcessSwitch, StringComparison.OrdinalIgnoreCase)).ToArray();
+        // BenchmarkDotNet's own --inProcess (-i) puts every command-line job (--job short, ...) on InProcessEmitToolchain.
+        bool inProcess = args.Any(a => a is "-i" || string.Equals(a, InProcessSwitch, StringComparison.OrdinalIgnoreCase));
         if (!inProcess && !SdkProbe.IsSdkAvailable())
         {
-            inProcess = true;
+            args = [.. args, InProcessSwitch];
             Console.WriteLine("// ConvNet.Gpu: no .NET SDK found; running benchmarks in-process (InProcessEmitToolchain).");
         }
         _ = BenchmarkBackends.Available.ToList(); // prints why CUDA rows are skipped, before BenchmarkDotNet's output
-        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(rest, HarnessConfig.Create(inProcess));
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, HarnessConfig.Create());
         return 0;
     }
 }

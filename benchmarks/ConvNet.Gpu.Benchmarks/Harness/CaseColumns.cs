@@ -37,7 +37,10 @@ public abstract class CaseColumn : IColumn
     /// <inheritdoc/>
     public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
     /// <inheritdoc/>
-    public bool IsAvailable(Summary summary) => true;
+    public bool IsAvailable(Summary summary) => summary.BenchmarksCases.Any(c => AppliesTo(c.Descriptor.Type));
+
+    /// <summary>Whether benchmarks of <paramref name="type"/> have a value in this column (others show none).</summary>
+    protected abstract bool AppliesTo(Type type);
     /// <inheritdoc/>
     public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, SummaryStyle.Default);
 
@@ -73,6 +76,9 @@ public sealed class PercentOfPeakColumn : CaseColumn
         (BenchmarkBackends.CudaUnavailableReason is null ? $"CUDA {DevicePeak.For(BenchmarkBackends.Cuda).Source}" : "CUDA not run");
 
     /// <inheritdoc/>
+    protected override bool AppliesTo(Type type) => typeof(IFlopCount).IsAssignableFrom(type);
+
+    /// <inheritdoc/>
     protected override string? Compute(object benchmark, string method, string? backend, double meanNanoseconds)
     {
         if (benchmark is not IFlopCount counter || backend is null) return null;
@@ -90,6 +96,9 @@ public sealed class ImagesPerSecondColumn : CaseColumn
     public override string ColumnName => "images/s";
     /// <inheritdoc/>
     public override string Legend => "Training images processed per second (images per invocation / mean time)";
+
+    /// <inheritdoc/>
+    protected override bool AppliesTo(Type type) => typeof(IImageCount).IsAssignableFrom(type);
 
     /// <inheritdoc/>
     protected override string? Compute(object benchmark, string method, string? backend, double meanNanoseconds) =>
