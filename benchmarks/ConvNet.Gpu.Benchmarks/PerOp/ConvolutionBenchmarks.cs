@@ -10,6 +10,7 @@ namespace ConvNet.Gpu.Benchmarks.PerOp;
 /// benchmarks/conv-shapes.json with the batch as a parameter. Each measured call ends with Synchronize, so GPU
 /// times are device times, not queueing times.
 /// </summary>
+[Config(typeof(OpsBenchmarkConfig))]
 public class ConvolutionBenchmarks : IFlopCount, IDisposable
 {
     private IBackend? _backend;

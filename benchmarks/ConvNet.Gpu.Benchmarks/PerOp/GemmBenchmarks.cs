@@ -5,6 +5,7 @@ using ConvNet.Gpu.Benchmarks.Ops;
 namespace ConvNet.Gpu.Benchmarks.PerOp;
 
 /// <summary>SGEMM C = A B (row-major, square) on every available backend: our packed SIMD GEMM on the CPU, cuBLAS on CUDA.</summary>
+[Config(typeof(OpsBenchmarkConfig))]
 public class GemmBenchmarks : IFlopCount, IDisposable
 {
     private IBackend? _backend;
