@@ -14,7 +14,8 @@ namespace ConvNet.Gpu.Benchmarks;
 /// <item><c>verify-shapes</c>: checks that ConvShapes.cs agrees with benchmarks/conv-shapes.json.</item>
 /// <item>anything else: BenchmarkDotNet's switcher (e.g. <c>--filter *Convolution* --job short</c>), with the GFLOP/s,
 /// % of peak and images/s columns. <c>--inProcess</c> runs in this process (no project generated or built at run time);
-/// it is the default when no .NET SDK is installed, e.g. on a GPU host running the self-contained publish.</item>
+/// it is the default when no .NET SDK is installed or the project is not reachable from the current directory, e.g. on a
+/// GPU host running the self-contained bundle of benchmarks/publish-gpu-bench.sh.</item>
 /// </list>
 /// </summary>
 public static class Program
@@ -39,10 +40,10 @@ public static class Program
 
         // BenchmarkDotNet's own --inProcess (-i) puts every command-line job (--job short, ...) on InProcessEmitToolchain.
         bool inProcess = args.Any(a => a is "-i" || string.Equals(a, InProcessSwitch, StringComparison.OrdinalIgnoreCase));
-        if (!inProcess && !SdkProbe.IsSdkAvailable())
+        if (!inProcess && SdkProbe.InProcessReason() is { } reason)
         {
             args = [.. args, InProcessSwitch];
-            Console.WriteLine("// ConvNet.Gpu: no .NET SDK found; running benchmarks in-process (InProcessEmitToolchain).");
+            Console.WriteLine($"// ConvNet.Gpu: {reason}; running the benchmarks in-process (InProcessEmitToolchain).");
         }
         _ = BenchmarkBackends.Available.ToList(); // prints why CUDA rows are skipped, before BenchmarkDotNet's output
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, HarnessConfig.Create());

@@ -1,12 +1,35 @@
 namespace ConvNet.Gpu.Benchmarks.Harness;
 
 /// <summary>
-/// Whether a .NET SDK is installed, i.e. whether BenchmarkDotNet's default toolchain can generate and build a
-/// project per benchmark. Looks for a non-empty "sdk" folder beside every dotnet host it can find: DOTNET_ROOT, the
-/// folder of the running host, each "dotnet" on PATH, and the usual install folders.
+/// Whether BenchmarkDotNet's default (out-of-process) toolchain can work here: it needs a .NET SDK to build a
+/// generated project, and it must find this project's .csproj from the current directory. SDKs are looked for as a
+/// non-empty "sdk" folder beside every dotnet host found: DOTNET_ROOT, the running host, each "dotnet" on PATH and the
+/// usual install folders.
 /// </summary>
 public static class SdkProbe
 {
+    private const string ProjectFile = "ConvNet.Gpu.Benchmarks.csproj";
+
+    /// <summary>Why the benchmarks must run in-process here, or null when the default toolchain can build them.</summary>
+    public static string? InProcessReason()
+    {
+        if (!IsSdkAvailable()) return "no .NET SDK found";
+        if (!IsProjectReachable()) return $"{ProjectFile} is not reachable from {Environment.CurrentDirectory} (a published copy)";
+        return null;
+    }
+
+    /// <summary>True when the current directory is inside the project folder, or holds it (directly or as benchmarks/...).</summary>
+    public static bool IsProjectReachable()
+    {
+        string cwd = Environment.CurrentDirectory;
+        if (File.Exists(Path.Combine(cwd, "ConvNet.Gpu.Benchmarks", ProjectFile))
+            || File.Exists(Path.Combine(cwd, "benchmarks", "ConvNet.Gpu.Benchmarks", ProjectFile)))
+            return true;
+        for (var dir = new DirectoryInfo(cwd); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, ProjectFile))) return true;
+        return false;
+    }
+
     /// <summary>True when some dotnet installation has at least one SDK.</summary>
     public static bool IsSdkAvailable() => Candidates().Any(HasSdk);
 
