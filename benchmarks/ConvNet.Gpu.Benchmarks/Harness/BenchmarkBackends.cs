@@ -3,8 +3,9 @@ namespace ConvNet.Gpu.Benchmarks.Harness;
 /// <summary>
 /// The backends a benchmark run covers, as [ParamsSource] values: "CPU" always, "CUDA" when <see cref="Backend.Cuda"/>
 /// can open device 0. When CUDA is unavailable its rows are left out and the reason is printed once (no crash).
-/// <c>CONVNET_BENCH_BACKENDS=cpu</c> (or <c>cuda</c>, comma-separated) restricts the set; <c>CONVNET_CPU_THREADS</c>
-/// sets the CPU backend's thread count (default: all cores).
+/// <c>CONVNET_BENCH_BACKENDS=cpu</c> (or <c>cuda</c>, comma-separated) restricts the set; <c>cuda-emulated</c> adds the
+/// emulated CUDA device (the same kernels on the host: slow, for checking the GPU code path without a GPU);
+/// <c>CONVNET_CPU_THREADS</c> sets the CPU backend's thread count (default: all cores).
 /// </summary>
 public static class BenchmarkBackends
 {
@@ -13,6 +14,9 @@ public static class BenchmarkBackends
 
     /// <summary>Parameter value of the CUDA backend (device 0).</summary>
     public const string Cuda = "CUDA";
+
+    /// <summary>Parameter value of the emulated CUDA backend (only when asked for in <see cref="BackendsVariable"/>).</summary>
+    public const string CudaEmulated = "CUDA-emulated";
 
     /// <summary>Environment variable restricting the backends (comma-separated: cpu, cuda).</summary>
     public const string BackendsVariable = "CONVNET_BENCH_BACKENDS";
@@ -43,6 +47,7 @@ public static class BenchmarkBackends
                     Console.WriteLine($"// ConvNet.Gpu: skipping the CUDA rows: {CudaUnavailableReason}");
                 }
             }
+            if (wanted.Contains(CudaEmulated)) names.Add(CudaEmulated);
             return names;
         }
     }
@@ -51,11 +56,15 @@ public static class BenchmarkBackends
     public static int? CpuThreads =>
         int.TryParse(Environment.GetEnvironmentVariable(CpuThreadsVariable), out int t) && t > 0 ? t : null;
 
+    /// <summary>Whether <paramref name="name"/> is a CUDA backend (real or emulated).</summary>
+    public static bool IsCuda(string name) => name is Cuda or CudaEmulated;
+
     /// <summary>Creates the backend named <paramref name="name"/> (a value of <see cref="Available"/>).</summary>
     public static IBackend Create(string name) => name switch
     {
         Cpu => Backend.Cpu(CpuThreads),
         Cuda => Backend.Cuda(),
+        CudaEmulated => Backend.CudaEmulated(),
         _ => throw new ArgumentException($"unknown backend '{name}' (expected {Cpu} or {Cuda})", nameof(name)),
     };
 
@@ -64,7 +73,8 @@ public static class BenchmarkBackends
     {
         "cpu" => Cpu,
         "cuda" or "gpu" => Cuda,
-        _ => throw new ArgumentException($"unknown device '{device}' (expected cpu or cuda)", nameof(device)),
+        "cuda-emulated" => CudaEmulated,
+        _ => throw new ArgumentException($"unknown device '{device}' (expected cpu, cuda or cuda-emulated)", nameof(device)),
     };
 
     private static HashSet<string> Wanted()

@@ -20,7 +20,8 @@ public static class DevicePeak
     /// <summary>Environment variable giving the GPU peak instead of measuring it.</summary>
     public const string GpuPeakVariable = "CONVNET_GPU_PEAK_GFLOPS";
 
-    private static readonly Lazy<(double Gflops, string Source)> Gpu = new(MeasureGpu);
+    private static readonly Lazy<(double Gflops, string Source)> Gpu = new(() => MeasureGpu(emulated: false));
+    private static readonly Lazy<(double Gflops, string Source)> Emulated = new(() => MeasureGpu(emulated: true));
 
     /// <summary>The peak of backend <paramref name="backendName"/> (see <see cref="BenchmarkBackends"/>) and where it came from.</summary>
     public static (double Gflops, string Source) For(string backendName) => backendName switch
@@ -29,17 +30,18 @@ public static class DevicePeak
             ? (cpu, $"{CpuPeakVariable}={cpu}")
             : (DefaultCpuPeakGflops, $"default CPU peak {DefaultCpuPeakGflops} GFLOP/s"),
         BenchmarkBackends.Cuda => Gpu.Value,
+        BenchmarkBackends.CudaEmulated => Emulated.Value,
         _ => throw new ArgumentException($"unknown backend '{backendName}'", nameof(backendName)),
     };
 
     private static double? FromEnvironment(string name) =>
         double.TryParse(Environment.GetEnvironmentVariable(name), NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && v > 0 ? v : null;
 
-    private static (double, string) MeasureGpu()
+    private static (double, string) MeasureGpu(bool emulated)
     {
-        if (FromEnvironment(GpuPeakVariable) is double given) return (given, $"{GpuPeakVariable}={given}");
-        const int n = 8192; // 1.1 TFLOP per product: long enough that launch overhead is noise
-        using var backend = Backend.Cuda();
+        if (!emulated && FromEnvironment(GpuPeakVariable) is double given) return (given, $"{GpuPeakVariable}={given}");
+        int n = emulated ? 512 : 8192; // 8192^3 = 1.1 TFLOP per product: long enough that launch overhead is noise
+        using var backend = emulated ? Backend.CudaEmulated() : Backend.Cuda();
         using var a = backend.Allocate(TensorShape.Matrix(n, n));
         using var b = backend.Allocate(TensorShape.Matrix(n, n));
         using var c = backend.Allocate(TensorShape.Matrix(n, n));
@@ -55,6 +57,7 @@ public static class DevicePeak
             if (i > 0) best = Math.Min(best, Stopwatch.GetElapsedTime(t0).TotalSeconds);
         }
         double gflops = 2.0 * n * n * n / best / 1e9;
-        return (gflops, $"measured: cuBLAS SGEMM {n}^3, TF32 off, best of 5 = {gflops:F0} GFLOP/s");
+        Console.WriteLine($"// ConvNet.Gpu: {backend.Name} peak for % of peak: SGEMM {n}^3, TF32 off, best of 5: {gflops:F0} GFLOP/s");
+        return (gflops, $"measured: {(emulated ? "emulated " : "")}cuBLAS SGEMM {n}^3, TF32 off, best of 5 = {gflops:F0} GFLOP/s");
     }
 }

@@ -5,7 +5,7 @@ namespace ConvNet.Gpu.Benchmarks.Peer;
 /// <summary>Options of the <c>peer</c> command, named like pytorch_peer.py's.</summary>
 public sealed record PeerOptions
 {
-    /// <summary>"cpu" or "cuda".</summary>
+    /// <summary>"cpu", "cuda" or "cuda-emulated" (the GPU code path on the host, for checks without a GPU).</summary>
     public string Device { get; init; } = "cpu";
     /// <summary>CPU threads (null: all cores).</summary>
     public int? Threads { get; init; }

@@ -27,9 +27,13 @@ public static class PeerRun
             Console.Error.WriteLine($"peer: CUDA is unavailable here: {why}");
             return 2;
         }
-        using IBackend backend = backendName == BenchmarkBackends.Cpu
-            ? Backend.Cpu(o.Threads)
-            : Backend.Cuda(options: new CudaBackendOptions { AllowTf32 = o.Tf32 });
+        var cudaOptions = new CudaBackendOptions { AllowTf32 = o.Tf32 };
+        using IBackend backend = backendName switch
+        {
+            BenchmarkBackends.Cpu => Backend.Cpu(o.Threads),
+            BenchmarkBackends.Cuda => Backend.Cuda(options: cudaOptions),
+            _ => Backend.CudaEmulated(cudaOptions),
+        };
         Log($"peer: {backend.Description}");
 
         var rows = new JsonArray();
@@ -48,7 +52,7 @@ public static class PeerRun
         {
             ["engine"] = $"ConvNet.Gpu {typeof(Backend).Assembly.GetName().Version?.ToString(3)}",
             ["device"] = backend.Description,
-            ["backend"] = backendName == BenchmarkBackends.Cpu ? "cpu" : "cuda",
+            ["backend"] = o.Device.ToLowerInvariant(),
             ["threads"] = backend is Backends.Cpu.CpuBackend cpu ? cpu.Threads : null,
             ["tf32"] = backend.IsCuda ? (o.Tf32 ? "on" : "off") : "n/a",
             ["date"] = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm:ss 'UTC'"),

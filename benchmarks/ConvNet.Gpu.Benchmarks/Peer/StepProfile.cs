@@ -28,7 +28,8 @@ public static class StepProfile
                 default: model = args[i]; break;
             }
         }
-        using IBackend backend = BenchmarkBackends.FromDevice(device) == BenchmarkBackends.Cpu ? Backend.Cpu(threads) : Backend.Cuda();
+        string name = BenchmarkBackends.FromDevice(device);
+        using IBackend backend = name == BenchmarkBackends.Cpu ? Backend.Cpu(threads) : BenchmarkBackends.Create(name);
         using var w = new TrainingWorkload(backend, model, batch);
         for (int i = 0; i < 3; i++) w.Step();
         var layers = w.Model.Layers;
