@@ -15,4 +15,9 @@ awk '/(Passed|Failed)! +- +Failed:/ {
         for (i = 1; i <= NF; i++) { gsub(",", "", $(i+1)); if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1); if ($i == "Skipped:") s += $(i+1) }
      }
      END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+
+# The NuGet consumer check: pack, build samples/QuickStart against the package from a local feed, run it.
+if [ "${CONVNET_SKIP_PACKAGE_TEST:-}" = "" ]; then
+  bash build/test-package.sh || status=$?
+fi
 exit $status

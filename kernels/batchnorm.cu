@@ -2,6 +2,8 @@
 // with inner = H*W; per-channel vectors have C entries. Training kernels give each channel one block
 // (grid-stride over channels) and reduce with the deterministic block tree of cn_block_reduce.cuh.
 #include "cn_block_reduce.cuh"
+#include "cn_channel_walk.cuh"
+#include "cn_index.cuh"
 
 // Training forward. Two passes over the channel for numerical safety: mean, then the biased variance
 // sum((x - mean)^2) / M with M = N*inner. Saves mean and invStd = 1/sqrt(var + eps), writes
@@ -16,16 +18,15 @@ CN_KERNEL cn_batchnorm_fwd_train(GPTR(const float) x, GPTR(const float) gamma, G
     for (int c = blockIdx.x; c < C; c += gridDim.x)
     {
         float part = 0.0f;
-        for (long long j = threadIdx.x; j < count; j += blockDim.x)
-            part += x[((j / inner) * C + c) * inner + j % inner];
+        CN_FOR_CHANNEL(at, c, N, C, inner, threadIdx.x, blockDim.x) part += x[at];
         float sum;
         CN_BLOCK_SUM(buf, part, sum);
         const float mean = sum / (float)count;
 
         part = 0.0f;
-        for (long long j = threadIdx.x; j < count; j += blockDim.x)
+        CN_FOR_CHANNEL(at, c, N, C, inner, threadIdx.x, blockDim.x)
         {
-            const float d = x[((j / inner) * C + c) * inner + j % inner] - mean;
+            const float d = x[at] - mean;
             part += d * d;
         }
         float sq;
@@ -34,11 +35,7 @@ CN_KERNEL cn_batchnorm_fwd_train(GPTR(const float) x, GPTR(const float) gamma, G
         const float invStd = 1.0f / cn_sqrtf(var + epsilon);
 
         const float g = gamma[c] * invStd, b = beta[c];
-        for (long long j = threadIdx.x; j < count; j += blockDim.x)
-        {
-            const long long at = ((j / inner) * C + c) * inner + j % inner;
-            y[at] = (x[at] - mean) * g + b;
-        }
+        CN_FOR_CHANNEL(at, c, N, C, inner, threadIdx.x, blockDim.x) y[at] = (x[at] - mean) * g + b;
         if (threadIdx.x == 0)
         {
             saveMean[c] = mean;
@@ -57,7 +54,7 @@ CN_KERNEL cn_batchnorm_fwd_infer(GPTR(const float) x, GPTR(const float) gamma, G
 {
     CN_GRID_STRIDE(i, total)
     {
-        const long long c = (i / inner) % C;
+        const long long c = cn_channel_of(i, inner, C);
         const float invStd = 1.0f / cn_sqrtf(runningVar[c] + epsilon);
         y[i] = (x[i] - runningMean[c]) * (gamma[c] * invStd) + beta[c];
     }
@@ -77,9 +74,8 @@ CN_KERNEL cn_batchnorm_bwd(GPTR(const float) x, GPTR(const float) dy, GPTR(const
     {
         const float mean = saveMean[c], invStd = saveInvStd[c];
         float partDy = 0.0f, partDyXhat = 0.0f;
-        for (long long j = threadIdx.x; j < count; j += blockDim.x)
+        CN_FOR_CHANNEL(at, c, N, C, inner, threadIdx.x, blockDim.x)
         {
-            const long long at = ((j / inner) * C + c) * inner + j % inner;
             const float g = dy[at];
             partDy += g;
             partDyXhat += g * (x[at] - mean) * invStd;
@@ -89,9 +85,8 @@ CN_KERNEL cn_batchnorm_bwd(GPTR(const float) x, GPTR(const float) dy, GPTR(const
         CN_BLOCK_SUM(buf, partDyXhat, sumDyXhat);
 
         const float k = gamma[c] * invStd / (float)count;
-        for (long long j = threadIdx.x; j < count; j += blockDim.x)
+        CN_FOR_CHANNEL(at, c, N, C, inner, threadIdx.x, blockDim.x)
         {
-            const long long at = ((j / inner) * C + c) * inner + j % inner;
             const float xhat = (x[at] - mean) * invStd;
             dx[at] = k * ((float)count * dy[at] - sumDy - xhat * sumDyXhat);
         }

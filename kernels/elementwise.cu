@@ -1,6 +1,6 @@
 // elementwise.cu: flat element-wise arithmetic and per-channel broadcasts. All kernels take the
 // element count n (or total) and use grid-stride loops; outputs may alias inputs element for element.
-#include "cn_runtime.cuh"
+#include "cn_index.cuh"
 
 // y = v.
 CN_KERNEL cn_fill(GPTR(float) y, long long n, float v)
@@ -35,7 +35,7 @@ CN_KERNEL cn_axpy(GPTR(const float) x, GPTR(float) y, long long n, float alpha)
 // y[n, c, i] += bias[c]: y viewed as (N, C, inner), total = N*C*inner.
 CN_KERNEL cn_bias_add(GPTR(float) y, GPTR(const float) bias, long long total, int C, long long inner)
 {
-    CN_GRID_STRIDE(i, total) y[i] += bias[(i / inner) % C];
+    CN_GRID_STRIDE(i, total) y[i] += bias[cn_channel_of(i, inner, C)];
 }
 
 // y[n, c, i] = x[n, c, i] * scale[c] + (hasShift ? shift[c] : 0): x, y (N, C, inner), total = N*C*inner.
@@ -45,7 +45,7 @@ CN_KERNEL cn_channel_affine(GPTR(const float) x, GPTR(const float) scale, GPTR(c
 {
     CN_GRID_STRIDE(i, total)
     {
-        const long long c = (i / inner) % C;
+        const long long c = cn_channel_of(i, inner, C);
         const float v = x[i] * scale[c];
         y[i] = hasShift ? v + shift[c] : v;
     }

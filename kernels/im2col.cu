@@ -6,7 +6,7 @@
 // Where the columns live is given by two strides so one kernel serves both layouts:
 //   (N, C*KH*KW, OH*OW): sampleStride = C*KH*KW*OH*OW, rowStride = OH*OW   (forward, backward-data)
 //   (C*KH*KW, N*OH*OW):  sampleStride = OH*OW,         rowStride = N*OH*OW (backward-weights: one GEMM over the batch)
-#include "cn_runtime.cuh"
+#include "cn_index.cuh"
 
 // One thread per column element: total = N*C*KH*KW*OH*OW. A pure gather, every element written.
 CN_KERNEL cn_im2col(GPTR(const float) x, GPTR(float) col, long long total,
@@ -17,12 +17,11 @@ CN_KERNEL cn_im2col(GPTR(const float) x, GPTR(float) col, long long total,
     const long long rows = (long long)C * KH * KW;
     CN_GRID_STRIDE(i, total)
     {
-        const int p = (int)(i % plane);
-        const long long t = i / plane;
-        const int r = (int)(t % rows);
-        const int n = (int)(t / rows);
-        const int ow = p % OW, oh = p / OW;
-        const int kw = r % KW, kh = (r / KW) % KH, c = r / (KW * KH);
+        long long p, r;
+        const long long t = cn_divmod(i, plane, &p);
+        const long long n = cn_divmod(t, rows, &r);
+        const int ow = (int)p % OW, oh = (int)p / OW;
+        const int kw = (int)r % KW, kh = ((int)r / KW) % KH, c = (int)r / (KW * KH);
         const int h = oh * SH - PT + kh * DH;
         const int w = ow * SW - PL + kw * DW;
         float v = 0.0f;
@@ -42,11 +41,10 @@ CN_KERNEL cn_col2im(GPTR(const float) col, GPTR(float) x, long long total,
     const long long plane = (long long)OH * OW;
     CN_GRID_STRIDE(i, total)
     {
-        const int w = (int)(i % W);
-        const int h = (int)((i / W) % H);
-        const long long nc = i / ((long long)H * W);   // n*C + c
-        const int c = (int)(nc % C);
-        const long long n = nc / C;
+        long long hw, cc;
+        const long long nc = cn_divmod(i, (long long)H * W, &hw);   // n*C + c
+        const long long n = cn_divmod(nc, C, &cc);
+        const int c = (int)cc, h = (int)hw / W, w = (int)hw % W;
         // Sample n's rows for channel c start at row c*KH*KW.
         const long long base = (n * C * KH * KW + (long long)c * KH * KW) * plane;
         float sum = 0.0f;
@@ -75,10 +73,9 @@ CN_KERNEL cn_swap_outer(GPTR(const float) x, GPTR(float) y, long long total, int
 {
     CN_GRID_STRIDE(i, total)
     {
-        const long long e = i % inner;
-        const long long t = i / inner;      // = b*A + a in the output
-        const long long a = t % A;
-        const long long b = t / A;
+        long long e, a;
+        const long long t = cn_divmod(i, inner, &e);   // = b*A + a in the output
+        const long long b = cn_divmod(t, A, &a);
         y[i] = x[(a * B + b) * inner + e];
     }
 }

@@ -3,7 +3,7 @@
 //
 // Shapes: x (N, C, H, W), y and argmax (N, C, OH, OW). Window (oh, ow) covers rows
 // [oh*SH - PH, oh*SH - PH + KH) and columns [ow*SW - PW, ow*SW - PW + KW), clipped to the input.
-#include "cn_runtime.cuh"
+#include "cn_index.cuh"
 
 // First output row whose window contains input row h (windows are KH tall, SH apart, shifted by PH).
 CN_DEVICE int cn_first_window(int h, int pad, int k, int s) { return (h + pad < k) ? 0 : (h + pad - k) / s + 1; }
@@ -21,9 +21,9 @@ CN_KERNEL cn_maxpool_fwd(GPTR(const float) x, GPTR(float) y, GPTR(int) argmax, l
 {
     CN_GRID_STRIDE(i, total)
     {
-        const int ow = (int)(i % OW);
-        const int oh = (int)((i / OW) % OH);
-        const long long nc = i / ((long long)OH * OW);
+        long long p;
+        const long long nc = cn_divmod(i, (long long)OH * OW, &p);
+        const int oh = (int)p / OW, ow = (int)p % OW;
         const int h0 = oh * SH - PH, w0 = ow * SW - PW;
         const int hs = h0 < 0 ? 0 : h0, ws = w0 < 0 ? 0 : w0;
         const int he = h0 + KH < H ? h0 + KH : H, we = w0 + KW < W ? w0 + KW : W;
@@ -47,9 +47,9 @@ CN_KERNEL cn_maxpool_bwd(GPTR(const float) dy, GPTR(const int) argmax, GPTR(floa
 {
     CN_GRID_STRIDE(i, total)
     {
-        const int w = (int)(i % W);
-        const int h = (int)((i / W) % H);
-        const long long nc = i / ((long long)H * W);
+        long long p;
+        const long long nc = cn_divmod(i, (long long)H * W, &p);
+        const int h = (int)p / W, w = (int)p % W;
         const int self = h * W + w;
         const int ohs = cn_first_window(h, PH, KH, SH), ohe = cn_end_window(h, PH, SH, OH);
         const int ows = cn_first_window(w, PW, KW, SW), owe = cn_end_window(w, PW, SW, OW);
@@ -83,9 +83,9 @@ CN_KERNEL cn_avgpool_fwd(GPTR(const float) x, GPTR(float) y, long long total,
 {
     CN_GRID_STRIDE(i, total)
     {
-        const int ow = (int)(i % OW);
-        const int oh = (int)((i / OW) % OH);
-        const long long nc = i / ((long long)OH * OW);
+        long long p;
+        const long long nc = cn_divmod(i, (long long)OH * OW, &p);
+        const int oh = (int)p / OW, ow = (int)p % OW;
         const int h0 = oh * SH - PH, w0 = ow * SW - PW;
         const int hs = h0 < 0 ? 0 : h0, ws = w0 < 0 ? 0 : w0;
         const int he = h0 + KH < H ? h0 + KH : H, we = w0 + KW < W ? w0 + KW : W;
@@ -105,9 +105,9 @@ CN_KERNEL cn_avgpool_bwd(GPTR(const float) dy, GPTR(float) dx, long long total,
 {
     CN_GRID_STRIDE(i, total)
     {
-        const int w = (int)(i % W);
-        const int h = (int)((i / W) % H);
-        const long long nc = i / ((long long)H * W);
+        long long p;
+        const long long nc = cn_divmod(i, (long long)H * W, &p);
+        const int h = (int)p / W, w = (int)p % W;
         const int ohs = cn_first_window(h, PH, KH, SH), ohe = cn_end_window(h, PH, SH, OH);
         const int ows = cn_first_window(w, PW, KW, SW), owe = cn_end_window(w, PW, SW, OW);
         const long long base = nc * OH * OW;

@@ -1,6 +1,7 @@
 // reduce.cu: deterministic sums. No atomics: each output is produced by exactly one thread
 // (serial, fixed order) or one block (fixed-shape shared-memory tree, see cn_block_reduce.cuh).
 #include "cn_block_reduce.cuh"
+#include "cn_channel_walk.cuh"
 
 // y[o, i] (+)= sum_r x[o, r, i], x viewed as (outer, reduce, inner). One thread per output, r in order:
 // best when reduce is short (coalesced across i). outputs = outer*inner.
@@ -41,15 +42,10 @@ CN_KERNEL cn_reduce_sum_block(GPTR(const float) x, GPTR(float) y, long long outp
 CN_KERNEL cn_channel_sum(GPTR(const float) x, GPTR(float) y, int N, int C, long long inner, int accumulate)
 {
     __shared__ float buf[CN_MAX_BLOCK];
-    const long long count = (long long)N * inner;
     for (int c = blockIdx.x; c < C; c += gridDim.x)
     {
         float part = 0.0f;
-        for (long long j = threadIdx.x; j < count; j += blockDim.x)
-        {
-            const long long n = j / inner, i = j % inner;
-            part += x[(n * C + c) * inner + i];
-        }
+        CN_FOR_CHANNEL(at, c, N, C, inner, threadIdx.x, blockDim.x) part += x[at];
         float sum;
         CN_BLOCK_SUM(buf, part, sum);
         if (threadIdx.x == 0) y[c] = accumulate ? y[c] + sum : sum;

@@ -2,6 +2,7 @@
 // Matrices are (rows, classes) row-major. Row kernels give each row one block (grid-stride over rows)
 // and use deterministic block reductions (cn_block_reduce.cuh) for the row max and sums.
 #include "cn_block_reduce.cuh"
+#include "cn_index.cuh"
 
 // A quiet NaN: the loss of a row whose label is out of range.
 CN_DEVICE float cn_qnan() { return 0.0f / 0.0f; }
@@ -99,8 +100,8 @@ CN_KERNEL cn_softmax_xent_bwd(GPTR(const float) p, GPTR(const int) labels, GPTR(
 {
     CN_GRID_STRIDE(i, total)
     {
-        const int j = (int)(i % classes);
-        const int t = labels[i / classes];
+        long long j;
+        const int t = labels[cn_divmod(i, classes, &j)];
         grad[i] = scale * (p[i] - (j == t ? 1.0f : 0.0f));
     }
 }
@@ -113,8 +114,8 @@ CN_KERNEL cn_focal_bwd(GPTR(const float) p, GPTR(const int) labels, GPTR(float) 
 {
     CN_GRID_STRIDE(i, total)
     {
-        const int j = (int)(i % classes);
-        const long long row = i / classes;
+        long long j;
+        const long long row = cn_divmod(i, classes, &j);
         const int t = labels[row];
         if (t < 0 || t >= classes) { grad[i] = cn_qnan(); continue; }
         const float pt = p[row * classes + t];

@@ -1,6 +1,6 @@
 // upsample.cu: nearest-neighbour upsampling by integer factors.
 // Shapes: x (N, C, H, W), y (N, C, H*SH, W*SW); y[n, c, oh, ow] = x[n, c, oh/SH, ow/SW].
-#include "cn_runtime.cuh"
+#include "cn_index.cuh"
 
 // One thread per output element (total = N*C*H*SH*W*SW).
 CN_KERNEL cn_upsample_nearest_fwd(GPTR(const float) x, GPTR(float) y, long long total, int H, int W, int SH, int SW)
@@ -8,9 +8,9 @@ CN_KERNEL cn_upsample_nearest_fwd(GPTR(const float) x, GPTR(float) y, long long 
     const int OW = W * SW, OH = H * SH;
     CN_GRID_STRIDE(i, total)
     {
-        const int ow = (int)(i % OW);
-        const int oh = (int)((i / OW) % OH);
-        const long long nc = i / ((long long)OH * OW);
+        long long p;
+        const long long nc = cn_divmod(i, (long long)OH * OW, &p);
+        const int oh = (int)p / OW, ow = (int)p % OW;
         y[i] = x[(nc * H + oh / SH) * W + ow / SW];
     }
 }
@@ -21,9 +21,9 @@ CN_KERNEL cn_upsample_nearest_bwd(GPTR(const float) dy, GPTR(float) dx, long lon
     const int OW = W * SW, OH = H * SH;
     CN_GRID_STRIDE(i, total)
     {
-        const int w = (int)(i % W);
-        const int h = (int)((i / W) % H);
-        const long long nc = i / ((long long)H * W);
+        long long p;
+        const long long nc = cn_divmod(i, (long long)H * W, &p);
+        const int h = (int)p / W, w = (int)p % W;
         auto block = dy + (nc * OH + (long long)h * SH) * OW + (long long)w * SW;
         float sum = 0.0f;
         for (int a = 0; a < SH; ++a)

@@ -416,6 +416,16 @@ CN_EXPORT int cn_emu_kernel_exists(const char* name)
     return k ? k->parameter_count : -1;
 }
 
+// Copies the named kernel's parameter kinds (cn::arg_kind) into kinds[0..max) and returns the parameter count,
+// or -1 when there is no such kernel. Lets a caller that only has void** parameters (the driver API) pack slots.
+CN_EXPORT int cn_emu_kernel_kinds(const char* name, unsigned char* kinds, int max)
+{
+    const cn::kernel_entry* k = cn::find_kernel(name);
+    if (!k) return -1;
+    for (int i = 0; i < k->parameter_count && i < max; i++) kinds[i] = k->kinds[i];
+    return k->parameter_count;
+}
+
 CN_EXPORT int cn_emu_kernel_count() { return static_cast<int>(cn::kernels().size()); }
 
 CN_EXPORT const char* cn_emu_kernel_name(int index)

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 using ConvNet.Gpu.Backends.Cpu;
 
 namespace ConvNet.Gpu.Benchmarks.Ops;
@@ -6,7 +7,8 @@ namespace ConvNet.Gpu.Benchmarks.Ops;
 /// <summary>
 /// A minute-long alternative to BenchmarkDotNet: times SGEMM and every conv shape (forward, backward-data,
 /// backward-weights) on the CPU backend and prints median and minimum milliseconds with GFLOP/s (2 x multiply-adds per second).
-/// Usage: <c>dotnet run -c Release --project benchmarks/ConvNet.Gpu.Benchmarks -- quick [gemm|conv] [--threads N] [--shape NAME] [--im2col]</c>.
+/// Usage: <c>dotnet run -c Release --project benchmarks/ConvNet.Gpu.Benchmarks -- quick [gemm|conv] [--threads N] [--shape NAME] [--im2col] [--json FILE]</c>.
+/// <c>--json</c> also writes the rows in the format of benchmarks/peers/compare.py (ops "sgemm", "conv-forward", ...).
 /// </summary>
 public static class QuickCpuOps
 {
@@ -14,7 +16,7 @@ public static class QuickCpuOps
     public static void Run(string[] args)
     {
         int? threads = null;
-        string? shapeFilter = null;
+        string? shapeFilter = null, jsonPath = null;
         bool gemm = true, conv = true, dataMovement = false;
         for (int i = 0; i < args.Length; i++)
         {
@@ -25,6 +27,7 @@ public static class QuickCpuOps
                 case "gemm": conv = false; break;
                 case "conv": gemm = false; break;
                 case "--im2col": dataMovement = true; break;
+                case "--json": jsonPath = args[++i]; break;
                 default: throw new ArgumentException($"unknown quick-mode argument '{args[i]}'");
             }
         }
@@ -38,7 +41,7 @@ public static class QuickCpuOps
             foreach (int s in new[] { 256, 512, 1024 })
             {
                 using var bench = new GemmCase(backend, s, s, s);
-                Report($"sgemm {s}^3", "NN", bench.Flops, bench.Run);
+                Report($"sgemm {s}^3", "NN", bench.Flops, bench.Run, s == 1024 ? "sgemm" : null, $"{s}x{s}x{s}");
             }
             foreach (var (ta, tb) in new[] { (true, false), (false, true), (true, true) })
             {
@@ -51,20 +54,40 @@ public static class QuickCpuOps
             {
                 if (shapeFilter is not null && shape.Name != shapeFilter) continue;
                 using var bench = new ConvCase(backend, shape);
-                Report(shape.Name, "forward", shape.Flops, bench.Forward);
-                Report(shape.Name, "backward-data", shape.Flops, bench.BackwardData);
-                Report(shape.Name, "backward-weights", shape.Flops, bench.BackwardWeights);
+                Report(shape.Name, "forward", shape.Flops, bench.Forward, "conv-forward");
+                Report(shape.Name, "backward-data", shape.Flops, bench.BackwardData, "conv-backward-data");
+                Report(shape.Name, "backward-weights", shape.Flops, bench.BackwardWeights, "conv-backward-weights");
                 if (dataMovement)
                 {
                     Report(shape.Name, "im2col", 0, bench.Im2Col);
                     Report(shape.Name, "col2im", 0, bench.Col2Im);
                 }
             }
+        if (jsonPath is not null) WriteJson(jsonPath, backend);
     }
 
-    private static void Report(string name, string op, double flops, Action run)
+    private static readonly List<Dictionary<string, object>> Rows = [];
+
+    private static void WriteJson(string path, CpuBackend backend)
+    {
+        var doc = new Dictionary<string, object>
+        {
+            ["engine"] = "ConvNet.Gpu",
+            ["backend"] = "cpu",
+            ["device"] = backend.Description,
+            ["threads"] = backend.Threads,
+            ["date"] = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm:ss"),
+            ["rows"] = Rows,
+        };
+        File.WriteAllText(path, JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        Console.WriteLine($"wrote {path}");
+    }
+
+    private static void Report(string name, string op, double flops, Action run, string? jsonOp = null, string? jsonShape = null)
     {
         var (median, min) = Time(run);
+        if (jsonOp is not null)
+            Rows.Add(new() { ["op"] = jsonOp, ["shape"] = jsonShape ?? name, ["ms"] = median, ["min_ms"] = min, ["gflops"] = flops / median / 1e6 });
         Console.WriteLine($"| {name,-14} | {op,-16} | {median,10:F3} | {flops / median / 1e6,8:F1} | {min,10:F3} | {flops / min / 1e6,12:F1} |");
     }
 

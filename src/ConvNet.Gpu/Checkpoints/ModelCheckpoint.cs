@@ -89,7 +89,7 @@ public static class ModelCheckpoint
     /// <summary>
     /// Restores a training checkpoint into <paramref name="trainer"/> (a fresh model of the same architecture, an optimizer
     /// of the same type): weights, optimizer state and step count, dropout RNG, position and data seed. The next
-    /// <see cref="Trainer.Fit"/> continues from the saved batch.
+    /// <see cref="Trainer.Fit(Data.Dataset, TrainingOptions)"/> continues from the saved batch.
     /// </summary>
     public static void Restore(string path, Trainer trainer)
     {

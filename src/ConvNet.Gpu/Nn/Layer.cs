@@ -60,6 +60,12 @@ public abstract class Layer : IDisposable
     /// <summary>Number of non-trainable values (e.g. batch-norm running mean and variance).</summary>
     public long NonTrainableParameterCount => State.Sum(s => s.Value.ElementCount);
 
+    /// <summary>
+    /// When set (by <see cref="Sequential.AnomalyDetection"/>), the layer's path in its model: every forward output and
+    /// backward gradient is then checked for NaN/Inf, raising <see cref="NumericAnomalyException"/> that names it.
+    /// </summary>
+    internal string? AnomalyPath { get; set; }
+
     /// <summary>Reusable buffers of this layer.</summary>
     internal Workspace Workspace { get; } = new();
 
@@ -106,7 +112,9 @@ public abstract class Layer : IDisposable
         if (input.Rank != expected.Rank + 1 || !Shapes.Sample(input.Shape).SameDimensions(expected))
             throw new ShapeMismatchException(
                 $"Layer '{Name}' ({TypeName}) expects input (N, {string.Join(", ", expected.Dimensions)}) per its input shape {expected}, got {input.Shape}.");
-        return ForwardCore(input, training);
+        var output = ForwardCore(input, training);
+        if (AnomalyPath is not null) CheckFinite(output, "forward", "output");
+        return output;
     }
 
     /// <summary>
@@ -122,7 +130,25 @@ public abstract class Layer : IDisposable
         if (gradOutput.Rank != OutputShape.Rank + 1 || !Shapes.Sample(gradOutput.Shape).SameDimensions(OutputShape))
             throw new ShapeMismatchException(
                 $"Layer '{Name}' ({TypeName}) produces (N, {string.Join(", ", OutputShape.Dimensions)}) but got gradOutput {gradOutput.Shape}.");
-        return BackwardCore(gradOutput);
+        var gradInput = BackwardCore(gradOutput);
+        if (AnomalyPath is not null && Children.Count == 0)
+        {
+            foreach (var p in Parameters) CheckFinite(p.Gradient, "backward", $"gradient of {p.Name}");
+            if (gradInput is not null) CheckFinite(gradInput, "backward", "input gradient");
+        }
+        return gradInput;
+    }
+
+    private void CheckFinite(Tensor t, string phase, string what)
+    {
+        var host = t.ToArray();
+        for (int i = 0; i < host.Length; i++)
+        {
+            if (!float.IsFinite(host[i]))
+                throw new NumericAnomalyException(AnomalyPath!, phase,
+                    $"Anomaly detected: layer '{AnomalyPath}' ({TypeName}) produced {host[i]} in its {phase} {what} {t.Shape} at flat index {i}; " +
+                    $"every layer before it in the {phase} pass was finite.");
+        }
     }
 
     /// <summary>The forward pass after the shape check.</summary>

@@ -74,7 +74,21 @@ public sealed class Sequential : IDisposable
     /// downloaded and checked, and the first layer producing NaN or infinity raises <see cref="NumericAnomalyException"/>
     /// naming it. Slow (one download per layer); for debugging.
     /// </summary>
-    public bool AnomalyDetection { get; set; }
+    public bool AnomalyDetection
+    {
+        get => _anomalyDetection;
+        set
+        {
+            _anomalyDetection = value;
+            foreach (var (path, layer) in AllLayers()) layer.AnomalyPath = value ? LayerPath(path) : null;
+        }
+    }
+
+    private bool _anomalyDetection;
+
+    // "4:residual_1/0:conv1" -> "residual_1/conv1": names without the indices.
+    private static string LayerPath(string path) =>
+        string.Join('/', path.Split('/').Select(part => part[(part.IndexOf(':', StringComparison.Ordinal) + 1)..]));
 
     /// <summary>Appends a layer, builds it against the current output shape and returns the model for chaining.</summary>
     public Sequential Add(Layer layer)
@@ -201,11 +215,7 @@ public sealed class Sequential : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (_layers.Count == 0) throw new InvalidOperationException($"Model '{Name}' has no layers.");
         var h = input;
-        foreach (var layer in _layers)
-        {
-            h = layer.Forward(h, training);
-            if (AnomalyDetection) CheckFinite(h, layer.Name, "forward", "output", layer);
-        }
+        foreach (var layer in _layers) h = layer.Forward(h, training);
         return h;
     }
 
@@ -218,28 +228,7 @@ public sealed class Sequential : IDisposable
         ArgumentNullException.ThrowIfNull(gradOutput);
         ObjectDisposedException.ThrowIf(_disposed, this);
         Tensor? g = gradOutput;
-        for (int i = _layers.Count - 1; i >= 0 && g is not null; i--)
-        {
-            var layer = _layers[i];
-            g = layer.Backward(g);
-            if (AnomalyDetection)
-            {
-                foreach (var p in layer.Parameters) CheckFinite(p.Gradient, layer.Name, "backward", $"gradient of {p.Name}", layer);
-                if (g is not null) CheckFinite(g, layer.Name, "backward", "input gradient", layer);
-            }
-        }
-    }
-
-    private static void CheckFinite(Tensor t, string layerName, string phase, string what, Layer layer)
-    {
-        var host = t.ToArray();
-        for (int i = 0; i < host.Length; i++)
-        {
-            if (!float.IsFinite(host[i]))
-                throw new NumericAnomalyException(layerName, phase,
-                    $"Anomaly detected: layer '{layerName}' ({layer.TypeName}) produced {host[i]} in its {phase} {what} {t.Shape} at flat index {i}; " +
-                    "every earlier layer was finite.");
-        }
+        for (int i = _layers.Count - 1; i >= 0 && g is not null; i--) g = _layers[i].Backward(g);
     }
 
     /// <summary>

@@ -8,7 +8,7 @@ using ConvNet.Gpu.Optimizers;
 namespace ConvNet.Gpu.Training;
 
 /// <summary>
-/// Trains a <see cref="Sequential"/> classifier with an optimizer and a classification loss. <see cref="Fit"/> runs
+/// Trains a <see cref="Sequential"/> classifier with an optimizer and a classification loss. <see cref="Fit(Data.Dataset, TrainingOptions)"/> runs
 /// epochs of seeded mini-batches with per-batch and per-epoch events, validation, callbacks, cancellation and
 /// non-finite-loss handling; <see cref="Position"/> says where training stands so that a checkpoint written at any
 /// batch (<see cref="ModelCheckpoint.Save(string, Trainer)"/>) resumes exactly there, bit for bit on the CPU.
@@ -54,6 +54,14 @@ public sealed class Trainer
 
     /// <summary>Raised after every epoch, with its metrics.</summary>
     public event EventHandler<EpochMetrics>? EpochCompleted;
+
+    /// <summary>Trains for <paramref name="epochs"/> epochs with default options otherwise (see <see cref="TrainingOptions"/>).</summary>
+    public TrainingHistory Fit(Dataset train, int epochs, int batchSize = 64, Dataset? validation = null,
+        IReadOnlyList<TrainingCallback>? callbacks = null, CancellationToken cancellationToken = default) =>
+        Fit(train, new TrainingOptions
+        {
+            Epochs = epochs, BatchSize = batchSize, Validation = validation, Callbacks = callbacks ?? [], CancellationToken = cancellationToken,
+        });
 
     /// <summary>
     /// Trains on <paramref name="train"/> from <see cref="Position"/> up to <see cref="TrainingOptions.Epochs"/> epochs

@@ -2,7 +2,7 @@ using ConvNet.Gpu.Checkpoints;
 
 namespace ConvNet.Gpu.Training;
 
-/// <summary>Hooks into <see cref="Trainer.Fit"/>; override what you need. Set <see cref="Trainer.StopRequested"/> to stop.</summary>
+/// <summary>Hooks into <see cref="Trainer.Fit(Data.Dataset, TrainingOptions)"/>; override what you need. Set <see cref="Trainer.StopRequested"/> to stop.</summary>
 public abstract class TrainingCallback
 {
     /// <summary>Before the first batch of a Fit call.</summary>

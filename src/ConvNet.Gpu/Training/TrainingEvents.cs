@@ -44,7 +44,7 @@ public sealed record EpochMetrics(int Epoch, int Epochs, double TrainLoss, doubl
     };
 }
 
-/// <summary>Why <see cref="Trainer.Fit"/> returned.</summary>
+/// <summary>Why <see cref="Trainer.Fit(Data.Dataset, TrainingOptions)"/> returned.</summary>
 public enum StopReason
 {
     /// <summary>All epochs ran.</summary>
@@ -57,7 +57,7 @@ public enum StopReason
     MaxStepsReached,
 }
 
-/// <summary>What a <see cref="Trainer.Fit"/> call did.</summary>
+/// <summary>What a <see cref="Trainer.Fit(Data.Dataset, TrainingOptions)"/> call did.</summary>
 public sealed class TrainingHistory
 {
     /// <summary>Metrics of each completed epoch.</summary>

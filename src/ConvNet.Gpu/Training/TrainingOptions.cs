@@ -13,7 +13,7 @@ public enum NonFiniteLossPolicy
     SkipUpdate,
 }
 
-/// <summary>Settings of <see cref="Trainer.Fit"/>.</summary>
+/// <summary>Settings of <see cref="Trainer.Fit(Data.Dataset, TrainingOptions)"/>.</summary>
 public sealed class TrainingOptions
 {
     /// <summary>Number of epochs to train (counting from epoch 0, including epochs done before a resume).</summary>

@@ -37,6 +37,8 @@ public sealed class ConvFastPathTests
         ["batch 8 5x5 groups 2"] = (8, 6, 9, 9, 8, Conv2dSpec.Square(5, padding: 2, groups: 2)),
         ["dilation 3 same"] = (2, 3, 11, 10, 5, new Conv2dSpec(3, 3, padding: Padding2d.Same, dilationH: 3, dilationW: 3)),
         ["stride 3 larger than kernel"] = (2, 2, 10, 10, 3, Conv2dSpec.Square(2, stride: 3)),
+        ["depthwise dilated stride 2 wide"] = (3, 24, 17, 19, 24, new Conv2dSpec(3, 3, 2, 2, Padding2d.Explicit(2, 1, 2, 0), 2, 2, groups: 24)),
+        ["depthwise 5x5 multiplier 3 batch 1"] = (1, 4, 12, 12, 12, Conv2dSpec.Square(5, padding: 2, groups: 4)),
         ["many channels k > panel"] = (4, 20, 6, 6, 40, Conv2dSpec.Square(3, padding: 1)),
     };
 

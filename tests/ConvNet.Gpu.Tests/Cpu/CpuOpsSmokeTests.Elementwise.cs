@@ -40,6 +40,8 @@ public sealed partial class CpuOpsSmokeTests
     [InlineData(1000, 0.3f, 0UL)]
     [InlineData(200_000, 0.5f, 12345UL)]
     [InlineData(64, 0f, 0UL)]
+    [InlineData(1003, 0.2f, 7UL)]
+    [InlineData(70_001, 0.9f, ulong.MaxValue - 5)]
     public void DropoutUsesTheSharedCounterRng(int n, float p, ulong offset)
     {
         const ulong seed = 0xC0FFEEUL;

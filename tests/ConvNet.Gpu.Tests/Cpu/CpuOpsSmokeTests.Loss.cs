@@ -91,6 +91,9 @@ public sealed partial class CpuOpsSmokeTests
             using var tg = SmokeCheck.Poisoned(b, shape);
             b.SoftmaxCrossEntropyBackward(tp, tl, tg, scale);
             SmokeCheck.Close(tg.ToArray(), refGrad, 1e-7, 1e-5, "CE gradient");
+            b.SoftmaxCrossEntropyBackward(tp, tl, tp, scale); // in place over the probabilities
+            SmokeCheck.Close(tp.ToArray(), refGrad, 1e-7, 1e-5, "CE gradient in place");
+            b.SoftmaxCrossEntropyForward(tx, tl, tp, tloss);
 
             // Softmax backward from the backend's own probabilities: dx = y * (dy - sum(dy * y)).
             var refDx = new double[x.Length];
@@ -104,6 +107,8 @@ public sealed partial class CpuOpsSmokeTests
             using var tdx = SmokeCheck.Poisoned(b, shape);
             b.SoftmaxBackward(ty, tdy, tdx);
             SmokeCheck.Close(tdx.ToArray(), refDx, 1e-6, 1e-5, "softmax dx");
+            b.SoftmaxBackward(ty, tdy, ty); // dx overwrites y in place
+            SmokeCheck.Close(ty.ToArray(), refDx, 1e-6, 1e-5, "softmax dx in place");
         }
     }
 
@@ -161,6 +166,10 @@ public sealed partial class CpuOpsSmokeTests
             using var tg = SmokeCheck.Poisoned(b, shape);
             b.FocalLossBackward(tp, tl, gamma, tg, scale);
             SmokeCheck.Close(tg.ToArray(), refGrad, 1e-7, 1e-4, "focal gradient");
+            var fromSeparate = tg.ToArray();
+            b.FocalLossBackward(tp, tl, gamma, tp, scale); // in place over the probabilities
+            Assert.Equal(fromSeparate, tp.ToArray());
+            b.FocalLossForward(tx, tl, gamma, tp, tloss);
 
             if (gamma == 0f)
             {

@@ -18,6 +18,17 @@ public sealed partial class CpuOpsSmokeTests
         { 1, 1, 9, 9, 4, 4, 3, 3, 2, 2, true, true },
         { 8, 16, 32, 32, 2, 2, 2, 2, 0, 0, false, true },
         { 4, 8, 33, 31, 3, 3, 2, 2, 1, 1, true, false },
+        // Disjoint windows (stride >= kernel) leaving rows/columns uncovered, and 2x2 rows not a multiple of 8 windows.
+        { 2, 3, 21, 37, 2, 2, 2, 2, 0, 0, false, true },
+        { 2, 3, 21, 37, 2, 2, 2, 2, 0, 0, true, true },
+        { 1, 2, 11, 10, 2, 2, 3, 3, 0, 0, false, true },
+        { 1, 2, 10, 11, 3, 3, 3, 3, 1, 1, true, false },
+        { 1, 2, 10, 11, 3, 3, 3, 3, 1, 1, true, true },
+        // Eight-window vector blocks with horizontal strides 1, 2 and 3, with and without padding.
+        { 2, 2, 12, 30, 3, 3, 1, 1, 1, 1, false, true },
+        { 1, 2, 10, 50, 2, 3, 2, 3, 0, 1, false, true },
+        { 1, 1, 7, 40, 3, 2, 2, 2, 1, 1, true, true },
+        { 2, 3, 28, 28, 3, 3, 2, 2, 1, 1, false, true },
     };
 
     private static Pool2dGeometry Geometry(int n, int c, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, bool ceil, bool inc) =>
@@ -88,6 +99,10 @@ public sealed partial class CpuOpsSmokeTests
                     refY[o] = s / div;
                 }
 
+        // Float32 in the documented order (row-major window sums; gathers over windows in row-major order) must match
+        // bit for bit: the SIMD paths may not reorder anything.
+        var (exactY, exactDx) = AvgFloatOrder(x, dy, g);
+
         float[]? firstDx = null;
         foreach (int threads in ThreadCounts)
         {
@@ -96,12 +111,14 @@ public sealed partial class CpuOpsSmokeTests
             using var ty = SmokeCheck.Poisoned(b, g.OutputShape);
             b.AvgPool2dForward(tx, ty, g);
             SmokeCheck.Close(ty.ToArray(), refY, 1e-6, 1e-5, "avg-pool y");
+            Assert.Equal(exactY, ty.ToArray());
 
             using var tdy = SmokeCheck.Upload(b, g.OutputShape, dy);
             using var tdx = SmokeCheck.Poisoned(b, g.InputShape);
             b.AvgPool2dBackward(tdy, tdx, g);
             var dx = tdx.ToArray();
             SmokeCheck.Close(dx, refDx, 1e-6, 1e-5, "avg-pool dx");
+            Assert.Equal(exactDx, dx);
             if (firstDx is null) firstDx = dx; else Assert.Equal(firstDx, dx);
         }
     }
@@ -122,6 +139,27 @@ public sealed partial class CpuOpsSmokeTests
         using var tx2 = SmokeCheck.Upload(b, g.InputShape, [-5f, -7f, -9f, -6f]);
         b.MaxPool2dForward(tx2, ty, ta, g);
         Assert.All(ty.ToArray(), v => Assert.Equal(-5f, v));
+    }
+
+    [Theory]
+    [InlineData(2, 2, 6, 40, 2, 2, 2, 2, 0, 0)]
+    [InlineData(1, 2, 9, 9, 3, 3, 2, 2, 1, 1)]
+    [InlineData(1, 2, 5, 30, 3, 3, 1, 1, 1, 1)]
+    [InlineData(1, 2, 6, 60, 2, 3, 2, 3, 0, 1)]
+    public void MaxPoolFirstNaNWins(int n, int c, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw)
+    {
+        var g = Geometry(n, c, h, w, kh, kw, sh, sw, ph, pw, false, true);
+        var rng = new Random(3);
+        var x = Enumerable.Range(0, (int)g.InputShape.ElementCount).Select(_ => rng.Next(8) == 0 ? float.NaN : rng.Next(-3, 4)).ToArray();
+        var (refY, refArg) = MaxRef(x, g);
+        using var b = Backend.Cpu(1);
+        using var tx = SmokeCheck.Upload(b, g.InputShape, x);
+        using var ty = SmokeCheck.Poisoned(b, g.OutputShape);
+        using var ta = SmokeCheck.Poisoned(b, g.OutputShape, DataType.Int32);
+        b.MaxPool2dForward(tx, ty, ta, g);
+        Assert.Equal(refArg, ta.ToInt32Array());
+        Assert.Equal(refY.Select(v => (float)v).ToArray(), ty.ToArray());
+        Assert.Contains(ty.ToArray(), float.IsNaN);
     }
 
     [Theory]
@@ -160,6 +198,43 @@ public sealed partial class CpuOpsSmokeTests
         }
     }
 
+    private static (float[] Y, float[] Dx) AvgFloatOrder(float[] x, float[] dy, Pool2dGeometry g)
+    {
+        var y = new float[g.N * g.C * g.OH * g.OW];
+        var dx = new float[x.Length];
+        int Divisor(int oh, int ow)
+        {
+            int hs = oh * g.SH - g.PadH, ws = ow * g.SW - g.PadW;
+            int he = Math.Min(hs + g.KH, g.H + g.PadH), we = Math.Min(ws + g.KW, g.W + g.PadW);
+            return g.CountIncludePadding ? (he - hs) * (we - ws)
+                : (Math.Min(he, g.H) - Math.Max(hs, 0)) * (Math.Min(we, g.W) - Math.Max(ws, 0));
+        }
+        bool Inside(int o, int i, int k, int s, int p) => o * s - p <= i && i < o * s - p + k;
+        for (int p = 0; p < g.N * g.C; p++)
+        {
+            for (int oh = 0; oh < g.OH; oh++)
+                for (int ow = 0; ow < g.OW; ow++)
+                {
+                    float sum = 0f;
+                    for (int i = Math.Max(oh * g.SH - g.PadH, 0); i < Math.Min(oh * g.SH - g.PadH + g.KH, g.H); i++)
+                        for (int j = Math.Max(ow * g.SW - g.PadW, 0); j < Math.Min(ow * g.SW - g.PadW + g.KW, g.W); j++)
+                            sum += x[p * g.H * g.W + i * g.W + j];
+                    y[p * g.OH * g.OW + oh * g.OW + ow] = sum / Divisor(oh, ow);
+                }
+            for (int i = 0; i < g.H; i++)
+                for (int j = 0; j < g.W; j++)
+                {
+                    float sum = 0f;
+                    for (int oh = 0; oh < g.OH; oh++)
+                        for (int ow = 0; ow < g.OW; ow++)
+                            if (Inside(oh, i, g.KH, g.SH, g.PadH) && Inside(ow, j, g.KW, g.SW, g.PadW))
+                                sum += dy[p * g.OH * g.OW + oh * g.OW + ow] / Divisor(oh, ow);
+                    dx[p * g.H * g.W + i * g.W + j] = sum;
+                }
+        }
+        return (y, dx);
+    }
+
     private static (double[] Y, int[] Arg) MaxRef(float[] x, Pool2dGeometry g)
     {
         var y = new double[g.N * g.C * g.OH * g.OW];
@@ -176,7 +251,8 @@ public sealed partial class CpuOpsSmokeTests
                             int hh = oh * g.SH - g.PadH + i, ww = ow * g.SW - g.PadW + j;
                             if (hh < 0 || hh >= g.H || ww < 0 || ww >= g.W) continue;
                             double v = x[p * g.H * g.W + hh * g.W + ww];
-                            if (best < 0 || v > max) { best = hh * g.W + ww; max = v; }
+                            // Strictly greater wins (ties keep the first); the first NaN wins and holds.
+                            if (best < 0 || v > max || (double.IsNaN(v) && !double.IsNaN(max))) { best = hh * g.W + ww; max = v; }
                         }
                     int o = p * g.OH * g.OW + oh * g.OW + ow;
                     y[o] = max;

@@ -61,6 +61,36 @@ public sealed class CudaBackendTests
     }
 
     [Fact]
+    public void OutOfMemoryIsCatchableNamesTheBytesAndLeavesTheBackendUsable()
+    {
+        string? reason = Backends.Cuda.Emulation.EmulatedCudaDevice.UnavailableReason();
+        if (reason is not null) Assert.Skip($"CUDA (emulated) unavailable: {reason}");
+        using var cuda = Backend.CudaEmulated(CudaTestBackends.EmulatedOptions with { UseMemoryPool = true }, memoryLimitBytes: 1 << 20);
+        var tooBig = Assert.Throws<CudaOutOfMemoryException>(() => cuda.Allocate(TensorShape.Vector(1 << 20))); // 4 MiB
+        Assert.True(tooBig.RequestedBytes >= 4L << 20, $"requested {tooBig.RequestedBytes}");
+        Assert.Contains($"{tooBig.RequestedBytes:N0} bytes", tooBig.Message);
+
+        // A convolution whose im2col workspace does not fit fails the same way, before any output is touched...
+        var big = Conv2dSpec.Square(3, padding: 1).Resolve(TensorShape.Nchw(4, 16, 32, 32), 4); // columns 2.3 MiB
+        using var x = cuda.Allocate(big.InputShape);
+        using var w = cuda.Allocate(big.WeightShape);
+        using var y = cuda.Allocate(big.OutputShape);
+        Assert.Throws<CudaOutOfMemoryException>(() => cuda.Conv2dForward(x, w, null, y, big));
+
+        // ...and the backend keeps working: a small convolution and a copy round-trip succeed.
+        var small = Conv2dSpec.Square(3, padding: 1).Resolve(TensorShape.Nchw(1, 2, 5, 5), 3);
+        float[] xs = _rng.Uniform(small.InputShape.ElementCount), ws = _rng.Uniform(small.WeightShape.ElementCount);
+        using var xt = cuda.Allocate(small.InputShape);
+        using var wt = cuda.Allocate(small.WeightShape);
+        using var yt = cuda.Allocate(small.OutputShape);
+        xt.Upload(xs);
+        wt.Upload(ws);
+        cuda.Conv2dForward(xt, wt, null, yt, small);
+        TensorAssert.Close(yt.ToArray(), ConvReference.Forward(Array.ConvertAll(xs, v => (double)v), Array.ConvertAll(ws, v => (double)v), null, small),
+            Tolerance.Float32VsFloat64, small.OutputShape, "conv after out-of-memory");
+    }
+
+    [Fact]
     public void ConvolutionWorkspacesAreReusedAcrossCalls()
     {
         using var cuda = CudaTestBackends.CreateEmulated(CudaTestBackends.EmulatedOptions with { UseMemoryPool = true });

@@ -14,6 +14,9 @@ public static class ConvCases
     {
         /// <summary>The resolved geometry.</summary>
         public Conv2dGeometry Geometry => Spec.Resolve(TensorShape.Nchw(N, C, H, W), K);
+
+        /// <summary>A larger case, left out of the element-by-element gradient checks.</summary>
+        public bool Medium { get; init; }
     }
 
     private static readonly Case[] All =
@@ -42,6 +45,10 @@ public static class ConvCases
         new("fewer_out_channels_C8_K2", 1, 8, 5, 4, 2, Conv2dSpec.Square(3)),
         new("rect_k2x3_s2x1_asym", 2, 2, 6, 7, 3, new Conv2dSpec(2, 3, 2, 1, Padding2d.Explicit(0, 1, 2, 0))),
         new("stride_gt_kernel", 1, 2, 8, 9, 2, Conv2dSpec.Square(2, stride: 3)),
+        // Medium shapes: several GEMM/kernel tiles in every dimension, and reductions longer than 256 (C*KH*KW = 288).
+        new("medium_C16_K33_pad1", 2, 16, 17, 19, 33, Conv2dSpec.Square(3, padding: 1)) { Medium = true },
+        new("medium_C32_K20_s2_groups2", 2, 32, 15, 16, 20, Conv2dSpec.Square(3, stride: 2, padding: 1, groups: 2)) { Medium = true },
+        new("medium_C32_K24_k3_reduction288", 1, 32, 12, 13, 24, Conv2dSpec.Square(3)) { Medium = true },
     ];
 
     private static readonly Dictionary<string, Case> ByName = All.ToDictionary(c => c.Name);
@@ -49,9 +56,21 @@ public static class ConvCases
     /// <summary>Every case name, for <c>[MemberData]</c>.</summary>
     public static TheoryData<string> Names => new(All.Select(c => c.Name));
 
+    /// <summary>The small cases only: the float64 gradient checks perturb every element of them.</summary>
+    public static TheoryData<string> SmallNames => new(All.Where(c => !c.Medium).Select(c => c.Name));
+
     /// <summary>Case names whose im2col windows never overlap (stride &gt;= effective kernel): col2im is then a pure scatter, compared exactly.</summary>
     public static TheoryData<string> NonOverlappingNames => new(All.Where(c =>
         c.Spec.StrideH >= c.Spec.EffectiveKernelH && c.Spec.StrideW >= c.Spec.EffectiveKernelW).Select(c => c.Name));
+
+    /// <summary>
+    /// A subset for the float32 gradient checks on backends (each perturbs every element, so it runs the forward op hundreds
+    /// of times): strides 2/3, same/full/asymmetric padding, dilation, groups, depthwise, 1x1, kernel = padded input, K &gt; C and K &lt; C.
+    /// The float64 reference is gradient-checked on every case.
+    /// </summary>
+    public static TheoryData<string> GradientNames => new(
+        "k3_s2_same", "k2_full", "asym_pad_t2b0l1r3", "k3_dil2_s2_pad1", "groups2_s2_dil2", "depthwise_s2_pad1", "k1x1_s2",
+        "kernel_eq_padded_input", "more_out_channels_C1_K8", "fewer_out_channels_C8_K2", "rect_k2x3_s2x1_asym", "k3_s3_pad1");
 
     /// <summary>The case called <paramref name="name"/>.</summary>
     public static Case Get(string name) => ByName[name];

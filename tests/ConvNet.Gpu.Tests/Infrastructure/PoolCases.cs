@@ -10,6 +10,9 @@ public static class PoolCases
     {
         /// <summary>The resolved geometry.</summary>
         public Pool2dGeometry Geometry => Spec.Resolve(TensorShape.Nchw(N, C, H, W));
+
+        /// <summary>A larger case, left out of the element-by-element gradient checks.</summary>
+        public bool Medium { get; init; }
     }
 
     private static readonly Case[] All =
@@ -25,12 +28,16 @@ public static class PoolCases
         new("rect_k2x3_s1x2_pad1", 1, 2, 5, 7, new Pool2dSpec(2, 3, 1, 2, 1, 1)),
         new("k_eq_input", 2, 2, 4, 4, Pool2dSpec.Square(4)),
         new("k3_s3_stride_eq_kernel", 1, 1, 9, 8, Pool2dSpec.Square(3)),
+        new("medium_k3_s2_pad1_ceil", 2, 5, 33, 35, Pool2dSpec.Square(3, 2, padding: 1, ceilMode: true)) { Medium = true },
     ];
 
     private static readonly Dictionary<string, Case> ByName = All.ToDictionary(c => c.Name);
 
     /// <summary>Every case name, for <c>[MemberData]</c>.</summary>
     public static TheoryData<string> Names => new(All.Select(c => c.Name));
+
+    /// <summary>The small cases only: the gradient checks perturb every element of them.</summary>
+    public static TheoryData<string> SmallNames => new(All.Where(c => !c.Medium).Select(c => c.Name));
 
     /// <summary>The case called <paramref name="name"/>.</summary>
     public static Case Get(string name) => ByName[name];

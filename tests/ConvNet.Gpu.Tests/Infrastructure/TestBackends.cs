@@ -19,8 +19,11 @@ public static class TestBackends
     public const int CpuThreads = 2;
 
     /// <summary>The CPU backend, judged against the float64 reference (1e-4 / 1e-4, testing.md).</summary>
-    public static BackendUnderTest Cpu() =>
-        new(Backend.Cpu(CpuThreads), null, CpuVsFloat64, null, ownsBackends: true);
+    public static BackendUnderTest Cpu() => Cpu(CpuThreads);
+
+    /// <summary>The CPU backend with <paramref name="threads"/> worker threads (1 exercises the serial paths).</summary>
+    public static BackendUnderTest Cpu(int threads) =>
+        new(Backend.Cpu(threads), null, CpuVsFloat64, null, ownsBackends: true);
 
     /// <summary>
     /// A CUDA backend judged against the float64 reference and against <paramref name="cpuReference"/>, with the CUDA-vs-CPU

@@ -50,6 +50,20 @@ public abstract class ConvOpsSuite(BackendUnderTest backend) : BackendSuite(back
     }
 
     [Theory, MemberData(nameof(ConvCases.Names), MemberType = typeof(ConvCases))]
+    public void Col2ImIsTheAdjointOfIm2Col(string name)
+    {
+        // <im2col(x), c> = <x, col2im(c)> on the backend's own ops: catches a col2im that is not im2col's transpose.
+        var g = ConvCases.Get(name).Geometry;
+        float[] x = Rng.Uniform(g.InputShape.ElementCount), c = Rng.Uniform(g.ColumnsShape.ElementCount);
+        var cols = Out(B, g.ColumnsShape);
+        var back = Out(B, g.InputShape);
+        B.Im2Col(In(B, x, g.InputShape), cols, g);
+        B.Col2Im(In(B, c, g.ColumnsShape), back, g);
+        double lhs = GradientCheck.Objective(D(c), cols.ToArray()), rhs = GradientCheck.Objective(D(x), back.ToArray());
+        TensorAssert.Close([lhs], [rhs], Under.VsFloat64(OpKind.Matmul).Times(10), null, Rng.Label($"<im2col x, c> vs <x, col2im c> {g}"));
+    }
+
+    [Theory, MemberData(nameof(ConvCases.Names), MemberType = typeof(ConvCases))]
     public void ForwardWithBiasMatchesReference(string name)
     {
         var g = ConvCases.Get(name).Geometry;

@@ -8,6 +8,9 @@ namespace ConvNet.Gpu.Tests.Ops;
 /// <summary>Conv ops on the CPU backend.</summary>
 public sealed class ConvOps_Cpu() : ConvOpsSuite(TestBackends.Cpu());
 
+/// <summary>Conv ops on a single-threaded CPU backend (the serial, non-partitioned paths).</summary>
+public sealed class ConvOps_CpuSingleThread() : ConvOpsSuite(TestBackends.Cpu(threads: 1));
+
 /// <summary>Pooling and upsampling on the CPU backend.</summary>
 public sealed class PoolOps_Cpu() : PoolOpsSuite(TestBackends.Cpu());
 

@@ -100,8 +100,11 @@ public abstract class ElementwiseOpsSuite(BackendUnderTest backend) : BackendSui
         {
             var y = Out(b, shape);
             b.ChannelAffine(In(b, x, shape), In(b, scale, TensorShape.Vector(c)), withShift ? In(b, shift, TensorShape.Vector(c)) : null, y);
-            r.Add("y", y, OpKind.Pointwise);
-        }, Expect(("y", PointwiseReference.ChannelAffine(D(x), D(scale), withShift ? D(shift) : null, n, c, rest))));
+            var inPlace = In(b, x, shape);
+            b.ChannelAffine(inPlace, In(b, scale, TensorShape.Vector(c)), withShift ? In(b, shift, TensorShape.Vector(c)) : null, inPlace);
+            r.Add("y", y, OpKind.Pointwise).Add("y in place", inPlace, OpKind.Pointwise);
+        }, Expect(("y", PointwiseReference.ChannelAffine(D(x), D(scale), withShift ? D(shift) : null, n, c, rest)),
+            ("y in place", PointwiseReference.ChannelAffine(D(x), D(scale), withShift ? D(shift) : null, n, c, rest))));
     }
 
     public static TheoryData<int, int, int> ReduceShapes => new()

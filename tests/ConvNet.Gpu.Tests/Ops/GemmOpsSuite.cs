@@ -12,7 +12,7 @@ public abstract class GemmOpsSuite(BackendUnderTest backend) : BackendSuite(back
         get
         {
             var d = new TheoryData<bool, bool, int, int, int>();
-            foreach (var (m, n, k) in new[] { (1, 1, 1), (3, 5, 7), (17, 9, 33), (64, 10, 1), (2, 70, 45), (33, 31, 129) })
+            foreach (var (m, n, k) in new[] { (1, 1, 1), (3, 5, 7), (17, 9, 33), (64, 10, 1), (2, 70, 45), (33, 31, 129), (129, 65, 257) })
             foreach (bool ta in new[] { false, true })
             foreach (bool tb in new[] { false, true })
                 d.Add(ta, tb, m, n, k);

@@ -162,6 +162,31 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void AnomalyModeNamesALayerInsideAResidualBlockAndChecksGradients()
+    {
+        using var model = new Sequential(_b, (1, 4, 4))
+            .Add(new Residual([new Conv2D(1, 3, padding: 1, name: "inner_a"), new Tanh("inner_tanh"), new Conv2D(1, 3, padding: 1, name: "inner_b")], name: "block"))
+            .Add(new Flatten(), new Dense(2, name: "head"));
+        using var input = _b.Allocate(TensorShape.Nchw(1, 1, 4, 4));
+        input.Upload(Enumerable.Range(0, 16).Select(i => i * 0.1f).ToArray());
+        model.AnomalyDetection = true;
+        var inner = (Conv2D)((Residual)model.Layers[0]).Block[2];
+        inner.Weight.Value.Upload(Enumerable.Repeat(float.PositiveInfinity, 9).ToArray());
+        var e = Assert.Throws<NumericAnomalyException>(() => model.Forward(input, training: true));
+        Assert.Equal("block/inner_b", e.LayerName);
+
+        // Finite forward, but an infinite upstream gradient: the head's weight gradient is the first to blow up.
+        inner.Weight.Value.Upload(new float[9]);
+        model.Forward(input, training: true);
+        using var g = _b.Allocate(TensorShape.Matrix(1, 2));
+        g.Upload([float.PositiveInfinity, 0f]);
+        var b = Assert.Throws<NumericAnomalyException>(() => model.Backward(g));
+        Assert.Equal(("head", "backward"), (b.LayerName, b.Phase));
+        model.AnomalyDetection = false;
+        model.Backward(g); // no checks once switched off
+    }
+
+    [Fact]
     public void CheckpointCallbackWritesLastAndBest()
     {
         using var model = SmallCnn();

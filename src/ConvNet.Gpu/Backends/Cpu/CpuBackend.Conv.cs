@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using ConvNet.Gpu.Backends.Cpu.Conv;
 using ConvNet.Gpu.Backends.Cpu.Gemm;
 
@@ -9,15 +10,19 @@ namespace ConvNet.Gpu.Backends.Cpu;
 //   backward-data    dcols_g (C/G*KH*KW x OH*OW) = W_g^T * dY[n]_g, then col2im into dX[n]
 //   backward-weights dW_g (K/G x C/G*KH*KW)   = sum over n of dY[n]_g * cols(X[n])_g^T
 // A 1x1 kernel with stride 1 and no padding skips im2col/col2im: X[n] viewed as (C x H*W) is its own column matrix.
-// Threads: with enough samples every worker takes a contiguous range of samples with its own workspace slot and
-// single-threaded GEMMs; otherwise samples run one after another and the GEMM and im2col/col2im split across threads.
-// Backward-weights sums per-worker partials in worker order, so results are bitwise reproducible for a given thread count.
+// Depthwise convolutions (groups = C) skip GEMM altogether and run direct per-plane loops (DepthwiseConv).
+// Threads: with enough samples, workers (one workspace slot each, single-threaded GEMMs) pull samples from a shared
+// counter, which keeps both cores busy even when one is slowed by other processes; otherwise samples run one after
+// another and the GEMM and im2col/col2im split across threads. Backward-weights splits the batch into fixed chunks,
+// each summed into its own partial, and adds the partials in chunk order: bitwise reproducible however the chunks
+// were scheduled (for a given thread count).
+// Not thread-safe across concurrent calls on one backend (the workspace is shared), like the rest of the backend.
 public sealed unsafe partial class CpuBackend
 {
     private ConvWorkspace? _convWorkspace;
 
     /// <summary>The convolution scratch buffers (created on first use; grows to the largest layer seen).</summary>
-    private ConvWorkspace Workspace => _convWorkspace ??= new ConvWorkspace(Threads);
+    private ConvWorkspace Workspace => _convWorkspace ??= new ConvWorkspace();
 
     /// <summary>Bytes held by the convolution workspace (im2col columns and weight-gradient partials).</summary>
     internal long WorkspaceBytes => _convWorkspace?.Bytes ?? 0;
@@ -44,6 +49,20 @@ public sealed unsafe partial class CpuBackend
         float* x = Ptr(input), w = Ptr(weight), y = Ptr(output);
         float* b = bias is null ? null : Ptr(bias);
         int kg = g.KPerGroup, rows = g.ColumnRowsPerGroup, plane = g.OutputPlane;
+        if (DepthwiseConv.Applies(g))
+        {
+            // Planes (n, k): output channel k reads input channel k / kg with filter k.
+            ForRanges(g.N * g.K, g.MacCount, (p0, p1) =>
+            {
+                for (int p = p0; p < p1; p++)
+                {
+                    int n = p / g.K, k = p % g.K;
+                    DepthwiseConv.Forward(x + ((long)n * g.C + k / kg) * g.InputPlane, w + (long)k * g.KH * g.KW,
+                        b == null ? 0f : b[k], y + (long)p * plane, g);
+                }
+            });
+            return;
+        }
         bool pointwise = IsPointwise(g);
         ForEachSample(g, (slot, n, par) =>
         {
@@ -52,12 +71,7 @@ public sealed unsafe partial class CpuBackend
             for (int grp = 0; grp < g.Groups; grp++)
                 PackedSgemm.Run(false, false, kg, plane, rows, 1f, w + (long)grp * kg * rows, rows,
                     cols + (long)grp * rows * plane, plane, 0f, yn + (long)grp * kg * plane, plane, par);
-            if (b != null)
-                for (int k = 0; k < g.K; k++)
-                {
-                    var row = new Span<float>(yn + (long)k * plane, plane);
-                    TensorPrimitives.Add(row, b[k], row);
-                }
+            if (b != null) AddChannelBias(yn, b, 0, g.K, g.K, plane);
         });
     }
 
@@ -66,6 +80,20 @@ public sealed unsafe partial class CpuBackend
     {
         float* dy = Ptr(gradOutput), w = Ptr(weight), dx = Ptr(gradInput);
         int kg = g.KPerGroup, rows = g.ColumnRowsPerGroup, plane = g.OutputPlane;
+        if (DepthwiseConv.Applies(g))
+        {
+            // Planes (n, c): input channel c collects output channels [c*kg, (c+1)*kg).
+            ForRanges(g.N * g.C, g.MacCount, (p0, p1) =>
+            {
+                for (int p = p0; p < p1; p++)
+                {
+                    int n = p / g.C, c = p % g.C;
+                    DepthwiseConv.BackwardData(dy + ((long)n * g.K + c * kg) * plane, w + (long)c * kg * g.KH * g.KW, kg,
+                        dx + (long)p * g.InputPlane, g);
+                }
+            });
+            return;
+        }
         bool pointwise = IsPointwise(g);
         ForEachSample(g, (slot, n, par) =>
         {
@@ -86,29 +114,59 @@ public sealed unsafe partial class CpuBackend
         float* x = Ptr(input), dy = Ptr(gradOutput), dw = Ptr(gradWeight);
         int kg = g.KPerGroup, rows = g.ColumnRowsPerGroup, plane = g.OutputPlane;
         long weightCount = (long)g.K * rows;
+        if (DepthwiseConv.Applies(g))
+        {
+            // One output channel per task, summed over the whole batch in order: deterministic under any schedule.
+            ForRanges(g.K, g.MacCount, (k0, k1) =>
+            {
+                for (int k = k0; k < k1; k++)
+                    DepthwiseConv.BackwardWeights(x + (long)(k / kg) * g.InputPlane, (long)g.C * g.InputPlane,
+                        dy + (long)k * plane, (long)g.K * plane, dw + (long)k * g.KH * g.KW, accumulate, g);
+            });
+            return;
+        }
         bool pointwise = IsPointwise(g);
+
+        // dW (+)= dY[n] * cols(X[n])^T for samples [n0, n1), in order; the first sample overwrites unless told otherwise.
+        void SumSamples(int slot, long n0, long n1, float* target, bool accumulateFirst, ParallelOptions? par)
+        {
+            for (long n = n0; n < n1; n++)
+            {
+                float beta = n > n0 || accumulateFirst ? 1f : 0f;
+                float* xn = x + n * g.C * (long)g.InputPlane, dyn = dy + n * g.K * (long)plane;
+                float* cols = pointwise ? xn : Columns(slot, g, par, xn);
+                for (int grp = 0; grp < g.Groups; grp++)
+                    PackedSgemm.Run(false, true, kg, rows, plane, 1f, dyn + (long)grp * kg * plane, plane,
+                        cols + (long)grp * rows * plane, plane, beta, target + (long)grp * kg * rows, rows, par);
+            }
+        }
+
         int workers = SampleWorkers(g.N);
-        // Each worker sums its samples into its own partial (worker 0 may write gradWeight directly when there is one
-        // worker); partials are then added in worker order.
-        var firstDone = new bool[workers];
-        ForEachSample(g, (slot, n, par) =>
+        if (workers == 1)
         {
-            float* target = workers == 1 ? dw : Workspace.Get(slot, WorkspaceLane.WeightPartial, weightCount);
-            float beta = firstDone[slot] || (workers == 1 && accumulate) ? 1f : 0f;
-            firstDone[slot] = true;
-            float* xn = x + n * g.C * (long)g.InputPlane, dyn = dy + n * g.K * (long)plane;
-            float* cols = pointwise ? xn : Columns(slot, g, par, xn);
-            for (int grp = 0; grp < g.Groups; grp++)
-                PackedSgemm.Run(false, true, kg, rows, plane, 1f, dyn + (long)grp * kg * plane, plane,
-                    cols + (long)grp * rows * plane, plane, beta, target + (long)grp * kg * rows, rows, par);
+            SumSamples(0, 0, g.N, dw, accumulate, Threads > 1 ? Parallelism : null);
+            return;
+        }
+
+        // Fixed chunks (a few per worker, so a slowed core can be compensated), each with its own partial in the
+        // WeightPartial lane of slot = chunk index; workers use their own slot's Columns lane.
+        int chunks = Math.Min(g.N, 4 * workers);
+        Workspace.EnsureSlots(Math.Max(chunks, workers));
+        int next = -1;
+        Parallel.For(0, workers, Parallelism, slot =>
+        {
+            int chunk;
+            while ((chunk = Interlocked.Increment(ref next)) < chunks)
+            {
+                long n0 = (long)g.N * chunk / chunks, n1 = (long)g.N * (chunk + 1) / chunks;
+                SumSamples(slot, n0, n1, Workspace.Get(chunk, WorkspaceLane.WeightPartial, weightCount), false, null);
+            }
         });
-        if (workers == 1) return;
         var result = new Span<float>(dw, (int)weightCount);
-        for (int s = 0; s < workers; s++)
+        for (int c = 0; c < chunks; c++)
         {
-            if (!firstDone[s]) continue;
-            var partial = new ReadOnlySpan<float>(Workspace.Get(s, WorkspaceLane.WeightPartial, weightCount), (int)weightCount);
-            if (s == 0 && !accumulate) partial.CopyTo(result);
+            var partial = new ReadOnlySpan<float>(Workspace.Get(c, WorkspaceLane.WeightPartial, weightCount), (int)weightCount);
+            if (c == 0 && !accumulate) partial.CopyTo(result);
             else TensorPrimitives.Add(result, partial, result);
         }
     }
@@ -118,29 +176,12 @@ public sealed unsafe partial class CpuBackend
     {
         float* y = Ptr(output), b = Ptr(bias);
         int n = output.Shape[0], c = output.Shape[1];
-        long rest = output.ElementCount / ((long)n * c);
+        int rest = (int)(output.ElementCount / ((long)n * c));
+        // Planes p = (sample, channel) of `rest` elements; a dense layer (N, C) is rows of C planes of length 1.
         if (rest == 1)
-        {
-            // Dense layer (N, C): add the bias vector to every row.
-            ForRanges(n, (long)n * c, (r0, r1) =>
-            {
-                var bv = new ReadOnlySpan<float>(b, c);
-                for (int r = r0; r < r1; r++)
-                {
-                    var row = new Span<float>(y + (long)r * c, c);
-                    TensorPrimitives.Add(row, bv, row);
-                }
-            });
-            return;
-        }
-        ForRanges(n * c, (long)n * c * rest, (p0, p1) =>
-        {
-            for (int p = p0; p < p1; p++)
-            {
-                var plane = new Span<float>(y + p * rest, (int)rest);
-                TensorPrimitives.Add(plane, b[p % c], plane);
-            }
-        });
+            ForRanges(n, (long)n * c, (r0, r1) => AddBiasRows(y, b, r0, r1, c));
+        else
+            ForRanges(n * c, (long)n * c * rest, (p0, p1) => AddChannelBias(y, b, p0, p1, c, rest));
     }
 
     /// <inheritdoc/>
@@ -148,19 +189,36 @@ public sealed unsafe partial class CpuBackend
     {
         float* dy = Ptr(gradOutput), db = Ptr(gradBias);
         int n = gradOutput.Shape[0], c = gradOutput.Shape[1];
-        long rest = gradOutput.ElementCount / ((long)n * c);
+        int rest = (int)(gradOutput.ElementCount / ((long)n * c));
         // Each channel is summed by one thread in a fixed order (per plane in float, across planes in double), so the
         // result does not depend on scheduling.
-        ForRanges(c, (long)n * c * rest, (c0, c1) =>
+        ForRanges(c, (long)n * c * rest, (c0, c1) => SumChannels(dy, db, c0, c1, n, c, rest, accumulate));
+    }
+
+    /// <summary>Planes [p0, p1) of (N*C, rest) data: plane p gets bias[p % c].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void AddChannelBias(float* y, float* bias, int p0, int p1, int c, int rest)
+    {
+        for (int p = p0; p < p1; p++) VectorRuns.AddScalar(y + (long)p * rest, bias[p % c], rest);
+    }
+
+    /// <summary>Rows [r0, r1) of an (N, C) matrix each get the bias vector.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void AddBiasRows(float* y, float* bias, int r0, int r1, int c)
+    {
+        for (int r = r0; r < r1; r++) VectorRuns.Add(bias, y + (long)r * c, c);
+    }
+
+    /// <summary>db[ch] (+)= sum over samples and the plane, for channels [c0, c1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SumChannels(float* dy, float* db, int c0, int c1, int n, int c, int rest, bool accumulate)
+    {
+        for (int ch = c0; ch < c1; ch++)
         {
-            for (int ch = c0; ch < c1; ch++)
-            {
-                double s = 0;
-                for (int i = 0; i < n; i++)
-                    s += rest == 1 ? dy[(long)i * c + ch] : TensorPrimitives.Sum(new ReadOnlySpan<float>(dy + ((long)i * c + ch) * rest, (int)rest));
-                db[ch] = accumulate ? db[ch] + (float)s : (float)s;
-            }
-        });
+            double s = 0;
+            for (int i = 0; i < n; i++) s += VectorRuns.Sum(dy + ((long)i * c + ch) * rest, rest);
+            db[ch] = accumulate ? db[ch] + (float)s : (float)s;
+        }
     }
 
     // ------------------------------------------------------------ scheduling helpers
@@ -177,8 +235,8 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <summary>
-    /// Workers that take whole samples: all threads when the batch splits evenly or is large enough that uneven ranges
-    /// cost little; otherwise 1 (the samples then run in turn, each using every thread inside).
+    /// Workers that take whole samples: all threads when the batch splits evenly or is large enough that the last
+    /// uneven round costs little; otherwise 1 (the samples then run in turn, each using every thread inside).
     /// </summary>
     private int SampleWorkers(int n) =>
         Threads > 1 && n >= Threads && (n % Threads == 0 || n >= 4 * Threads) ? Threads : 1;
@@ -186,21 +244,24 @@ public sealed unsafe partial class CpuBackend
     private delegate void SampleBody(int slot, long n, ParallelOptions? par);
 
     /// <summary>
-    /// Runs <paramref name="body"/> for every sample. Sample-parallel: worker s takes a contiguous range of samples in
-    /// order, with slot s and par = null. Otherwise samples run in order on slot 0 with par = the backend's options.
+    /// Runs <paramref name="body"/> for every sample. Sample-parallel: worker s (slot s, par = null) repeatedly takes
+    /// the next unclaimed sample. Otherwise samples run in order on slot 0 with par = the backend's options.
+    /// Only for bodies whose result does not depend on which worker ran a sample.
     /// </summary>
     private void ForEachSample(Conv2dGeometry g, SampleBody body)
     {
         int workers = SampleWorkers(g.N);
+        Workspace.EnsureSlots(workers);
         if (workers == 1)
         {
             for (long n = 0; n < g.N; n++) body(0, n, Threads > 1 ? Parallelism : null);
             return;
         }
+        long next = -1;
         Parallel.For(0, workers, Parallelism, s =>
         {
-            long lo = (long)g.N * s / workers, hi = (long)g.N * (s + 1) / workers;
-            for (long n = lo; n < hi; n++) body(s, n, null);
+            long n;
+            while ((n = Interlocked.Increment(ref next)) < g.N) body(s, n, null);
         });
     }
 

@@ -12,6 +12,15 @@ public sealed unsafe partial class CpuBackend
         float* b, int ldb, float beta, float* c, int ldc, ParallelOptions? par) =>
         PackedSgemm.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, par);
 
+    /// <summary>
+    /// <paramref name="batch"/> row-major SGEMMs as in <see cref="Sgemm"/>, matrix i at a + i*strideA, b + i*strideB,
+    /// c + i*strideC (element strides; 0 reuses one matrix). Small matrices run one whole GEMM per thread.
+    /// </summary>
+    internal static void SgemmStridedBatched(bool transA, bool transB, int m, int n, int k, float alpha,
+        float* a, int lda, long strideA, float* b, int ldb, long strideB, float beta, float* c, int ldc, long strideC,
+        int batch, ParallelOptions? par) =>
+        PackedSgemm.RunStridedBatched(transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batch, par);
+
     /// <inheritdoc/>
     protected override void GemmCore(bool transA, bool transB, int m, int n, int k, float alpha, Tensor a, Tensor b, float beta, Tensor c) =>
         PackedSgemm.Run(transA, transB, m, n, k, alpha,

@@ -16,10 +16,11 @@ public sealed unsafe partial class CpuBackend
         float* y = Ptr(output);
         int* a = IntPtr(argmax);
         int inPlane = g.H * g.W, outPlane = g.OH * g.OW;
+        var windows = PoolWindows.Create(g);
         CpuParallel.For(this, g.N * g.C, inPlane + (long)outPlane * g.KH * g.KW, (p0, p1) =>
         {
             for (int p = p0; p < p1; p++)
-                PoolKernels.MaxForwardPlane(x + (long)p * inPlane, y + (long)p * outPlane, a + (long)p * outPlane, g);
+                MaxPoolKernels.MaxForwardPlane(x + (long)p * inPlane, y + (long)p * outPlane, a + (long)p * outPlane, g, windows);
         });
     }
 
@@ -30,10 +31,11 @@ public sealed unsafe partial class CpuBackend
         int* a = IntPtr(argmax);
         float* dx = Ptr(gradInput);
         int inPlane = g.H * g.W, outPlane = g.OH * g.OW;
+        var windows = PoolWindows.Create(g);
         CpuParallel.For(this, g.N * g.C, inPlane + (long)outPlane, (p0, p1) =>
         {
             for (int p = p0; p < p1; p++)
-                PoolKernels.MaxBackwardPlane(dy + (long)p * outPlane, a + (long)p * outPlane, dx + (long)p * inPlane, g);
+                MaxPoolKernels.MaxBackwardPlane(dy + (long)p * outPlane, a + (long)p * outPlane, dx + (long)p * inPlane, g, windows);
         });
     }
 
@@ -47,7 +49,7 @@ public sealed unsafe partial class CpuBackend
         CpuParallel.For(this, g.N * g.C, inPlane + (long)outPlane * g.KH * g.KW, (p0, p1) =>
         {
             for (int p = p0; p < p1; p++)
-                PoolKernels.AvgForwardPlane(x + (long)p * inPlane, y + (long)p * outPlane, g, windows);
+                AvgPoolKernels.AvgForwardPlane(x + (long)p * inPlane, y + (long)p * outPlane, g, windows);
         });
     }
 
@@ -61,7 +63,7 @@ public sealed unsafe partial class CpuBackend
         CpuParallel.For(this, g.N * g.C, inPlane + (long)outPlane, (p0, p1) =>
         {
             for (int p = p0; p < p1; p++)
-                PoolKernels.AvgBackwardPlane(dy + (long)p * outPlane, dx + (long)p * inPlane, g, windows);
+                AvgPoolKernels.AvgBackwardPlane(dy + (long)p * outPlane, dx + (long)p * inPlane, g, windows);
         });
     }
 
@@ -76,7 +78,7 @@ public sealed unsafe partial class CpuBackend
         CpuParallel.For(this, s[0] * s[1], inPlane + (long)outPlane, (p0, p1) =>
         {
             for (int p = p0; p < p1; p++)
-                PoolKernels.UpsampleForwardPlane(x + (long)p * inPlane, y + (long)p * outPlane, h, w, scaleH, scaleW);
+                UpsampleKernels.UpsampleForwardPlane(x + (long)p * inPlane, y + (long)p * outPlane, h, w, scaleH, scaleW);
         });
     }
 
@@ -91,7 +93,7 @@ public sealed unsafe partial class CpuBackend
         CpuParallel.For(this, s[0] * s[1], inPlane + (long)outPlane, (p0, p1) =>
         {
             for (int p = p0; p < p1; p++)
-                PoolKernels.UpsampleBackwardPlane(dy + (long)p * outPlane, dx + (long)p * inPlane, h, w, scaleH, scaleW);
+                UpsampleKernels.UpsampleBackwardPlane(dy + (long)p * outPlane, dx + (long)p * inPlane, h, w, scaleH, scaleW);
         });
     }
 }

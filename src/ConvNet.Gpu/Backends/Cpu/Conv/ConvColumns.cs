@@ -1,5 +1,5 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
+using static ConvNet.Gpu.Backends.Cpu.Conv.VectorRuns;
 
 namespace ConvNet.Gpu.Backends.Cpu.Conv;
 
@@ -8,7 +8,8 @@ namespace ConvNet.Gpu.Backends.Cpu.Conv;
 /// pixel (oh, ow), the input tap x[c, oh*SH - PadTop + kh*DH, ow*SW - PadLeft + kw*DW], or 0 where that tap is padding.
 /// Both directions work on a channel range so callers can split one sample across threads (channels never share
 /// rows or input planes, so the split needs no synchronization and col2im stays deterministic).
-/// For each (row, oh) the in-bounds ow range is computed once, so the inner loops are plain copies, zero fills and adds.
+/// For each (row, oh) the in-bounds ow range is computed once, so the inner loops are plain copies, zero fills and adds
+/// (inline <see cref="VectorRuns"/> loops: short runs, such as a 28-pixel row, are the norm).
 /// </summary>
 internal static unsafe class ConvColumns
 {
@@ -81,36 +82,10 @@ internal static unsafe class ConvColumns
         }
     }
 
-    // Short runs are the norm (a row of a 28-pixel image), so these are inline vector loops rather than Span calls.
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Zero(float* d, int n)
-    {
-        int i = 0;
-        for (; i + 8 <= n; i += 8) Vector256<float>.Zero.Store(d + i);
-        for (; i < n; i++) d[i] = 0f;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Copy(float* s, float* d, int n)
-    {
-        int i = 0;
-        for (; i + 8 <= n; i += 8) Vector256.Load(s + i).Store(d + i);
-        for (; i < n; i++) d[i] = s[i];
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Add(float* s, float* d, int n)
-    {
-        int i = 0;
-        for (; i + 8 <= n; i += 8) (Vector256.Load(d + i) + Vector256.Load(s + i)).Store(d + i);
-        for (; i < n; i++) d[i] += s[i];
-    }
-
     /// <summary>
     /// The output columns [lo, hi) whose input column ow*stride + off lies in [0, size), clamped to [0, outSize).
     /// </summary>
-    private static (int Lo, int Hi) ValidRange(int off, int stride, int size, int outSize)
+    internal static (int Lo, int Hi) ValidRange(int off, int stride, int size, int outSize)
     {
         // ow*stride + off >= 0  <=>  ow >= ceil(-off / stride);  ow*stride + off <= size - 1  <=>  ow <= floor((size - 1 - off) / stride).
         int lo = off >= 0 ? 0 : (-off + stride - 1) / stride;

@@ -6,22 +6,34 @@ internal enum WorkspaceLane
     /// <summary>im2col columns (or their gradient) for one sample: C*KH*KW x OH*OW floats.</summary>
     Columns,
 
-    /// <summary>A worker's partial weight gradient, summed in worker order at the end of the backward-weights pass.</summary>
+    /// <summary>One chunk of samples' partial weight gradient, summed in chunk order at the end of the backward-weights pass.</summary>
     WeightPartial,
 }
 
 /// <summary>
-/// Scratch memory for the convolutions: one growable, pinned, 64-byte-aligned buffer per (worker slot, lane). A parallel
-/// op gives each of its workers a distinct slot, so workers never share a buffer. Buffers only grow and are reused by
+/// Scratch memory for the convolutions: one growable, pinned, 64-byte-aligned buffer per (slot, lane). A parallel
+/// op gives each of its workers (or each chunk of samples) a distinct slot, so no two threads share a buffer. Buffers only grow and are reused by
 /// every later call, so steady-state training allocates nothing. The workspace (like the backend) is not meant for
 /// concurrent calls from several user threads: two ops running at once on one backend could share a slot.
 /// </summary>
 internal sealed unsafe class ConvWorkspace
 {
-    private readonly float[]?[,] _buffers;
+    private static readonly int LaneCount = Enum.GetValues<WorkspaceLane>().Length;
+    private readonly Lock _grow = new();
+    private float[]?[] _buffers = new float[]?[LaneCount * 4]; // index slot * LaneCount + lane
 
-    /// <summary>Creates a workspace for up to <paramref name="slots"/> concurrent workers.</summary>
-    public ConvWorkspace(int slots) => _buffers = new float[]?[slots, Enum.GetValues<WorkspaceLane>().Length];
+    /// <summary>Makes sure slots [0, <paramref name="slots"/>) exist; call before a parallel region uses them.</summary>
+    public void EnsureSlots(int slots)
+    {
+        if (_buffers.Length >= slots * LaneCount) return;
+        lock (_grow)
+        {
+            if (_buffers.Length >= slots * LaneCount) return;
+            var bigger = new float[]?[slots * LaneCount];
+            _buffers.CopyTo(bigger, 0);
+            _buffers = bigger;
+        }
+    }
 
     /// <summary>Bytes currently held.</summary>
     public long Bytes
@@ -34,10 +46,13 @@ internal sealed unsafe class ConvWorkspace
         }
     }
 
-    /// <summary>An aligned buffer of at least <paramref name="floats"/> elements for worker <paramref name="slot"/> (contents undefined).</summary>
+    /// <summary>
+    /// An aligned buffer of at least <paramref name="floats"/> elements for <paramref name="slot"/> (contents undefined;
+    /// the slot must exist, see <see cref="EnsureSlots"/>).
+    /// </summary>
     public float* Get(int slot, WorkspaceLane lane, long floats)
     {
-        ref float[]? buffer = ref _buffers[slot, (int)lane];
+        ref float[]? buffer = ref _buffers[slot * LaneCount + (int)lane];
         if (buffer is null || buffer.Length < floats + 16)
         {
             if (floats + 16 > Array.MaxLength)

@@ -34,6 +34,7 @@ internal static unsafe class PanelTranspose
         Scalar(src + r * ld, ld, rows - r, 0, count, dst + r, stride, scale);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Scalar(float* src, long ld, int rows, int p0, int count, float* dst, int stride, float scale)
     {
         for (int r = 0; r < rows; r++)
@@ -43,7 +44,7 @@ internal static unsafe class PanelTranspose
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Block8(float* s, long ld, float* d, int stride, float scale)
     {
         var v = Vector256.Create(scale);
@@ -70,7 +71,7 @@ internal static unsafe class PanelTranspose
         Avx.Store(d + 7 * stride, Avx.Permute2x128(u3, u7, 0x31));
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Block4(float* s, long ld, float* d, int stride, float scale)
     {
         var v = Vector128.Create(scale);

@@ -10,7 +10,7 @@ namespace ConvNet.Gpu.Backends.Cpu.Kernels;
 /// </summary>
 internal static unsafe class ActivationKernels
 {
-    /// <summary>Elements per stack block when an activation needs a float64 scratch (ELU).</summary>
+    /// <summary>Elements per stack block when an activation needs a scratch buffer (ELU).</summary>
     private const int Block = 256;
 
     /// <summary>y = f(x) over [0, n).</summary>
@@ -64,22 +64,66 @@ internal static unsafe class ActivationKernels
         for (; i < n; i++) y[i] = x[i] > 0f ? x[i] : x[i] * alpha;
     }
 
-    /// <summary>ELU with exp(x) - 1 evaluated in float64, so small negative x keeps full relative accuracy (no expm1 in .NET).</summary>
+    /// <summary>
+    /// ELU: y = x for x &gt; 0, else alpha * expm1(x). .NET has no expm1 and exp(x) - 1 loses the relative accuracy of
+    /// small |x| to cancellation, so on (-1/2, 0] expm1 is its degree-8 Taylor polynomial (truncation below 2e-8
+    /// relative); below that exp(x) - 1 &lt;= -0.39 and the subtraction is harmless. NaN stays NaN.
+    /// </summary>
     private static void Elu(float alpha, float* x, float* y, int n)
     {
-        double* e = stackalloc double[Block];
+        float* e = stackalloc float[Block];
+        int w = Vector<float>.Count;
+        var va = new Vector<float>(alpha);
+        var half = new Vector<float>(-0.5f);
         for (int start = 0; start < n; start += Block)
         {
             int len = Math.Min(Block, n - start);
-            var es = new Span<double>(e, len);
-            for (int k = 0; k < len; k++) e[k] = Math.Min(x[start + k], 0f);
+            float* xs = x + start, ys = y + start;
+            var es = new Span<float>(e, len);
+            TensorPrimitives.Min(new ReadOnlySpan<float>(xs, len), 0f, es); // exp only of the negative part: no overflow
             TensorPrimitives.Exp(es, es);
-            for (int k = 0; k < len; k++)
+            int k = 0;
+            for (; k <= len - w; k += w)
             {
-                float v = x[start + k];
-                y[start + k] = v > 0f ? v : float.IsNaN(v) ? v : (float)(alpha * (e[k] - 1.0));
+                var v = Load(xs + k);
+                var em1 = Vector.ConditionalSelect(Vector.GreaterThan(v, half), Expm1Small(v), Load(e + k) - Vector<float>.One);
+                Store(ys + k, Vector.ConditionalSelect(Vector.GreaterThan(v, Vector<float>.Zero), v, va * em1));
+            }
+            for (; k < len; k++)
+            {
+                float v = xs[k];
+                float em1 = v > -0.5f ? Expm1Small(v) : e[k] - 1f;
+                ys[k] = v > 0f ? v : alpha * em1;
             }
         }
+    }
+
+    /// <summary>expm1(v) for v in (-1/2, 0]: v * (1 + v/2 * (1 + v/3 * (1 + ... (1 + v/8)))), Horner form.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<float> Expm1Small(Vector<float> v)
+    {
+        var one = Vector<float>.One;
+        var r = one + v * new Vector<float>(1f / 8f);
+        r = one + v * new Vector<float>(1f / 7f) * r;
+        r = one + v * new Vector<float>(1f / 6f) * r;
+        r = one + v * new Vector<float>(1f / 5f) * r;
+        r = one + v * new Vector<float>(1f / 4f) * r;
+        r = one + v * new Vector<float>(1f / 3f) * r;
+        r = one + v * new Vector<float>(1f / 2f) * r;
+        return v * r;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Expm1Small(float v)
+    {
+        float r = 1f + v * (1f / 8f);
+        r = 1f + v * (1f / 7f) * r;
+        r = 1f + v * (1f / 6f) * r;
+        r = 1f + v * (1f / 5f) * r;
+        r = 1f + v * (1f / 4f) * r;
+        r = 1f + v * (1f / 3f) * r;
+        r = 1f + v * (1f / 2f) * r;
+        return v * r;
     }
 
     /// <summary>dx = x &gt; 0 ? dy : slope*dy (slope 0 is ReLU).</summary>

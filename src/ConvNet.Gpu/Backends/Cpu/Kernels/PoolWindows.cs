@@ -5,13 +5,17 @@ namespace ConvNet.Gpu.Backends.Cpu.Kernels;
 /// [RowStart[oh], RowEnd[oh]) and the row count used by the average divisor (likewise for columns). A window's divisor
 /// is RowCount[oh] * ColCount[ow]: with count_include_pad the window clipped to the padded input (PyTorch computes
 /// hend = min(hstart + kH, H + padH) before clipping to the real input), otherwise the number of real elements.
+/// For the backward gathers it also holds, per input row h, the window rows [RowCoverLo[h], RowCoverHi[h]] that
+/// contain it (likewise per column), so no division runs per element.
 /// </summary>
 internal sealed class PoolWindows
 {
-    private PoolWindows(int[] rowStart, int[] rowEnd, int[] rowCount, int[] colStart, int[] colEnd, int[] colCount)
+    private PoolWindows(Pool2dGeometry g)
     {
-        RowStart = rowStart; RowEnd = rowEnd; RowCount = rowCount;
-        ColStart = colStart; ColEnd = colEnd; ColCount = colCount;
+        (RowStart, RowEnd, RowCount) = Axis(g.OH, g.H, g.KH, g.SH, g.PadH, g.CountIncludePadding);
+        (ColStart, ColEnd, ColCount) = Axis(g.OW, g.W, g.KW, g.SW, g.PadW, g.CountIncludePadding);
+        (RowCoverLo, RowCoverHi) = Cover(g.H, g.KH, g.SH, g.PadH, g.OH);
+        (ColCoverLo, ColCoverHi) = Cover(g.W, g.KW, g.SW, g.PadW, g.OW);
     }
 
     /// <summary>First real input row of window row oh (OH entries).</summary>
@@ -27,12 +31,24 @@ internal sealed class PoolWindows
     /// <summary>Columns counted by the average divisor for window column ow.</summary>
     public int[] ColCount { get; }
 
+    /// <summary>First window row containing input row h (H entries).</summary>
+    public int[] RowCoverLo { get; }
+    /// <summary>Last window row containing input row h; below RowCoverLo[h] when none does.</summary>
+    public int[] RowCoverHi { get; }
+    /// <summary>First window column containing input column w (W entries).</summary>
+    public int[] ColCoverLo { get; }
+    /// <summary>Last window column containing input column w.</summary>
+    public int[] ColCoverHi { get; }
+
     /// <summary>Resolves the windows of <paramref name="g"/>.</summary>
-    public static PoolWindows Create(Pool2dGeometry g)
+    public static PoolWindows Create(Pool2dGeometry g) => new(g);
+
+    private static (int[] Lo, int[] Hi) Cover(int inSize, int kernel, int stride, int pad, int outSize)
     {
-        var (rs, re, rc) = Axis(g.OH, g.H, g.KH, g.SH, g.PadH, g.CountIncludePadding);
-        var (cs, ce, cc) = Axis(g.OW, g.W, g.KW, g.SW, g.PadW, g.CountIncludePadding);
-        return new PoolWindows(rs, re, rc, cs, ce, cc);
+        var lo = new int[inSize];
+        var hi = new int[inSize];
+        for (int i = 0; i < inSize; i++) (lo[i], hi[i]) = Covering(i, kernel, stride, pad, outSize);
+        return (lo, hi);
     }
 
     private static (int[] Start, int[] End, int[] Count) Axis(int outSize, int inSize, int kernel, int stride, int pad, bool includePad)
@@ -56,7 +72,7 @@ internal sealed class PoolWindows
     /// The output indices o whose windows contain input index <paramref name="i"/>: o in [lo, hi], empty when lo &gt; hi.
     /// Window o covers [o*stride - pad, o*stride - pad + kernel).
     /// </summary>
-    public static (int Lo, int Hi) Covering(int i, int kernel, int stride, int pad, int outSize)
+    private static (int Lo, int Hi) Covering(int i, int kernel, int stride, int pad, int outSize)
     {
         int shifted = i + pad;
         int lo = shifted < kernel ? 0 : (shifted - kernel) / stride + 1;

@@ -1,4 +1,6 @@
+using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 
 namespace ConvNet.Gpu.Backends.Cpu.Kernels;
 
@@ -27,14 +29,18 @@ internal static unsafe class SoftmaxKernels
         return new RowStats(max, sum);
     }
 
-    /// <summary>dx = y * (dy - sum(dy * y)) over one row; dx may alias dy.</summary>
+    /// <summary>dx = y * (dy - sum(dy * y)) over one row, element by element, so dx may alias y or dy.</summary>
     public static void Backward(float* y, float* dy, float* dx, int k)
     {
         float dot = (float)Reductions.Dot(dy, y, k);
-        var ys = new ReadOnlySpan<float>(y, k);
-        var dxs = new Span<float>(dx, k);
-        TensorPrimitives.Subtract(new ReadOnlySpan<float>(dy, k), dot, dxs);
-        TensorPrimitives.Multiply(dxs, ys, dxs);
+        int j = 0, w = Vector<float>.Count;
+        var vDot = new Vector<float>(dot);
+        for (; j <= k - w; j += w)
+        {
+            var r = Unsafe.ReadUnaligned<Vector<float>>(y + j) * (Unsafe.ReadUnaligned<Vector<float>>(dy + j) - vDot);
+            Unsafe.WriteUnaligned(dx + j, r);
+        }
+        for (; j < k; j++) dx[j] = y[j] * (dy[j] - dot);
     }
 
     /// <summary>Cross-entropy of one row: logsumexp(x) - x[label] = max + log(sum) - x[label]; NaN for a bad label.</summary>
@@ -44,7 +50,7 @@ internal static unsafe class SoftmaxKernels
     /// <summary>x[label], read before the softmax overwrites x in place; 0 for a bad label (never read out of bounds).</summary>
     public static float TargetLogit(float* x, int label, int k) => (uint)label < (uint)k ? x[label] : 0f;
 
-    /// <summary>g = scale * (p - onehot(label)) over one row; a bad label gives a NaN row.</summary>
+    /// <summary>g = scale * (p - onehot(label)) over one row (g may alias p); a bad label gives a NaN row.</summary>
     public static void CrossEntropyBackward(float* p, int label, float* g, int k, float scale)
     {
         var gs = new Span<float>(g, k);
@@ -53,8 +59,9 @@ internal static unsafe class SoftmaxKernels
             gs.Fill(float.NaN);
             return;
         }
+        float target = (p[label] - 1f) * scale; // read before g, which may alias p, is written
         TensorPrimitives.Multiply(new ReadOnlySpan<float>(p, k), scale, gs);
-        g[label] = (p[label] - 1f) * scale;
+        g[label] = target;
     }
 
     /// <summary>

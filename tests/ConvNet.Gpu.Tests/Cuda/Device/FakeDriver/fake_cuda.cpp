@@ -1,0 +1,216 @@
+// fake_cuda.cpp: a stand-in libcuda.so.1 for exercising DriverCudaDevice (our LibraryImport bindings, context,
+// module loading, launches, OOM and sticky-error handling) on a machine without a GPU. It implements the driver
+// API calls ConvNet.Gpu uses on host memory; kernel launches run the same kernels through the emulator library
+// (libconvnet_cuda_emu.so), reading each parameter with the size the kernel's signature gives it.
+// Test tool only: build and run it with build/test-driver-path.sh, never ship it.
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+
+extern "C" {
+int cn_emu_register_alloc(uint64_t, uint64_t);
+int cn_emu_unregister_alloc(uint64_t);
+int cn_emu_kernel_kinds(const char*, unsigned char*, int);
+int cn_emu_launch(const char*, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, int, const uint64_t*,
+                  const unsigned char*, int, char*, int);
+}
+
+#define API extern "C" __attribute__((visibility("default")))
+
+namespace
+{
+std::mutex g_mutex;
+std::map<uint64_t, size_t> g_allocs;
+size_t g_used = 0;
+int g_sticky = 0;
+std::map<uintptr_t, std::set<std::string>> g_modules;
+uintptr_t g_next_module = 0x100;
+
+size_t limit_bytes()
+{
+    const char* env = std::getenv("FAKE_CUDA_MEMORY_BYTES");
+    return env ? std::strtoull(env, nullptr, 10) : (size_t(1) << 30);
+}
+
+struct event_t
+{
+    double ms = -1;
+};
+
+double now_ms()
+{
+    using namespace std::chrono;
+    return duration<double, std::milli>(steady_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+API int cuInit(unsigned) { return 0; }
+API int cuDriverGetVersion(int* v) { *v = 13000; return 0; }
+API int cuDeviceGetCount(int* c) { *c = 1; return 0; }
+API int cuDeviceGet(int* d, int ordinal) { if (ordinal != 0) return 101; *d = 0; return 0; }
+API int cuDeviceGetName(char* name, int len, int) { std::snprintf(name, len, "Fake CUDA driver (test)"); return 0; }
+API int cuDeviceGetAttribute(int* v, int attribute, int)
+{
+    *v = attribute == 75 ? 7 : attribute == 76 ? 0 : attribute == 16 ? 1 : 0;
+    return 0;
+}
+API int cuDeviceTotalMem_v2(size_t* bytes, int) { *bytes = limit_bytes(); return 0; }
+API int cuDevicePrimaryCtxRetain(void** ctx, int) { *ctx = reinterpret_cast<void*>(0x1); return 0; }
+API int cuDevicePrimaryCtxRelease_v2(int) { return 0; }
+API int cuCtxSetCurrent(void*) { return 0; }
+
+API int cuModuleLoadDataEx(void** module, const void* image, unsigned count, int* options, void** values)
+{
+    const char* text = static_cast<const char*>(image);
+    if (!std::strstr(text, ".version"))
+    {
+        for (unsigned i = 0; i < count; i++)
+            if (options[i] == 5) std::snprintf(static_cast<char*>(values[i]), 64, "fake JIT: no .version directive");
+        return 218;
+    }
+    std::lock_guard<std::mutex> lock(g_mutex);
+    uintptr_t handle = g_next_module++;
+    auto& names = g_modules[handle];
+    for (const char* p = text; (p = std::strstr(p, ".entry ")); )
+    {
+        p += 7;
+        const char* end = p;
+        while (*end && *end != '(' && *end != ' ' && *end != '\n') end++;
+        names.insert(std::string(p, end));
+    }
+    *module = reinterpret_cast<void*>(handle);
+    return 0;
+}
+
+API int cuModuleGetFunction(void** function, void* module, const char* name)
+{
+    std::lock_guard<std::mutex> lock(g_mutex);
+    auto& names = g_modules[reinterpret_cast<uintptr_t>(module)];
+    auto it = names.find(name);
+    if (it == names.end()) return 500;
+    *function = const_cast<std::string*>(&*it);  // set elements are stable
+    return 0;
+}
+
+API int cuModuleUnload(void* module)
+{
+    std::lock_guard<std::mutex> lock(g_mutex);
+    g_modules.erase(reinterpret_cast<uintptr_t>(module));
+    return 0;
+}
+
+API int cuLaunchKernel(void* function, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
+                       unsigned shared, void*, void** params, void**)
+{
+    if (g_sticky) return g_sticky;
+    const std::string& name = *static_cast<const std::string*>(function);
+    unsigned char kinds[32];
+    int count = cn_emu_kernel_kinds(name.c_str(), kinds, 32);
+    if (count < 0) return 500;
+    uint64_t slots[32] = {};
+    for (int i = 0; i < count; i++) std::memcpy(&slots[i], params[i], kinds[i] == 2 || kinds[i] == 3 ? 4 : 8);
+    char error[2048] = {};
+    int status = cn_emu_launch(name.c_str(), gx, gy, gz, bx, by, bz, (int)shared, slots, kinds, count, error, sizeof error);
+    if (status == 1 || status == 3) return 1;  // invalid launch / arguments: CUDA_ERROR_INVALID_VALUE at launch time
+    if (status != 0)
+    {
+        std::fprintf(stderr, "fake libcuda: %s\n", error);
+        g_sticky = 700;  // like a real GPU: the illegal address is sticky and surfaces at the next sync
+    }
+    return 0;
+}
+
+API int cuMemAlloc_v2(uint64_t* pointer, size_t bytes)
+{
+    if (g_sticky) return g_sticky;
+    std::lock_guard<std::mutex> lock(g_mutex);
+    if (bytes == 0) return 1;
+    if (g_used + bytes > limit_bytes()) return 2;
+    void* p = std::aligned_alloc(256, (bytes + 255) / 256 * 256);
+    if (!p) return 2;
+    *pointer = reinterpret_cast<uint64_t>(p);
+    g_allocs[*pointer] = bytes;
+    g_used += bytes;
+    cn_emu_register_alloc(*pointer, bytes);
+    return 0;
+}
+
+API int cuMemFree_v2(uint64_t pointer)
+{
+    std::lock_guard<std::mutex> lock(g_mutex);
+    auto it = g_allocs.find(pointer);
+    if (it == g_allocs.end()) return 1;
+    g_used -= it->second;
+    cn_emu_unregister_alloc(pointer);
+    std::free(reinterpret_cast<void*>(pointer));
+    g_allocs.erase(it);
+    return 0;
+}
+
+API int cuMemGetInfo_v2(size_t* free_bytes, size_t* total)
+{
+    std::lock_guard<std::mutex> lock(g_mutex);
+    *total = limit_bytes();
+    *free_bytes = *total - g_used;
+    return 0;
+}
+
+API int cuMemsetD32Async(uint64_t d, unsigned v, size_t n, void*)
+{
+    if (g_sticky) return g_sticky;
+    auto* p = reinterpret_cast<unsigned*>(d);
+    for (size_t i = 0; i < n; i++) p[i] = v;
+    return 0;
+}
+API int cuMemcpyHtoD_v2(uint64_t d, const void* s, size_t n) { std::memcpy((void*)d, s, n); return g_sticky; }
+API int cuMemcpyDtoH_v2(void* d, uint64_t s, size_t n) { std::memcpy(d, (void*)s, n); return g_sticky; }
+API int cuMemcpyHtoDAsync_v2(uint64_t d, const void* s, size_t n, void*) { if (g_sticky) return g_sticky; std::memcpy((void*)d, s, n); return 0; }
+API int cuMemcpyDtoHAsync_v2(void* d, uint64_t s, size_t n, void*) { if (g_sticky) return g_sticky; std::memcpy(d, (void*)s, n); return 0; }
+API int cuMemcpyDtoDAsync_v2(uint64_t d, uint64_t s, size_t n, void*) { if (g_sticky) return g_sticky; std::memmove((void*)d, (void*)s, n); return 0; }
+API int cuStreamCreate(void** stream, unsigned) { *stream = reinterpret_cast<void*>(0x2); return 0; }
+API int cuStreamDestroy_v2(void*) { return 0; }
+API int cuStreamSynchronize(void*) { return g_sticky; }
+API int cuEventCreate(void** e, unsigned) { *e = new event_t(); return 0; }
+API int cuEventRecord(void* e, void*) { static_cast<event_t*>(e)->ms = now_ms(); return g_sticky; }
+API int cuEventSynchronize(void*) { return g_sticky; }
+API int cuEventElapsedTime(float* ms, void* a, void* b)
+{
+    auto* s = static_cast<event_t*>(a);
+    auto* e = static_cast<event_t*>(b);
+    if (s->ms < 0 || e->ms < 0) return 400;
+    *ms = (float)(e->ms - s->ms);
+    return 0;
+}
+API int cuEventDestroy_v2(void* e) { delete static_cast<event_t*>(e); return 0; }
+
+API int cuGetErrorName(int code, const char** name)
+{
+    switch (code)
+    {
+        case 0: *name = "CUDA_SUCCESS"; return 0;
+        case 1: *name = "CUDA_ERROR_INVALID_VALUE"; return 0;
+        case 2: *name = "CUDA_ERROR_OUT_OF_MEMORY"; return 0;
+        case 101: *name = "CUDA_ERROR_INVALID_DEVICE"; return 0;
+        case 218: *name = "CUDA_ERROR_INVALID_PTX"; return 0;
+        case 400: *name = "CUDA_ERROR_INVALID_HANDLE"; return 0;
+        case 500: *name = "CUDA_ERROR_NOT_FOUND"; return 0;
+        case 700: *name = "CUDA_ERROR_ILLEGAL_ADDRESS"; return 0;
+        default: *name = nullptr; return 1;
+    }
+}
+
+API int cuGetErrorString(int code, const char** text)
+{
+    switch (code)
+    {
+        case 2: *text = "out of memory"; return 0;
+        case 700: *text = "an illegal memory access was encountered"; return 0;
+        default: *text = "fake driver error"; return 0;
+    }
+}
