@@ -65,7 +65,7 @@ public sealed class TrainingWorkload : IDisposable
     }
 
     /// <summary>
-    /// One epoch of <see cref="Trainer.Fit"/> over <paramref name="data"/> (batches of <see cref="Batch"/>, shuffled,
+    /// One epoch of <see cref="Trainer.Fit(Dataset, TrainingOptions)"/> over <paramref name="data"/> (batches of <see cref="Batch"/>, shuffled,
     /// host batches uploaded per step as in real training); returns the wall time in seconds.
     /// </summary>
     public double Epoch(Dataset data)
