@@ -14,8 +14,17 @@ namespace ConvNet.Gpu.Benchmarks.EndToEnd;
 /// </summary>
 public sealed class TrainingWorkload : IDisposable
 {
-    /// <summary>The model names, for [Params].</summary>
-    public static IReadOnlyList<string> ModelNames { get; } = ["lenet5", "vgg-small"];
+    /// <summary>Every model this workload can build.</summary>
+    public static IReadOnlyList<string> AllModelNames { get; } = ["lenet5", "vgg-small"];
+
+    /// <summary>Environment variable restricting the end-to-end benchmarks' models (comma-separated).</summary>
+    public const string ModelsVariable = "CONVNET_BENCH_MODELS";
+
+    /// <summary>The models to benchmark: <see cref="AllModelNames"/>, or those listed in <see cref="ModelsVariable"/>.</summary>
+    public static IReadOnlyList<string> ModelNames =>
+        Environment.GetEnvironmentVariable(ModelsVariable) is { Length: > 0 } text
+            ? text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            : AllModelNames;
 
     private readonly IBackend _backend;
     private readonly Tensor _images, _labels;
@@ -29,7 +38,7 @@ public sealed class TrainingWorkload : IDisposable
         {
             "lenet5" => Models.LeNet5(backend),
             "vgg-small" => Models.VggSmall(backend),
-            _ => throw new ArgumentException($"unknown model '{model}' (expected {string.Join(", ", ModelNames)})", nameof(model)),
+            _ => throw new ArgumentException($"unknown model '{model}' (expected {string.Join(", ", AllModelNames)})", nameof(model)),
         };
         Optimizer = new Sgd(model == "lenet5" ? 0.05f : 0.01f, momentum: 0.9f);
         Loss = new SoftmaxCrossEntropyLoss();

@@ -41,7 +41,7 @@ public static class PeerRun
         foreach (var pool in ShapeTable.Pools) PoolRows(backend, pool, o.Repeats, rows);
         SgemmRow(backend, 1024, o.Repeats, rows);
         if (o.Extended)
-            foreach (string model in TrainingWorkload.ModelNames) StepRow(backend, model, o.Batch, o.Repeats, rows);
+            foreach (string model in TrainingWorkload.AllModelNames) StepRow(backend, model, o.Batch, o.Repeats, rows);
         if (!o.SkipEpoch)
         {
             EpochRow(backend, "lenet5", o.Batch, o.EpochImages, rows);
