@@ -9,7 +9,7 @@
 #
 # Options: --device cpu|cuda  --threads N (CPU, default 2)  --repeats N (default 10)  --skip-epoch
 #          --epoch-images N (default 60000)  --tf32 on|off (CUDA; cuBLAS on our side, cuDNN+cuBLAS on PyTorch's)
-#          --extended (our step/VGG rows too)  --out-dir DIR (keeps the two JSON files and the table; default: a temp dir)
+#          --extended (training steps of both models, small-VGG epoch)  --out-dir DIR (keeps the two JSON files and the table; default: a temp dir)
 # Environment: CONVNET_BENCH_BIN (our benchmark executable; default: the published bin/ beside this script, else
 #              a Release build of benchmarks/ConvNet.Gpu.Benchmarks), CONVNET_PEER_PYTHON (the Python with torch).
 # Works from the repository and from the bundle made by benchmarks/publish-gpu-bench.sh (no .NET SDK needed there).
@@ -25,7 +25,7 @@ while [ $# -gt 0 ]; do
     --tf32) tf32="$2"; shift 2 ;;
     --epoch-images) epoch_images="$2"; shift 2 ;;
     --skip-epoch) extra+=(--skip-epoch); shift ;;
-    --extended) ours_extended=1; shift ;;
+    --extended) extra+=(--extended); shift ;;
     --out-dir) out_dir="$2"; shift 2 ;;
     -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "compare.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -59,7 +59,7 @@ ours_json="$out_dir/convnet-$device.json" peer_json="$out_dir/pytorch-$device.js
 common=(--device "$device" --threads "$threads" --repeats "$repeats" --epoch-images "$epoch_images" ${extra[@]+"${extra[@]}"})
 ours_args=("${common[@]}" --out "$ours_json")
 [ "$device" = cuda ] && ours_args+=(--tf32 "$tf32")
-[ -n "${ours_extended:-}" ] && ours_args+=(--extended)
+
 
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), commit $commit, $(uname -n), load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 echo "# ours:    $ours peer ${ours_args[*]}" >&2
