@@ -53,7 +53,7 @@ public static class StepProfile
             Timed(backend, update, () => { w.Optimizer.Step(w.Model.Parameters); return 0; });
             total.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
         }
-        Console.WriteLine($"# {model}, batch {batch}, {backend.Description}; median ms of {repeats} steps (each part synchronized)");
+        Console.WriteLine($"# {model} ({w.Model.TrainableParameterCount:N0} parameters), batch {batch}, {backend.Description}; median ms of {repeats} steps (each part synchronized)");
         Console.WriteLine($"| {"layer",-22} | {"forward",9} | {"backward",9} |");
         Console.WriteLine($"|{new string('-', 24)}|{new string('-', 11)}|{new string('-', 11)}|");
         for (int l = 0; l < layers.Count; l++)
