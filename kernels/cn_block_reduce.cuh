@@ -9,20 +9,6 @@
 #pragma once
 #include "cn_runtime.cuh"
 
-// The barrier of these reductions. In the emulated build a barrier is identified by its call site, and g++ -O2
-// may duplicate a __syncthreads() call while optimizing the tree loop (so threads meeting at one logical barrier
-// report different sites); routing every barrier through one out-of-line function keeps a single site.
-#if defined(CN_EMULATE)
-static __attribute__((noinline)) void cn_block_barrier()
-{
-    __syncthreads();
-    __asm__ volatile("" ::: "memory");  // no tail call: the call above stays the one site
-}
-#define CN_BARRIER() cn_block_barrier()
-#else
-#define CN_BARRIER() __syncthreads()
-#endif
-
 // Largest block size the launch helpers use; shared reduction buffers are sized by it.
 #define CN_MAX_BLOCK 1024
 
@@ -30,17 +16,17 @@ static __attribute__((noinline)) void cn_block_barrier()
     do {                                                                           \
         const unsigned t_ = threadIdx.x;                                           \
         buf[t_] = (v);                                                             \
-        CN_BARRIER();                                                              \
+        __syncthreads();                                                           \
         unsigned p2_ = 1;                                                          \
         while (p2_ * 2u <= blockDim.x) p2_ *= 2u;                                  \
         if (t_ >= p2_) buf[t_ - p2_] = COMBINE(buf[t_ - p2_], buf[t_]);            \
-        CN_BARRIER();                                                              \
+        __syncthreads();                                                           \
         for (unsigned s_ = p2_ / 2u; s_ > 0u; s_ >>= 1) {                          \
             if (t_ < s_) buf[t_] = COMBINE(buf[t_], buf[t_ + s_]);                 \
-            CN_BARRIER();                                                          \
+            __syncthreads();                                                       \
         }                                                                          \
         (out) = buf[0];                                                            \
-        CN_BARRIER();                                                              \
+        __syncthreads();                                                           \
     } while (0)
 
 #define CN_ADD_(a, b) ((a) + (b))

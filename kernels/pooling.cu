@@ -15,7 +15,8 @@ CN_DEVICE int cn_end_window(int h, int pad, int s, int outSize)
 }
 
 // One thread per output element (total = N*C*OH*OW). argmax holds h*W + w of the maximum inside the
-// (n, c) input plane; ties keep the first element in row-major window order.
+// (n, c) input plane; ties keep the first element in row-major window order. A NaN propagates as in PyTorch:
+// the first NaN in the window wins and holds (v is taken when !(v <= best) and best is not already NaN).
 CN_KERNEL cn_maxpool_fwd(GPTR(const float) x, GPTR(float) y, GPTR(int) argmax, long long total,
                          int H, int W, int KH, int KW, int SH, int SW, int PH, int PW, int OH, int OW)
 {
@@ -34,7 +35,7 @@ CN_KERNEL cn_maxpool_fwd(GPTR(const float) x, GPTR(float) y, GPTR(int) argmax, l
             for (int w = ws; w < we; ++w)
             {
                 const float v = plane[h * W + w];
-                if (best < 0 || v > bestValue) { bestValue = v; best = h * W + w; }
+                if (best < 0 || (!(v <= bestValue) && bestValue == bestValue)) { bestValue = v; best = h * W + w; }
             }
         y[i] = bestValue;
         argmax[i] = best;

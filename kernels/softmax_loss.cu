@@ -4,8 +4,13 @@
 #include "cn_block_reduce.cuh"
 #include "cn_index.cuh"
 
-// A quiet NaN: the loss of a row whose label is out of range.
-CN_DEVICE float cn_qnan() { return 0.0f / 0.0f; }
+// A quiet NaN (bit pattern 0x7fc00000): the loss of a row whose label is out of range. Built from its bits rather
+// than 0.0f / 0.0f, which some compilers warn about as a constant division by zero.
+CN_DEVICE float cn_qnan()
+{
+    union { unsigned int bits; float value; } nan = {0x7fc00000u};
+    return nan.value;
+}
 
 // Writes softmax(x[row]) into p[row] and returns, in every thread, log(sum exp(x - max)) + max = logsumexp.
 // buf is the block's shared reduction buffer. Every thread of the block must call it.
@@ -95,6 +100,7 @@ CN_KERNEL cn_softmax_xent_fwd(GPTR(const float) logits, GPTR(const int) labels, 
 }
 
 // gradLogits = scale * (p - onehot(label)): one thread per element (total = rows*classes).
+// A label outside [0, classes) gives a NaN gradient row, like its NaN loss, so the bad row cannot train silently.
 CN_KERNEL cn_softmax_xent_bwd(GPTR(const float) p, GPTR(const int) labels, GPTR(float) grad, long long total,
                               int classes, float scale)
 {
@@ -102,7 +108,7 @@ CN_KERNEL cn_softmax_xent_bwd(GPTR(const float) p, GPTR(const int) labels, GPTR(
     {
         long long j;
         const int t = labels[cn_divmod(i, classes, &j)];
-        grad[i] = scale * (p[i] - (j == t ? 1.0f : 0.0f));
+        grad[i] = (t < 0 || t >= classes) ? cn_qnan() : scale * (p[i] - (j == t ? 1.0f : 0.0f));
     }
 }
 

@@ -7,7 +7,7 @@ namespace ConvNet.Gpu.Benchmarks.Ops;
 /// <summary>
 /// A minute-long alternative to BenchmarkDotNet: times SGEMM and every conv shape (forward, backward-data,
 /// backward-weights) on the CPU backend and prints median and minimum milliseconds with GFLOP/s (2 x multiply-adds per second).
-/// Usage: <c>dotnet run -c Release --project benchmarks/ConvNet.Gpu.Benchmarks -- quick [gemm|conv] [--threads N] [--shape NAME] [--im2col] [--json FILE]</c>.
+/// Usage: <c>dotnet run -c Release --project benchmarks/ConvNet.Gpu.Benchmarks -- quick [gemm|conv] [--threads N] [--shape NAME] [--im2col] [--json FILE] [--col-block FLOATS]</c>.
 /// <c>--json</c> also writes the rows in the format of benchmarks/peers/compare.py (ops "sgemm", "conv-forward", ...).
 /// </summary>
 public static class QuickCpuOps
@@ -17,6 +17,7 @@ public static class QuickCpuOps
     {
         int? threads = null;
         string? shapeFilter = null, jsonPath = null;
+        int? colBlock = null;
         bool gemm = true, conv = true, dataMovement = false;
         for (int i = 0; i < args.Length; i++)
         {
@@ -28,11 +29,13 @@ public static class QuickCpuOps
                 case "conv": gemm = false; break;
                 case "--im2col": dataMovement = true; break;
                 case "--json": jsonPath = args[++i]; break;
+                case "--col-block": colBlock = int.Parse(args[++i]); break;
                 default: throw new ArgumentException($"unknown quick-mode argument '{args[i]}'");
             }
         }
 
         using var backend = new CpuBackend(threads);
+        if (colBlock is { } cb) backend.ColumnBlockFloats = cb;
         Console.WriteLine($"# {backend.Description}; {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; median of repeated runs");
         Console.WriteLine($"| {"case",-14} | {"op",-16} | {"median ms",10} | {"GFLOP/s",8} | {"min ms",10} | {"best GFLOP/s",12} |");
         Console.WriteLine($"|{new string('-', 16)}|{new string('-', 18)}|{new string('-', 12)}|{new string('-', 10)}|{new string('-', 12)}|{new string('-', 14)}|");

@@ -160,7 +160,7 @@ public abstract class BackendBase : IBackend
     /// <inheritdoc/>
     public void Im2Col(Tensor input, Tensor columns, Conv2dGeometry geometry)
     {
-        ArgumentNullException.ThrowIfNull(geometry);
+        GeometryConsistency.Check("Im2Col", geometry);
         OpChecks.Float(this, "Im2Col", "input", input);
         OpChecks.Float(this, "Im2Col", "columns", columns);
         OpChecks.Dims("Im2Col", "input", input, geometry.InputShape);
@@ -171,7 +171,7 @@ public abstract class BackendBase : IBackend
     /// <inheritdoc/>
     public void Col2Im(Tensor columns, Tensor input, Conv2dGeometry geometry)
     {
-        ArgumentNullException.ThrowIfNull(geometry);
+        GeometryConsistency.Check("Col2Im", geometry);
         OpChecks.Float(this, "Col2Im", "columns", columns);
         OpChecks.Float(this, "Col2Im", "input", input);
         OpChecks.Dims("Col2Im", "input", input, geometry.InputShape);
@@ -182,7 +182,7 @@ public abstract class BackendBase : IBackend
     /// <inheritdoc/>
     public void Conv2dForward(Tensor input, Tensor weight, Tensor? bias, Tensor output, Conv2dGeometry geometry)
     {
-        ArgumentNullException.ThrowIfNull(geometry);
+        GeometryConsistency.Check("Conv2dForward", geometry);
         const string op = "Conv2dForward";
         CheckConvInput(op, "input", input, geometry);
         CheckConvWeight(op, "weight", weight, geometry);
@@ -199,7 +199,7 @@ public abstract class BackendBase : IBackend
     /// <inheritdoc/>
     public void Conv2dBackwardData(Tensor gradOutput, Tensor weight, Tensor gradInput, Conv2dGeometry geometry)
     {
-        ArgumentNullException.ThrowIfNull(geometry);
+        GeometryConsistency.Check("Conv2dBackwardData", geometry);
         const string op = "Conv2dBackwardData";
         CheckConvOutput(op, "gradOutput", gradOutput, geometry);
         CheckConvWeight(op, "weight", weight, geometry);
@@ -210,7 +210,7 @@ public abstract class BackendBase : IBackend
     /// <inheritdoc/>
     public void Conv2dBackwardWeights(Tensor input, Tensor gradOutput, Tensor gradWeight, Conv2dGeometry geometry, bool accumulate)
     {
-        ArgumentNullException.ThrowIfNull(geometry);
+        GeometryConsistency.Check("Conv2dBackwardWeights", geometry);
         const string op = "Conv2dBackwardWeights";
         CheckConvInput(op, "input", input, geometry);
         CheckConvOutput(op, "gradOutput", gradOutput, geometry);
@@ -285,7 +285,7 @@ public abstract class BackendBase : IBackend
     /// <inheritdoc/>
     public void MaxPool2dForward(Tensor input, Tensor output, Tensor argmax, Pool2dGeometry geometry)
     {
-        ArgumentNullException.ThrowIfNull(geometry);
+        GeometryConsistency.Check("MaxPool2dForward", geometry);
         const string op = "MaxPool2dForward";
         OpChecks.Float(this, op, "input", input);
         OpChecks.Float(this, op, "output", output);
@@ -299,7 +299,7 @@ public abstract class BackendBase : IBackend
     /// <inheritdoc/>
     public void MaxPool2dBackward(Tensor gradOutput, Tensor argmax, Tensor gradInput, Pool2dGeometry geometry)
     {
-        ArgumentNullException.ThrowIfNull(geometry);
+        GeometryConsistency.Check("MaxPool2dBackward", geometry);
         const string op = "MaxPool2dBackward";
         OpChecks.Float(this, op, "gradOutput", gradOutput);
         OpChecks.Int(this, op, "argmax", argmax);
@@ -313,7 +313,7 @@ public abstract class BackendBase : IBackend
     /// <inheritdoc/>
     public void AvgPool2dForward(Tensor input, Tensor output, Pool2dGeometry geometry)
     {
-        ArgumentNullException.ThrowIfNull(geometry);
+        GeometryConsistency.Check("AvgPool2dForward", geometry);
         OpChecks.Float(this, "AvgPool2dForward", "input", input);
         OpChecks.Float(this, "AvgPool2dForward", "output", output);
         OpChecks.Dims("AvgPool2dForward", "input", input, geometry.InputShape);
@@ -324,7 +324,7 @@ public abstract class BackendBase : IBackend
     /// <inheritdoc/>
     public void AvgPool2dBackward(Tensor gradOutput, Tensor gradInput, Pool2dGeometry geometry)
     {
-        ArgumentNullException.ThrowIfNull(geometry);
+        GeometryConsistency.Check("AvgPool2dBackward", geometry);
         OpChecks.Float(this, "AvgPool2dBackward", "gradOutput", gradOutput);
         OpChecks.Float(this, "AvgPool2dBackward", "gradInput", gradInput);
         OpChecks.Dims("AvgPool2dBackward", "gradOutput", gradOutput, geometry.OutputShape);

@@ -100,7 +100,8 @@ public interface IBackend : IDisposable
 
     /// <summary>
     /// Max pooling: input (N, C, H, W) to output (N, C, OH, OW), and argmax (int32, N, C, OH, OW) holding the winning
-    /// element's index h*W + w inside its input plane. Ties go to the first element in row-major window order.
+    /// element's index h*W + w inside its input plane. Ties go to the first element in row-major window order; a NaN
+    /// propagates (the first NaN in a window wins), as in PyTorch.
     /// </summary>
     void MaxPool2dForward(Tensor input, Tensor output, Tensor argmax, Pool2dGeometry geometry);
 
@@ -144,7 +145,10 @@ public interface IBackend : IDisposable
     /// </summary>
     void SoftmaxCrossEntropyForward(Tensor logits, Tensor labels, Tensor probabilities, Tensor losses);
 
-    /// <summary>gradLogits = scale * (probabilities - onehot(labels)); scale is usually 1/N for a mean loss.</summary>
+    /// <summary>
+    /// gradLogits = scale * (probabilities - onehot(labels)); scale is usually 1/N for a mean loss.
+    /// A label outside [0, classes) yields a NaN gradient row, matching its NaN loss.
+    /// </summary>
     void SoftmaxCrossEntropyBackward(Tensor probabilities, Tensor labels, Tensor gradLogits, float scale);
 
     /// <summary>

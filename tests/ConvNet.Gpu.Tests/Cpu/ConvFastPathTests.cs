@@ -11,14 +11,19 @@ namespace ConvNet.Gpu.Tests.Cpu;
 /// </summary>
 public sealed class ConvFastPathTests
 {
+    /// <summary>Geometry name x thread count; thread count 3 stands for 2 threads with one-output-row column blocks.</summary>
     public static TheoryData<string, int> Cases()
     {
         var data = new TheoryData<string, int>();
         foreach (var name in Geometries.Keys)
-            foreach (int threads in new[] { 1, 2 })
+            foreach (int threads in new[] { 1, 2, 3 })
                 data.Add(name, threads);
         return data;
     }
+
+    /// <summary>A backend for a test case: 1 or 2 threads; "3" means 2 threads with im2col built one output row at a time.</summary>
+    private static CpuBackend MakeBackend(int threads) =>
+        threads == 3 ? new CpuBackend(2) { ColumnBlockFloats = 1 } : new CpuBackend(threads);
 
     private static readonly Dictionary<string, (int N, int C, int H, int W, int K, Conv2dSpec Spec)> Geometries = new()
     {
@@ -47,7 +52,7 @@ public sealed class ConvFastPathTests
     public void ForwardMatchesDirectConvolution(string name, int threads)
     {
         var (g, x, w, b, dy) = Setup(name);
-        using var backend = new CpuBackend(threads);
+        using var backend = MakeBackend(threads);
         using var tx = Upload(backend, g.InputShape, x);
         using var tw = Upload(backend, g.WeightShape, w);
         using var tb = Upload(backend, g.BiasShape, b);
@@ -65,7 +70,7 @@ public sealed class ConvFastPathTests
     public void BackwardDataMatchesDirectConvolution(string name, int threads)
     {
         var (g, _, w, _, dy) = Setup(name);
-        using var backend = new CpuBackend(threads);
+        using var backend = MakeBackend(threads);
         using var tw = Upload(backend, g.WeightShape, w);
         using var tdy = Upload(backend, g.OutputShape, dy);
         using var tdx = Upload(backend, g.InputShape, Poison(g.InputShape));
@@ -78,7 +83,7 @@ public sealed class ConvFastPathTests
     public void BackwardWeightsMatchesDirectConvolutionAndAccumulates(string name, int threads)
     {
         var (g, x, _, _, dy) = Setup(name);
-        using var backend = new CpuBackend(threads);
+        using var backend = MakeBackend(threads);
         using var tx = Upload(backend, g.InputShape, x);
         using var tdy = Upload(backend, g.OutputShape, dy);
         using var tdw = Upload(backend, g.WeightShape, Poison(g.WeightShape));
@@ -101,7 +106,7 @@ public sealed class ConvFastPathTests
     public void Im2ColIsExactAndCol2ImIsItsAdjoint(string name, int threads)
     {
         var (g, _, _, _, _) = Setup(name);
-        using var backend = new CpuBackend(threads);
+        using var backend = MakeBackend(threads);
         // Small integers: every sum is exact in float32, so col2im can be compared bit for bit.
         var rng = new Random(11);
         float[] x = Enumerable.Range(0, (int)g.InputShape.ElementCount).Select(_ => (float)rng.Next(-8, 9)).ToArray();

@@ -64,6 +64,7 @@ public sealed partial class CpuOpsSmokeTests
             b.MaxPool2dBackward(tdy, ta, tdx, g);
             var dx = tdx.ToArray();
             SmokeCheck.Close(dx, refDx, 1e-6, 1e-6, "max-pool dx");
+            Assert.Equal(MaxGradFloatOrder(dy, refArg, g), dx);
             if (firstDx is null) firstDx = dx; else Assert.Equal(firstDx, dx);
         }
     }
@@ -196,6 +197,21 @@ public sealed partial class CpuOpsSmokeTests
             b.UpsampleNearest2dBackward(tdy, tdx, sh, sw);
             SmokeCheck.Close(tdx.ToArray(), refDx, 1e-6, 1e-6, "upsample dx");
         }
+    }
+
+    /// <summary>The max-pool gather in float32 and its documented order: windows in row-major order, +dY where the argmax is me.</summary>
+    private static float[] MaxGradFloatOrder(float[] dy, int[] arg, Pool2dGeometry g)
+    {
+        var dx = new float[g.N * g.C * g.H * g.W];
+        for (int p = 0; p < g.N * g.C; p++)
+            for (int me = 0; me < g.H * g.W; me++)
+            {
+                float sum = 0f;
+                for (int o = 0; o < g.OH * g.OW; o++)
+                    if (arg[p * g.OH * g.OW + o] == me) sum += dy[p * g.OH * g.OW + o];
+                dx[p * g.H * g.W + me] = sum;
+            }
+        return dx;
     }
 
     private static (float[] Y, float[] Dx) AvgFloatOrder(float[] x, float[] dy, Pool2dGeometry g)

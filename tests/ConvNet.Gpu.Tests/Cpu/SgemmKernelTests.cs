@@ -96,6 +96,26 @@ public sealed unsafe class SgemmKernelTests
     }
 
     [Fact]
+    public void StridedBatchedLargeOddBatchRunsEachGemmOnAllThreads()
+    {
+        // 2*m*n*k above the per-matrix threshold and an odd batch: the GEMMs run in turn, each split across threads.
+        const int m = 410, n = 415, k = 405, batch = 3;
+        var rng = new Random(8);
+        float[] a = Random(rng, batch * m * k), b = Random(rng, k * n), c = Random(rng, batch * (m * n + 7));
+        float[] c0 = (float[])c.Clone();
+        var par = new ParallelOptions { MaxDegreeOfParallelism = 2 };
+        fixed (float* pa = a, pb = b, pc = c)
+            CpuBackend.SgemmStridedBatched(true, false, m, n, k, 1f, pa, m, m * k, pb, n, 0, 1f, pc, n, m * n + 7, batch, par);
+        for (int i = 0; i < batch; i++)
+        {
+            int off = i * (m * n + 7);
+            double[] e = Reference(true, false, m, n, k, 1, a[(i * m * k)..], m, b, n, 1, c0[off..(off + m * n)], n);
+            AssertClose(e, c.AsSpan(off, m * n).ToArray(), n, m, n, k, $"batch {i}");
+            Assert.Equal(c0.AsSpan(off + m * n, 7).ToArray(), c.AsSpan(off + m * n, 7).ToArray()); // gap between C matrices untouched
+        }
+    }
+
+    [Fact]
     public void BackendGemmUsesDenseLeadingDimensions()
     {
         using var backend = new CpuBackend(2);

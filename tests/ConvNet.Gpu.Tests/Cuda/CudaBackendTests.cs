@@ -90,6 +90,23 @@ public sealed class CudaBackendTests
             Tolerance.Float32VsFloat64, small.OutputShape, "conv after out-of-memory");
     }
 
+    [Theory]
+    [InlineData(0, 3)]   // destination ahead of the source: a forward copy would smear
+    [InlineData(3, 0)]   // destination behind the source
+    public void CopyBetweenOverlappingViewsBehavesLikeMemmove(int from, int to)
+    {
+        using var cuda = CudaTestBackends.CreateEmulated();
+        float[] data = _rng.Uniform(16);
+        using var t = cuda.Allocate(TensorShape.Vector(16));
+        t.Upload(data);
+        using var source = t.View(TensorShape.Vector(10), from);
+        using var destination = t.View(TensorShape.Vector(10), to);
+        cuda.Copy(source, destination);
+        var expected = (float[])data.Clone();
+        Array.Copy(data, from, expected, to, 10);
+        TensorAssert.Equal(t.ToArray(), expected, null, $"copy of [{from}, {from + 10}) onto [{to}, {to + 10})");
+    }
+
     [Fact]
     public void ConvolutionWorkspacesAreReusedAcrossCalls()
     {

@@ -32,8 +32,16 @@ public static class TestBackends
     public static BackendUnderTest ForCuda(IBackend cuda, IBackend cpuReference, bool tf32 = false) =>
         new(cuda, cpuReference,
             kind => kind == OpKind.Matmul && tf32 ? Tolerance.CudaVsCpuTf32 : CpuVsFloat64(kind),
-            kind => kind == OpKind.Matmul && tf32 ? Tolerance.CudaVsCpuTf32 : Tolerance.CudaVsCpuFp32,
+            kind => kind != OpKind.Matmul ? Tolerance.CudaVsCpuFp32 : tf32 ? Tolerance.CudaVsCpuTf32 : MatmulCudaVsCpuFp32,
             ownsBackends: true);
+
+    /// <summary>
+    /// CUDA vs CPU for conv/GEMM outputs with FP32 math: testing.md's 1e-5, grown with the reduction length as it allows.
+    /// The suites' conv weight gradients sum up to ~1,300 products of O(1) values (N*OH*OW), and the two backends sum them
+    /// in different orders (the CPU in per-thread chunks, cuBLAS in one pass), so results of magnitude ~0.2 legitimately differ
+    /// by ~1e-5 (seen: 1.3e-5 at k = 646). 1e-4 keeps a 10x margin and still fails any indexing error, which is O(1).
+    /// </summary>
+    public static Tolerance MatmulCudaVsCpuFp32 => Tolerance.CudaVsCpuFp32.Times(10);
 
     /// <summary>Float32 against float64: 1e-4 / 1e-4 for every non-exact op (testing.md's conv/GEMM row, used for all arithmetic).</summary>
     public static Tolerance CpuVsFloat64(OpKind kind) => kind == OpKind.Exact ? Tolerance.Exact : Tolerance.Float32VsFloat64;

@@ -177,4 +177,21 @@ public abstract class BadInputSuite(BackendUnderTest backend) : BackendSuite(bac
             B.UpsampleNearest2dForward(Float(TensorShape.Nchw(1, 2, 3, 3)), Out(B, TensorShape.Nchw(1, 2, 6, 5)), 2, 2)),
             "(N=1, C=2, H=6, W=6)", "(N=1, C=2, H=6, W=5)");
     }
+
+    [Fact]
+    public void HandEditedInconsistentGeometriesAreRejectedBeforeAnyWork()
+    {
+        // A geometry edited with `with` so OH/OW no longer follow from the sizes, with tensors that match the edit.
+        var bad = G with { OH = 9, OW = 9 };
+        var y = Out(B, bad.OutputShape);
+        Names(Assert.Throws<InvalidGeometryException>(() =>
+            B.Conv2dForward(Float(bad.InputShape), Float(bad.WeightShape), null, y, bad)), "9 x 9", "5 x 5", "Conv2dSpec.Resolve");
+        Untouched(y);
+
+        var pool = Pool2dSpec.Square(2).Resolve(TensorShape.Nchw(1, 2, 6, 6)) with { OH = 2 };
+        var py = Out(B, pool.OutputShape);
+        Names(Assert.Throws<InvalidGeometryException>(() =>
+            B.AvgPool2dForward(Float(pool.InputShape), py, pool)), "OH x OW = 2 x 3", "Pool2dSpec.Resolve");
+        Untouched(py);
+    }
 }

@@ -41,6 +41,20 @@ public abstract class PoolOpsSuite(BackendUnderTest backend) : BackendSuite(back
         }, Expect(("y", y), ("argmax", D(arg))));
     }
 
+    [Fact]
+    public void MaxForwardPropagatesTheFirstNaNOfEachWindow()
+    {
+        // One 1x6 row, windows of 1x3 with stride 3: [1, NaN, 5] and [NaN, 2, NaN]. PyTorch keeps the first NaN.
+        var g = new Pool2dSpec(1, 3).Resolve(TensorShape.Nchw(1, 1, 1, 6));
+        float[] x = [1f, float.NaN, 5f, float.NaN, 2f, float.NaN];
+        var y = Out(B, g.OutputShape);
+        var a = Out(B, g.OutputShape, DataType.Int32);
+        B.MaxPool2dForward(In(B, x, g.InputShape), y, a, g);
+        var ys = y.ToArray();
+        Assert.True(float.IsNaN(ys[0]) && float.IsNaN(ys[1]), $"both windows hold a NaN and must output NaN, got [{ys[0]}, {ys[1]}]");
+        Assert.Equal([1, 3], a.ToInt32Array());
+    }
+
     [Theory, MemberData(nameof(PoolCases.Names), MemberType = typeof(PoolCases))]
     public void MaxBackwardRoutesAndAccumulatesAtArgmax(string name)
     {

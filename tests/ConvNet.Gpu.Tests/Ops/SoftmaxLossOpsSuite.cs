@@ -140,6 +140,15 @@ public abstract class SoftmaxLossOpsSuite(BackendUnderTest backend) : BackendSui
         var losses = l.ToArray();
         Assert.True(float.IsNaN(losses[1]), $"label {classes} of {classes} classes should give NaN, got {losses[1]}");
         Assert.True(float.IsFinite(losses[0]) && float.IsFinite(losses[2]), $"other rows must stay finite: {string.Join(", ", losses)}");
+
+        // The gradient of the bad row is NaN too (it must not train silently); the other rows are untouched by it.
+        var p = Out(B, shape);
+        B.SoftmaxCrossEntropyForward(In(B, x, shape), InInt(B, labels, TensorShape.Vector(rows)), p, Out(B, TensorShape.Vector(rows)));
+        var grad = Out(B, shape);
+        B.SoftmaxCrossEntropyBackward(p, InInt(B, labels, TensorShape.Vector(rows)), grad, 1f);
+        var gs = grad.ToArray();
+        Assert.All(gs.AsSpan(classes, classes).ToArray(), v => Assert.True(float.IsNaN(v), $"row 1 gradient should be NaN, got {v}"));
+        Assert.All(gs.Where((_, i) => i / classes != 1), v => Assert.True(float.IsFinite(v), $"rows 0 and 2 must stay finite, got {v}"));
     }
 
     [Fact]

@@ -5,7 +5,7 @@ using ConvNet.Gpu.Backends.Cpu.Gemm;
 
 namespace ConvNet.Gpu.Backends.Cpu;
 
-// Convolution as im2col + packed SGEMM (per sample, per group):
+// Convolution as im2col + packed SGEMM (per sample, per group, per block of output rows whose columns fit in L2):
 //   forward          Y[n]_g (K/G x OH*OW)     = W_g (K/G x C/G*KH*KW) * cols(X[n])_g (C/G*KH*KW x OH*OW)   (+ bias)
 //   backward-data    dcols_g (C/G*KH*KW x OH*OW) = W_g^T * dY[n]_g, then col2im into dX[n]
 //   backward-weights dW_g (K/G x C/G*KH*KW)   = sum over n of dY[n]_g * cols(X[n])_g^T
@@ -64,13 +64,20 @@ public sealed unsafe partial class CpuBackend
             return;
         }
         bool pointwise = IsPointwise(g);
+        int step = pointwise ? g.OH : OutputRowsPerBlock(g);
         ForEachSample(g, (slot, n, par) =>
         {
             float* xn = x + n * g.C * (long)g.InputPlane, yn = y + n * g.K * (long)plane;
-            float* cols = pointwise ? xn : Columns(slot, g, par, xn);
-            for (int grp = 0; grp < g.Groups; grp++)
-                PackedSgemm.Run(false, false, kg, plane, rows, 1f, w + (long)grp * kg * rows, rows,
-                    cols + (long)grp * rows * plane, plane, 0f, yn + (long)grp * kg * plane, plane, par);
+            float* cols = pointwise ? xn : Workspace.Get(slot, WorkspaceLane.Columns, (long)g.ColumnRows * step * g.OW);
+            // Output rows in blocks whose columns fit in L2: Y[:, block] = W * cols(block).
+            for (int oh0 = 0; oh0 < g.OH; oh0 += step)
+            {
+                int oh1 = Math.Min(g.OH, oh0 + step), px = (oh1 - oh0) * g.OW;
+                if (!pointwise) ForChannels(g.C, par, (c0, c1) => ConvColumns.Im2Col(xn, cols, g, c0, c1, oh0, oh1));
+                for (int grp = 0; grp < g.Groups; grp++)
+                    PackedSgemm.Run(false, false, kg, px, rows, 1f, w + (long)grp * kg * rows, rows,
+                        cols + (long)grp * rows * px, px, 0f, yn + (long)grp * kg * plane + oh0 * g.OW, plane, par);
+            }
             if (b != null) AddChannelBias(yn, b, 0, g.K, g.K, plane);
         });
     }
@@ -95,16 +102,29 @@ public sealed unsafe partial class CpuBackend
             return;
         }
         bool pointwise = IsPointwise(g);
+        int step = pointwise ? g.OH : OutputRowsPerBlock(g);
         ForEachSample(g, (slot, n, par) =>
         {
             float* dyn = dy + n * g.K * (long)plane, dxn = dx + n * g.C * (long)g.InputPlane;
-            // Pointwise: dX[n] (C x HW) is the column gradient itself; otherwise it goes to the workspace first.
-            float* dcols = pointwise ? dxn : Workspace.Get(slot, WorkspaceLane.Columns, (long)g.ColumnRows * plane);
-            for (int grp = 0; grp < g.Groups; grp++)
-                PackedSgemm.Run(true, false, rows, plane, kg, 1f, w + (long)grp * kg * rows, rows,
-                    dyn + (long)grp * kg * plane, plane, 0f, dcols + (long)grp * rows * plane, plane, par);
-            if (!pointwise)
-                ForChannels(g.C, par, (c0, c1) => ConvColumns.Col2Im(dcols, dxn, g, c0, c1));
+            if (pointwise)
+            {
+                // dX[n] (C x HW) is the column gradient itself.
+                for (int grp = 0; grp < g.Groups; grp++)
+                    PackedSgemm.Run(true, false, rows, plane, kg, 1f, w + (long)grp * kg * rows, rows,
+                        dyn + (long)grp * kg * plane, plane, 0f, dxn + (long)grp * rows * plane, plane, par);
+                return;
+            }
+            // Output rows in blocks: dcols(block) = W^T * dY[:, block], then col2im adds the block into dX[n].
+            float* dcols = Workspace.Get(slot, WorkspaceLane.Columns, (long)g.ColumnRows * step * g.OW);
+            for (int oh0 = 0; oh0 < g.OH; oh0 += step)
+            {
+                int oh1 = Math.Min(g.OH, oh0 + step), px = (oh1 - oh0) * g.OW;
+                for (int grp = 0; grp < g.Groups; grp++)
+                    PackedSgemm.Run(true, false, rows, px, kg, 1f, w + (long)grp * kg * rows, rows,
+                        dyn + (long)grp * kg * plane + oh0 * g.OW, plane, 0f, dcols + (long)grp * rows * px, px, par);
+                bool first = oh0 == 0;
+                ForChannels(g.C, par, (c0, c1) => ConvColumns.Col2Im(dcols, dxn, g, c0, c1, oh0, oh1, first));
+            }
         });
     }
 
@@ -127,17 +147,26 @@ public sealed unsafe partial class CpuBackend
         }
         bool pointwise = IsPointwise(g);
 
-        // dW (+)= dY[n] * cols(X[n])^T for samples [n0, n1), in order; the first sample overwrites unless told otherwise.
+        int step = pointwise ? g.OH : OutputRowsPerBlock(g);
+
+        // dW (+)= dY[n][:, block] * cols(X[n], block)^T for samples [n0, n1) and output-row blocks, in order; the very
+        // first product overwrites unless told to accumulate.
         void SumSamples(int slot, long n0, long n1, float* target, bool accumulateFirst, ParallelOptions? par)
         {
+            float* cols = pointwise ? null : Workspace.Get(slot, WorkspaceLane.Columns, (long)g.ColumnRows * step * g.OW);
             for (long n = n0; n < n1; n++)
             {
-                float beta = n > n0 || accumulateFirst ? 1f : 0f;
                 float* xn = x + n * g.C * (long)g.InputPlane, dyn = dy + n * g.K * (long)plane;
-                float* cols = pointwise ? xn : Columns(slot, g, par, xn);
-                for (int grp = 0; grp < g.Groups; grp++)
-                    PackedSgemm.Run(false, true, kg, rows, plane, 1f, dyn + (long)grp * kg * plane, plane,
-                        cols + (long)grp * rows * plane, plane, beta, target + (long)grp * kg * rows, rows, par);
+                for (int oh0 = 0; oh0 < g.OH; oh0 += step)
+                {
+                    int oh1 = Math.Min(g.OH, oh0 + step), px = (oh1 - oh0) * g.OW;
+                    float beta = n > n0 || oh0 > 0 || accumulateFirst ? 1f : 0f;
+                    if (pointwise) cols = xn;
+                    else ForChannels(g.C, par, (c0, c1) => ConvColumns.Im2Col(xn, cols, g, c0, c1, oh0, oh1));
+                    for (int grp = 0; grp < g.Groups; grp++)
+                        PackedSgemm.Run(false, true, kg, rows, px, 1f, dyn + (long)grp * kg * plane + oh0 * g.OW, plane,
+                            cols + (long)grp * rows * px, px, beta, target + (long)grp * kg * rows, rows, par);
+                }
             }
         }
 
@@ -226,13 +255,16 @@ public sealed unsafe partial class CpuBackend
     private static bool IsPointwise(Conv2dGeometry g) =>
         g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PadTop == 0 && g.PadBottom == 0 && g.PadLeft == 0 && g.PadRight == 0;
 
-    /// <summary>im2col of one sample into the slot's column buffer (split over channels when <paramref name="par"/> is given).</summary>
-    private float* Columns(int slot, Conv2dGeometry g, ParallelOptions? par, float* xn)
-    {
-        float* cols = Workspace.Get(slot, WorkspaceLane.Columns, (long)g.ColumnRows * g.OutputPlane);
-        ForChannels(g.C, par, (c0, c1) => ConvColumns.Im2Col(xn, cols, g, c0, c1));
-        return cols;
-    }
+    /// <summary>
+    /// Floats of im2col columns built per block (default 128K = 512 KB, about half of a Zen 4 / recent Intel L2): the
+    /// GEMM's packing reads them back while they are still in L2 instead of from L3 or memory. Tests shrink it to
+    /// exercise multi-block paths on small shapes.
+    /// </summary>
+    internal int ColumnBlockFloats { get; set; } = 1 << 17;
+
+    /// <summary>Output rows per column block: as many as fit in <see cref="ColumnBlockFloats"/>, at least one.</summary>
+    private int OutputRowsPerBlock(Conv2dGeometry g) =>
+        (int)Math.Clamp(ColumnBlockFloats / ((long)g.ColumnRows * g.OW), 1, g.OH);
 
     /// <summary>
     /// Workers that take whole samples: all threads when the batch splits evenly or is large enough that the last

@@ -106,7 +106,17 @@ public sealed partial class CudaBackend : BackendBase
     protected override void CopyCore(Tensor source, Tensor destination)
     {
         ulong from = Ptr(source), to = Ptr(destination);
-        if (from != to) _device.CopyDeviceToDeviceAsync(to, from, source.ByteCount);
+        if (from == to) return;
+        ulong bytes = (ulong)source.ByteCount;
+        if (from < to + bytes && to < from + bytes)
+        {
+            // Overlapping views of one buffer: a device memcpy has no defined result there, so stage through a
+            // workspace (what memmove, and so the CPU backend's Span.CopyTo, does).
+            ulong staging = WorkspaceFloats(ColumnsSlot, source.ElementCount);
+            _device.CopyDeviceToDeviceAsync(staging, from, source.ByteCount);
+            from = staging;
+        }
+        _device.CopyDeviceToDeviceAsync(to, from, source.ByteCount);
     }
 
     // ------------------------------------------------------------ launching

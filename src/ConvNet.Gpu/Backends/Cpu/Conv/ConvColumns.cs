@@ -14,10 +14,16 @@ namespace ConvNet.Gpu.Backends.Cpu.Conv;
 internal static unsafe class ConvColumns
 {
     /// <summary>Writes the column rows of channels [c0, c1) of one sample <paramref name="x"/> (C, H, W) into <paramref name="cols"/>.</summary>
+    public static void Im2Col(float* x, float* cols, Conv2dGeometry g, int c0, int c1) => Im2Col(x, cols, g, c0, c1, 0, g.OH);
+
+    /// <summary>
+    /// im2col restricted to output rows [oh0, oh1): <paramref name="cols"/> is (C*KH*KW, (oh1-oh0)*OW), the column block
+    /// of those output pixels. Lets callers build the columns in L2-sized pieces.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Im2Col(float* x, float* cols, Conv2dGeometry g, int c0, int c1)
+    public static void Im2Col(float* x, float* cols, Conv2dGeometry g, int c0, int c1, int oh0, int oh1)
     {
-        int oh = g.OH, ow = g.OW, plane = oh * ow;
+        int ow = g.OW, plane = (oh1 - oh0) * ow;
         for (int c = c0; c < c1; c++)
         {
             float* xc = x + (long)c * g.H * g.W;
@@ -27,9 +33,9 @@ internal static unsafe class ConvColumns
                     float* row = cols + ((long)(c * g.KH + kh) * g.KW + kw) * plane;
                     int offW = kw * g.DW - g.PadLeft;
                     var (lo, hi) = ValidRange(offW, g.SW, g.W, ow);
-                    for (int y = 0; y < oh; y++)
+                    for (int y = oh0; y < oh1; y++)
                     {
-                        float* dst = row + (long)y * ow;
+                        float* dst = row + (long)(y - oh0) * ow;
                         int ih = y * g.SH - g.PadTop + kh * g.DH;
                         if ((uint)ih >= (uint)g.H)
                         {
@@ -52,14 +58,20 @@ internal static unsafe class ConvColumns
     /// Overwrites channels [c0, c1) of one sample's <paramref name="dx"/> (C, H, W) with the sum of every column entry that
     /// im2col would have read from each position, accumulated in a fixed (row, oh, ow) order.
     /// </summary>
+    public static void Col2Im(float* cols, float* dx, Conv2dGeometry g, int c0, int c1) => Col2Im(cols, dx, g, c0, c1, 0, g.OH, true);
+
+    /// <summary>
+    /// col2im of the column block of output rows [oh0, oh1) (layout as in the matching im2col), added into
+    /// <paramref name="dx"/>, or written over it when <paramref name="overwrite"/> (the first block of a sample).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Col2Im(float* cols, float* dx, Conv2dGeometry g, int c0, int c1)
+    public static void Col2Im(float* cols, float* dx, Conv2dGeometry g, int c0, int c1, int oh0, int oh1, bool overwrite)
     {
-        int oh = g.OH, ow = g.OW, plane = oh * ow;
+        int ow = g.OW, plane = (oh1 - oh0) * ow;
         for (int c = c0; c < c1; c++)
         {
             float* xc = dx + (long)c * g.H * g.W;
-            Zero(xc, g.H * g.W);
+            if (overwrite) Zero(xc, g.H * g.W);
             for (int kh = 0; kh < g.KH; kh++)
                 for (int kw = 0; kw < g.KW; kw++)
                 {
@@ -67,11 +79,11 @@ internal static unsafe class ConvColumns
                     int offW = kw * g.DW - g.PadLeft;
                     var (lo, hi) = ValidRange(offW, g.SW, g.W, ow);
                     if (lo >= hi) continue;
-                    for (int y = 0; y < oh; y++)
+                    for (int y = oh0; y < oh1; y++)
                     {
                         int ih = y * g.SH - g.PadTop + kh * g.DH;
                         if ((uint)ih >= (uint)g.H) continue;
-                        float* src = row + (long)y * ow;
+                        float* src = row + (long)(y - oh0) * ow;
                         float* dst = xc + (long)ih * g.W + offW;
                         if (g.SW == 1)
                             Add(src + lo, dst + lo, hi - lo);

@@ -10,19 +10,26 @@ namespace ConvNet.Gpu.Backends.Cpu.Gemm;
 internal sealed unsafe class SgemmScratch
 {
     private static readonly ConcurrentBag<SgemmScratch> Pool = new();
+    private static int _pooled; // ConcurrentBag.Count takes every per-thread lock, so the size is tracked here
 
     private float[] _a = [];
     private float[] _b = [];
     private float[] _tile = [];
 
     /// <summary>Takes a scratch from the pool (or makes one).</summary>
-    public static SgemmScratch Rent() => Pool.TryTake(out var s) ? s : new SgemmScratch();
+    public static SgemmScratch Rent()
+    {
+        if (!Pool.TryTake(out var s)) return new SgemmScratch();
+        Interlocked.Decrement(ref _pooled);
+        return s;
+    }
 
     /// <summary>Gives a scratch back for reuse.</summary>
     public static void Return(SgemmScratch scratch)
     {
         // The pool never needs more than a few per core; extra ones are left to the GC.
-        if (Pool.Count < 4 * Environment.ProcessorCount) Pool.Add(scratch);
+        if (Interlocked.Increment(ref _pooled) <= 4 * Environment.ProcessorCount) Pool.Add(scratch);
+        else Interlocked.Decrement(ref _pooled);
     }
 
     /// <summary>An aligned A buffer of at least <paramref name="floats"/> elements.</summary>

@@ -58,6 +58,17 @@ internal static unsafe class AvgPoolKernels
         for (int h = hs; h < he; h++)
         {
             float* row = x + h * w;
+            if (stride == 2)
+            {
+                // One even/odd split serves window columns k and k + 1; the additions keep their order.
+                for (int k = 0; k < kw; k += 2)
+                {
+                    var (even, odd) = PoolColumns.SplitEvenOdd(row + col0 + k, evenOdd);
+                    sum += even;
+                    if (k + 1 < kw) sum += odd;
+                }
+                continue;
+            }
             for (int k = 0; k < kw; k++) sum += PoolColumns.LoadColumns(row, col0 + k, stride, evenOdd);
         }
         var divisor = Vector256.Create(rows) * Vector256.Create(colCount[ow], colCount[ow + 1], colCount[ow + 2], colCount[ow + 3],
@@ -73,25 +84,70 @@ internal static unsafe class AvgPoolKernels
             AvgBackwardDisjoint(dy, dx, g, win);
             return;
         }
-        int hIn = g.H, wIn = g.W, oW = g.OW;
-        int[] rLo = win.RowCoverLo, rHi = win.RowCoverHi, cLo = win.ColCoverLo, cHi = win.ColCoverHi;
-        int[] rc = win.RowCount, cc = win.ColCount;
+        int hIn = g.H, wIn = g.W;
+        var plan = win.GatherColumns;
         for (int h = 0; h < hIn; h++)
         {
-            int ohLo = rLo[h], ohHi = rHi[h];
-            for (int w = 0; w < wIn; w++)
+            if (plan is null)
             {
-                int owLo = cLo[w], owHi = cHi[w];
-                float sum = 0f;
-                for (int oh = ohLo; oh <= ohHi; oh++)
+                for (int w = 0; w < wIn; w++) dx[h * wIn + w] = GatherOne(dy, g, win, h, w);
+                continue;
+            }
+            for (int b = 0; b < plan.BlockStart.Length; b++)
+            {
+                int w0 = plan.BlockStart[b], bse = plan.BlockBase[b];
+                if (bse < 0)
                 {
-                    int rows = rc[oh];
-                    for (int ow = owLo; ow <= owHi; ow++)
-                        sum += dy[oh * oW + ow] / (rows * cc[ow]);
+                    for (int w = w0; w < w0 + 8; w++) dx[h * wIn + w] = GatherOne(dy, g, win, h, w);
+                    continue;
                 }
-                dx[h * wIn + w] = sum;
+                Gather8(dy, dx + h * wIn + w0, g.OW, win, h, plan, w0, bse, wIn);
             }
         }
+    }
+
+    /// <summary>dX[h, w] for one element: dY / divisor summed over the windows containing it, in row-major window order.</summary>
+    private static float GatherOne(float* dy, Pool2dGeometry g, PoolWindows win, int h, int w)
+    {
+        int oW = g.OW;
+        int owLo = win.ColCoverLo[w], owHi = win.ColCoverHi[w];
+        int[] rc = win.RowCount, cc = win.ColCount;
+        float sum = 0f;
+        for (int oh = win.RowCoverLo[h]; oh <= win.RowCoverHi[h]; oh++)
+        {
+            int rows = rc[oh];
+            for (int ow = owLo; ow <= owHi; ow++) sum += dy[oh * oW + ow] / (rows * cc[ow]);
+        }
+        return sum;
+    }
+
+    /// <summary>
+    /// <see cref="GatherOne"/> for eight adjacent columns: per window row, one load of dY and of the column divisors at
+    /// [bse, bse + 8) and a lane shuffle per slot; absent slots add +0, so the order and the bits match.
+    /// </summary>
+    private static void Gather8(float* dy, float* dxRow, int oW, PoolWindows win, int h, PoolGatherColumns plan, int w0, int bse, int wIn)
+    {
+        var vBase = Vector256.Create(bse);
+        var sum = Vector256<float>.Zero;
+        Vector256<int> cols;
+        fixed (int* cc = &win.ColCount[bse]) cols = Vector256.Load(cc);
+        for (int oh = win.RowCoverLo[h]; oh <= win.RowCoverHi[h]; oh++)
+        {
+            var d8 = Vector256.Load(dy + oh * oW + bse);
+            var div8 = Vector256.Create(win.RowCount[oh]) * cols;
+            for (int j = 0; j < plan.Slots; j++)
+            {
+                fixed (int* idxRow = &plan.Index[j * wIn + w0])
+                {
+                    var idx = Vector256.Load(idxRow);
+                    var present = Vector256.GreaterThanOrEqual(idx, Vector256<int>.Zero);
+                    var rel = (idx - vBase) & present;
+                    var term = Vector256.Shuffle(d8, rel) / Vector256.ConvertToSingle(Vector256.Shuffle(div8, rel));
+                    sum += term & present.AsSingle();
+                }
+            }
+        }
+        sum.Store(dxRow);
     }
 
     /// <summary>Average-pool gather when windows do not overlap: each covered element receives 0 + dY / divisor of its one window.</summary>

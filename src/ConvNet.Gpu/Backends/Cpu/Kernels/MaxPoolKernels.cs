@@ -73,8 +73,20 @@ internal static unsafe class MaxPoolKernels
         for (int h = hs; h < he; h++)
         {
             float* row = x + h * w;
+            int rowBase = h * w + col0;
+            if (stride == 2)
+            {
+                // One even/odd split serves window columns k and k + 1.
+                for (int k = 0; k < kw; k += 2)
+                {
+                    var (even, odd) = PoolColumns.SplitEvenOdd(row + col0 + k, evenOdd);
+                    if (h != hs || k != 0) Step(ref max, ref best, even, Vector256.Create(rowBase + k) + laneOffsets);
+                    if (k + 1 < kw) Step(ref max, ref best, odd, Vector256.Create(rowBase + k + 1) + laneOffsets);
+                }
+                continue;
+            }
             for (int k = h == hs ? 1 : 0; k < kw; k++)
-                Step(ref max, ref best, PoolColumns.LoadColumns(row, col0 + k, stride, evenOdd), Vector256.Create(h * w + col0 + k) + laneOffsets);
+                Step(ref max, ref best, PoolColumns.LoadColumns(row, col0 + k, stride, evenOdd), Vector256.Create(rowBase + k) + laneOffsets);
         }
         max.Store(y);
         best.Store(argmax);
@@ -153,26 +165,74 @@ internal static unsafe class MaxPoolKernels
             MaxBackwardDisjoint(dy, argmax, dx, g, win);
             return;
         }
-        int hIn = g.H, wIn = g.W, oW = g.OW;
-        int[] rLo = win.RowCoverLo, rHi = win.RowCoverHi, cLo = win.ColCoverLo, cHi = win.ColCoverHi;
+        int hIn = g.H, wIn = g.W;
+        int[] rLo = win.RowCoverLo, rHi = win.RowCoverHi;
+        var plan = win.GatherColumns;
         for (int h = 0; h < hIn; h++)
         {
-            int ohLo = rLo[h], ohHi = rHi[h];
-            for (int w = 0; w < wIn; w++)
+            if (plan is null)
             {
-                int owLo = cLo[w], owHi = cHi[w];
-                int me = h * wIn + w;
-                float sum = 0f;
-                // Branch-free: a window that chose another element adds +0, which leaves the sum's bits unchanged.
-                for (int oh = ohLo; oh <= ohHi; oh++)
-                    for (int ow = owLo; ow <= owHi; ow++)
-                    {
-                        int o = oh * oW + ow;
-                        sum += BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(dy[o]) & -(argmax[o] == me ? 1 : 0));
-                    }
-                dx[me] = sum;
+                for (int w = 0; w < wIn; w++) dx[h * wIn + w] = GatherOne(dy, argmax, g, win, h, w);
+                continue;
+            }
+            for (int b = 0; b < plan.BlockStart.Length; b++)
+            {
+                int w0 = plan.BlockStart[b], bse = plan.BlockBase[b];
+                if (bse < 0)
+                {
+                    for (int w = w0; w < w0 + 8; w++) dx[h * wIn + w] = GatherOne(dy, argmax, g, win, h, w);
+                    continue;
+                }
+                Gather8(dy, argmax, dx + h * wIn + w0, g.OW, h * wIn + w0, rLo[h], rHi[h], plan, w0, bse, wIn);
             }
         }
+    }
+
+    /// <summary>
+    /// dX[h, w] for one element: dY summed over the windows (row-major) whose argmax is h*W + w. Branch-free: a window
+    /// that chose another element adds +0, which leaves the sum's bits unchanged.
+    /// </summary>
+    private static float GatherOne(float* dy, int* argmax, Pool2dGeometry g, PoolWindows win, int h, int w)
+    {
+        int oW = g.OW, me = h * g.W + w;
+        int owLo = win.ColCoverLo[w], owHi = win.ColCoverHi[w];
+        float sum = 0f;
+        for (int oh = win.RowCoverLo[h]; oh <= win.RowCoverHi[h]; oh++)
+            for (int ow = owLo; ow <= owHi; ow++)
+            {
+                int o = oh * oW + ow;
+                sum += BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(dy[o]) & -(argmax[o] == me ? 1 : 0));
+            }
+        return sum;
+    }
+
+    /// <summary>
+    /// <see cref="GatherOne"/> for eight adjacent columns: per window row, one load of dY and argmax at [bse, bse + 8)
+    /// and a lane shuffle per slot; absent slots and windows that chose another element add +0, in the same order.
+    /// </summary>
+    private static void Gather8(float* dy, int* argmax, float* dxRow, int oW, int me0, int ohLo, int ohHi,
+        PoolGatherColumns plan, int w0, int bse, int wIn)
+    {
+        var me = Vector256.Create(me0) + Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+        var vBase = Vector256.Create(bse);
+        var sum = Vector256<float>.Zero;
+        for (int oh = ohLo; oh <= ohHi; oh++)
+        {
+            var d8 = Vector256.Load(dy + oh * oW + bse);
+            var a8 = Vector256.Load(argmax + oh * oW + bse);
+            for (int j = 0; j < plan.Slots; j++)
+            {
+                fixed (int* idxRow = &plan.Index[j * wIn + w0])
+                {
+                    var idx = Vector256.Load(idxRow);
+                    var present = Vector256.GreaterThanOrEqual(idx, Vector256<int>.Zero);
+                    var rel = (idx - vBase) & present;
+                    var hit = present & Vector256.Equals(Vector256.Shuffle(a8, rel), me);
+                    sum += Vector256.Shuffle(d8, rel) & hit.AsSingle();
+                }
+            }
+        }
+        sum.Store(dxRow);
     }
 
     /// <summary>

@@ -16,7 +16,11 @@ internal sealed class PoolWindows
         (ColStart, ColEnd, ColCount) = Axis(g.OW, g.W, g.KW, g.SW, g.PadW, g.CountIncludePadding);
         (RowCoverLo, RowCoverHi) = Cover(g.H, g.KH, g.SH, g.PadH, g.OH);
         (ColCoverLo, ColCoverHi) = Cover(g.W, g.KW, g.SW, g.PadW, g.OW);
+        GatherColumns = g.SW < g.KW ? PoolGatherColumns.Create(g, this) : null;
     }
+
+    /// <summary>Column plan for the SIMD backward gathers when windows overlap horizontally; null otherwise.</summary>
+    public PoolGatherColumns? GatherColumns { get; }
 
     /// <summary>First real input row of window row oh (OH entries).</summary>
     public int[] RowStart { get; }
