@@ -44,6 +44,9 @@ public sealed class ConvFastPathTests
         ["stride 3 larger than kernel"] = (2, 2, 10, 10, 3, Conv2dSpec.Square(2, stride: 3)),
         ["depthwise dilated stride 2 wide"] = (3, 24, 17, 19, 24, new Conv2dSpec(3, 3, 2, 2, Padding2d.Explicit(2, 1, 2, 0), 2, 2, groups: 24)),
         ["depthwise 5x5 multiplier 3 batch 1"] = (1, 4, 12, 12, 12, Conv2dSpec.Square(5, padding: 2, groups: 4)),
+        ["single channel many filters (transposed weight gradient)"] = (4, 1, 9, 9, 40, Conv2dSpec.Square(3)),
+        ["batch 1 many filters (transposed weight gradient)"] = (1, 1, 8, 8, 48, Conv2dSpec.Square(3, padding: 1)),
+        ["2x2 groups 2 many filters (transposed weight gradient)"] = (4, 4, 7, 6, 48, new Conv2dSpec(2, 2, groups: 2)),
         ["many channels k > panel"] = (4, 20, 6, 6, 40, Conv2dSpec.Square(3, padding: 1)),
     };
 

@@ -148,9 +148,13 @@ public sealed unsafe partial class CpuBackend
         bool pointwise = IsPointwise(g);
 
         int step = pointwise ? g.OH : OutputRowsPerBlock(g);
+        // Per group, dW_g (kg x rows) = dY_g cols^T, or its transpose dW_g^T (rows x kg) = cols dY_g^T, whichever wastes
+        // fewer lanes of the register tiles (e.g. a 3x3 single-channel layer has rows = 9: as the N side of the tile it
+        // would use 9 of 32 lanes). The transposed form sums into a workspace buffer that is transposed into dW at the end.
+        bool transposed = PackedSgemm.PaddedTileWork(rows, kg) < PackedSgemm.PaddedTileWork(kg, rows);
 
-        // dW (+)= dY[n][:, block] * cols(X[n], block)^T for samples [n0, n1) and output-row blocks, in order; the very
-        // first product overwrites unless told to accumulate.
+        // dW (+)= dY[n][:, block] * cols(X[n], block)^T (or the transposed product) for samples [n0, n1) and output-row
+        // blocks, in order; the very first product overwrites unless told to accumulate.
         void SumSamples(int slot, long n0, long n1, float* target, bool accumulateFirst, ParallelOptions? par)
         {
             float* cols = pointwise ? null : Workspace.Get(slot, WorkspaceLane.Columns, (long)g.ColumnRows * step * g.OW);
@@ -164,16 +168,42 @@ public sealed unsafe partial class CpuBackend
                     if (pointwise) cols = xn;
                     else ForChannels(g.C, par, (c0, c1) => ConvColumns.Im2Col(xn, cols, g, c0, c1, oh0, oh1));
                     for (int grp = 0; grp < g.Groups; grp++)
-                        PackedSgemm.Run(false, true, kg, rows, px, 1f, dyn + (long)grp * kg * plane + oh0 * g.OW, plane,
-                            cols + (long)grp * rows * px, px, beta, target + (long)grp * kg * rows, rows, par);
+                    {
+                        float* dyBlock = dyn + (long)grp * kg * plane + oh0 * g.OW, colBlock = cols + (long)grp * rows * px;
+                        float* t = target + (long)grp * kg * rows;
+                        if (transposed)
+                            PackedSgemm.Run(false, true, rows, kg, px, 1f, colBlock, px, dyBlock, plane, beta, t, kg, par);
+                        else
+                            PackedSgemm.Run(false, true, kg, rows, px, 1f, dyBlock, plane, colBlock, px, beta, t, rows, par);
+                    }
                 }
+            }
+        }
+
+        // Writes (or adds) a summed buffer in the transposed layout into dW.
+        void TransposeInto(float* sum)
+        {
+            for (int grp = 0; grp < g.Groups; grp++)
+            {
+                float* src = sum + (long)grp * kg * rows, dst = dw + (long)grp * kg * rows;
+                for (int k = 0; k < kg; k++)
+                    for (int r = 0; r < rows; r++)
+                        dst[(long)k * rows + r] = accumulate ? dst[(long)k * rows + r] + src[(long)r * kg + k] : src[(long)r * kg + k];
             }
         }
 
         int workers = SampleWorkers(g.N);
         if (workers == 1)
         {
-            SumSamples(0, 0, g.N, dw, accumulate, Threads > 1 ? Parallelism : null);
+            var par = Threads > 1 ? Parallelism : null;
+            if (!transposed)
+            {
+                SumSamples(0, 0, g.N, dw, accumulate, par);
+                return;
+            }
+            float* sum = Workspace.Get(0, WorkspaceLane.WeightPartial, weightCount);
+            SumSamples(0, 0, g.N, sum, false, par);
+            TransposeInto(sum);
             return;
         }
 
@@ -191,13 +221,18 @@ public sealed unsafe partial class CpuBackend
                 SumSamples(slot, n0, n1, Workspace.Get(chunk, WorkspaceLane.WeightPartial, weightCount), false, null);
             }
         });
-        var result = new Span<float>(dw, (int)weightCount);
-        for (int c = 0; c < chunks; c++)
+        // Partials are added in chunk order into chunk 0's buffer, then written (or added) to dW.
+        var total = new Span<float>(Workspace.Get(0, WorkspaceLane.WeightPartial, weightCount), (int)weightCount);
+        for (int c = 1; c < chunks; c++)
+            TensorPrimitives.Add(total, new ReadOnlySpan<float>(Workspace.Get(c, WorkspaceLane.WeightPartial, weightCount), (int)weightCount), total);
+        if (transposed)
         {
-            var partial = new ReadOnlySpan<float>(Workspace.Get(c, WorkspaceLane.WeightPartial, weightCount), (int)weightCount);
-            if (c == 0 && !accumulate) partial.CopyTo(result);
-            else TensorPrimitives.Add(result, partial, result);
+            fixed (float* sum = total) TransposeInto(sum);
+            return;
         }
+        var result = new Span<float>(dw, (int)weightCount);
+        if (accumulate) TensorPrimitives.Add(result, total, result);
+        else total.CopyTo(result);
     }
 
     /// <inheritdoc/>

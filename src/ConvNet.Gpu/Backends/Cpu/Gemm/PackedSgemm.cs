@@ -142,6 +142,16 @@ internal static unsafe class PackedSgemm
         }
     }
 
+    /// <summary>
+    /// Multiply-adds the best kernel issues for an m x n product per reduction step, counting the padding of ragged
+    /// tiles (m rounded up to MR, n to NR): lets callers pick the orientation (C or C^T) that wastes fewer lanes.
+    /// </summary>
+    public static long PaddedTileWork(int m, int n)
+    {
+        int mr = MR(BestKernel), nr = NR(BestKernel);
+        return (long)((m + mr - 1) / mr * mr) * ((n + nr - 1) / nr * nr);
+    }
+
     /// <summary>Whether <paramref name="kernel"/> can run on this CPU.</summary>
     public static bool IsSupported(SgemmKernelKind kernel) => kernel switch
     {
