@@ -104,7 +104,13 @@ public sealed class Sequential : IDisposable
         }
         catch (ConvNetArgumentException e)
         {
-            throw new ShapeMismatchException($"Cannot add layer #{_layers.Count} '{layer.Name}' ({layer.TypeName}) after output shape {OutputShape}: {e.Message}");
+            string message = $"Cannot add layer #{_layers.Count} '{layer.Name}' ({layer.TypeName}) after output shape {OutputShape}: {e.Message}";
+            throw e switch
+            {
+                InvalidGeometryException => new InvalidGeometryException(message),
+                ShapeMismatchException => new ShapeMismatchException(message),
+                _ => new ConvNetArgumentException(message),
+            };
         }
         layer.RequiresInputGradient = _layers.Count > 0;
         _layers.Add(layer);

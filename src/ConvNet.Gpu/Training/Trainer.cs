@@ -13,8 +13,10 @@ namespace ConvNet.Gpu.Training;
 /// non-finite-loss handling; <see cref="Position"/> says where training stands so that a checkpoint written at any
 /// batch (<see cref="ModelCheckpoint.Save(string, Trainer)"/>) resumes exactly there, bit for bit on the CPU.
 /// </summary>
-public sealed class Trainer
+public sealed class Trainer : IDisposable
 {
+    private readonly bool _ownsLoss;
+
     /// <summary>Creates a trainer; the loss defaults to softmax cross-entropy on the model's logits.</summary>
     public Trainer(Sequential model, Optimizer optimizer, ClassificationLoss? loss = null)
     {
@@ -26,6 +28,13 @@ public sealed class Trainer
         Model = model;
         Optimizer = optimizer;
         Loss = loss ?? new SoftmaxCrossEntropyLoss();
+        _ownsLoss = loss is null;
+    }
+
+    /// <summary>Frees the loss buffers when the trainer created the loss (the model and optimizer belong to the caller).</summary>
+    public void Dispose()
+    {
+        if (_ownsLoss) Loss.Dispose();
     }
 
     /// <summary>The model being trained.</summary>

@@ -108,9 +108,11 @@ public sealed class ModelSummaryTests : IDisposable
     {
         using var model = new Sequential(_backend, (1, 4, 4));
         model.Add(new Conv2D(2, 3));
-        var e = Assert.Throws<ShapeMismatchException>(() => model.Add(new Conv2D(2, 5, name: "too_big")));
+        var e = Assert.Throws<InvalidGeometryException>(() => model.Add(new Conv2D(2, 5, name: "too_big")));
         Assert.Contains("too_big", e.Message, StringComparison.Ordinal);
         Assert.Contains("(C=2, H=2, W=2)", e.Message, StringComparison.Ordinal);
+        var flat = Assert.Throws<ShapeMismatchException>(() => model.Add(new Flatten(), new MaxPool2D(2, name: "pool_after_flatten")));
+        Assert.Contains("pool_after_flatten", flat.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -83,6 +83,8 @@ public abstract class LayerGradientSuite : IDisposable
         Run(new Conv2D(3, new Conv2dSpec(3, 2, padding: Padding2d.Same)), Shapes.Image(2, 5, 6), 2, Smooth, 12);
         Run(new Conv2D(2, new Conv2dSpec(2, 3, 2, 1, Padding2d.Explicit(1, 0, 2, 1))), Shapes.Image(2, 6, 5), 1, Smooth, 13);
         Run(new Conv2D(2, new Conv2dSpec(3, 3, padding: Padding2d.Full)), Shapes.Image(1, 4, 4), 2, Smooth, 14);
+        // Kernel equal to the input (a 1x1 output), batch 1.
+        Run(new Conv2D(3, new Conv2dSpec(7, 6)), Shapes.Image(2, 7, 6), 1, Smooth, 15);
     }
 
     [Fact]
