@@ -6,7 +6,9 @@
 # Usage: build/publish-gpu-tests.sh [output-dir]        (default: out/)
 # On the GPU host:
 #   tar -xJf gpu-tests.tar.xz -C /tmp && /tmp/gpu-tests/ConvNet.Gpu.Tests
-#   compute-sanitizer --tool memcheck  --error-exitcode=1 /tmp/gpu-tests/ConvNet.Gpu.Tests
+#   CONVNET_CUDA_POOL=0 compute-sanitizer --tool memcheck  --error-exitcode=1 /tmp/gpu-tests/ConvNet.Gpu.Tests -namespace ConvNet.Gpu.Tests.Cuda
+#   CONVNET_CUDA_POOL=0 compute-sanitizer --tool racecheck --error-exitcode=1 /tmp/gpu-tests/ConvNet.Gpu.Tests -namespace ConvNet.Gpu.Tests.Cuda
+#   (CONVNET_CUDA_POOL=0: raw allocations, so memcheck sees each buffer's true bounds)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-out}"

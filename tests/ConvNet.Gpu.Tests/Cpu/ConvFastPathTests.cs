@@ -1,3 +1,4 @@
+using ConvNet.Gpu.Tests.Reference;
 using ConvNet.Gpu.Backends.Cpu;
 using Xunit;
 
@@ -47,6 +48,8 @@ public sealed class ConvFastPathTests
         ["single channel many filters (transposed weight gradient)"] = (4, 1, 9, 9, 40, Conv2dSpec.Square(3)),
         ["batch 1 many filters (transposed weight gradient)"] = (1, 1, 8, 8, 48, Conv2dSpec.Square(3, padding: 1)),
         ["2x2 groups 2 many filters (transposed weight gradient)"] = (4, 4, 7, 6, 48, new Conv2dSpec(2, 2, groups: 2)),
+        ["stride 2 wide rows (vector gather)"] = (2, 3, 9, 41, 4, new Conv2dSpec(3, 3, 2, 2, Padding2d.Explicit(1, 0, 1, 2))),
+        ["stride 2 dilation 2 wide rows"] = (1, 2, 7, 50, 3, new Conv2dSpec(3, 2, 2, 2, Padding2d.Symmetric(2), 1, 2)),
         ["many channels k > panel"] = (4, 20, 6, 6, 40, Conv2dSpec.Square(3, padding: 1)),
     };
 
@@ -156,7 +159,7 @@ public sealed class ConvFastPathTests
         }
     }
 
-    // ------------------------------------------------------------ float64 references (direct loops)
+    // ------------------------------------------------------------ setup and oracle
 
     private static (Conv2dGeometry G, float[] X, float[] W, float[] B, float[] Dy) Setup(string name)
     {
@@ -167,87 +170,15 @@ public sealed class ConvFastPathTests
             Random(rng, g.K), Random(rng, (int)g.OutputShape.ElementCount));
     }
 
-    /// <summary>Calls <paramref name="tap"/>(n, k, c, oh, ow, kh, kw, ih, iw) for every in-bounds tap of the convolution.</summary>
-    private static void ForEachTap(Conv2dGeometry g, Action<int, int, int, int, int, int, int, int, int> tap)
-    {
-        int kg = g.KPerGroup, cg = g.CPerGroup;
-        for (int n = 0; n < g.N; n++)
-            for (int k = 0; k < g.K; k++)
-                for (int ci = 0; ci < cg; ci++)
-                    for (int oh = 0; oh < g.OH; oh++)
-                        for (int ow = 0; ow < g.OW; ow++)
-                            for (int kh = 0; kh < g.KH; kh++)
-                                for (int kw = 0; kw < g.KW; kw++)
-                                {
-                                    int ih = oh * g.SH - g.PadTop + kh * g.DH, iw = ow * g.SW - g.PadLeft + kw * g.DW;
-                                    if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
-                                    tap(n, k, k / kg * cg + ci, oh, ow, kh, kw, ih, iw);
-                                }
-    }
-
-    private static double[] ReferenceForward(Conv2dGeometry g, float[] x, float[] w, float[]? b)
-    {
-        var y = new double[g.OutputShape.ElementCount];
-        for (int i = 0; i < y.Length; i++) y[i] = b is null ? 0 : b[i / g.OutputPlane % g.K];
-        ForEachTap(g, (n, k, c, oh, ow, kh, kw, ih, iw) =>
-            y[((n * g.K + k) * g.OH + oh) * g.OW + ow] +=
-                (double)x[((n * g.C + c) * g.H + ih) * g.W + iw] * w[((k * g.CPerGroup + c % g.CPerGroup) * g.KH + kh) * g.KW + kw]);
-        return y;
-    }
-
-    private static double[] ReferenceBackwardData(Conv2dGeometry g, float[] dy, float[] w)
-    {
-        var dx = new double[g.InputShape.ElementCount];
-        ForEachTap(g, (n, k, c, oh, ow, kh, kw, ih, iw) =>
-            dx[((n * g.C + c) * g.H + ih) * g.W + iw] +=
-                (double)dy[((n * g.K + k) * g.OH + oh) * g.OW + ow] * w[((k * g.CPerGroup + c % g.CPerGroup) * g.KH + kh) * g.KW + kw]);
-        return dx;
-    }
-
-    private static double[] ReferenceBackwardWeights(Conv2dGeometry g, float[] x, float[] dy)
-    {
-        var dw = new double[g.WeightShape.ElementCount];
-        ForEachTap(g, (n, k, c, oh, ow, kh, kw, ih, iw) =>
-            dw[((k * g.CPerGroup + c % g.CPerGroup) * g.KH + kh) * g.KW + kw] +=
-                (double)dy[((n * g.K + k) * g.OH + oh) * g.OW + ow] * x[((n * g.C + c) * g.H + ih) * g.W + iw]);
-        return dw;
-    }
-
-    private static float[] ReferenceIm2Col(Conv2dGeometry g, float[] x)
-    {
-        var cols = new float[g.ColumnsShape.ElementCount];
-        for (int n = 0; n < g.N; n++)
-            for (int c = 0; c < g.C; c++)
-                for (int kh = 0; kh < g.KH; kh++)
-                    for (int kw = 0; kw < g.KW; kw++)
-                        for (int oh = 0; oh < g.OH; oh++)
-                            for (int ow = 0; ow < g.OW; ow++)
-                            {
-                                int ih = oh * g.SH - g.PadTop + kh * g.DH, iw = ow * g.SW - g.PadLeft + kw * g.DW;
-                                int row = (c * g.KH + kh) * g.KW + kw;
-                                cols[((long)n * g.ColumnRows + row) * g.OutputPlane + oh * g.OW + ow] =
-                                    ih < 0 || ih >= g.H || iw < 0 || iw >= g.W ? 0f : x[((n * g.C + c) * g.H + ih) * g.W + iw];
-                            }
-        return cols;
-    }
-
-    private static float[] ReferenceCol2Im(Conv2dGeometry g, float[] cols)
-    {
-        var x = new float[g.InputShape.ElementCount];
-        for (int n = 0; n < g.N; n++)
-            for (int c = 0; c < g.C; c++)
-                for (int kh = 0; kh < g.KH; kh++)
-                    for (int kw = 0; kw < g.KW; kw++)
-                        for (int oh = 0; oh < g.OH; oh++)
-                            for (int ow = 0; ow < g.OW; ow++)
-                            {
-                                int ih = oh * g.SH - g.PadTop + kh * g.DH, iw = ow * g.SW - g.PadLeft + kw * g.DW;
-                                if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
-                                int row = (c * g.KH + kh) * g.KW + kw;
-                                x[((n * g.C + c) * g.H + ih) * g.W + iw] += cols[((long)n * g.ColumnRows + row) * g.OutputPlane + oh * g.OW + ow];
-                            }
-        return x;
-    }
+    // The oracle is the shared float64 direct-loop reference (tests/ConvNet.Gpu.Tests/Reference/ConvReference.cs).
+    private static double[] D(float[] a) => Array.ConvertAll(a, v => (double)v);
+    private static float[] F(double[] a) => Array.ConvertAll(a, v => (float)v);
+    private static double[] ReferenceForward(Conv2dGeometry g, float[] x, float[] w, float[]? b) =>
+        ConvReference.Forward(D(x), D(w), b is null ? null : D(b), g);
+    private static double[] ReferenceBackwardData(Conv2dGeometry g, float[] dy, float[] w) => ConvReference.BackwardData(D(dy), D(w), g);
+    private static double[] ReferenceBackwardWeights(Conv2dGeometry g, float[] x, float[] dy) => ConvReference.BackwardWeights(D(x), D(dy), g);
+    private static float[] ReferenceIm2Col(Conv2dGeometry g, float[] x) => F(ConvReference.Im2Col(D(x), g));
+    private static float[] ReferenceCol2Im(Conv2dGeometry g, float[] cols) => F(ConvReference.Col2Im(D(cols), g));
 
     // ------------------------------------------------------------ helpers
 

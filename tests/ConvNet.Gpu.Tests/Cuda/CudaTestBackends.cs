@@ -23,9 +23,16 @@ internal static class CudaTestBackends
     public static BackendUnderTest Emulated(CudaBackendOptions? options = null) =>
         TestBackends.ForCuda(CreateEmulated(options ?? EmulatedOptions), Backend.Cpu(TestBackends.CpuThreads));
 
+    /// <summary>
+    /// Options for a real GPU. <c>CONVNET_CUDA_POOL=0</c> turns the caching pool off so compute-sanitizer memcheck sees
+    /// the true bounds of every buffer (gpu-host.md); otherwise the defaults are used, as users get them.
+    /// </summary>
+    public static CudaBackendOptions GpuOptions =>
+        Environment.GetEnvironmentVariable("CONVNET_CUDA_POOL") == "0" ? new() { UseMemoryPool = false } : new();
+
     /// <summary>The CUDA backend on GPU 0, judged against the CPU; skips when no GPU is usable.</summary>
     public static BackendUnderTest Gpu(CudaBackendOptions? options = null) =>
-        TestBackends.ForCuda(CreateGpu(options ?? new CudaBackendOptions()), Backend.Cpu(TestBackends.CpuThreads));
+        TestBackends.ForCuda(CreateGpu(options ?? GpuOptions), Backend.Cpu(TestBackends.CpuThreads));
 
     /// <summary>A bare emulated CudaBackend (the caller disposes it); skips the test when the emulator library is missing.</summary>
     public static CudaBackend CreateEmulated(CudaBackendOptions? options = null)
@@ -40,7 +47,7 @@ internal static class CudaTestBackends
     {
         try
         {
-            return Backend.Cuda(0, options ?? new CudaBackendOptions());
+            return Backend.Cuda(0, options ?? GpuOptions);
         }
         catch (CudaUnavailableException e)
         {

@@ -1,4 +1,6 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using static ConvNet.Gpu.Backends.Cpu.Conv.VectorRuns;
 
 namespace ConvNet.Gpu.Backends.Cpu.Conv;
@@ -46,6 +48,8 @@ internal static unsafe class ConvColumns
                         float* src = xc + (long)ih * g.W + offW;
                         if (g.SW == 1)
                             Copy(src + lo, dst + lo, hi - lo);
+                        else if (g.SW == 2)
+                            GatherStride2(src, dst, lo, hi);
                         else
                             for (int i = lo; i < hi; i++) dst[i] = src[i * g.SW];
                         Zero(dst + hi, ow - hi);
@@ -87,11 +91,51 @@ internal static unsafe class ConvColumns
                         float* dst = xc + (long)ih * g.W + offW;
                         if (g.SW == 1)
                             Add(src + lo, dst + lo, hi - lo);
+                        else if (g.SW == 2)
+                            ScatterAddStride2(src, dst, lo, hi);
                         else
                             for (int i = lo; i < hi; i++) dst[i * g.SW] += src[i];
                     }
                 }
         }
+    }
+
+    /// <summary>dst[i] = src[2i] for i in [lo, hi): 8 outputs per two loads and two shuffles (stride-2 convolutions).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void GatherStride2(float* src, float* dst, int lo, int hi)
+    {
+        int i = lo;
+        if (Avx2.IsSupported)
+            // i + 8 < hi keeps the second load (src[2i + 8 .. 2i + 15]) inside the row's last valid element 2(hi - 1).
+            for (; i + 8 < hi; i += 8)
+            {
+                var a = Avx.LoadVector256(src + 2 * i);
+                var b = Avx.LoadVector256(src + 2 * i + 8);
+                var even = Avx.Shuffle(a, b, 0b10_00_10_00); // a0 a2 b0 b2 | a4 a6 b4 b6
+                Avx.Store(dst + i, Avx2.Permute4x64(even.AsDouble(), 0b11_01_10_00).AsSingle()); // a0 a2 a4 a6 b0 b2 b4 b6
+            }
+        for (; i < hi; i++) dst[i] = src[2 * i];
+    }
+
+    /// <summary>
+    /// dst[2i] += src[i] for i in [lo, hi): each vector step adds (s0, 0, s1, 0, ...) over 16 consecutive elements, so the
+    /// odd positions between get + 0 (which leaves every value but -0 unchanged).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ScatterAddStride2(float* src, float* dst, int lo, int hi)
+    {
+        int i = lo;
+        if (Avx.IsSupported)
+            for (; i + 8 < hi; i += 8)
+            {
+                var v = Avx.LoadVector256(src + i);
+                var l = Avx.UnpackLow(v, Vector256<float>.Zero);  // v0 0 v1 0 | v4 0 v5 0
+                var h = Avx.UnpackHigh(v, Vector256<float>.Zero); // v2 0 v3 0 | v6 0 v7 0
+                float* d = dst + 2 * i;
+                Avx.Store(d, Avx.Add(Avx.LoadVector256(d), Avx.Permute2x128(l, h, 0x20)));
+                Avx.Store(d + 8, Avx.Add(Avx.LoadVector256(d + 8), Avx.Permute2x128(l, h, 0x31)));
+            }
+        for (; i < hi; i++) dst[2 * i] += src[i];
     }
 
     /// <summary>

@@ -14,22 +14,37 @@ internal static unsafe class VectorRuns
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Zero(float* d, int n) => Fill(d, 0f, n);
 
-    /// <summary>d[0..n) = value.</summary>
+    /// <summary>d[0..n) = value. Runs of 8 or more end with one overlapping vector instead of a scalar tail.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Fill(float* d, float value, int n)
     {
         var v = Vector256.Create(value);
-        int i = 0;
-        for (; i + 8 <= n; i += 8) v.Store(d + i);
-        for (; i < n; i++) d[i] = value;
+        if (n >= 8)
+        {
+            for (int j = 0; j + 8 < n; j += 8) v.Store(d + j);
+            v.Store(d + n - 8);
+            return;
+        }
+        for (int i = 0; i < n; i++) d[i] = value;
     }
 
-    /// <summary>d[0..n) = s[0..n).</summary>
+    /// <summary>d[0..n) = s[0..n) (non-overlapping runs). Runs of 8 or more end with one overlapping vector.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Copy(float* s, float* d, int n)
     {
+        if (n >= 8)
+        {
+            for (int j = 0; j + 8 < n; j += 8) Vector256.Load(s + j).Store(d + j);
+            Vector256.Load(s + n - 8).Store(d + n - 8);
+            return;
+        }
         int i = 0;
-        for (; i + 8 <= n; i += 8) Vector256.Load(s + i).Store(d + i);
+        if (n >= 4)
+        {
+            Vector128.Load(s).Store(d);
+            Vector128.Load(s + n - 4).Store(d + n - 4);
+            return;
+        }
         for (; i < n; i++) d[i] = s[i];
     }
 
@@ -39,6 +54,11 @@ internal static unsafe class VectorRuns
     {
         int i = 0;
         for (; i + 8 <= n; i += 8) (Vector256.Load(d + i) + Vector256.Load(s + i)).Store(d + i);
+        if (i + 4 <= n)
+        {
+            (Vector128.Load(d + i) + Vector128.Load(s + i)).Store(d + i);
+            i += 4;
+        }
         for (; i < n; i++) d[i] += s[i];
     }
 

@@ -1,5 +1,5 @@
-// Register-tiled SGEMM micro-kernel. The per-row blocks are unrolled by hand; rows beyond TR.Value are
-// removed by the JIT because TR is a struct type parameter whose Value is a constant per instantiation.
+// Register-tiled SGEMM micro-kernel. The per-row blocks are written out in full (first emitted by a small script, now
+// plain source); rows beyond TR.Value are removed by the JIT because TR is a struct type parameter with a constant Value.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;

@@ -77,7 +77,7 @@ internal static unsafe class SgemmPacking
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Copy(float* src, float* dst, int count)
     {
         int j = 0;
@@ -85,7 +85,7 @@ internal static unsafe class SgemmPacking
         for (; j < count; j++) dst[j] = src[j];
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
     private static void ScaleCopy(float* src, float* dst, int count, float alpha)
     {
         if (alpha == 1f) { Copy(src, dst, count); return; }

@@ -1,0 +1,94 @@
+using System.CommandLine;
+using System.Globalization;
+using ConvNet.Gpu.Cli.Diagnostics;
+using ConvNet.Gpu.Cli.Engine;
+using ConvNet.Gpu.Cli.Infrastructure;
+using Spectre.Console;
+
+namespace ConvNet.Gpu.Cli.Commands;
+
+/// <summary>
+/// <c>convnet bench</c>: a quick table of SGEMM and convolution (forward, backward-data, backward-weights) times and
+/// GFLOP/s on the CPU and on the GPU; when no GPU works, the emulated device if asked for, otherwise the reason.
+/// </summary>
+internal static class BenchCommand
+{
+    /// <summary>Builds the command.</summary>
+    public static Command Create(CliApp app)
+    {
+        var gpu = new Option<string>("--gpu")
+        {
+            Description = "Which CUDA device to compare with: cuda, cuda:N, cuda-emulated, or none. Default: cuda.",
+            DefaultValueFactory = _ => "cuda",
+        };
+        var seconds = CommonOptions.OptionalPositiveDouble("--seconds", $"Time budget per op and device, in seconds (at least 3 timed calls). Default: {OpBenchmark.DefaultSeconds}.");
+        var command = new Command("bench", "Time SGEMM and convolutions on the CPU and the GPU (a quick table; see benchmarks/ for BenchmarkDotNet).");
+        command.Options.Add(gpu);
+        command.Options.Add(seconds);
+        command.SetAction((parse, ct) => Task.FromResult(Run(app.Console, parse.GetValue(gpu)!, parse.GetValue(seconds) ?? OpBenchmark.DefaultSeconds, ct)));
+        return command;
+    }
+
+    private static int Run(CliConsole console, string gpuText, double seconds, CancellationToken cancellationToken)
+    {
+        OpenedDevice? gpu = null;
+        string gpuColumn = "GPU";
+        if (!string.Equals(gpuText, "none", StringComparison.OrdinalIgnoreCase))
+        {
+            DeviceRequest request = DeviceRequest.TryParse(gpuText) is { Kind: DeviceKind.Cuda or DeviceKind.CudaEmulated } r
+                ? r
+                : throw CliException.UsageError($"unknown --gpu '{gpuText}'. Valid values: cuda, cuda:N, cuda-emulated, none.");
+            try
+            {
+                gpu = DeviceSelector.Open(request, tf32: false);
+                gpuColumn = gpu.Backend.Name;
+            }
+            catch (CliException ex) when (ex.ExitCode == ExitCodes.Device)
+            {
+                string why = ex.InnerException is ConvNet.Gpu.Backends.Cuda.CudaUnavailableException u ? $"CUDA is unavailable: {u.Reason}" : ex.Message;
+                console.Line($"GPU columns empty: {why}." + (request.Kind == DeviceKind.CudaEmulated ? "" : " Pass --gpu cuda-emulated to time the emulated device instead."));
+            }
+        }
+
+        using IBackend cpu = Backend.Cpu();
+        console.Line(cpu.Description);
+        if (gpu is not null) console.Line(gpu.Backend.Description);
+
+        var table = new Table().Border(TableBorder.Rounded)
+            .AddColumn("op").AddColumn("shape")
+            .AddColumn(new TableColumn("CPU ms").RightAligned()).AddColumn(new TableColumn("CPU GFLOP/s").RightAligned())
+            .AddColumn(new TableColumn($"{Markup.Escape(gpuColumn)} ms").RightAligned()).AddColumn(new TableColumn("GFLOP/s").RightAligned())
+            .AddColumn(new TableColumn("speed-up").RightAligned());
+        try
+        {
+            foreach (BenchCase c in OpBenchmark.Cases())
+            {
+                (string ms, string gf, double? t) cpuCell = Cell(c, cpu, seconds, cancellationToken);
+                (string ms, string gf, double? t) gpuCell = gpu is null ? ("n/a", "n/a", null) : Cell(c, gpu.Backend, seconds, cancellationToken);
+                string speedup = cpuCell.t is double a && gpuCell.t is double b ? (a / b).ToString("0.0", CultureInfo.InvariantCulture) + "x" : "";
+                table.AddRow(c.Op, Markup.Escape(c.Shape), cpuCell.ms, cpuCell.gf, gpuCell.ms, gpuCell.gf, speedup);
+            }
+        }
+        finally
+        {
+            gpu?.Backend.Dispose();
+        }
+        console.Render(table);
+        console.Line("Median of repeated calls after warm-up, each ended by a synchronize; FP32" + (gpu is null ? "." : ", TF32 off."));
+        return ExitCodes.Success;
+    }
+
+    private static (string, string, double?) Cell(BenchCase c, IBackend backend, double seconds, CancellationToken ct)
+    {
+        try
+        {
+            BenchTiming t = OpBenchmark.Measure(c, backend, seconds, ct);
+            return (t.MedianMilliseconds.ToString("0.000", CultureInfo.InvariantCulture),
+                t.GigaflopsPerSecond(c.Flops).ToString("0.0", CultureInfo.InvariantCulture), t.MedianMilliseconds);
+        }
+        catch (NotImplementedException)
+        {
+            return ("not implemented", "", null);
+        }
+    }
+}

@@ -1,0 +1,92 @@
+using System.CommandLine;
+using ConvNet.Gpu.Cli.Engine;
+using ConvNet.Gpu.Cli.Infrastructure;
+using ConvNet.Gpu.Cli.Training;
+
+namespace ConvNet.Gpu.Cli.Commands;
+
+/// <summary>
+/// <c>convnet train</c>: trains a ready-made model on Fashion-MNIST with live progress, writes checkpoints, metrics.json
+/// and report.html to the output directory; Ctrl-C writes a resumable checkpoint.
+/// </summary>
+internal static class TrainCommand
+{
+    /// <summary>Builds the command and its options.</summary>
+    public static Command Create(CliApp app)
+    {
+        var model = CommonOptions.Choice("--model", "The network to train.", ModelNames.LeNet5, "model", ModelNames.All, "-m");
+        var data = new Option<string?>("--data", "-d")
+        {
+            Description = "Directory with the four Fashion-MNIST IDX files (raw or .gz). Default: $CONVNET_DATA, then /usr/share/datasets/fashion-mnist, then the sample built into convnet.",
+        };
+        var sample = new Option<bool>("--sample")
+        {
+            Description = "Train on the small Fashion-MNIST sample built into convnet, even when the full set is installed.",
+        };
+        var epochs = CommonOptions.Int("--epochs", "Number of epochs (a resumed run continues up to this many). Default: 10.", 10, 1, "-e");
+        var batchSize = CommonOptions.Int("--batch-size", "Mini-batch size. Default: 64.", 64, 1, "-b");
+        var lr = CommonOptions.OptionalPositiveDouble("--lr", "Learning rate. Default: 0.001 for adam/adamw, 0.05 for sgd (momentum 0.9).");
+        var optimizer = CommonOptions.Choice("--optimizer", "The optimizer.", "adam", "optimizer", ModelNames.Optimizers);
+        var device = DeviceOption();
+        var seed = new Option<ulong>("--seed")
+        {
+            Description = "Seed of weight initialization, shuffling and dropout. Default: 42.",
+            DefaultValueFactory = _ => 42,
+        };
+        var output = new Option<string?>("--out", "-o")
+        {
+            Description = "Output directory for checkpoints, metrics.json and report.html. Default: out/<model> (or the resumed checkpoint's directory).",
+        };
+        var resume = new Option<string?>("--resume")
+        {
+            Description = "Continue an interrupted run from this checkpoint (same epoch and batch position).",
+        };
+        var tf32 = new Option<bool>("--tf32") { Description = "Let cuBLAS use TF32 tensor cores (faster on Ampere and newer, ~1e-3 relative error)." };
+        var limit = CommonOptions.OptionalInt("--limit", "Use only the first N training images (and at most N test images); handy for quick tries.", 1);
+
+        var command = new Command("train", "Train a network on Fashion-MNIST (modern LeNet-5 by default) and write checkpoints, metrics.json and report.html.")
+        {
+            model, data, sample, epochs, batchSize, lr, optimizer, device, seed, output, resume, tf32, limit,
+        };
+        command.SetAction((parse, ct) =>
+        {
+            var settings = new TrainSettings
+            {
+                Model = parse.GetResult(model) is { Implicit: false } ? parse.GetValue(model) : null,
+                DataDirectory = parse.GetValue(data),
+                UseSample = parse.GetValue(sample),
+                Epochs = parse.GetValue(epochs),
+                BatchSize = parse.GetValue(batchSize),
+                LearningRate = parse.GetValue(lr),
+                Optimizer = parse.GetValue(optimizer)!,
+                Device = ParseDevice(parse.GetValue(device)!),
+                Seed = parse.GetValue(seed),
+                OutputDirectory = parse.GetValue(output),
+                Resume = parse.GetValue(resume),
+                Tf32 = parse.GetValue(tf32),
+                Limit = parse.GetValue(limit),
+                Verbose = parse.GetValue<bool>("--verbose"),
+            };
+            return Task.FromResult(new TrainRunner(app.Console, settings).Run(ct));
+        });
+        return command;
+    }
+
+    /// <summary>--device, validated at parse time.</summary>
+    internal static Option<string> DeviceOption() => new("--device")
+    {
+        Description = $"Where to run: {DeviceRequest.Syntax}. Default: auto (a CUDA GPU when one works, else the CPU; the reason is printed).",
+        DefaultValueFactory = _ => "auto",
+        CustomParser = r =>
+        {
+            if (r.Tokens.Count == 0) return "auto";
+            string text = r.Tokens[0].Value;
+            if (DeviceRequest.TryParse(text) is null) r.AddError($"unknown device '{text}'. Valid devices: {DeviceRequest.Syntax}.");
+            return text;
+        },
+    };
+
+    /// <summary>Parses a value <see cref="DeviceOption"/> has already validated.</summary>
+    internal static DeviceRequest ParseDevice(string text) =>
+        DeviceRequest.TryParse(text) ?? throw CliException.UsageError($"unknown device '{text}'. Valid devices: {DeviceRequest.Syntax}.");
+}

@@ -1,0 +1,296 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ConvNet.Gpu.Checkpoints;
+using ConvNet.Gpu.Cli.Infrastructure;
+using ConvNet.Gpu.Cli.Reporting;
+using ConvNet.Gpu.Data;
+using ConvNet.Gpu.Nn;
+using ConvNet.Gpu.Optimizers;
+using ConvNet.Gpu.Training;
+using LibraryEpochMetrics = ConvNet.Gpu.Training.EpochMetrics;
+using LibraryEvaluation = ConvNet.Gpu.Training.EvaluationResult;
+
+namespace ConvNet.Gpu.Cli.Engine;
+
+/// <summary>
+/// The CLI's adapter over the training library: a <see cref="Sequential"/> model, its <see cref="Trainer"/> and
+/// optimizer on one backend, plus the run settings the CLI stores in its checkpoints (model name, batch size, seed,
+/// input normalization). Everything the commands need from the library goes through here, so a change in the
+/// library's API touches this file only.
+/// </summary>
+internal sealed class TrainingSession : IDisposable
+{
+    private const string ModelKey = "cli.model", BatchSizeKey = "cli.batch_size", SeedKey = "cli.seed", MeanKey = "cli.normalization_mean", StdKey = "cli.normalization_std";
+    private const int EvaluationBatchSize = 500;
+
+    private readonly Sequential _model;
+    private readonly Trainer _trainer;
+    private readonly Normalization _normalization;
+
+    private TrainingSession(string modelName, Sequential model, Optimizer optimizer, Normalization normalization, ulong seed, int batchSize)
+    {
+        ModelName = modelName;
+        _model = model;
+        _trainer = new Trainer(model, optimizer);
+        _normalization = normalization;
+        Seed = seed;
+        BatchSize = batchSize;
+    }
+
+    /// <summary>The model name (see <see cref="ModelNames"/>).</summary>
+    public string ModelName { get; }
+
+    /// <summary>Trainable parameter count.</summary>
+    public long ParameterCount => _model.TrainableParameterCount;
+
+    /// <summary>Optimizer name (sgd, adam, adamw).</summary>
+    public string Optimizer => _trainer.Optimizer.Name;
+
+    /// <summary>Base learning rate.</summary>
+    public double LearningRate => double.Parse(_trainer.Optimizer.BaseLearningRate.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture); // 0.001f prints as 0.001
+
+    /// <summary>Seed of initialization and data order.</summary>
+    public ulong Seed { get; }
+
+    /// <summary>Mini-batch size.</summary>
+    public int BatchSize { get; }
+
+    /// <summary>Where training stands (after a resume: the checkpoint's position).</summary>
+    public TrainPosition Position => new(_trainer.Position.Epoch, _trainer.Position.Batch);
+
+    /// <summary>Builds a fresh model and optimizer; the input normalization is measured on <paramref name="train"/>.</summary>
+    public static TrainingSession Create(string model, IBackend backend, Dataset train, string optimizer, double learningRate, ulong seed, int batchSize)
+    {
+        Sequential network = ModelFactory.Build(model, backend, train.SampleShape, train.ClassCount, seed);
+        try
+        {
+            return new TrainingSession(model, network, CreateOptimizer(optimizer, (float)learningRate), Normalization.FromDataset(train), seed, batchSize);
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The Summary table of <paramref name="model"/> built for 1x28x28 inputs and 10 classes, on the CPU.</summary>
+    public static string SummaryOf(string model)
+    {
+        using IBackend cpu = Backend.Cpu(1);
+        using Sequential network = ModelFactory.Build(model, cpu, new TensorShape([1, 28, 28], ["C", "H", "W"]), FashionMnist.ClassNames.Count, 42);
+        return network.Summary().ToString();
+    }
+
+    /// <summary>
+    /// Restores a session from a checkpoint written by <see cref="Save"/>: the model is rebuilt from the saved
+    /// architecture, the optimizer from its saved configuration, and weights, optimizer state and position are loaded.
+    /// <paramref name="expectedModel"/> (an explicit --model) must match the checkpoint's model. Any problem is a
+    /// checkpoint error (exit code 4) naming the file.
+    /// </summary>
+    public static TrainingSession Resume(string checkpoint, IBackend backend, string? expectedModel, bool forTraining)
+    {
+        CheckpointContent content;
+        try
+        {
+            content = CheckpointFile.Read(checkpoint);
+        }
+        catch (Exception ex) when (ex is CheckpointFormatException or IOException or UnauthorizedAccessException)
+        {
+            throw CliException.CheckpointError(ex.Message, ex);
+        }
+
+        string modelName = content.Metadata.TryGetValue(ModelKey, out string? m) ? m : "custom";
+        if (expectedModel is not null && modelName != expectedModel)
+            throw CliException.CheckpointError(
+                $"{checkpoint} holds a '{modelName}' model, not '{expectedModel}'. Drop --model to resume it as '{modelName}', or pass a checkpoint of a '{expectedModel}' run.");
+        if (forTraining && content.Kind != ModelCheckpoint.TrainingKind)
+            throw CliException.CheckpointError(
+                $"{checkpoint} is a model-only checkpoint (kind \"{content.Kind}\"): it has no optimizer state or position to resume from.");
+
+        Sequential? network = null;
+        try
+        {
+            network = ModelCheckpoint.LoadModel(checkpoint, backend);
+            Optimizer optimizer = content.Metadata.TryGetValue("optimizer", out string? config) ? OptimizerFromConfig(config, checkpoint) : new Adam();
+            var normalization = new Normalization(Float(content, MeanKey, 0f), Float(content, StdKey, 1f));
+            var session = new TrainingSession(modelName, network, optimizer, normalization,
+                content.Metadata.TryGetValue(SeedKey, out string? s) ? ulong.Parse(s, CultureInfo.InvariantCulture) : network.Seed,
+                content.Metadata.TryGetValue(BatchSizeKey, out string? b) ? int.Parse(b, CultureInfo.InvariantCulture) : 64);
+            if (content.Kind == ModelCheckpoint.TrainingKind) ModelCheckpoint.Restore(checkpoint, session._trainer);
+            return session;
+        }
+        catch (Exception ex) when (ex is CheckpointFormatException or ConvNetArgumentException or FormatException or OverflowException or JsonException or KeyNotFoundException)
+        {
+            network?.Dispose();
+            throw CliException.CheckpointError(ex is CheckpointFormatException ? ex.Message : $"cannot restore {checkpoint}: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>Throws a data error when the dataset does not fit the model's input or classes.</summary>
+    public void CheckCompatible(Dataset data)
+    {
+        if (!data.SampleShape.SameDimensions(_model.InputShape))
+            throw CliException.DataError($"the data's images are {data.SampleShape} but the model '{ModelName}' takes {_model.InputShape}.");
+        if (_model.OutputShape.Rank != 1 || data.ClassCount > _model.OutputShape[0])
+            throw CliException.DataError($"the data has {data.ClassCount} classes but the model '{ModelName}' outputs {_model.OutputShape}.");
+    }
+
+    /// <summary>Batches per epoch for <paramref name="train"/> (the last one may be smaller).</summary>
+    public int BatchesPerEpoch(Dataset train) => (train.Count + BatchSize - 1) / BatchSize;
+
+    /// <summary>The Summary table.</summary>
+    public string Summary() => _model.Summary().ToString();
+
+    /// <summary>
+    /// The first convolution layer's weights (K, C/groups, KH, KW), or null when the model has none. When that layer is
+    /// the model's first, its outputs for <paramref name="probe"/>'s image <paramref name="probeIndex"/> come too.
+    /// </summary>
+    public FilterBank? FirstConvFilters(Dataset? probe = null, int probeIndex = 0)
+    {
+        foreach ((string path, Layer layer) in _model.AllLayers())
+        {
+            if (layer is not Conv2D conv) continue;
+            float[] weights = conv.Weight.Value.ToArray();
+            TensorShape shape = conv.Weight.Value.Shape;
+            string label = $"{layer.Name} ({layer.TypeName} {conv.InputShape[0]}→{conv.OutChannels}, {conv.Spec.KernelH}×{conv.Spec.KernelW}; layer {path})";
+            FilterResponses? responses = probe is not null && probe.Count > probeIndex && ReferenceEquals(_model.Layers[0], conv)
+                ? Responses(conv, probe, probeIndex)
+                : null;
+            return new FilterBank(label, weights, shape[0], shape[1], shape[2], shape[3], responses);
+        }
+        return null;
+    }
+
+    /// <summary>Runs the first layer alone on one normalized image: (1, C, H, W) in, (1, K, OH, OW) out.</summary>
+    private FilterResponses Responses(Conv2D conv, Dataset probe, int index)
+    {
+        float[] raw = probe.GetImage(index).ToArray();
+        float[] normalized = (float[])raw.Clone();
+        _normalization.Apply(normalized);
+        TensorShape sample = probe.SampleShape;
+        using Tensor input = _model.Backend.Allocate(TensorShape.Nchw(1, sample[0], sample[1], sample[2]));
+        input.Upload(normalized);
+        Tensor output = conv.Forward(input, training: false);
+        float[] maps = output.ToArray();
+        return new FilterResponses(raw, sample[1], sample[2], probe.ClassNames[probe.Labels.Span[index]], maps, output.Shape[2], output.Shape[3]);
+    }
+
+    /// <summary>Trains up to <paramref name="epochs"/> epochs from <see cref="Position"/>; stops at a batch boundary when cancelled.</summary>
+    public FitOutcome Fit(Dataset train, int epochs, Action<int, int> onEpochStart, Action<BatchEvent> onBatch, Action<EpochEvent> onEpochEnd,
+        CancellationToken cancellationToken)
+    {
+        int startEpoch = _trainer.Position.Epoch, startBatch = _trainer.Position.Batch;
+        int announced = -1;
+        EventHandler<BatchProgress> batchHandler = (_, p) =>
+        {
+            if (p.Epoch != announced)
+            {
+                announced = p.Epoch;
+                onEpochStart(p.Epoch + 1, p.Epoch == startEpoch ? startBatch : 0);
+            }
+            onBatch(new BatchEvent(p.Epoch + 1, p.Batch + 1, p.BatchesPerEpoch, p.EpochLoss, p.EpochAccuracy, p.ImagesPerSecond));
+        };
+        EventHandler<LibraryEpochMetrics> epochHandler = (_, e) =>
+            onEpochEnd(new EpochEvent(e.Epoch + 1, e.TrainLoss, e.TrainAccuracy, e.Seconds, e.ImagesPerSecond));
+        _trainer.BatchCompleted += batchHandler;
+        _trainer.EpochCompleted += epochHandler;
+        try
+        {
+            TrainingHistory history = _trainer.Fit(train, new TrainingOptions
+            {
+                Epochs = epochs,
+                BatchSize = BatchSize,
+                Shuffle = true,
+                Seed = Seed,
+                Normalization = _normalization,
+                CancellationToken = cancellationToken,
+            });
+            return new FitOutcome(history.StopReason == StopReason.Cancelled, Position);
+        }
+        finally
+        {
+            _trainer.BatchCompleted -= batchHandler;
+            _trainer.EpochCompleted -= epochHandler;
+        }
+    }
+
+    /// <summary>A full pass over <paramref name="data"/> in inference mode: loss, accuracy, confusion, and each sample's prediction.</summary>
+    public EvaluationResult Evaluate(Dataset data)
+    {
+        float[] images = data.Images.ToArray();
+        _normalization.Apply(images);
+        LibraryEvaluation result = _model.Evaluate(images, data.Labels.Span, EvaluationBatchSize);
+        int classes = result.ConfusionMatrix.ClassCount;
+        var confusion = new long[classes, classes];
+        for (int i = 0; i < classes; i++)
+            for (int j = 0; j < classes; j++)
+                confusion[i, j] = result.ConfusionMatrix[i, j];
+        return new EvaluationResult(result.Loss, result.Accuracy, confusion, [], []);
+    }
+
+    /// <summary>Like <see cref="Evaluate"/>, plus the predicted class and its probability for every sample (a second pass).</summary>
+    public EvaluationResult EvaluateWithPredictions(Dataset data)
+    {
+        EvaluationResult summary = Evaluate(data);
+        float[] images = data.Images.ToArray();
+        _normalization.Apply(images);
+        Prediction prediction = _model.Predict(images, data.Count, EvaluationBatchSize);
+        var confidence = new float[data.Count];
+        for (int i = 0; i < data.Count; i++) confidence[i] = prediction.ProbabilitiesOf(i)[prediction.Classes[i]];
+        return summary with { Predicted = prediction.Classes, Confidence = confidence };
+    }
+
+    /// <summary>Writes a training checkpoint (atomically) with the model, optimizer, position and the CLI's run settings.</summary>
+    public void Save(string path)
+    {
+        try
+        {
+            ModelCheckpoint.Save(path, _trainer);
+            // Add the CLI's settings to the library's checkpoint; CheckpointFile.Write replaces the file atomically.
+            CheckpointContent content = CheckpointFile.Read(path);
+            content.Metadata[ModelKey] = ModelName;
+            content.Metadata[BatchSizeKey] = BatchSize.ToString(CultureInfo.InvariantCulture);
+            content.Metadata[SeedKey] = Seed.ToString(CultureInfo.InvariantCulture);
+            content.Metadata[MeanKey] = _normalization.Mean.ToString("R", CultureInfo.InvariantCulture);
+            content.Metadata[StdKey] = _normalization.Std.ToString("R", CultureInfo.InvariantCulture);
+            CheckpointFile.Write(path, content);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw CliException.OutputError($"cannot write the checkpoint {path}: {ex.Message}", ex);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        _trainer.Optimizer.Dispose();
+        _model.Dispose();
+    }
+
+    private static Optimizer CreateOptimizer(string name, float learningRate) => name switch
+    {
+        "sgd" => new Sgd(learningRate, momentum: 0.9f),
+        "adamw" => new AdamW(learningRate),
+        _ => new Adam(learningRate),
+    };
+
+    private static Optimizer OptimizerFromConfig(string json, string path)
+    {
+        JsonObject config = JsonNode.Parse(json) as JsonObject ?? throw new FormatException("the optimizer metadata is not a JSON object");
+        string type = config["type"]?.GetValue<string>() ?? throw new FormatException("the optimizer metadata has no type");
+        float F(string key, float fallback) => config[key] is JsonNode n ? n.GetValue<float>() : fallback;
+        float lr = F("learning_rate", 1e-3f);
+        return type switch
+        {
+            "sgd" => new Sgd(lr, F("momentum", 0f), config["nesterov"]?.GetValue<bool>() ?? false, F("weight_decay", 0f)),
+            "adam" => new Adam(lr, F("beta1", 0.9f), F("beta2", 0.999f), F("epsilon", 1e-8f), F("weight_decay", 0f)),
+            "adamw" => new AdamW(lr, F("beta1", 0.9f), F("beta2", 0.999f), F("epsilon", 1e-8f), F("weight_decay", 0.01f)),
+            _ => throw new FormatException($"{path} was trained with an optimizer this tool does not know: '{type}'"),
+        };
+    }
+
+    private static float Float(CheckpointContent content, string key, float fallback) =>
+        content.Metadata.TryGetValue(key, out string? v) ? float.Parse(v, CultureInfo.InvariantCulture) : fallback;
+}

@@ -1,0 +1,165 @@
+using System.Diagnostics;
+using System.Globalization;
+using ConvNet.Gpu.Cli.Engine;
+using ConvNet.Gpu.Cli.Infrastructure;
+using ConvNet.Gpu.Cli.Reporting;
+
+namespace ConvNet.Gpu.Cli.Training;
+
+/// <summary>
+/// Runs <c>convnet train</c> end to end: output directory, data, device, model (new or resumed), the training loop
+/// with progress and per-epoch evaluation, checkpoints (last, best, final, or the interruption point), metrics.json
+/// and report.html.
+/// </summary>
+internal sealed class TrainRunner(CliConsole console, TrainSettings settings)
+{
+    /// <summary>Checkpoint written at every epoch end and on interruption: what --resume takes.</summary>
+    public const string LastCheckpoint = "last.ckpt";
+
+    /// <summary>Checkpoint with the best test accuracy so far.</summary>
+    public const string BestCheckpoint = "best.ckpt";
+
+    /// <summary>Checkpoint with the final weights.</summary>
+    public const string FinalCheckpoint = "final.ckpt";
+
+    /// <summary>Trains; returns the exit code (0, or 130 when interrupted with a checkpoint written).</summary>
+    public int Run(CancellationToken cancellationToken)
+    {
+        string? resume = settings.Resume is null ? null : Path.GetFullPath(settings.Resume);
+        if (resume is not null && !File.Exists(resume))
+            throw CliException.CheckpointError($"the checkpoint to resume from does not exist: {resume}");
+
+        string outputDirectory = OutputDirectories.Prepare(
+            settings.OutputDirectory ?? (resume is not null ? Path.GetDirectoryName(resume)! : Path.Combine("out", settings.Model ?? ModelNames.LeNet5)));
+
+        OpenedDevice device = DeviceSelector.Open(settings.Device, settings.Tf32);
+        using IBackend backend = device.Backend;
+        console.Note("Device:", $"{backend.Name} ({device.Reason})");
+        if (settings.Verbose) console.Line($"        {backend.Description}");
+
+        LoadedData data = DataSource.Load(settings.DataDirectory, settings.UseSample, settings.Limit, console);
+        console.Note("Data:", $"{data.Description}; {data.Train.Count:N0} training / {data.Test.Count:N0} test images of {data.Train.SampleShape}");
+
+        using TrainingSession session = resume is null
+            ? TrainingSession.Create(settings.Model ?? ModelNames.LeNet5, backend, data.Train, settings.Optimizer,
+                settings.LearningRate ?? ModelNames.DefaultLearningRate(settings.Optimizer), settings.Seed, settings.BatchSize)
+            : TrainingSession.Resume(resume, backend, settings.Model, forTraining: true);
+        session.CheckCompatible(data.Train);
+
+        if (resume is not null)
+            console.Note("Resume:", $"{resume} at epoch {session.Position.CompletedEpochs + 1}, batch {session.Position.BatchesIntoEpoch + 1} "
+                + $"(model {session.ModelName}, optimizer {session.Optimizer}, batch size {session.BatchSize}, seed {session.Seed}: those come from the checkpoint)");
+        console.Note("Model:", FormattableString.Invariant(
+            $"{session.ModelName}, {session.ParameterCount:N0} parameters; {session.Optimizer} lr {session.LearningRate:G4}, batch size {session.BatchSize}, {settings.Epochs} epochs, seed {session.Seed}"));
+        if (settings.Verbose) console.Line(session.Summary());
+
+        if (session.Position.CompletedEpochs >= settings.Epochs)
+            throw CliException.UsageError($"the checkpoint has already completed {session.Position.CompletedEpochs} epoch(s); pass --epochs greater than that to train further.");
+
+        var metrics = new RunMetrics
+        {
+            Model = session.ModelName,
+            Device = backend.Name,
+            DeviceReason = device.Reason,
+            ParameterCount = session.ParameterCount,
+            Seed = session.Seed,
+            Optimizer = session.Optimizer,
+            LearningRate = session.LearningRate,
+            BatchSize = session.BatchSize,
+            Dataset = data.Description,
+            TrainImages = data.Train.Count,
+            TestImages = data.Test.Count,
+            Tf32 = settings.Tf32,
+            EpochsRequested = settings.Epochs,
+            Epochs = resume is null ? [] : RunMetrics.ReadEpochs(Path.Combine(outputDirectory, "metrics.json"))
+                .Where(e => e.Epoch <= session.Position.CompletedEpochs).ToList(),
+        };
+
+        FitOutcome outcome = TrainLoop(session, data, metrics, outputDirectory, cancellationToken);
+        string metricsPath = Path.Combine(outputDirectory, "metrics.json");
+        OutputDirectories.WriteText(metricsPath, metrics.ToJson());
+
+        if (outcome.Interrupted)
+        {
+            string last = Path.Combine(outputDirectory, LastCheckpoint);
+            int batches = session.BatchesPerEpoch(data.Train);
+            console.Line();
+            console.Line($"Interrupted at epoch {outcome.Position.CompletedEpochs + 1}/{settings.Epochs}, batch {outcome.Position.BatchesIntoEpoch}/{batches}. Checkpoint written to {last}.");
+            console.Line($"Resume with: convnet train --resume {Quote(last)} --epochs {settings.Epochs}{DataHint()}");
+            return ExitCodes.Interrupted;
+        }
+
+        session.Save(Path.Combine(outputDirectory, FinalCheckpoint));
+        var final = Stopwatch.StartNew();
+        ReportData report = ReportBuilder.Build(session, data, metrics);
+        string reportPath = Path.Combine(outputDirectory, "report.html");
+        OutputDirectories.WriteText(reportPath, ReportHtml.Build(report));
+        console.Line();
+        console.Line(FormattableString.Invariant(
+            $"Done: test accuracy {report.FinalTest.Accuracy * 100:0.00}% (best {metrics.BestTestAccuracy * 100:0.00}% at epoch {metrics.BestEpoch}), test loss {report.FinalTest.Loss:0.0000}."));
+        console.Line($"Wrote {Path.Combine(outputDirectory, FinalCheckpoint)}, {Path.Combine(outputDirectory, BestCheckpoint)}, {metricsPath} and {reportPath}.");
+        if (settings.Verbose) console.Line($"(report built in {final.Elapsed.TotalSeconds:0.0} s)");
+        return ExitCodes.Success;
+    }
+
+    private FitOutcome TrainLoop(TrainingSession session, LoadedData data, RunMetrics metrics, string outputDirectory, CancellationToken ct)
+    {
+        ProgressView view = console.IsTerminal ? new LiveProgressView(console) : new PlainProgressView(console);
+        int batches = session.BatchesPerEpoch(data.Train);
+        TrainPosition start = session.Position;
+        var eta = new EtaEstimator((settings.Epochs - start.CompletedEpochs) * batches - start.BatchesIntoEpoch, settings.Epochs - start.CompletedEpochs);
+        double bestAccuracy = metrics.Epochs.Count == 0 ? double.NegativeInfinity : metrics.BestTestAccuracy;
+        FitOutcome outcome = default;
+
+        view.Run(() =>
+        {
+            eta.StartTraining();
+            outcome = session.Fit(data.Train, settings.Epochs,
+                onEpochStart: (epoch, startBatch) => view.BeginEpoch(epoch, settings.Epochs, batches, startBatch),
+                onBatch: e =>
+                {
+                    eta.BatchDone();
+                    view.Batch(new BatchProgress(e.Epoch, settings.Epochs, e.Batch, e.Batches, e.Loss, e.Accuracy, e.ImagesPerSecond, eta.Remaining));
+                },
+                onEpochEnd: e =>
+                {
+                    eta.PauseTraining();
+                    view.Evaluating(e.Epoch);
+                    var clock = Stopwatch.StartNew();
+                    EvaluationResult test = session.Evaluate(data.Test);
+                    eta.EvaluationDone(clock.Elapsed.TotalSeconds);
+                    var epoch = new EpochMetrics(e.Epoch, e.TrainLoss, e.TrainAccuracy, test.Loss, test.Accuracy, e.Seconds, e.ImagesPerSecond);
+                    metrics.Epochs.Add(epoch);
+                    bool best = test.Accuracy > bestAccuracy;
+                    if (best)
+                    {
+                        bestAccuracy = test.Accuracy;
+                        session.Save(Path.Combine(outputDirectory, BestCheckpoint));
+                    }
+                    session.Save(Path.Combine(outputDirectory, LastCheckpoint));
+                    OutputDirectories.WriteText(Path.Combine(outputDirectory, "metrics.json"), metrics.ToJson());
+                    view.EndEpoch(epoch, settings.Epochs, best);
+                    eta.StartTraining();
+                },
+                ct);
+            if (outcome.Interrupted)
+            {
+                session.Save(Path.Combine(outputDirectory, LastCheckpoint));
+                view.Message($"epoch {outcome.Position.CompletedEpochs + 1}/{settings.Epochs}: stopped after batch {outcome.Position.BatchesIntoEpoch}/{batches}; checkpoint saved.");
+            }
+        });
+        return outcome;
+    }
+
+    private string DataHint()
+    {
+        var hint = new List<string>();
+        if (settings.DataDirectory is not null) hint.Add($"--data {Quote(settings.DataDirectory)}");
+        if (settings.UseSample) hint.Add("--sample");
+        if (settings.Limit is int n) hint.Add(string.Create(CultureInfo.InvariantCulture, $"--limit {n}"));
+        if (settings.Device.Kind != DeviceKind.Auto) hint.Add($"--device {settings.Device}");
+        return hint.Count == 0 ? "" : " " + string.Join(" ", hint);
+    }
+
+    private static string Quote(string path) => path.Contains(' ', StringComparison.Ordinal) ? $"\"{path}\"" : path;
+}

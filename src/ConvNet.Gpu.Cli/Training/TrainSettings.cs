@@ -1,0 +1,50 @@
+using ConvNet.Gpu.Cli.Engine;
+
+namespace ConvNet.Gpu.Cli.Training;
+
+/// <summary>The validated options of <c>convnet train</c>.</summary>
+internal sealed record TrainSettings
+{
+    /// <summary>Model name (see <see cref="ModelNames"/>); null when --resume decides it.</summary>
+    public string? Model { get; init; }
+
+    /// <summary>--data directory, or null to search.</summary>
+    public string? DataDirectory { get; init; }
+
+    /// <summary>--sample: use the embedded sample.</summary>
+    public bool UseSample { get; init; }
+
+    /// <summary>Total epochs of the run (a resumed run continues up to this).</summary>
+    public int Epochs { get; init; }
+
+    /// <summary>Mini-batch size.</summary>
+    public int BatchSize { get; init; }
+
+    /// <summary>Learning rate, or null for the optimizer's default.</summary>
+    public double? LearningRate { get; init; }
+
+    /// <summary>Optimizer name.</summary>
+    public string Optimizer { get; init; } = "adam";
+
+    /// <summary>The device to train on.</summary>
+    public DeviceRequest Device { get; init; }
+
+    /// <summary>Seed of initialization, shuffling and dropout.</summary>
+    public ulong Seed { get; init; }
+
+    /// <summary>Output directory, or null for out/&lt;model&gt; (or the resumed checkpoint's directory).</summary>
+    public string? OutputDirectory { get; init; }
+
+    /// <summary>Checkpoint to resume from, or null.</summary>
+    public string? Resume { get; init; }
+
+    /// <summary>Allow TF32 tensor cores in cuBLAS.</summary>
+    public bool Tf32 { get; init; }
+
+    /// <summary>Use only the first N training (and test) images.</summary>
+    public int? Limit { get; init; }
+
+    /// <summary>More output.</summary>
+    public bool Verbose { get; init; }
+
+}
