@@ -36,6 +36,10 @@ def main(argv):
         print(f"|{'-' * 26}|{'-' * 24}|{'-' * 12}|{'-' * 12}|{'-' * 8}|")
         for op, shape, a, b, ratio in rows:
             print(f"| {op:24} | {shape:22} | {a:10.3f} | {b:10.3f} | {ratio:6.2f} |")
+        for op, shape, a, b, ratio in rows:
+            if op.endswith("-epoch"):
+                print(f"\n{op} ({shape}): ours {a / 1e3:.2f} s ({float(shape.split()[0]) / (a / 1e3):,.0f} images/s), "
+                      f"PyTorch {b / 1e3:.2f} s, ratio {ratio:.2f}", end="")
         for prefix in ("conv-forward", "conv-backward", "conv"):
             rs = [x[4] for x in rows if x[0].startswith(prefix)]
             if rs:

@@ -87,11 +87,47 @@ def lenet5():
         nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
 
 
-def lenet_epoch(device, batch, images):
+def vgg_small():
+    # The same network as ConvNet.Gpu's Models.VggSmall: two blocks of (conv3x3 without bias, BN, ReLU) x 2 + max-pool,
+    # 32 then 64 maps (28 -> 14 -> 7), dense 3136-128, ReLU, dropout 0.5, dense 128-10.
+    layers, cin = [], 1
+    for maps in (32, 64):
+        for _ in range(2):
+            layers += [nn.Conv2d(cin, maps, 3, padding=1, bias=False), nn.BatchNorm2d(maps), nn.ReLU()]
+            cin = maps
+        layers.append(nn.MaxPool2d(2))
+    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(3136, 128), nn.ReLU(), nn.Dropout(0.5), nn.Linear(128, 10))
+
+
+MODELS = {"lenet5": (lenet5, 0.05), "vgg-small": (vgg_small, 0.01)}
+
+
+def make_model(name, device):
     torch.manual_seed(0)
-    model = lenet5().to(device)
-    assert sum(p.numel() for p in model.parameters()) == 61706
-    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    factory, lr = MODELS[name]
+    model = factory().to(device)
+    # Parameter counts of ConvNet.Gpu's models: LeNet-5 61,706; small VGG 468,010 (convs 64,800, BN 384, dense 402,826).
+    assert sum(p.numel() for p in model.parameters()) == {"lenet5": 61706, "vgg-small": 468010}[name]
+    return model, torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+
+
+def step_row(name, device, batch, repeats):
+    """One training step (forward, loss, backward, SGD update) on a fixed device batch, as our TrainingStepBenchmarks."""
+    model, opt = make_model(name, device)
+    x = torch.rand(batch, 1, 28, 28, device=device)
+    y = torch.randint(0, 10, (batch,), device=device)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+
+    ms = median_ms(step, device, repeats)
+    return {"op": f"{name}-step", "shape": f"batch {batch}", "ms": ms, "images_per_second": batch / (ms / 1e3)}
+
+
+def lenet_epoch(device, batch, images, name="lenet5"):
+    model, opt = make_model(name, device)
     x = torch.rand(images, 1, 28, 28, device=device)
     y = torch.randint(0, 10, (images,), device=device)
 
@@ -110,7 +146,7 @@ def lenet_epoch(device, batch, images):
         step(i)
     sync(device)
     seconds = time.perf_counter() - t0
-    return {"op": "lenet5-epoch", "shape": f"{images} images, batch {batch}", "ms": seconds * 1e3,
+    return {"op": f"{name}-epoch", "shape": f"{images} images, batch {batch}", "ms": seconds * 1e3,
             "images_per_second": images / seconds}
 
 
@@ -123,6 +159,7 @@ def main():
     ap.add_argument("--epoch-images", type=int, default=60000)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--skip-epoch", action="store_true")
+    ap.add_argument("--extended", action="store_true", help="also both models' training steps and the small VGG's epoch")
     ap.add_argument("--out")
     a = ap.parse_args()
 
@@ -137,8 +174,12 @@ def main():
     rows = conv_rows(table["shapes"], a.device, a.repeats)
     rows += pool_rows(table["pools"], a.device, a.repeats)
     rows.append(sgemm_row(a.device, a.repeats))
+    if a.extended:
+        rows += [step_row(name, a.device, a.batch, a.repeats) for name in MODELS]
     if not a.skip_epoch:
         rows.append(lenet_epoch(a.device, a.batch, a.epoch_images))
+        if a.extended:
+            rows.append(lenet_epoch(a.device, a.batch, a.epoch_images, "vgg-small"))
     doc = {
         "engine": f"PyTorch {torch.__version__}",
         "device": torch.cuda.get_device_name(0) if a.device == "cuda" else platform.processor() or platform.machine(),

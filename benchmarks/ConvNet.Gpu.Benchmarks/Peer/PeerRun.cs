@@ -1,0 +1,119 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ConvNet.Gpu.Backends.Cuda;
+using ConvNet.Gpu.Benchmarks.EndToEnd;
+using ConvNet.Gpu.Benchmarks.Harness;
+using ConvNet.Gpu.Benchmarks.Ops;
+using ConvNet.Gpu.Benchmarks.PerOp;
+using ConvNet.Gpu.Benchmarks.Shapes;
+
+namespace ConvNet.Gpu.Benchmarks.Peer;
+
+/// <summary>
+/// The quick side-by-side mode: times the shape table's ops, SGEMM 1024^3 and the LeNet-5 epoch on one backend with the
+/// PyTorch peer's timing rule (<see cref="MedianTimer"/>), and writes JSON in pytorch_peer.py's row format
+/// ({engine, backend, device, rows: [{op, shape, ms, gflops}]}) for benchmarks/peers/compare.py.
+/// Usage: <c>ConvNet.Gpu.Benchmarks peer --device cpu --threads 2 --out ours.json</c>.
+/// </summary>
+public static class PeerRun
+{
+    /// <summary>Runs the peer command; returns the process exit code (2 when the backend is unavailable).</summary>
+    public static int Run(string[] args)
+    {
+        var o = PeerOptions.Parse(args);
+        string backendName = BenchmarkBackends.FromDevice(o.Device);
+        if (backendName == BenchmarkBackends.Cuda && BenchmarkBackends.CudaUnavailableReason is { } why)
+        {
+            Console.Error.WriteLine($"peer: CUDA is unavailable here: {why}");
+            return 2;
+        }
+        var cudaOptions = new CudaBackendOptions { AllowTf32 = o.Tf32 };
+        using IBackend backend = backendName switch
+        {
+            BenchmarkBackends.Cpu => Backend.Cpu(o.Threads),
+            BenchmarkBackends.Cuda => Backend.Cuda(options: cudaOptions),
+            _ => Backend.CudaEmulated(cudaOptions),
+        };
+        Log($"peer: {backend.Description}");
+
+        var rows = new JsonArray();
+        foreach (var shape in ShapeTable.Convolutions) ConvRows(backend, shape, o.Repeats, rows);
+        foreach (var pool in ShapeTable.Pools) PoolRows(backend, pool, o.Repeats, rows);
+        SgemmRow(backend, 1024, o.Repeats, rows);
+        if (o.Extended)
+            foreach (string model in TrainingWorkload.AllModelNames) StepRow(backend, model, o.Batch, o.Repeats, rows);
+        if (!o.SkipEpoch)
+        {
+            EpochRow(backend, "lenet5", o.Batch, o.EpochImages, rows);
+            if (o.Extended) EpochRow(backend, "vgg-small", o.Batch, o.EpochImages, rows);
+        }
+
+        var doc = new JsonObject
+        {
+            ["engine"] = $"ConvNet.Gpu {typeof(Backend).Assembly.GetName().Version?.ToString(3)}",
+            ["device"] = backend.Description,
+            ["backend"] = o.Device.ToLowerInvariant(),
+            ["threads"] = backend is Backends.Cpu.CpuBackend cpu ? cpu.Threads : null,
+            ["tf32"] = backend.IsCuda ? (o.Tf32 ? "on" : "off") : "n/a",
+            ["date"] = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm:ss 'UTC'"),
+            ["commit"] = Environment.GetEnvironmentVariable("CONVNET_COMMIT"),
+            ["command"] = "peer " + string.Join(' ', args),
+            ["rows"] = rows,
+        };
+        string text = doc.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+        if (o.Out is null) Console.WriteLine(text);
+        else File.WriteAllText(o.Out, text + "\n");
+        return 0;
+    }
+
+    private static void ConvRows(IBackend backend, ConvShape shape, int repeats, JsonArray rows)
+    {
+        using var c = new ConvCase(backend, shape);
+        Add(rows, "conv-forward", shape.Name, MedianTimer.MedianMilliseconds(c.Forward, repeats), shape.Flops);
+        Add(rows, "conv-backward-data", shape.Name, MedianTimer.MedianMilliseconds(c.BackwardData, repeats), shape.Flops);
+        Add(rows, "conv-backward-weights", shape.Name, MedianTimer.MedianMilliseconds(c.BackwardWeights, repeats), shape.Flops);
+    }
+
+    private static void PoolRows(IBackend backend, PoolShape pool, int repeats, JsonArray rows)
+    {
+        using var p = new PoolCase(backend, pool.Geometry());
+        Add(rows, "maxpool-forward", pool.Name, MedianTimer.MedianMilliseconds(p.MaxForward, repeats));
+        Add(rows, "maxpool-backward", pool.Name, MedianTimer.MedianMilliseconds(p.MaxBackward, repeats));
+        Add(rows, "avgpool-forward", pool.Name, MedianTimer.MedianMilliseconds(p.AvgForward, repeats));
+        Add(rows, "avgpool-backward", pool.Name, MedianTimer.MedianMilliseconds(p.AvgBackward, repeats));
+    }
+
+    private static void SgemmRow(IBackend backend, int n, int repeats, JsonArray rows)
+    {
+        using var g = new GemmCase(backend, n, n, n);
+        Add(rows, "sgemm", $"{n}x{n}x{n}", MedianTimer.MedianMilliseconds(g.Run, repeats), g.Flops);
+    }
+
+    private static void StepRow(IBackend backend, string model, int batch, int repeats, JsonArray rows)
+    {
+        using var w = new TrainingWorkload(backend, model, batch);
+        double ms = MedianTimer.MedianMilliseconds(() => w.Step(), repeats);
+        Add(rows, $"{model}-step", $"batch {batch}", ms, imagesPerSecond: batch / (ms / 1e3));
+    }
+
+    private static void EpochRow(IBackend backend, string model, int batch, int images, JsonArray rows)
+    {
+        // Random images, as in the peer (the shape string must match its row); 10 warm-up steps first, as in the peer.
+        var data = EpochData.Random(images);
+        using var w = new TrainingWorkload(backend, model, batch);
+        for (int i = 0; i < 10; i++) w.Step();
+        double seconds = w.Epoch(data);
+        Add(rows, $"{model}-epoch", $"{images} images, batch {batch}", seconds * 1e3, imagesPerSecond: images / seconds);
+    }
+
+    private static void Add(JsonArray rows, string op, string shape, double ms, double? flops = null, double? imagesPerSecond = null)
+    {
+        var row = new JsonObject { ["op"] = op, ["shape"] = shape, ["ms"] = Math.Round(ms, 4) };
+        if (flops is double f) row["gflops"] = Math.Round(f / (ms * 1e6), 2);
+        if (imagesPerSecond is double ips) row["images_per_second"] = Math.Round(ips, 1);
+        rows.Add(row);
+        Log($"  {op,-22} {shape,-24} {ms,10:F3} ms{(flops is double g ? $" {g / (ms * 1e6),8:F1} GFLOP/s" : "")}{(imagesPerSecond is double r ? $" {r,9:F0} images/s" : "")}");
+    }
+
+    private static void Log(string line) => Console.Error.WriteLine(line);
+}

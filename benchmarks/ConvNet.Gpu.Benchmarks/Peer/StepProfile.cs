@@ -1,0 +1,81 @@
+using System.Diagnostics;
+using ConvNet.Gpu.Benchmarks.EndToEnd;
+using ConvNet.Gpu.Benchmarks.Harness;
+
+namespace ConvNet.Gpu.Benchmarks.Peer;
+
+/// <summary>
+/// Where a training step's time goes: median synchronized milliseconds per layer, forward and backward, plus the
+/// loss and the optimizer update, for one model on one backend.
+/// Usage: <c>ConvNet.Gpu.Benchmarks profile-step [lenet5|vgg-small] [--device cpu|cuda] [--threads N] [--batch N] [--repeats N]</c>.
+/// </summary>
+public static class StepProfile
+{
+    /// <summary>Runs the profile and prints a table.</summary>
+    public static int Run(string[] args)
+    {
+        string model = "lenet5", device = "cpu";
+        int? threads = null;
+        int batch = 64, repeats = 30;
+        for (int i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--device": device = args[++i]; break;
+                case "--threads": threads = int.Parse(args[++i]); break;
+                case "--batch": batch = int.Parse(args[++i]); break;
+                case "--repeats": repeats = int.Parse(args[++i]); break;
+                default: model = args[i]; break;
+            }
+        }
+        string name = BenchmarkBackends.FromDevice(device);
+        using IBackend backend = name == BenchmarkBackends.Cpu ? Backend.Cpu(threads) : BenchmarkBackends.Create(name);
+        using var w = new TrainingWorkload(backend, model, batch);
+        for (int i = 0; i < 3; i++) w.Step();
+        var layers = w.Model.Layers;
+        var forward = new List<double>[layers.Count];
+        var backward = new List<double>[layers.Count];
+        for (int l = 0; l < layers.Count; l++) (forward[l], backward[l]) = ([], []);
+        List<double> loss = [], update = [], total = [];
+        var input = w.Model.InputBuffer(batch);
+        var labels = w.Model.LabelBuffer(batch);
+        var rng = new Random(3);
+        input.Upload(Enumerable.Range(0, batch * 784).Select(_ => rng.NextSingle()).ToArray());
+        backend.Upload(labels, Enumerable.Range(0, batch).Select(_ => rng.Next(10)).ToArray());
+        for (int r = 0; r < repeats; r++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            var h = input;
+            for (int l = 0; l < layers.Count; l++) h = Timed(backend, forward[l], () => layers[l].Forward(h, true));
+            Timed(backend, loss, () => w.Loss.Forward(h, labels));
+            Tensor? g = Timed(backend, loss, () => w.Loss.Backward());
+            for (int l = layers.Count - 1; l >= 0 && g is not null; l--) g = Timed(backend, backward[l], () => layers[l].Backward(g));
+            Timed(backend, update, () => { w.Optimizer.Step(w.Model.Parameters); return 0; });
+            total.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+        }
+        Console.WriteLine($"# {model} ({w.Model.TrainableParameterCount:N0} parameters), batch {batch}, {backend.Description}; median ms of {repeats} steps (each part synchronized)");
+        Console.WriteLine($"| {"layer",-22} | {"forward",9} | {"backward",9} |");
+        Console.WriteLine($"|{new string('-', 24)}|{new string('-', 11)}|{new string('-', 11)}|");
+        for (int l = 0; l < layers.Count; l++)
+            Console.WriteLine($"| {layers[l].Name,-22} | {Median(forward[l]),9:F3} | {(backward[l].Count > 0 ? Median(backward[l]).ToString("F3") : "-"),9} |");
+        Console.WriteLine($"| {"loss (fwd+bwd, x2)",-22} | {Median(loss),9:F3} | {"",9} |");
+        Console.WriteLine($"| {"optimizer step",-22} | {Median(update),9:F3} | {"",9} |");
+        Console.WriteLine($"| {"whole step",-22} | {Median(total),9:F3} | {"",9} |");
+        return 0;
+    }
+
+    private static T Timed<T>(IBackend backend, List<double> into, Func<T> run)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        var result = run();
+        backend.Synchronize();
+        into.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+        return result;
+    }
+
+    private static double Median(List<double> xs)
+    {
+        var s = xs.Order().ToList();
+        return s.Count == 0 ? double.NaN : s[s.Count / 2];
+    }
+}

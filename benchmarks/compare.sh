@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# One command for the side-by-side table: runs ConvNet.Gpu's peer mode and the PyTorch peer on the same shapes
+# (benchmarks/conv-shapes.json), SGEMM 1024^3 and the LeNet-5 epoch, one after the other, then prints
+# benchmarks/peers/compare.py's table (ours, PyTorch's, ratio, geomean over the conv rows).
+#
+#   bash benchmarks/compare.sh                       # CPU: 2 threads each; PyTorch from Debian's /usr/bin/python3
+#   bash benchmarks/compare.sh --device cuda         # CUDA: PyTorch with cuDNN from `python3`; TF32 off on both sides
+#   bash benchmarks/compare.sh --device cuda --tf32 on
+#
+# Options: --device cpu|cuda  --threads N (CPU, default 2)  --repeats N (default 10)  --skip-epoch
+#          --epoch-images N (default 60000)  --tf32 on|off (CUDA; cuBLAS on our side, cuDNN+cuBLAS on PyTorch's)
+#          --extended (training steps of both models, small-VGG epoch)  --out-dir DIR (keeps the two JSON files and the table; default: a temp dir)
+# Environment: CONVNET_BENCH_BIN (our benchmark executable; default: the published bin/ beside this script, else
+#              a Release build of benchmarks/ConvNet.Gpu.Benchmarks), CONVNET_PEER_PYTHON (the Python with torch).
+# Works from the repository and from the bundle made by benchmarks/publish-gpu-bench.sh (no .NET SDK needed there).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+
+device=cpu threads=2 repeats=10 tf32=off epoch_images=60000 out_dir="" extra=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --device) device="$2"; shift 2 ;;
+    --threads) threads="$2"; shift 2 ;;
+    --repeats) repeats="$2"; shift 2 ;;
+    --tf32) tf32="$2"; shift 2 ;;
+    --epoch-images) epoch_images="$2"; shift 2 ;;
+    --skip-epoch) extra+=(--skip-epoch); shift ;;
+    --extended) extra+=(--extended); shift ;;
+    --out-dir) out_dir="$2"; shift 2 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    *) echo "compare.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+case "$device" in cpu|cuda) ;; *) echo "compare.sh: --device must be cpu or cuda" >&2; exit 2 ;; esac
+
+# Our executable.
+if [ -n "${CONVNET_BENCH_BIN:-}" ]; then
+  ours="$CONVNET_BENCH_BIN"
+elif [ -x "$here/bin/ConvNet.Gpu.Benchmarks" ]; then
+  ours="$here/bin/ConvNet.Gpu.Benchmarks"
+else
+  echo "# building benchmarks/ConvNet.Gpu.Benchmarks (Release)" >&2
+  dotnet build "$here/ConvNet.Gpu.Benchmarks" -c Release -nologo -v q >&2
+  ours="$here/ConvNet.Gpu.Benchmarks/bin/Release/net10.0/ConvNet.Gpu.Benchmarks"
+fi
+
+# PyTorch: Debian's python3-torch on the CPU (the pyenv python3 on PATH has no torch), python3 with CUDA on a GPU host.
+if [ -n "${CONVNET_PEER_PYTHON:-}" ]; then py="$CONVNET_PEER_PYTHON"
+elif [ "$device" = cpu ] && [ -x /usr/bin/python3 ]; then py=/usr/bin/python3
+else py=python3; fi
+"$py" -c "import torch" 2>/dev/null || { echo "compare.sh: $py cannot import torch; set CONVNET_PEER_PYTHON" >&2; exit 2; }
+
+commit="$(git -C "$here" rev-parse --short HEAD 2>/dev/null || cat "$here/COMMIT" 2>/dev/null || echo unknown)"
+export CONVNET_COMMIT="$commit"
+if [ -z "$out_dir" ]; then out_dir="$(mktemp -d "${TMPDIR:-/tmp}/convnet-compare-$device.XXXXXX")"; fi
+mkdir -p "$out_dir"
+ours_json="$out_dir/convnet-$device.json" peer_json="$out_dir/pytorch-$device.json"
+
+common=(--device "$device" --threads "$threads" --repeats "$repeats" --epoch-images "$epoch_images" ${extra[@]+"${extra[@]}"})
+ours_args=("${common[@]}" --out "$ours_json")
+[ "$device" = cuda ] && ours_args+=(--tf32 "$tf32")
+
+
+echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), commit $commit, $(uname -n), load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+echo "# ours:    $ours peer ${ours_args[*]}" >&2
+"$ours" peer "${ours_args[@]}"
+echo "# PyTorch: $py $here/peers/pytorch_peer.py ${common[*]} --tf32 $tf32 --out $peer_json" >&2
+"$py" "$here/peers/pytorch_peer.py" "${common[@]}" --tf32 "$tf32" --out "$peer_json"
+
+"$py" "$here/peers/compare.py" "$ours_json" "$peer_json" | tee "$out_dir/table.md"
+echo >&2
+echo "# JSON and table kept in $out_dir" >&2
