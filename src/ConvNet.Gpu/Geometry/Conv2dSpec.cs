@@ -47,9 +47,9 @@ public sealed record Conv2dSpec
     public int Groups { get; }
 
     /// <summary>Effective kernel height k + (k-1)(d-1).</summary>
-    public int EffectiveKernelH => KernelH + (KernelH - 1) * (DilationH - 1);
+    public int EffectiveKernelH => EffectiveKernel(KernelH, DilationH);
     /// <summary>Effective kernel width k + (k-1)(d-1).</summary>
-    public int EffectiveKernelW => KernelW + (KernelW - 1) * (DilationW - 1);
+    public int EffectiveKernelW => EffectiveKernel(KernelW, DilationW);
 
     /// <summary>Shape of the weight tensor: (K, C/groups, KH, KW).</summary>
     public TensorShape WeightShape(int inChannels, int outChannels) =>
@@ -79,15 +79,15 @@ public sealed record Conv2dSpec
                 $"Calculated padded input size per channel: ({ph} x {pw}). Effective kernel size: ({EffectiveKernelH} x {EffectiveKernelW}) " +
                 $"(kernel ({KernelH} x {KernelW}), dilation ({DilationH}, {DilationW})). Kernel size can't be greater than actual input size " +
                 $"(input {input}, padding {Padding}).");
-        int oh = (ph - EffectiveKernelH) / StrideH + 1;
-        int ow = (pw - EffectiveKernelW) / StrideW + 1;
+        int oh = OutputSize(ph, EffectiveKernelH, StrideH);
+        int ow = OutputSize(pw, EffectiveKernelW, StrideW);
         return new Conv2dGeometry(n, c, h, w, outChannels, KernelH, KernelW, StrideH, StrideW,
             pt, pb, pl, pr, DilationH, DilationW, Groups, oh, ow);
     }
 
     private (int Before, int After) PadAxis(int x, int k, int s, int d, int explicitBefore, int explicitAfter)
     {
-        int keff = k + (k - 1) * (d - 1);
+        int keff = EffectiveKernel(k, d);
         switch (Padding.Mode)
         {
             case PaddingMode.Valid: return (0, 0);
@@ -101,4 +101,11 @@ public sealed record Conv2dSpec
             default: return (explicitBefore, explicitAfter);
         }
     }
+
+    /// <summary>k + (k-1)(d-1): the extent of a dilated kernel.</summary>
+    internal static int EffectiveKernel(int k, int d) => k + (k - 1) * (d - 1);
+
+    /// <summary>floor((padded - effectiveKernel) / stride) + 1, or 0 when the kernel does not fit; shared with <see cref="GeometryConsistency"/>.</summary>
+    internal static int OutputSize(int paddedInput, int effectiveKernel, int stride) =>
+        paddedInput < effectiveKernel ? 0 : (paddedInput - effectiveKernel) / stride + 1;
 }

@@ -17,9 +17,9 @@ internal static class GeometryConsistency
             throw new InvalidGeometryException($"{op}: negative padding is not supported: {g}.");
         if (g.C % g.Groups != 0 || g.K % g.Groups != 0)
             throw new InvalidGeometryException($"{op}: groups={g.Groups} must divide C={g.C} and K={g.K}: {g}.");
-        int ekh = g.KH + (g.KH - 1) * (g.DH - 1), ekw = g.KW + (g.KW - 1) * (g.DW - 1);
+        int ekh = Conv2dSpec.EffectiveKernel(g.KH, g.DH), ekw = Conv2dSpec.EffectiveKernel(g.KW, g.DW);
         int ph = g.H + g.PadTop + g.PadBottom, pw = g.W + g.PadLeft + g.PadRight;
-        int oh = ph >= ekh ? (ph - ekh) / g.SH + 1 : 0, ow = pw >= ekw ? (pw - ekw) / g.SW + 1 : 0;
+        int oh = Conv2dSpec.OutputSize(ph, ekh, g.SH), ow = Conv2dSpec.OutputSize(pw, ekw, g.SW);
         if (oh != g.OH || ow != g.OW)
             throw new InvalidGeometryException(
                 $"{op}: inconsistent geometry: OH x OW = {g.OH} x {g.OW}, but the sizes give {oh} x {ow} " +
@@ -39,13 +39,6 @@ internal static class GeometryConsistency
     }
 
     // The output size must be the floor-mode or the ceil-mode size for this axis.
-    private static bool Fits(int x, int k, int s, int p, int o)
-    {
-        int span = x + 2 * p - k;
-        if (span < 0) return false;
-        int floor = span / s + 1;
-        int ceil = (span + s - 1) / s + 1;
-        if ((ceil - 1) * s >= x + p) ceil--;
-        return o == floor || o == ceil;
-    }
+    private static bool Fits(int x, int k, int s, int p, int o) =>
+        o == Pool2dSpec.OutputSize(x, k, s, p, ceilMode: false) || o == Pool2dSpec.OutputSize(x, k, s, p, ceilMode: true);
 }

@@ -53,8 +53,8 @@ public sealed record Pool2dSpec
         ArgumentNullException.ThrowIfNull(input);
         if (input.Rank != 4)
             throw new ShapeMismatchException($"Expected 4-dimensional input (N, C, H, W) for pool2d, but got {input.Rank}-dimensional input of size {input} instead.");
-        int oh = OutSize(input[2], KernelH, StrideH, PadH);
-        int ow = OutSize(input[3], KernelW, StrideW, PadW);
+        int oh = OutputSize(input[2], KernelH, StrideH, PadH, CeilMode);
+        int ow = OutputSize(input[3], KernelW, StrideW, PadW, CeilMode);
         if (oh < 1 || ow < 1)
             throw new InvalidGeometryException(
                 $"Given input size ({input[2]} x {input[3]}) with padding ({PadH}, {PadW}), the pooling kernel ({KernelH} x {KernelW}) " +
@@ -63,13 +63,14 @@ public sealed record Pool2dSpec
             CountIncludePadding);
     }
 
-    private int OutSize(int x, int k, int s, int p)
+    /// <summary>Output size of one axis (0 when the window does not fit), shared with <see cref="GeometryConsistency"/>.</summary>
+    internal static int OutputSize(int x, int k, int s, int p, bool ceilMode)
     {
         int span = x + 2 * p - k;
         if (span < 0) return 0;
-        int o = (CeilMode ? (span + s - 1) / s : span / s) + 1;
+        int o = (ceilMode ? (span + s - 1) / s : span / s) + 1;
         // A window must start inside the input or its left padding.
-        if (CeilMode && (o - 1) * s >= x + p) o--;
+        if (ceilMode && (o - 1) * s >= x + p) o--;
         return o;
     }
 }
