@@ -6,8 +6,17 @@
 //
 // Conventions for kernel authors (they keep all three builds working):
 //   - declare kernels as   CN_KERNEL name(GPTR(const float) x, GPTR(float) y, int n)   (extern "C", no mangling);
-//   - device pointer parameters use GPTR(T); local pointers derived from them use `auto` (never convert to T*),
-//     so the emulated build can bounds-check every access;
+//   - device pointer parameters use GPTR(T) or GPTR_UNIQUE(T); local pointers derived from them use `auto` (never
+//     convert to T*), so the emulated build can bounds-check every access;
+//   - aliasing: every kernel's comment has an "Aliasing:" line naming exactly the pointer parameters that may refer to
+//     the same memory ("y may alias x"), and those, and only those, are declared GPTR(T). Every other pointer parameter
+//     is GPTR_UNIQUE(T): __restrict__, a promise that no other pointer of the launch reaches its memory, which lets the
+//     compiler read a const one through the non-coherent cache (ld.global.nc) and reorder loads past stores. A buffer
+//     written in the launch and reachable through two pointers must never be __restrict__, or those loads may return
+//     stale data. "y may alias x" means the same view or disjoint memory, never a shifted overlap: each thread reads
+//     the elements it writes before writing them, and reads nothing another thread writes.
+//     tests/ConvNet.Gpu.Tests/Cuda/Device/KernelAliasingTests.cs checks the Aliasing lines against the declarations and
+//     the embedded PTX (no ld.global.nc from a pointer that may alias);
 //   - use cn_expf / cn_logf / cn_tanhf / cn_sqrtf / cn_powf from this header, never the libm names
 //     (clang -nocudalib has no libdevice);
 //   - static shared memory only (`__shared__ float tile[256];`), no warp intrinsics, no atomics:
@@ -29,7 +38,10 @@
 
 #define CN_KERNEL extern "C" __global__ void
 #define CN_DEVICE static __device__ __forceinline__
-#define GPTR(T) T* __restrict__
+// A device pointer parameter that may alias another pointer parameter of the kernel (see "aliasing" above).
+#define GPTR(T) T*
+// A device pointer parameter whose memory no other pointer parameter of the launch reaches.
+#define GPTR_UNIQUE(T) T* __restrict__
 
 // Element index loop covering [0, n) with any grid size.
 #define CN_GRID_STRIDE(i, n) \

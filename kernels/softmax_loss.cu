@@ -35,6 +35,8 @@ CN_DEVICE float cn_qnan()
     } while (0)
 
 // y = softmax(x) per row: x, y (rows, classes).
+// Aliasing: y may alias x (the row max is complete, behind a barrier, before any write; each thread then writes
+// exp(x - max) over the very elements it reads).
 CN_KERNEL cn_softmax_fwd(GPTR(const float) x, GPTR(float) y, int rows, int classes)
 {
     __shared__ float buf[CN_MAX_BLOCK];
@@ -48,7 +50,8 @@ CN_KERNEL cn_softmax_fwd(GPTR(const float) x, GPTR(float) y, int rows, int class
     }
 }
 
-// dx = y * (dy - sum(dy * y)) per row: y, dy, dx (rows, classes); dx may alias dy.
+// dx = y * (dy - sum(dy * y)) per row: y, dy, dx (rows, classes).
+// Aliasing: dx may alias y or dy (the dot product is complete, behind a barrier, before any write).
 CN_KERNEL cn_softmax_bwd(GPTR(const float) y, GPTR(const float) dy, GPTR(float) dx, int rows, int classes)
 {
     __shared__ float buf[CN_MAX_BLOCK];
@@ -68,25 +71,35 @@ CN_KERNEL cn_softmax_bwd(GPTR(const float) y, GPTR(const float) dy, GPTR(float) 
 // p = softmax(logits); with t = labels[row] and log p_t = logits[t] - logsumexp,
 //   cross-entropy: loss = -log p_t;   focal: loss = -(1 - p_t)^gamma * log p_t.
 // A label outside [0, classes) gives a NaN loss. logits, p (rows, classes); labels, losses (rows).
-CN_KERNEL cn_softmax_xent_fwd(GPTR(const float) logits, GPTR(const int) labels, GPTR(float) p, GPTR(float) losses,
-                              int rows, int classes, int focal, float gamma)
+// Aliasing: p may alias logits (thread 0 reads the label's logit before the row max's first barrier, and every write of
+// p comes after it); labels and losses alias nothing.
+CN_KERNEL cn_softmax_xent_fwd(GPTR(const float) logits, GPTR_UNIQUE(const int) labels, GPTR(float) p,
+                              GPTR_UNIQUE(float) losses, int rows, int classes, int focal, float gamma)
 {
     __shared__ float buf[CN_MAX_BLOCK];
     for (int row = blockIdx.x; row < rows; row += gridDim.x)
     {
         auto xr = logits + (long long)row * classes;
         auto pr = p + (long long)row * classes;
+        // The label's logit, read by thread 0 before CN_ROW_SOFTMAX's first barrier: p may be logits itself, and the
+        // softmax overwrites the row after that barrier. The previous row's reads ended at its own barriers.
+        int t = 0;
+        float logitT = 0.0f;
+        if (threadIdx.x == 0)
+        {
+            t = labels[row];
+            if (t >= 0 && t < classes) logitT = xr[t];
+        }
         float lse;
         CN_ROW_SOFTMAX(buf, xr, pr, classes, lse);
         if (threadIdx.x == 0)
         {
-            const int t = labels[row];
             float loss;
             if (t < 0 || t >= classes)
                 loss = cn_qnan();
             else
             {
-                const float logPt = xr[t] - lse;
+                const float logPt = logitT - lse;
                 loss = -logPt;
                 if (focal)
                 {
@@ -101,7 +114,8 @@ CN_KERNEL cn_softmax_xent_fwd(GPTR(const float) logits, GPTR(const int) labels, 
 
 // gradLogits = scale * (p - onehot(label)): one thread per element (total = rows*classes).
 // A label outside [0, classes) gives a NaN gradient row, like its NaN loss, so the bad row cannot train silently.
-CN_KERNEL cn_softmax_xent_bwd(GPTR(const float) p, GPTR(const int) labels, GPTR(float) grad, long long total,
+// Aliasing: grad may alias p (one thread per element, reading only its own element of p).
+CN_KERNEL cn_softmax_xent_bwd(GPTR(const float) p, GPTR_UNIQUE(const int) labels, GPTR(float) grad, long long total,
                               int classes, float scale)
 {
     CN_GRID_STRIDE(i, total)
@@ -115,8 +129,9 @@ CN_KERNEL cn_softmax_xent_bwd(GPTR(const float) p, GPTR(const int) labels, GPTR(
 // Focal-loss gradient, one thread per element: with p_t the probability of the label,
 // dL/dz_j = -c * (onehot_j - p_j) where c = (1 - p_t)^gamma - gamma * (1 - p_t)^(gamma - 1) * p_t * log p_t
 // (the gamma term is 0 when gamma = 0, p_t = 1 or p_t = 0, its limits). Times scale.
-CN_KERNEL cn_focal_bwd(GPTR(const float) p, GPTR(const int) labels, GPTR(float) grad, long long total,
-                       int classes, float gamma, float scale)
+// Aliasing: none (each thread reads p_t, an element of its row that another thread writes).
+CN_KERNEL cn_focal_bwd(GPTR_UNIQUE(const float) p, GPTR_UNIQUE(const int) labels, GPTR_UNIQUE(float) grad,
+                       long long total, int classes, float gamma, float scale)
 {
     CN_GRID_STRIDE(i, total)
     {

@@ -256,6 +256,7 @@ struct registrar
 #define CN_KERNEL static void
 #define CN_DEVICE static inline
 #define GPTR(T) ::cn::gptr<T>
+#define GPTR_UNIQUE(T) ::cn::gptr<T>
 
 #define CN_GRID_STRIDE(i, n) \
     for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < (long long)(n); i += (long long)blockDim.x * gridDim.x)

@@ -39,6 +39,9 @@ public sealed class WorkedExamples_CudaEmulated() : WorkedExamplesSuite(CudaTest
 /// <summary>Bad-input rejection on CUDA (emulated): the same typed exceptions, before any launch, nothing written.</summary>
 public sealed class BadInput_CudaEmulated() : BadInputSuite(CudaTestBackends.Emulated());
 
+/// <summary>In-place calls on CUDA (emulated).</summary>
+public sealed class AliasingOps_CudaEmulated() : AliasingOpsSuite(CudaTestBackends.Emulated());
+
 /// <summary>Conv ops on a real GPU.</summary>
 public sealed class ConvOps_CudaGpu() : ConvOpsSuite(CudaTestBackends.Gpu());
 
@@ -68,3 +71,6 @@ public sealed class WorkedExamples_CudaGpu() : WorkedExamplesSuite(CudaTestBacke
 
 /// <summary>Bad-input rejection on a real GPU.</summary>
 public sealed class BadInput_CudaGpu() : BadInputSuite(CudaTestBackends.Gpu());
+
+/// <summary>In-place calls on a real GPU: where a wrongly __restrict__-qualified kernel would read stale data.</summary>
+public sealed class AliasingOps_CudaGpu() : AliasingOpsSuite(CudaTestBackends.Gpu());
