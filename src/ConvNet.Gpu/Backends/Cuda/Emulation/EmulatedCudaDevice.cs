@@ -13,6 +13,9 @@ namespace ConvNet.Gpu.Backends.Cuda.Emulation;
 /// and SGEMM is a CPU SGEMM with cuBLAS's column-major semantics. Work runs synchronously in call order, so the
 /// single-stream ordering of the real device holds trivially. New allocations are filled with 0xFF bytes (NaN),
 /// so reading memory nobody wrote shows up in results. An optional memory limit makes out-of-memory testable.
+/// Kernel faults (an out-of-bounds access, a divergent barrier) fail the launch; with <c>stickyErrors</c> they also
+/// poison the device as they poison a real context: every later call that would do work throws a <see cref="CudaException"/>
+/// quoting the first fault, while Free and Dispose keep releasing memory without throwing.
 /// </summary>
 internal sealed unsafe class EmulatedCudaDevice : ICudaDevice
 {
@@ -25,12 +28,15 @@ internal sealed unsafe class EmulatedCudaDevice : ICudaDevice
     private readonly Lock _lock = new();
     private readonly SortedList<ulong, long> _allocations = new(); // base -> bytes
     private readonly ParallelOptions? _gemmParallelism;
+    private readonly bool _stickyErrors;
     private long _bytesAllocated;
     private bool _disposed;
+    private CudaException? _sticky;
 
-    private EmulatedCudaDevice(long memoryLimit, string library, int? gemmThreads)
+    private EmulatedCudaDevice(long memoryLimit, string library, int? gemmThreads, bool stickyErrors)
     {
         MemoryLimitBytes = memoryLimit;
+        _stickyErrors = stickyErrors;
         _gemmParallelism = gemmThreads is 1 ? null : new ParallelOptions { MaxDegreeOfParallelism = gemmThreads ?? Environment.ProcessorCount };
         Info = new CudaDeviceInfo(0, DeviceName, 7, 0, memoryLimit, 1, DriverVersion: 0, CublasVersion: 0, [library], IsEmulated: true);
     }
@@ -40,6 +46,9 @@ internal sealed unsafe class EmulatedCudaDevice : ICudaDevice
 
     /// <inheritdoc/>
     public bool IsEmulated => true;
+
+    /// <inheritdoc/>
+    public CudaException? StickyError => _sticky;
 
     /// <summary>Total "device" memory: allocations beyond it throw <see cref="CudaOutOfMemoryException"/>.</summary>
     public long MemoryLimitBytes { get; }
@@ -63,16 +72,17 @@ internal sealed unsafe class EmulatedCudaDevice : ICudaDevice
 
     /// <summary>
     /// Opens the emulated device. <paramref name="memoryLimitBytes"/> caps the memory it hands out (default: the
-    /// memory available to this process); <paramref name="gemmThreads"/> sets SGEMM's parallelism (default: all cores).
+    /// memory available to this process); <paramref name="gemmThreads"/> sets SGEMM's parallelism (default: all cores);
+    /// <paramref name="stickyErrors"/> makes kernel faults poison the device as on a GPU (default: the device stays usable).
     /// Throws <see cref="CudaUnavailableException"/> when the emulator library is missing.
     /// </summary>
-    public static EmulatedCudaDevice Open(long? memoryLimitBytes = null, int? gemmThreads = null)
+    public static EmulatedCudaDevice Open(long? memoryLimitBytes = null, int? gemmThreads = null, bool stickyErrors = false)
     {
         string? reason = UnavailableReason();
         if (reason is not null) throw new CudaUnavailableException(reason);
         long limit = memoryLimitBytes ?? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit, nameof(memoryLimitBytes));
-        return new EmulatedCudaDevice(limit, NativeLibraries.Load(NativeLibraries.Emulator).Path!, gemmThreads);
+        return new EmulatedCudaDevice(limit, NativeLibraries.Load(NativeLibraries.Emulator).Path!, gemmThreads, stickyErrors);
     }
 
     /// <summary>Names of every kernel the emulator library registers.</summary>
@@ -125,7 +135,8 @@ internal sealed unsafe class EmulatedCudaDevice : ICudaDevice
         if (pointer == 0) return;
         lock (_lock)
         {
-            ThrowIfDisposed();
+            if (_disposed && _sticky is not null) return; // the poisoned device's teardown freed everything
+            ObjectDisposedException.ThrowIf(_disposed, this); // after a sticky error memory is still released, never refused
             if (!_allocations.Remove(pointer, out long bytes))
                 throw Invalid("cuMemFree_v2", $"0x{pointer:X} is not the start of a live allocation of this device (double free?).");
             EmulatorNative.cn_emu_unregister_alloc(pointer);
@@ -216,7 +227,7 @@ internal sealed unsafe class EmulatedCudaDevice : ICudaDevice
             (uint)block.Z, sharedMemoryBytes, slots, kinds, args.Count, error, ErrorBufferBytes);
         if (status == EmulatorNative.StatusOk) return;
         string report = Marshal.PtrToStringUTF8((nint)error) ?? "";
-        throw status switch
+        var failure = status switch
         {
             EmulatorNative.StatusBadAccess => new CudaException("cuLaunchKernel", kernel.Name, CuResult.IllegalAddress,
                 "CUDA_ERROR_ILLEGAL_ADDRESS", "an illegal memory access was encountered", report),
@@ -228,6 +239,8 @@ internal sealed unsafe class EmulatedCudaDevice : ICudaDevice
                 "CUDA_ERROR_LAUNCH_FAILED", "unspecified launch failure (divergent __syncthreads)", report),
             _ => new CudaException("cuLaunchKernel", kernel.Name, CuResult.Unknown, "CUDA_ERROR_UNKNOWN", "emulator failure", report),
         };
+        if (_stickyErrors && CuResult.IsSticky(failure.Code)) _sticky ??= failure;
+        throw failure;
     }
 
     /// <inheritdoc/>
@@ -324,7 +337,12 @@ internal sealed unsafe class EmulatedCudaDevice : ICudaDevice
     private static CudaException Invalid(string call, string detail) =>
         new(call, null, CuResult.InvalidValue, "CUDA_ERROR_INVALID_VALUE", "invalid argument", detail);
 
-    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+    /// <summary>Refuses work after disposal, and after a sticky error (quoting it).</summary>
+    private void ThrowIfDisposed()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_sticky is not null) throw CudaException.Refusing(_sticky);
+    }
 
     /// <summary>Host-clock event: emulated work is synchronous, so the time between records is the work's time.</summary>
     private sealed class EmulatedCudaEvent : CudaEvent
