@@ -12,9 +12,11 @@ CN_DEVICE float cn_qnan()
     return nan.value;
 }
 
-// Writes softmax(x[row]) into p[row] and returns, in every thread, log(sum exp(x - max)) + max = logsumexp.
+// Writes softmax(x[row]) into p[row] and returns, in every thread, the row max and log(sum exp(x - max)), whose sum is
+// logsumexp. They come separately so a caller can form log p_t = (x_t - max) - logSum, which keeps its relative accuracy
+// when p_t is near 1 (a small loss); max + logSum would round at the magnitude of the logits first.
 // buf is the block's shared reduction buffer. Every thread of the block must call it.
-#define CN_ROW_SOFTMAX(buf, xr, pr, classes, lse)                                          \
+#define CN_ROW_SOFTMAX(buf, xr, pr, classes, maxOut, logSumOut)                            \
     do {                                                                                   \
         float m_ = -3.402823466e38f;                                                       \
         for (int j_ = threadIdx.x; j_ < (classes); j_ += blockDim.x) m_ = cn_fmaxf(m_, xr[j_]); \
@@ -31,7 +33,8 @@ CN_DEVICE float cn_qnan()
         CN_BLOCK_SUM(buf, s_, sum_);                                                       \
         const float inv_ = 1.0f / sum_;                                                    \
         for (int j_ = threadIdx.x; j_ < (classes); j_ += blockDim.x) pr[j_] *= inv_;       \
-        (lse) = cn_logf(sum_) + max_;                                                      \
+        (maxOut) = max_;                                                                   \
+        (logSumOut) = cn_logf(sum_);                                                       \
     } while (0)
 
 // y = softmax(x) per row: x, y (rows, classes).
@@ -44,9 +47,10 @@ CN_KERNEL cn_softmax_fwd(GPTR(const float) x, GPTR(float) y, int rows, int class
     {
         auto xr = x + (long long)row * classes;
         auto yr = y + (long long)row * classes;
-        float lse;
-        CN_ROW_SOFTMAX(buf, xr, yr, classes, lse);
-        (void)lse;
+        float rowMax, logSum;
+        CN_ROW_SOFTMAX(buf, xr, yr, classes, rowMax, logSum);
+        (void)rowMax;
+        (void)logSum;
     }
 }
 
@@ -68,7 +72,7 @@ CN_KERNEL cn_softmax_bwd(GPTR(const float) y, GPTR(const float) dy, GPTR(float) 
 }
 
 // Softmax cross-entropy (focal == 0) or focal loss (focal != 0), forward, one block per row:
-// p = softmax(logits); with t = labels[row] and log p_t = logits[t] - logsumexp,
+// p = softmax(logits); with t = labels[row] and log p_t = (logits[t] - max) - log(sum exp(logits - max)),
 //   cross-entropy: loss = -log p_t;   focal: loss = -(1 - p_t)^gamma * log p_t.
 // A label outside [0, classes) gives a NaN loss. logits, p (rows, classes); labels, losses (rows).
 // Aliasing: p may alias logits (thread 0 reads the label's logit before the row max's first barrier, and every write of
@@ -90,8 +94,8 @@ CN_KERNEL cn_softmax_xent_fwd(GPTR(const float) logits, GPTR_UNIQUE(const int) l
             t = labels[row];
             if (t >= 0 && t < classes) logitT = xr[t];
         }
-        float lse;
-        CN_ROW_SOFTMAX(buf, xr, pr, classes, lse);
+        float rowMax, logSum;
+        CN_ROW_SOFTMAX(buf, xr, pr, classes, rowMax, logSum);
         if (threadIdx.x == 0)
         {
             float loss;
@@ -99,11 +103,11 @@ CN_KERNEL cn_softmax_xent_fwd(GPTR(const float) logits, GPTR_UNIQUE(const int) l
                 loss = cn_qnan();
             else
             {
-                const float logPt = logitT - lse;
+                const float logPt = (logitT - rowMax) - logSum;
                 loss = -logPt;
                 if (focal)
                 {
-                    const float q = 1.0f - cn_expf(logPt);
+                    const float q = -cn_expm1f(logPt); // 1 - p_t without cancelling when p_t is near 1
                     loss *= cn_powf(q > 0.0f ? q : 0.0f, gamma);
                 }
             }

@@ -61,6 +61,9 @@ internal sealed unsafe class EmulatedCudaDevice : ICudaDevice
     {
         if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64)
             return $"the emulated CUDA device is built for Linux x64 only (this is {RuntimeInformation.OSDescription}, {RuntimeInformation.ProcessArchitecture})";
+        if (!System.Runtime.Intrinsics.X86.Fma.IsSupported)
+            return "the emulated CUDA device contracts a*b + c into fused multiply-adds as GPU compilers do, and this CPU has no FMA "
+                   + "instructions (x86-64 with FMA: Intel Haswell, AMD Piledriver or newer)";
         var library = NativeLibraries.Load(NativeLibraries.Emulator);
         if (!library.Loaded)
             return $"{library.Describe(NativeLibraries.EmulatorFileName)}; `dotnet build` produces it on Linux x64 when g++ or clang++ is installed";
