@@ -36,9 +36,12 @@ public static class QuickCpuOps
 
         using var backend = new CpuBackend(threads);
         if (colBlock is { } cb) backend.ColumnBlockFloats = cb;
-        Console.WriteLine($"# {backend.Description}; {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; median of repeated runs");
-        Console.WriteLine($"| {"case",-14} | {"op",-16} | {"median ms",10} | {"GFLOP/s",8} | {"min ms",10} | {"best GFLOP/s",12} |");
-        Console.WriteLine($"|{new string('-', 16)}|{new string('-', 18)}|{new string('-', 12)}|{new string('-', 10)}|{new string('-', 12)}|{new string('-', 14)}|");
+        var peak = CpuPeak.Measure(backend.Threads);
+        _peakGflops = peak.Gflops;
+        Console.WriteLine($"# {backend.Description}; {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; load {Load()}; median of repeated runs");
+        Console.WriteLine($"# % peak = best GFLOP/s over the {peak}");
+        Console.WriteLine($"| {"case",-14} | {"op",-16} | {"median ms",10} | {"GFLOP/s",8} | {"min ms",10} | {"best GFLOP/s",12} | {"% peak",6} |");
+        Console.WriteLine($"|{new string('-', 16)}|{new string('-', 18)}|{new string('-', 12)}|{new string('-', 10)}|{new string('-', 12)}|{new string('-', 14)}|{new string('-', 8)}|");
         if (gemm)
         {
             foreach (int s in new[] { 256, 512, 1024 })
@@ -70,6 +73,11 @@ public static class QuickCpuOps
     }
 
     private static readonly List<Dictionary<string, object>> Rows = [];
+    private static double _peakGflops = double.NaN;
+
+    /// <summary>The 1-, 5- and 15-minute load averages (Linux), or "n/a".</summary>
+    internal static string Load() =>
+        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 
     private static void WriteJson(string path, CpuBackend backend)
     {
@@ -91,7 +99,7 @@ public static class QuickCpuOps
         var (median, min) = Time(run);
         if (jsonOp is not null)
             Rows.Add(new() { ["op"] = jsonOp, ["shape"] = jsonShape ?? name, ["ms"] = median, ["min_ms"] = min, ["gflops"] = flops / median / 1e6 });
-        Console.WriteLine($"| {name,-14} | {op,-16} | {median,10:F3} | {flops / median / 1e6,8:F1} | {min,10:F3} | {flops / min / 1e6,12:F1} |");
+        Console.WriteLine($"| {name,-14} | {op,-16} | {median,10:F3} | {flops / median / 1e6,8:F1} | {min,10:F3} | {flops / min / 1e6,12:F1} | {100 * flops / min / 1e6 / _peakGflops,6:F1} |");
     }
 
     /// <summary>Warms up, then repeats for about half a second (at least 5 runs); returns the median and the minimum in ms.</summary>
