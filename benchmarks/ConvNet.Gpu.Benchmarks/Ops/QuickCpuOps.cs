@@ -1,13 +1,15 @@
 using System.Diagnostics;
 using System.Text.Json;
 using ConvNet.Gpu.Backends.Cpu;
+using ConvNet.Gpu.Benchmarks.PerOp;
+using ConvNet.Gpu.Benchmarks.Shapes;
 
 namespace ConvNet.Gpu.Benchmarks.Ops;
 
 /// <summary>
 /// A minute-long alternative to BenchmarkDotNet: times SGEMM and every conv shape (forward, backward-data,
 /// backward-weights) on the CPU backend and prints median and minimum milliseconds with GFLOP/s (2 x multiply-adds per second).
-/// Usage: <c>dotnet run -c Release --project benchmarks/ConvNet.Gpu.Benchmarks -- quick [gemm|conv] [--threads N] [--shape NAME] [--im2col] [--json FILE] [--col-block FLOATS]</c>.
+/// Usage: <c>dotnet run -c Release --project benchmarks/ConvNet.Gpu.Benchmarks -- quick [gemm|conv|pool] [--threads N] [--shape NAME] [--im2col] [--json FILE] [--col-block FLOATS]</c>.
 /// <c>--json</c> also writes the rows in the format of benchmarks/peers/compare.py (ops "sgemm", "conv-forward", ...).
 /// </summary>
 public static class QuickCpuOps
@@ -18,15 +20,16 @@ public static class QuickCpuOps
         int? threads = null;
         string? shapeFilter = null, jsonPath = null;
         int? colBlock = null;
-        bool gemm = true, conv = true, dataMovement = false;
+        bool gemm = true, conv = true, pool = true, dataMovement = false;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
             {
                 case "--threads": threads = int.Parse(args[++i]); break;
                 case "--shape": shapeFilter = args[++i]; break;
-                case "gemm": conv = false; break;
-                case "conv": gemm = false; break;
+                case "gemm": conv = false; pool = false; break;
+                case "conv": gemm = false; pool = false; break;
+                case "pool": gemm = false; conv = false; break;
                 case "--im2col": dataMovement = true; break;
                 case "--json": jsonPath = args[++i]; break;
                 case "--col-block": colBlock = int.Parse(args[++i]); break;
@@ -68,6 +71,16 @@ public static class QuickCpuOps
                     Report(shape.Name, "im2col", 0, bench.Im2Col);
                     Report(shape.Name, "col2im", 0, bench.Col2Im);
                 }
+            }
+        if (pool)
+            foreach (var shape in ShapeTable.Pools)
+            {
+                if (shapeFilter is not null && shape.Name != shapeFilter) continue;
+                using var p = new PoolCase(backend, shape.Geometry());
+                Report(shape.Name, "maxpool-forward", 0, p.MaxForward);
+                Report(shape.Name, "maxpool-backward", 0, p.MaxBackward);
+                Report(shape.Name, "avgpool-forward", 0, p.AvgForward);
+                Report(shape.Name, "avgpool-backward", 0, p.AvgBackward);
             }
         if (jsonPath is not null) WriteJson(jsonPath, backend);
     }

@@ -301,7 +301,7 @@ public sealed unsafe partial class CpuBackend
         int workers = Math.Min(Threads, g.N * g.DH * g.DH);
         Workspace.EnsureSlots(Math.Max(1, workers));
         // The filters live in slot 0's WeightPartial lane; every worker's tiles use its own slot's Columns lane.
-        float* u = Workspace.Get(0, WorkspaceLane.WeightPartial, WinogradConv.FilterFloats(g));
+        float* u = Workspace.Get(0, WorkspaceLane.WeightPartial, WinogradConv.FilterFloats(g, backwardData));
         WinogradConv.TransformFilters(w, g, backwardData, u);
         var workspace = Workspace;
         WinogradConv.Run(src, u, bias, dst, g, backwardData, workers,

@@ -44,16 +44,27 @@ internal static unsafe class WinogradConv
         return null;
     }
 
-    /// <summary>Floats of the transformed filters: 16 x K x C.</summary>
-    public static long FilterFloats(Conv2dGeometry g) => 16L * g.K * g.C;
+    private static int MR => Avx512Kernel.MR;
+    private static int NR => Avx512Kernel.NR;
+    private static int KC => Avx512Kernel.KC;
+
+    /// <summary>Output channels of the pass rounded up to whole register tiles.</summary>
+    private static int PaddedOut(Conv2dGeometry g, bool backwardData) => ((backwardData ? g.C : g.K) + MR - 1) / MR * MR;
+
+    /// <summary>Floats of the transformed filters: 16 x K x C as computed, then 16 packed copies (cout rounded up to MR).</summary>
+    public static long FilterFloats(Conv2dGeometry g, bool backwardData) =>
+        16L * g.K * g.C + 16L * PaddedOut(g, backwardData) * (backwardData ? g.K : g.C);
 
     /// <summary>
-    /// Transforms every filter into <paramref name="u"/> (16 matrices; for the forward pass U[xi] is K x C, for
-    /// backward-data U'[xi] = transform of the flipped filter, C x K).
+    /// Transforms every filter (16 matrices; for the forward pass U[xi] is K x C, for backward-data U'[xi] = transform
+    /// of the flipped filter, C x K), then packs each U[xi] once into the micro-kernel's A-panel layout (MR rows,
+    /// k-major, per KC block) behind them, so the per-tile GEMMs read it without repacking.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void TransformFilters(float* w, Conv2dGeometry g, bool backwardData, float* u)
     {
         long stride = (long)g.K * g.C;
+        int cin = backwardData ? g.K : g.C, cout = backwardData ? g.C : g.K, padded = PaddedOut(g, backwardData);
         for (int k = 0; k < g.K; k++)
             for (int c = 0; c < g.C; c++)
             {
@@ -63,6 +74,11 @@ internal static unsafe class WinogradConv
                 else // flipped: g'(r, s) = g(2 - r, 2 - s)
                     WinogradTransforms.Filter(f + 8, -3, -1, u + (long)c * g.K + k, stride);
             }
+        float* packed = u + 16 * stride;
+        for (int xi = 0; xi < 16; xi++)
+            for (int p0 = 0; p0 < cin; p0 += KC)
+                SgemmPacking.PackA(false, u + xi * stride, cin, 0, p0, cout, Math.Min(KC, cin - p0), MR, 1f,
+                    packed + (long)xi * padded * cin + (long)p0 * padded);
     }
 
     /// <summary>A strided 2-D view of one phase of a (channels, rows, cols) tensor: element (ch, i, j) at Base[ch*ChannelStep + i*RowStep + j*ColStep].</summary>
@@ -80,6 +96,7 @@ internal static unsafe class WinogradConv
     /// Runs one direction over the whole batch: forward (x -> y, filters U K x C, plus bias) or backward-data
     /// (dY -> dX, filters U' C x K). <paramref name="scratch"/>(slot, floats) returns a per-worker buffer.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(float* src, float* u, float* bias, float* dst, Conv2dGeometry g, bool backwardData,
         int threads, Func<int, long, nint> scratch, ParallelOptions parallelism)
     {
@@ -98,7 +115,7 @@ internal static unsafe class WinogradConv
                 (inH - p + d - 1) / d, (inW - q + d - 1) / d);
             var output = new View(dst + n * cout * outPlane + (long)p * outW + q, outPlane, d * outW, d,
                 (outH - p + d - 1) / d, (outW - q + d - 1) / d);
-            Plane(input, output, cin, cout, padT, padL, u, bias, slot, scratch);
+            Plane(input, output, cin, cout, padT, padL, u + 16L * cin * cout, bias, slot, scratch);
         }
 
         int workers = Math.Min(threads, units);
@@ -115,7 +132,10 @@ internal static unsafe class WinogradConv
         });
     }
 
-    /// <summary>One (sample, phase): output view (cout, Rows, Cols) = conv(input view (cin, ...), padding (padT, padL)).</summary>
+    /// <summary>
+    /// One (sample, phase): output view (cout, Rows, Cols) = conv(input view (cin, ...), padding (padT, padL)), with the
+    /// packed filters <paramref name="u"/> (16 blocks of cout rounded up to MR, times cin).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Plane(View input, View output, int cin, int cout, int padT, int padL, float* u, float* bias,
         int slot, Func<int, long, nint> scratch)
@@ -127,11 +147,14 @@ internal static unsafe class WinogradConv
         // Padded row buffers: tile t's patch column j sits at 2t + j, which is input column 2t + j - padL; 64 floats of
         // slack cover the vector loads past the last tile (they read zeros).
         int rowLength = 2 * tilesW + 64;
-        long vFloats = 16L * cin * maxTiles, mFloats = 16L * cout * maxTiles;
-        float* v = (float*)scratch(slot, vFloats + mFloats + 6L * rowLength + 16);
-        v = (float*)(((nint)v + 63) & ~(nint)63);
-        float* m = v + vFloats, rows = m + mFloats, out0 = rows + 4 * rowLength, out1 = out0 + rowLength;
-        long uStride = (long)cin * cout;
+        // The 16 matrices of V (and of M) are a padded stride apart: with a power-of-two-multiple stride (64 x 112 floats
+        // is 7 x 4 KB) the 16 vector streams of a transform all map to one L1 set and evict each other.
+        // V keeps NR floats of slack after each matrix: a ragged last panel reads (and ignores) up to NR - 1 floats past it.
+        long vStride = (long)cin * maxTiles + 2 * NR, mStride = (long)cout * maxTiles + 16;
+        long vFloats = 16 * vStride, mFloats = 16 * mStride;
+        float* v = (float*)scratch(slot, vFloats + mFloats + 6L * rowLength + MR * NR);
+        float* m = v + vFloats, rows = m + mFloats, out0 = rows + 4 * rowLength, out1 = out0 + rowLength, tile = out1 + rowLength;
+        int paddedOut = (cout + MR - 1) / MR * MR;
 
         for (int th0 = 0; th0 < tilesH; th0 += rowsPerBlock)
         {
@@ -146,13 +169,28 @@ internal static unsafe class WinogradConv
                     {
                         int tw = Math.Min(tw0, tilesW - WinogradTransforms.Lanes);
                         WinogradTransforms.Input16(rows + 2 * tw, rows + rowLength + 2 * tw, rows + 2 * rowLength + 2 * tw,
-                            rows + 3 * rowLength + 2 * tw, vt + tw, (long)cin * tiles);
+                            rows + 3 * rowLength + 2 * tw, vt + tw, vStride);
                     }
                 }
-            // M[xi] (cout x tiles) = U[xi] (cout x cin) * V[xi] (cin x tiles).
+            // M[xi] (cout x tiles) = U[xi] (cout x cin) * V[xi] (cin x tiles): V is already k-major (row c holds the
+            // block's tiles), so the micro-kernel reads it in place; U was packed once per call.
             for (int xi = 0; xi < 16; xi++)
-                PackedSgemm.Run(false, false, cout, tiles, cin, 1f, u + xi * uStride, cin,
-                    v + xi * (long)cin * tiles, tiles, 0f, m + xi * (long)cout * tiles, tiles, null);
+            {
+                float* ux = u + (long)xi * paddedOut * cin, vx = v + xi * vStride, mx = m + xi * mStride;
+                for (int p0 = 0; p0 < cin; p0 += KC)
+                {
+                    int kc = Math.Min(KC, cin - p0);
+                    var mode = p0 == 0 ? TileStore.Overwrite : TileStore.Accumulate;
+                    float* ub = ux + (long)p0 * paddedOut, vb = vx + (long)p0 * tiles;
+                    for (int j0 = 0; j0 < tiles; j0 += NR)
+                    {
+                        int nr = Math.Min(NR, tiles - j0);
+                        for (int i0 = 0; i0 < cout; i0 += MR)
+                            Avx512Kernel.TileStridedB(Math.Min(MR, cout - i0), nr, kc, ub + (long)i0 * kc, vb + j0, tiles,
+                                mx + (long)i0 * tiles + j0, tiles, mode, tile);
+                    }
+                }
+            }
             // Output transform, two output rows per tile row, then the copy into the view (plus bias).
             for (int k = 0; k < cout; k++)
             {
@@ -163,7 +201,7 @@ internal static unsafe class WinogradConv
                     for (int tw0 = 0; tw0 < tilesW; tw0 += WinogradTransforms.Lanes)
                     {
                         int tw = Math.Min(tw0, tilesW - WinogradTransforms.Lanes);
-                        WinogradTransforms.Output16(mt + tw, (long)cout * tiles, out0 + 2 * tw, out1 + 2 * tw);
+                        WinogradTransforms.Output16(mt + tw, mStride, out0 + 2 * tw, out1 + 2 * tw);
                     }
                     StoreRow(output, k, 2 * th, out0, b, bias != null);
                     if (2 * th + 1 < output.Rows) StoreRow(output, k, 2 * th + 1, out1, b, bias != null);
@@ -185,6 +223,7 @@ internal static unsafe class WinogradConv
         VectorRuns.Zero(buf, padL);
         float* s = input.Base + c * input.ChannelStep + (long)row * input.RowStep;
         if (input.ColStep == 1) VectorRuns.Copy(s, buf + padL, count);
+        else if (input.ColStep == 2) WinogradTransforms.GatherEven(s, buf + padL, count);
         else for (int j = 0; j < count; j++) buf[padL + j] = s[(long)j * input.ColStep];
         VectorRuns.Zero(buf + padL + count, length - padL - count);
     }
@@ -197,6 +236,7 @@ internal static unsafe class WinogradConv
         int cols = output.Cols;
         if (addBias) VectorRuns.AddScalar(buf, b, cols);
         if (output.ColStep == 1) VectorRuns.Copy(buf, dstRow, cols);
+        else if (output.ColStep == 2) WinogradTransforms.ScatterEven(buf, dstRow, cols);
         else for (int j = 0; j < cols; j++) dstRow[(long)j * output.ColStep] = buf[j];
     }
 }

@@ -121,4 +121,35 @@ internal static unsafe class WinogradTransforms
         Avx512F.PermuteVar16x32x2(y10, lo, y11).Store(y1);
         Avx512F.PermuteVar16x32x2(y10, hi, y11).Store(y1 + 16);
     }
+
+    /// <summary>dst[j] = src[2j] for j in [0, count): two loads and one permute per 16 (dilation-2 phase rows).</summary>
+    public static void GatherEven(float* src, float* dst, int count)
+    {
+        var evens = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        int j = 0;
+        // j + 16 < count keeps the second load (src[2j + 16 .. 2j + 31]) within the last element read, src[2(count - 1)].
+        for (; j + 16 < count; j += 16)
+            Avx512F.PermuteVar16x32x2(Vector512.Load(src + 2 * j), evens, Vector512.Load(src + 2 * j + 16)).Store(dst + j);
+        for (; j < count; j++) dst[j] = src[2 * j];
+    }
+
+    /// <summary>
+    /// dst[2j] = src[j] for j in [0, count), leaving the odd positions untouched (another phase, possibly on another
+    /// thread, owns them): masked stores write only the even lanes.
+    /// </summary>
+    public static void ScatterEven(float* src, float* dst, int count)
+    {
+        var lo = Vector512.Create(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+        var hi = Vector512.Create(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+        var evenLanes = Vector512.Create(-1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0).AsSingle();
+        int j = 0;
+        // 2j + 31 <= 2(count - 1) keeps the masked-off tail of the second store inside the row as well.
+        for (; j + 16 < count; j += 16)
+        {
+            var v = Vector512.Load(src + j);
+            Avx512F.MaskStore(dst + 2 * j, evenLanes, Avx512F.PermuteVar16x32(v, lo));
+            Avx512F.MaskStore(dst + 2 * j + 16, evenLanes, Avx512F.PermuteVar16x32(v, hi));
+        }
+        for (; j < count; j++) dst[2 * j] = src[j];
+    }
 }
