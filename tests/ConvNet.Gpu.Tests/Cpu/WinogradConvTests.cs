@@ -88,12 +88,12 @@ public sealed class WinogradConvTests
     {
         using var cpu = new CpuBackend(2);
         var resnet = Conv2dSpec.Square(3, padding: 1).Resolve(TensorShape.Nchw(8, 64, 56, 56), 64);
-        var lenet = Conv2dSpec.Square(5, padding: 2).Resolve(TensorShape.Nchw(64, 1, 28, 28), 6);
+        var wide5x5 = Conv2dSpec.Square(5, padding: 2).Resolve(TensorShape.Nchw(8, 32, 40, 40), 32);
         var strided = Conv2dSpec.Square(3, stride: 2, padding: 1).Resolve(TensorShape.Nchw(8, 64, 56, 56), 128);
         bool avx512 = System.Runtime.Intrinsics.X86.Avx512F.IsSupported;
         Assert.Equal(avx512 ? CpuConvAlgorithm.WinogradF2x3 : CpuConvAlgorithm.Im2ColGemm, cpu.ChooseConvAlgorithm(resnet, CpuConvPass.Forward).Algorithm);
         Assert.Equal(CpuConvAlgorithm.Im2ColGemm, cpu.ChooseConvAlgorithm(resnet, CpuConvPass.BackwardWeights).Algorithm);
-        var c = cpu.ChooseConvAlgorithm(lenet, CpuConvPass.Forward);
+        var c = cpu.ChooseConvAlgorithm(wide5x5, CpuConvPass.Forward);
         Assert.Equal(CpuConvAlgorithm.Im2ColGemm, c.Algorithm);
         Assert.Contains(avx512 ? "5x5" : "AVX-512", c.Reason);
         Assert.Contains(avx512 ? "stride 2x2" : "AVX-512", cpu.ChooseConvAlgorithm(strided, CpuConvPass.BackwardData).Reason);

@@ -63,10 +63,10 @@ public sealed unsafe partial class CpuBackend
             });
             return;
         }
-        if (ChooseConvAlgorithm(g, CpuConvPass.Forward).Algorithm == CpuConvAlgorithm.WinogradF2x3)
+        switch (ChooseConvAlgorithm(g, CpuConvPass.Forward).Algorithm)
         {
-            RunWinograd(x, w, b, y, g, backwardData: false);
-            return;
+            case CpuConvAlgorithm.WinogradF2x3: RunWinograd(x, w, b, y, g, backwardData: false); return;
+            case CpuConvAlgorithm.DirectSmallChannel: SmallChannelForward(x, w, b, y, g); return;
         }
         bool pointwise = IsPointwise(g);
         int step = pointwise ? g.OH : OutputRowsPerBlock(g);
@@ -106,10 +106,10 @@ public sealed unsafe partial class CpuBackend
             });
             return;
         }
-        if (ChooseConvAlgorithm(g, CpuConvPass.BackwardData).Algorithm == CpuConvAlgorithm.WinogradF2x3)
+        switch (ChooseConvAlgorithm(g, CpuConvPass.BackwardData).Algorithm)
         {
-            RunWinograd(dy, w, null, dx, g, backwardData: true);
-            return;
+            case CpuConvAlgorithm.WinogradF2x3: RunWinograd(dy, w, null, dx, g, backwardData: true); return;
+            case CpuConvAlgorithm.DirectSmallChannel: SmallChannelBackwardData(dy, w, dx, g); return;
         }
         bool pointwise = IsPointwise(g);
         int step = pointwise ? g.OH : OutputRowsPerBlock(g);
@@ -153,6 +153,11 @@ public sealed unsafe partial class CpuBackend
                     DepthwiseConv.BackwardWeights(x + (long)(k / kg) * g.InputPlane, (long)g.C * g.InputPlane,
                         dy + (long)k * plane, (long)g.K * plane, dw + (long)k * g.KH * g.KW, accumulate, g);
             });
+            return;
+        }
+        if (ChooseConvAlgorithm(g, CpuConvPass.BackwardWeights).Algorithm == CpuConvAlgorithm.DirectSmallChannel)
+        {
+            SmallChannelBackwardWeights(x, dy, dw, g, accumulate);
             return;
         }
         bool pointwise = IsPointwise(g);

@@ -24,6 +24,14 @@ public sealed partial class CpuBackend
             return new(pass, CpuConvAlgorithm.Depthwise, $"groups = C = {g.C}: direct per-plane loops");
         if (IsPointwise(g))
             return new(pass, CpuConvAlgorithm.PointwiseGemm, "1x1, stride 1, unpadded: the input is its own column matrix");
+        bool small = pass switch
+        {
+            CpuConvPass.Forward => SmallChannelConv.AppliesForward(g),
+            CpuConvPass.BackwardData => SmallChannelConv.AppliesBackwardData(g),
+            _ => SmallChannelConv.AppliesBackwardWeights(g),
+        };
+        if (small && ForcedConvAlgorithm is null or CpuConvAlgorithm.DirectSmallChannel)
+            return new(pass, CpuConvAlgorithm.DirectSmallChannel, $"few channels (C = {g.C}, K = {g.K}): output channels in the vector lanes, no im2col");
         if (pass != CpuConvPass.BackwardWeights)
         {
             string? why = WinogradConv.Unsupported(g, pass == CpuConvPass.BackwardData);

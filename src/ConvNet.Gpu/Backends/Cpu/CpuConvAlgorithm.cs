@@ -25,6 +25,9 @@ public enum CpuConvAlgorithm
     /// <summary>groups = C: direct per-plane loops, no GEMM.</summary>
     Depthwise,
 
+    /// <summary>Few channels (LeNet C1/C3): direct loops with the (at most 16) output channels of the pass in the vector lanes.</summary>
+    DirectSmallChannel,
+
     /// <summary>Winograd F(2x2, 3x3) (3x3, stride 1, one group; dilation through phase splitting): 2.25x fewer multiplies.</summary>
     WinogradF2x3,
 }
