@@ -9,7 +9,7 @@ namespace ConvNet.Gpu.Benchmarks.Ops;
 /// <summary>
 /// A minute-long alternative to BenchmarkDotNet: times SGEMM and every conv shape (forward, backward-data,
 /// backward-weights) on the CPU backend and prints median and minimum milliseconds with GFLOP/s (2 x multiply-adds per second).
-/// Usage: <c>dotnet run -c Release --project benchmarks/ConvNet.Gpu.Benchmarks -- quick [gemm|conv|pool] [--threads N] [--shape NAME] [--im2col] [--json FILE] [--col-block FLOATS]</c>.
+/// Usage: <c>dotnet run -c Release --project benchmarks/ConvNet.Gpu.Benchmarks -- quick [gemm|conv|pool] [--threads N] [--shape NAME] [--im2col] [--json FILE] [--col-block FLOATS] [--force ALGORITHM]</c>.
 /// <c>--json</c> also writes the rows in the format of benchmarks/peers/compare.py (ops "sgemm", "conv-forward", ...).
 /// </summary>
 public static class QuickCpuOps
@@ -20,6 +20,7 @@ public static class QuickCpuOps
         int? threads = null;
         string? shapeFilter = null, jsonPath = null;
         int? colBlock = null;
+        CpuConvAlgorithm? force = null;
         bool gemm = true, conv = true, pool = true, dataMovement = false;
         for (int i = 0; i < args.Length; i++)
         {
@@ -33,12 +34,14 @@ public static class QuickCpuOps
                 case "--im2col": dataMovement = true; break;
                 case "--json": jsonPath = args[++i]; break;
                 case "--col-block": colBlock = int.Parse(args[++i]); break;
+                case "--force": force = Enum.Parse<CpuConvAlgorithm>(args[++i]); break;
                 default: throw new ArgumentException($"unknown quick-mode argument '{args[i]}'");
             }
         }
 
         using var backend = new CpuBackend(threads);
         if (colBlock is { } cb) backend.ColumnBlockFloats = cb;
+        backend.ForcedConvAlgorithm = force;
         var peak = CpuPeak.Measure(backend.Threads);
         _peakGflops = peak.Gflops;
         Console.WriteLine($"# {backend.Description}; {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; load {Load()}; median of repeated runs");

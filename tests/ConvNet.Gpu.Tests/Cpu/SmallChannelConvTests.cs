@@ -17,8 +17,10 @@ public sealed class SmallChannelConvTests
         ["lenet C1 (1 -> 6, 5x5 pad 2)"] = (3, 1, 28, 28, 6, Conv2dSpec.Square(5, padding: 2)),
         ["lenet C3 (6 -> 16, 5x5)"] = (5, 6, 14, 14, 16, Conv2dSpec.Square(5)),
         ["3x3 pad 1, 4 -> 8, ragged blocks"] = (2, 4, 9, 31, 8, Conv2dSpec.Square(3, padding: 1)),
+        ["3x3 pad 1, 8 -> 6 (direct backward-data)"] = (2, 8, 9, 30, 6, Conv2dSpec.Square(3, padding: 1)),
         ["odd K, stride 2, asymmetric pad"] = (3, 2, 11, 17, 5, new Conv2dSpec(3, 3, 2, 2, Padding2d.Explicit(1, 0, 2, 1))),
         ["dilation 2 pad 2, 5 -> 12"] = (2, 5, 12, 20, 12, new Conv2dSpec(3, 3, padding: Padding2d.Symmetric(2), dilationH: 2, dilationW: 2)),
+        ["pixel lanes: 7 segments, 13 channels in two blocks"] = (1, 2, 5, 200, 13, Conv2dSpec.Square(3, padding: 1)),
         ["batch 1, 8 -> 16, 2x3"] = (1, 8, 7, 9, 16, new Conv2dSpec(2, 3, padding: Padding2d.Explicit(0, 1, 2, 0))),
     };
 
@@ -64,12 +66,13 @@ public sealed class SmallChannelConvTests
     }
 
     [Theory]
-    [InlineData(1, 5, 2)] // C1-like: forward and backward-weights direct (backward-data has one lane)
-    [InlineData(4, 3, 1)] // forward and backward-data direct (36 taps: backward-weights goes through im2col)
-    public void GradientChecksOfDirectPasses(int c, int kernel, int pad)
+    [InlineData(1, 5, 2, 9)]  // channel lanes: forward and backward-weights direct (backward-data has one lane)
+    [InlineData(1, 5, 2, 30)] // pixel lanes (C1-like): forward and backward-weights
+    [InlineData(8, 3, 1, 9)]  // forward and backward-data direct (72 taps: backward-weights goes through im2col)
+    public void GradientChecksOfDirectPasses(int c, int kernel, int pad, int width)
     {
-        var rng = new TestRng(9 + c);
-        var g = Conv2dSpec.Square(kernel, padding: pad).Resolve(TensorShape.Nchw(2, c, 7, 9), 6);
+        var rng = new TestRng(9 + c + width);
+        var g = Conv2dSpec.Square(kernel, padding: pad).Resolve(TensorShape.Nchw(2, c, 7, width), 6);
         using var backend = new CpuBackend(2);
         Assert.Equal(CpuConvAlgorithm.DirectSmallChannel, backend.ChooseConvAlgorithm(g, CpuConvPass.Forward).Algorithm);
         var checkedPass = c == 1 ? CpuConvPass.BackwardWeights : CpuConvPass.BackwardData;

@@ -20,6 +20,23 @@ public sealed unsafe partial class CpuBackend
             if (b != null) wt[taps * lanes + k] = b[k];
         }
         float* bias16 = b == null ? null : wt + taps * lanes;
+        if (SmallChannelConv.PixelLanes(g))
+        {
+            // Stride 1: padded planes wide enough for whole 32-pixel segments of every output row.
+            int segs = SmallChannelRows.Segments(g.OW);
+            int rowsP = g.OH + g.DH * (g.KH - 1), colsP = SmallChannelRows.Segment * segs + g.DW * (g.KW - 1);
+            ForEachSample(g, (slot, n, _) =>
+            {
+                long padded = (long)g.C * rowsP * colsP;
+                float* xp = Workspace.Get(slot, WorkspaceLane.Columns, padded + 16 + SmallChannelRows.MaxChannels * SmallChannelRows.Segment + taps + 64);
+                float* tmp = xp + (padded + 15) / 16 * 16 + 16; // 16 floats of slack: the last segment's loads may run past the planes
+                int* tapOffsets = (int*)(tmp + SmallChannelRows.MaxChannels * SmallChannelRows.Segment);
+                FillTapOffsets(tapOffsets, g, rowsP, colsP);
+                SmallChannelConv.PadPlanes(x + n * g.C * (long)g.InputPlane, g.C, g.H, g.W, g.PadTop, g.PadLeft, xp, rowsP, colsP);
+                SmallChannelRows.Forward(xp, colsP, wt, taps, tapOffsets, b, y + n * g.K * (long)g.OutputPlane, g.K, g.OH, g.OW, tmp);
+            });
+            return;
+        }
         ForEachSample(g, (slot, n, _) =>
         {
             long padded = (long)g.C * hp * wp;
@@ -64,6 +81,11 @@ public sealed unsafe partial class CpuBackend
     /// </summary>
     private void SmallChannelBackwardWeights(float* x, float* dy, float* dw, Conv2dGeometry g, bool accumulate)
     {
+        if (SmallChannelConv.PixelLanes(g))
+        {
+            PixelLaneBackwardWeights(x, dy, dw, g, accumulate);
+            return;
+        }
         int taps = g.C * g.KH * g.KW, lanes = SmallChannelConv.Lanes, pixels = g.OutputPlane;
         int hp = (g.OH - 1) * g.SH + g.DH * (g.KH - 1) + 1, wp = (g.OW - 1) * g.SW + g.DW * (g.KW - 1) + 1;
         int workers = SampleWorkers(g.N);
@@ -83,9 +105,7 @@ public sealed unsafe partial class CpuBackend
             int* tapOffsets = pixelOffsets + pixels;
             for (int oh = 0, i = 0; oh < g.OH; oh++)
                 for (int ow = 0; ow < g.OW; ow++, i++) pixelOffsets[i] = oh * g.SH * wp + ow * g.SW;
-            for (int c = 0, t = 0; c < g.C; c++)
-                for (int r = 0; r < g.KH; r++)
-                    for (int s = 0; s < g.KW; s++, t++) tapOffsets[t] = c * hp * wp + r * g.DH * wp + s * g.DW;
+            FillTapOffsets(tapOffsets, g, hp, wp);
             VectorRuns.Zero(dyT, pixels * lanes);
             for (long n = n0; n < n1; n++)
             {
@@ -117,5 +137,68 @@ public sealed unsafe partial class CpuBackend
                 float v = total[t * lanes + k];
                 dw[(long)k * taps + t] = accumulate ? dw[(long)k * taps + t] + v : v;
             }
+    }
+
+    /// <summary>
+    /// Pixel-lane backward-weights (stride 1, very few output channels): per chunk of samples, lane sums per (tap, k)
+    /// accumulate x segments times dY segments; partials are added in chunk order and each one's 16 lanes summed in
+    /// lane order.
+    /// </summary>
+    private void PixelLaneBackwardWeights(float* x, float* dy, float* dw, Conv2dGeometry g, bool accumulate)
+    {
+        int taps = g.C * g.KH * g.KW, segs = SmallChannelRows.Segments(g.OW), dyRow = SmallChannelRows.Segment * segs;
+        int rowsP = g.OH + g.DH * (g.KH - 1), colsP = dyRow + g.DW * (g.KW - 1);
+        int workers = SampleWorkers(g.N);
+        int chunks = workers == 1 ? 1 : Math.Min(g.N, 4 * workers);
+        Workspace.EnsureSlots(Math.Max(chunks, workers));
+        long partialFloats = (long)taps * g.K * 16;
+
+        void Chunk(int slot, int chunk)
+        {
+            long n0 = (long)g.N * chunk / chunks, n1 = (long)g.N * (chunk + 1) / chunks;
+            float* partial = Workspace.Get(chunk, WorkspaceLane.WeightPartial, partialFloats);
+            VectorRuns.Zero(partial, (int)partialFloats);
+            long padded = (long)g.C * rowsP * colsP, dyFloats = (long)g.K * g.OH * dyRow;
+            float* xp = Workspace.Get(slot, WorkspaceLane.Columns, padded + 32 + dyFloats + taps + 64);
+            float* dyp = xp + (padded + 15) / 16 * 16 + 32;
+            int* tapOffsets = (int*)(dyp + dyFloats);
+            FillTapOffsets(tapOffsets, g, rowsP, colsP);
+            for (long n = n0; n < n1; n++)
+            {
+                SmallChannelConv.PadPlanes(x + n * g.C * (long)g.InputPlane, g.C, g.H, g.W, g.PadTop, g.PadLeft, xp, rowsP, colsP);
+                SmallChannelConv.PadPlanes(dy + n * g.K * (long)g.OutputPlane, g.K, g.OH, g.OW, 0, 0, dyp, g.OH, dyRow);
+                SmallChannelRows.WeightSums(xp, colsP, dyp, dyRow, g.OH, segs, g.K, taps, tapOffsets, partial);
+            }
+        }
+
+        if (chunks == 1) Chunk(0, 0);
+        else
+        {
+            int next = -1;
+            Parallel.For(0, workers, Parallelism, slot =>
+            {
+                int chunk;
+                while ((chunk = Interlocked.Increment(ref next)) < chunks) Chunk(slot, chunk);
+            });
+        }
+        float* total = Workspace.Get(0, WorkspaceLane.WeightPartial, partialFloats);
+        for (int c = 1; c < chunks; c++) VectorRuns.Add(Workspace.Get(c, WorkspaceLane.WeightPartial, partialFloats), total, (int)partialFloats);
+        for (int t = 0; t < taps; t++)
+            for (int k = 0; k < g.K; k++)
+            {
+                float* lanes = total + ((long)t * g.K + k) * 16;
+                float v = 0f;
+                for (int l = 0; l < 16; l++) v += lanes[l];
+                long at = (long)k * taps + t;
+                dw[at] = accumulate ? dw[at] + v : v;
+            }
+    }
+
+    /// <summary>offsets[(c, r, s)] = c*rows*cols + r*DH*cols + s*DW: where tap (c, r, s) sits in a stack of padded planes.</summary>
+    private static void FillTapOffsets(int* offsets, Conv2dGeometry g, int rows, int cols)
+    {
+        for (int c = 0, t = 0; c < g.C; c++)
+            for (int r = 0; r < g.KH; r++)
+                for (int s = 0; s < g.KW; s++, t++) offsets[t] = c * rows * cols + r * g.DH * cols + s * g.DW;
     }
 }

@@ -30,18 +30,34 @@ internal static unsafe class SmallChannelConv
     /// <summary>Whether the kernels can run here.</summary>
     public static bool IsSupported => Avx512F.IsSupported;
 
-    /// <summary>Forward applies: one group, K &lt;= 16 output channels (at least 4 lanes used), C &lt;= 8 input channels.</summary>
+    /// <summary>Forward applies: one group, C &lt;= 8 input channels, and the pixel-lane kernel or K in [4, 16] output channels.</summary>
     public static bool AppliesForward(Conv2dGeometry g) =>
-        IsSupported && g.Groups == 1 && g.K >= 4 && g.K <= Lanes && g.C <= 8;
+        IsSupported && g.Groups == 1 && g.C <= 8 && (PixelLanes(g) || g.K >= 4 && g.K <= Lanes);
 
-    /// <summary>Backward-data applies: stride 1, one group, 4 &lt;= C &lt;= 16 (the lanes), K &lt;= 32, pad &lt;= d(k - 1).</summary>
+    /// <summary>
+    /// Backward-data applies: stride 1, one group, C &lt;= 16 (the lanes), K &lt;= 32, pad &lt;= d(k - 1), and little waste:
+    /// the kernel computes every tap of every input pixel (the "full" correlation, padded dY), so (C / 16) x (OH*OW) /
+    /// (H*W) is the useful fraction of its multiply-adds; it must be at least 1/2 (LeNet C3, 6/16 x 100/196, is not).
+    /// </summary>
     public static bool AppliesBackwardData(Conv2dGeometry g) =>
-        IsSupported && g.Groups == 1 && g.SH == 1 && g.SW == 1 && g.C >= 4 && g.C <= Lanes && g.K <= 32 &&
-        g.PadTop <= g.DH * (g.KH - 1) && g.PadLeft <= g.DW * (g.KW - 1);
+        IsSupported && g.Groups == 1 && g.SH == 1 && g.SW == 1 && g.C <= Lanes && g.K <= 32 &&
+        g.PadTop <= g.DH * (g.KH - 1) && g.PadLeft <= g.DW * (g.KW - 1) &&
+        (double)g.C / Lanes * g.OutputPlane / g.InputPlane >= 0.5;
 
-    /// <summary>Backward-weights applies: one group, K &lt;= 16, C*KH*KW &lt;= 28 taps (two accumulator blocks), C &lt;= 8.</summary>
+    /// <summary>
+    /// Backward-weights applies: one group, C &lt;= 8, and either the pixel-lane kernel (<see cref="PixelLanes"/>) or
+    /// K in [4, 16] with C*KH*KW &lt;= 28 taps (two accumulator blocks).
+    /// </summary>
     public static bool AppliesBackwardWeights(Conv2dGeometry g) =>
-        IsSupported && g.Groups == 1 && g.K >= 4 && g.K <= Lanes && g.C <= 8 && g.C * g.KH * g.KW <= 2 * MaxBlock;
+        IsSupported && g.Groups == 1 && g.C <= 8 && (PixelLanes(g) || g.K >= 4 && g.K <= Lanes && g.C * g.KH * g.KW <= 2 * MaxBlock);
+
+    /// <summary>
+    /// Whether the pixel-lane kernels (<see cref="SmallChannelRows"/>: 32 pixels of a row per accumulator pair, one pair
+    /// per output channel) issue fewer vector multiply-adds than the channel-lane ones: stride 1, and per row and tap
+    /// 2 x segments x K &lt; OW (LeNet C1: 2 x 1 x 6 &lt; 28; C3: 2 x 1 x 16 &gt; 10).
+    /// </summary>
+    public static bool PixelLanes(Conv2dGeometry g) =>
+        g.SH == 1 && g.SW == 1 && 2 * SmallChannelRows.Segments(g.OW) * g.K < g.OW;
 
     /// <summary>A zero-padded copy of <paramref name="planes"/> planes: (rows, cols) placed at (top, left) in (hp, wp).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
