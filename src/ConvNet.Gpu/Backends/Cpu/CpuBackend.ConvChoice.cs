@@ -31,7 +31,9 @@ public sealed partial class CpuBackend
             _ => SmallChannelConv.AppliesBackwardWeights(g),
         };
         if (small && ForcedConvAlgorithm is null or CpuConvAlgorithm.DirectSmallChannel)
-            return new(pass, CpuConvAlgorithm.DirectSmallChannel, $"few channels (C = {g.C}, K = {g.K}): output channels in the vector lanes, no im2col");
+            return new(pass, CpuConvAlgorithm.DirectSmallChannel, SmallChannelConv.PixelLanes(g) && pass != CpuConvPass.BackwardData
+                ? $"few channels (C = {g.C}, K = {g.K}): 32 output pixels per vector pair, one pair per output channel, no im2col"
+                : $"few channels (C = {g.C}, K = {g.K}): the pass's output channels in the vector lanes, no im2col");
         if (pass != CpuConvPass.BackwardWeights)
         {
             string? why = WinogradConv.Unsupported(g, pass == CpuConvPass.BackwardData);
