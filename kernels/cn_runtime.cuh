@@ -25,7 +25,8 @@
 //     -ffp-contract=fast), which rounds once instead of twice. The emulated device models both (its primitives err by
 //     the documented maximum, and its kernels are compiled with FMA contraction), so a test that compares arithmetic
 //     results bit for bit between CUDA and the CPU fails in CI, not first on a GPU. Data movement stays exact;
-//   - static shared memory only (`__shared__ float tile[256];`), no warp intrinsics, no atomics:
+//   - static shared memory only (`__shared__ float tile[256];`), warp intrinsics only through cn_warp.cuh and
+//     cn_sm80.cuh (the emulator checks them), no atomics:
 //     backward passes are gathers, so results are deterministic;
 //   - grid-stride loops (CN_GRID_STRIDE) so any grid size is correct.
 #pragma once

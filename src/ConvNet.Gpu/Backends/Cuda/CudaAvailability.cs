@@ -55,7 +55,7 @@ public sealed record CudaAvailability(
                 cublasVersion = blas.Version;
                 cublasSelection = blas.Reason;
                 devices = devices.Select(d => d.WithCublas(blas)).ToList();
-                reason = DriverProbe.CheckPtxAgainstDriver(EmbeddedPtx.LoadAll(), driverVersion)
+                reason = DriverProbe.CheckPtxAgainstDriver(devices[0], driverVersion)
                          ?? (blas.Loaded ? null : $"cuBLAS unusable: {blas.Reason}");
             }
         }

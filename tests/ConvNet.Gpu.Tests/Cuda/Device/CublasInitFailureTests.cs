@@ -30,7 +30,7 @@ public sealed class CublasInitFailureTests
         StandInDriver.FailNextCublasCreate(1); // CUBLAS_STATUS_NOT_INITIALIZED
         var e = Assert.Throws<CudaUnavailableException>(() => Backend.Cuda());
         Assert.Matches(@"^cuBLAS \S+/libcublas\.so\.13 \(13\.1\.0\) failed to initialize: cublasCreate_v2 returned CUBLAS_STATUS_NOT_INITIALIZED \(1\): "
-                       + @"fake: the library was not initialized; driver CUDA 13\.0, compute capability 9\.0$", e.Reason);
+                       + @"fake: the library was not initialized; driver CUDA 13\.0, compute capability 8\.0$", e.Reason);
         Assert.IsType<CudaException>(e.InnerException);
         // Nothing leaks from the failed start, and nothing more is released: its own stream, modules and context
         // reference go, the other user's context (and so its memory) stays.

@@ -5,30 +5,37 @@ using ConvNet.Gpu.Backends.Cuda.Driver;
 
 namespace ConvNet.Gpu.Tests.Cuda.Device;
 
-/// <summary>The build embeds one PTX module per kernels/*.cu, and each defines exactly the file's CN_KERNELs.</summary>
+/// <summary>
+/// The build embeds one PTX module per kernels/*.cu and target (sm_70, sm_80); the sm_80 module defines exactly the
+/// file's CN_KERNELs, the sm_70 one all but those declared under <c>#if CN_SM80</c>, and each states its target.
+/// </summary>
 public sealed partial class EmbeddedPtxTests
 {
     [Fact]
-    public void Every_kernel_file_is_embedded_as_PTX_with_an_entry_per_kernel()
+    public void Every_kernel_file_is_embedded_as_PTX_per_target_with_an_entry_per_kernel()
     {
         var sources = KernelSources.KernelsByFile();
+        var sm80Only = KernelSources.Sm80OnlyKernelNames();
         var modules = EmbeddedPtx.LoadAll().ToDictionary(m => m.ResourceName);
-        Assert.Equal(sources.Keys.Select(f => $"ConvNet.Gpu.Kernels.{f}.ptx").Order(), modules.Keys.Order());
+        Assert.Equal(sources.Keys.SelectMany(f => new[] { $"ConvNet.Gpu.Kernels.sm_70.{f}.ptx", $"ConvNet.Gpu.Kernels.sm_80.{f}.ptx" }).Order(),
+            modules.Keys.Order());
         foreach (var (file, kernels) in sources)
-        {
-            var ptx = modules[$"ConvNet.Gpu.Kernels.{file}.ptx"];
-            Assert.Equal(0, ptx.Image[^1]); // NUL-terminated for cuModuleLoadDataEx
-            string text = Encoding.UTF8.GetString(ptx.Image, 0, ptx.Image.Length - 1);
-            var entries = EntryDirective().Matches(text).Select(m => m.Groups[1].Value).Order();
-            Assert.Equal(kernels.Order(), entries);
-        }
+            foreach (int target in EmbeddedPtx.Targets)
+            {
+                var ptx = modules[$"ConvNet.Gpu.Kernels.sm_{target}.{file}.ptx"];
+                Assert.Equal(target, ptx.Target);
+                Assert.Equal(0, ptx.Image[^1]); // NUL-terminated for cuModuleLoadDataEx
+                string text = Encoding.UTF8.GetString(ptx.Image, 0, ptx.Image.Length - 1);
+                var entries = EntryDirective().Matches(text).Select(m => m.Groups[1].Value).Order();
+                Assert.Equal(kernels.Where(k => target >= 80 || !sm80Only.Contains(k)).Order(), entries);
+            }
     }
 
     /// <summary>
     /// Every embedded module's own <c>.version</c> and <c>.target</c> lines, read from the PTX text itself (not from
     /// EmbeddedPtx's parse), against the declared minimum: PTX ISA at most 7.0, which the oldest supported driver
-    /// (CUDA 11.0) JITs, and a target of sm_70 or sm_75 (CUDA 13's nvcc starts at compute_75), so every GPU from Volta
-    /// on can load it. Runs in the published test bundle too: it is the first thing to check on a new GPU host.
+    /// (CUDA 11.0) JITs, and the target of its set (sm_70, or sm_75 for the sm_70 set when CUDA 13's nvcc built it, as it
+    /// starts at compute_75; sm_80). Runs in the published test bundle too: it is the first thing to check on a new GPU host.
     /// </summary>
     [Fact]
     public void Embedded_PTX_declares_an_ISA_and_target_the_oldest_supported_driver_accepts()
@@ -50,14 +57,22 @@ public sealed partial class EmbeddedPtxTests
                 + "so a CUDA 11.x/12.x driver rejects it (CUDA_ERROR_UNSUPPORTED_PTX_VERSION); build/compile-ptx.sh must pin it");
             Assert.True(EmbeddedPtx.RequiredDriverFor(isa.Major, isa.Minor) <= EmbeddedPtx.OldestSupportedDriverVersion, ptx.ResourceName);
             int sm = int.Parse(target.Groups[1].Value);
-            // The portable modules target sm_70 (clang-14) or sm_75 (CUDA 13's nvcc); an architecture-specific module says
-            // so in its name (e.g. "conv_tc.sm_80.ptx") and may target exactly that architecture.
-            bool archSpecific = ptx.ResourceName.EndsWith($".sm_{sm}.ptx", StringComparison.Ordinal);
-            Assert.True(sm is 70 or 75 || archSpecific && sm > 75,
-                $"{ptx.ResourceName}: .target sm_{sm}; portable modules target sm_70 or sm_75, arch-specific ones are named *.sm_{sm}.ptx");
-            Assert.Equal((isa.Major, isa.Minor, $"sm_{sm}"), (ptx.IsaMajor, ptx.IsaMinor, ptx.Target));
+            int set = int.Parse(Regex.Match(ptx.ResourceName, @"\.sm_(\d+)\.").Groups[1].Value);
+            Assert.True(sm == set || set == 70 && sm == 75, $"{ptx.ResourceName}: .target sm_{sm} in the sm_{set} set");
+            Assert.Equal((isa.Major, isa.Minor, sm), (ptx.IsaMajor, ptx.IsaMinor, ptx.Target));
         }
     }
+
+    [Theory]
+    [InlineData(6, 1, null)]
+    [InlineData(7, 0, 70)]
+    [InlineData(7, 5, 70)]
+    [InlineData(8, 0, 80)]
+    [InlineData(8, 6, 80)]
+    [InlineData(9, 0, 80)]
+    [InlineData(12, 0, 80)]
+    public void A_device_loads_the_highest_target_its_compute_capability_runs(int major, int minor, int? target) =>
+        Assert.Equal(target, EmbeddedPtx.TargetFor(major, minor));
 
     [GeneratedRegex(@"\.entry\s+([A-Za-z_][A-Za-z0-9_]*)\s*\(")]
     private static partial Regex EntryDirective();

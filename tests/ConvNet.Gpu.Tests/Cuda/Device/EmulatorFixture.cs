@@ -10,7 +10,7 @@ internal static class EmulatorFixture
     {
         string? reason = EmulatedCudaDevice.UnavailableReason();
         if (reason is not null) Assert.Skip($"Emulated CUDA device unavailable: {reason}");
-        return EmulatedCudaDevice.Open(memoryLimitBytes, gemmThreads: 2, stickyErrors);
+        return EmulatedCudaDevice.Open(memoryLimitBytes, gemmThreads: 2, stickyErrors: stickyErrors);
     }
 
     public static ulong Upload(EmulatedCudaDevice device, float[] values)

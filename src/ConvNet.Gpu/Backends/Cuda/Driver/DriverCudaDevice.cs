@@ -5,7 +5,8 @@ namespace ConvNet.Gpu.Backends.Cuda.Driver;
 
 /// <summary>
 /// The real device: the CUDA driver API on the device's primary context, one non-blocking stream for all work,
-/// every embedded PTX module loaded at creation, and a cuBLAS handle bound to the stream.
+/// the embedded PTX modules of the device's target loaded at creation (sm_80 from compute capability 8.0 on, else
+/// sm_70; <see cref="CudaDeviceInfo.PtxTarget"/> says which), and a cuBLAS handle bound to the stream.
 /// Every status is checked. Out of memory throws <see cref="CudaOutOfMemoryException"/> and leaves the device usable;
 /// a sticky error (illegal address, launch failure) is reported once and every later call is refused with that cause.
 /// </summary>
@@ -36,7 +37,7 @@ internal sealed unsafe class DriverCudaDevice : ICudaDevice
         {
             MakeCurrent();
             CudaCheck.Driver(CudaDriver.cuStreamCreate(out _stream, CudaDriver.StreamNonBlocking), "cuStreamCreate");
-            foreach (var ptx in EmbeddedPtx.LoadAll()) _modules.Add(LoadModule(ptx, info.DriverVersion));
+            foreach (var ptx in EmbeddedPtx.LoadFor(info.PtxTarget)) _modules.Add(LoadModule(ptx, info.DriverVersion));
             // A cuBLAS that loads but cannot start (a driver too old for it, an unsupported GPU, no memory for its
             // workspace) makes CUDA unusable here, which Backend.Default() turns into the CPU with this reason.
             CublasInit(Cublas.cublasCreate_v2(out _cublas), "cublasCreate_v2", info);
@@ -74,9 +75,10 @@ internal sealed unsafe class DriverCudaDevice : ICudaDevice
         if (count == 0) throw new CudaUnavailableException("no CUDA device found (cuDeviceGetCount returned 0)");
         if (ordinal < 0 || ordinal >= count)
             throw new CudaUnavailableException($"device index {ordinal} is out of range: this machine has {count} CUDA device(s) (0..{count - 1})");
-        reason = DriverProbe.CheckPtxAgainstDriver(EmbeddedPtx.LoadAll(), driverVersion);
-        if (reason is not null) throw new CudaUnavailableException(reason);
+        // The PTX set this GPU runs (sm_80 from compute capability 8.0 on, else sm_70), checked against the driver.
         var info = DriverProbe.Describe(ordinal, driverVersion);
+        reason = DriverProbe.CheckPtxAgainstDriver(info, driverVersion);
+        if (reason is not null) throw new CudaUnavailableException(reason);
         var cublas = DriverProbe.LoadCublas(driverVersion, info.ComputeCapabilityMajor * 10 + info.ComputeCapabilityMinor);
         if (!cublas.Loaded) throw new CudaUnavailableException($"cuBLAS unusable: {cublas.Reason}");
         info = info.WithCublas(cublas);

@@ -4,8 +4,8 @@
 // (libconvnet_cuda_emu.so), reading each parameter with the size the kernel's signature gives it.
 // Like a real driver: a kernel fault is sticky (every later call on the context returns it) until the primary context's
 // last reference is released, which destroys the context and its memory.
-// Seams for tests: FAKE_CUDA_DRIVER_VERSION (what cuDriverGetVersion reports, default 13000), FAKE_CUDA_MEMORY_BYTES
-// (device memory), and fake_cuda_live("allocations" | "streams" | "modules" | "events" | "context_refs" | "sticky"),
+// Seams for tests: FAKE_CUDA_DRIVER_VERSION (what cuDriverGetVersion reports, default 13000), FAKE_CUDA_CC (the
+// compute capability, default 80), FAKE_CUDA_MEMORY_BYTES (device memory), and fake_cuda_live("allocations" | "streams" | "modules" | "events" | "context_refs" | "sticky"),
 // which tests call through the loaded library to see what is still held.
 // Test tool only: build and run it with build/test-driver-path.sh (and gpu-run.sh --rehearsal), never ship it.
 #include <chrono>
@@ -68,10 +68,12 @@ API int cuDriverGetVersion(int* v)
 API int cuDeviceGetCount(int* c) { *c = 1; return 0; }
 API int cuDeviceGet(int* d, int ordinal) { if (ordinal != 0) return 101; *d = 0; return 0; }
 API int cuDeviceGetName(char* name, int len, int) { std::snprintf(name, len, "Fake CUDA driver (test)"); return 0; }
+// Compute capability: FAKE_CUDA_CC (10 * major + minor, default 80, so the sm_80 PTX set is the one loaded).
 API int cuDeviceGetAttribute(int* v, int attribute, int)
 {
-    // Compute capability 9.0 (an H100's; cuBLAS 13 needs 7.5 or newer) and 4 SMs.
-    *v = attribute == 75 ? 9 : attribute == 76 ? 0 : attribute == 16 ? 4 : 0;
+    const char* env = std::getenv("FAKE_CUDA_CC");
+    int cc = env ? std::atoi(env) : 80;
+    *v = attribute == 75 ? cc / 10 : attribute == 76 ? cc % 10 : attribute == 16 ? 4 : 0;  // 4 SMs
     return 0;
 }
 API int cuDeviceTotalMem_v2(size_t* bytes, int) { *bytes = limit_bytes(); return 0; }
