@@ -176,9 +176,12 @@ internal sealed class TrainingSession : IDisposable
         return new FilterResponses(raw, sample[1], sample[2], probe.ClassNames[probe.Labels.Span[index]], maps, output.Shape[2], output.Shape[3]);
     }
 
-    /// <summary>Trains up to <paramref name="epochs"/> epochs from <see cref="Position"/>; stops at a batch boundary when cancelled.</summary>
+    /// <summary>
+    /// Trains up to <paramref name="epochs"/> epochs from <see cref="Position"/>; stops at a batch boundary when cancelled.
+    /// With <paramref name="parallel"/> (data-parallel training over several ranks) the batch size is the global batch.
+    /// </summary>
     public FitOutcome Fit(Dataset train, int epochs, Action<int, int> onEpochStart, Action<BatchEvent> onBatch, Action<EpochEvent> onEpochEnd,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, ConvNet.Gpu.Training.Distributed.DataParallel? parallel = null)
     {
         int startEpoch = _trainer.Position.Epoch, startBatch = _trainer.Position.Batch;
         int announced = -1;
@@ -205,6 +208,7 @@ internal sealed class TrainingSession : IDisposable
                 Seed = Seed,
                 Normalization = _normalization,
                 CancellationToken = cancellationToken,
+                DataParallel = parallel,
             });
             return new FitOutcome(history.StopReason == StopReason.Cancelled, Position);
         }

@@ -113,6 +113,7 @@ internal sealed class MpiAllReduce : IPendingReduction
                 if (_clock.Elapsed > _owner.Timeout)
                     throw new CollectiveTimeoutException($"{Operation} ({(_phase == 1 ? "reduce-scatter" : "all-gather")} phase)", _rank,
                         _requests.MissingPeers(), _owner.Timeout);
+                _owner.ThrowIfWaitCancelled(Operation, _requests);
                 return false;
             }
             if (_phase == 1)

@@ -54,6 +54,12 @@ public sealed class MpiCollectives : ICollectives
     /// <inheritdoc/>
     public TimeSpan Timeout { get; set; }
 
+    /// <summary>
+    /// When cancelled (e.g. by SIGTERM from mpirun, which stops every rank once one has died), a waiting collective
+    /// gives up at once with a <see cref="CollectiveException"/> naming the ranks it was waiting for.
+    /// </summary>
+    public CancellationToken WaitCancellation { get; set; }
+
     /// <summary>Set when a collective failed or timed out: the exchange state is lost and the collectives refuse further work.</summary>
     public CollectiveException? Failure { get; private set; }
 
@@ -175,8 +181,17 @@ public sealed class MpiCollectives : ICollectives
             lock (_mpi.Gate) done = requests.TestAll();
             if (done) return;
             if (clock.Elapsed > Timeout) throw new CollectiveTimeoutException(operation, Rank, requests.MissingPeers(), Timeout);
+            ThrowIfWaitCancelled(operation, requests);
             if (requests.Open < before) backoff.Progressed(); else backoff.Idle();
         }
+    }
+
+    internal void ThrowIfWaitCancelled(string operation, MpiRequests requests)
+    {
+        if (WaitCancellation.IsCancellationRequested)
+            throw new CollectiveException(
+                $"Rank {Rank}: interrupted (SIGTERM or Ctrl-C) while {operation} waited for rank(s) {string.Join(", ", requests.MissingPeers())}; " +
+                "mpirun stops every rank when one has failed or died. Resume from the last checkpoint.");
     }
 
     /// <summary>Rents a float scratch array for reductions.</summary>
