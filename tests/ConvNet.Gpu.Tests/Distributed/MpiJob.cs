@@ -41,6 +41,7 @@ internal static class MpiJob
         };
         foreach (string a in new[] { "--allow-run-as-root", "--oversubscribe", "--bind-to", "none" }) psi.ArgumentList.Add(a);
         psi.Environment["DOTNET_gcServer"] = "0";
+        psi.Environment["TERM"] = "dumb"; // plain progress lines: mpirun gives the ranks a pseudo-terminal
         psi.Environment["OMPI_MCA_btl_vader_single_copy_mechanism"] = "none"; // containers often forbid CMA (ptrace)
         if (env is not null)
             foreach (var (k, v) in env)
@@ -77,7 +78,7 @@ internal static class MpiJob
         if (!finished) process.Kill(entireProcessTree: true);
         process.WaitForExit();
         string text;
-        lock (output) text = output.ToString().Replace("\u001b[?1h\u001b=", "", StringComparison.Ordinal);
+        lock (output) text = System.Text.RegularExpressions.Regex.Replace(output.ToString(), "\u001b(\\[[0-9;?]*[A-Za-z]|=)", "");
         return new Result(finished ? process.ExitCode : -1, text, clock.Elapsed, !finished);
     }
 
