@@ -3,6 +3,7 @@ using ConvNet.Gpu.Cli.Engine;
 using ConvNet.Gpu.Cli.Infrastructure;
 using ConvNet.Gpu.Distributed;
 using ConvNet.Gpu.Distributed.Mpi;
+using ConvNet.Gpu.Distributed.Nccl;
 using ConvNet.Gpu.Training.Distributed;
 
 namespace ConvNet.Gpu.Cli.Training;
@@ -17,20 +18,23 @@ namespace ConvNet.Gpu.Cli.Training;
 internal sealed class DistributedRun : IDisposable
 {
     private readonly ICollectives? _collectives;
+    private readonly TrainSettings _settings;
+    private NcclCommunicator? _nccl;
+    private string _gradientEngine = "";
 
-    private DistributedRun(LaunchEnvironment environment, ICollectives? collectives, DataParallel? parallel, CliConsole console)
+    private DistributedRun(LaunchEnvironment environment, ICollectives? collectives, TrainSettings settings, CliConsole console)
     {
         Environment = environment;
         _collectives = collectives;
-        Parallel = parallel;
+        _settings = settings;
         Console = console;
     }
 
     /// <summary>Where this process stands in the launch.</summary>
     public LaunchEnvironment Environment { get; }
 
-    /// <summary>The data-parallel setup, or null for a single process.</summary>
-    public DataParallel? Parallel { get; }
+    /// <summary>The data-parallel setup (after <see cref="Attach"/>), or null for a single process.</summary>
+    public DataParallel? Parallel { get; private set; }
 
     /// <summary>True for the rank that prints and writes files (rank 0, or the only process).</summary>
     public bool IsRoot => Environment.Rank == 0;
@@ -57,7 +61,7 @@ internal sealed class DistributedRun : IDisposable
                     $"this process is rank {environment.Rank} of {environment.WorldSize} ({environment.Source}) but --distributed was not given: " +
                     "every rank would train alone and write the same files. Add --distributed.");
             if (settings.SyncBatchNorm) throw CliException.UsageError("--sync-batchnorm needs --distributed.");
-            return new DistributedRun(environment, null, null, console);
+            return new DistributedRun(environment, null, settings, console);
         }
 
         ICollectives collectives;
@@ -70,12 +74,40 @@ internal sealed class DistributedRun : IDisposable
             throw new CliException(ExitCodes.Distributed, $"--distributed: {e.Message}", e);
         }
         if (collectives is MpiCollectives mpi) mpi.WaitCancellation = cancellation;
-        var parallel = new DataParallel(collectives, new DataParallelOptions
-        {
-            BucketBytes = (long)settings.BucketKilobytes * 1024, SynchronizeBatchNorm = settings.SyncBatchNorm,
-        });
         var rankConsole = environment.Rank == 0 ? console : new CliConsole(TextWriter.Null, console.Error, isTerminal: false);
-        return new DistributedRun(environment, collectives, parallel, rankConsole);
+        return new DistributedRun(environment, collectives, settings, rankConsole);
+    }
+
+    /// <summary>
+    /// Creates the data-parallel setup for <paramref name="backend"/>: gradients through NCCL in device memory when the
+    /// backend is a real CUDA device and NCCL loads, else through host buffers over MPI (the reason is logged).
+    /// </summary>
+    public void Attach(IBackend backend)
+    {
+        if (_collectives is null) return;
+        IDeviceCollectives? device = null;
+        if (backend is ConvNet.Gpu.Backends.Cuda.CudaBackend cuda)
+        {
+            string? reason = NcclCommunicator.UnavailableReason(cuda);
+            if (reason is null)
+            {
+                _nccl = NcclCommunicator.Create(_collectives, cuda);
+                device = _nccl;
+                _gradientEngine = $"gradients by {_nccl.Description}";
+            }
+            else
+            {
+                _gradientEngine = $"gradients through host buffers over MPI (NCCL unavailable, because {reason})";
+            }
+        }
+        else
+        {
+            _gradientEngine = "gradients through host buffers over MPI";
+        }
+        Parallel = new DataParallel(_collectives, new DataParallelOptions
+        {
+            BucketBytes = (long)_settings.BucketKilobytes * 1024, SynchronizeBatchNorm = _settings.SyncBatchNorm,
+        }, device);
     }
 
     /// <summary>
@@ -84,7 +116,7 @@ internal sealed class DistributedRun : IDisposable
     /// </summary>
     public (DeviceRequest Request, int? Threads) Device(TrainSettings settings)
     {
-        if (Parallel is null) return (settings.Device, settings.Threads);
+        if (_collectives is null) return (settings.Device, settings.Threads);
         int localRanks = int.TryParse(System.Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_LOCAL_SIZE")
             ?? System.Environment.GetEnvironmentVariable("LOCAL_WORLD_SIZE"), NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) && n > 0 ? n : 1;
         int threads = settings.Threads ?? Math.Max(1, System.Environment.ProcessorCount / localRanks);
@@ -95,8 +127,8 @@ internal sealed class DistributedRun : IDisposable
     }
 
     /// <summary>One line for the log: engine, ranks and settings, or null for a single process.</summary>
-    public string? Describe(TrainSettings settings) => Parallel is null ? null : string.Create(CultureInfo.InvariantCulture,
-        $"{_collectives!.Description}; {Environment.Source}; global batch {settings.BatchSize} split over {Environment.WorldSize} ranks; " +
+    public string? Describe(TrainSettings settings) => _collectives is null ? null : string.Create(CultureInfo.InvariantCulture,
+        $"{_collectives!.Description}; {_gradientEngine}; {Environment.Source}; global batch {settings.BatchSize} split over {Environment.WorldSize} ranks; " +
         $"{settings.BucketKilobytes} KiB gradient buckets; BatchNorm {(settings.SyncBatchNorm ? "synchronized" : "per rank")}; " +
         $"collective timeout {settings.CollectiveTimeoutSeconds:0.###} s");
 
@@ -112,5 +144,10 @@ internal sealed class DistributedRun : IDisposable
     }
 
     /// <summary>Finalizes MPI (left alone after a failed collective: the process exits and mpirun ends the job).</summary>
-    public void Dispose() => _collectives?.Dispose();
+    public void Dispose()
+    {
+        Parallel?.Dispose();
+        _nccl?.Dispose();
+        _collectives?.Dispose();
+    }
 }

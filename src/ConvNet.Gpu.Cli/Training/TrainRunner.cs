@@ -41,6 +41,7 @@ internal sealed class TrainRunner(CliConsole rootConsole, TrainSettings settings
         var (deviceRequest, threads) = run.Device(settings);
         OpenedDevice device = DeviceSelector.Open(deviceRequest, settings.Tf32, threads);
         using IBackend backend = device.Backend;
+        run.Attach(backend);
         _log.Note("Device:", $"{backend.Name} ({device.Reason})");
         if (settings.Verbose) _log.Line($"        {backend.Description}");
 

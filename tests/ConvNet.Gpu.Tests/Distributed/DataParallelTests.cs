@@ -241,4 +241,48 @@ public sealed class DataParallelTests
         Assert.InRange(s.CommunicationShare, 1e-9, 1.0);
         Assert.True(s.ExposedWait <= s.CommunicationTime);
     }
+
+    /// <summary>
+    /// A device engine for the test: sums a backend tensor through the host collectives (what NCCL does on the device).
+    /// It lets the device path of the gradient buckets (flat buffer, views, backend copies) run on the CPU backend.
+    /// </summary>
+    private sealed class HostBackedDeviceCollectives(ICollectives host) : IDeviceCollectives
+    {
+        public int Rank => host.Rank;
+        public int WorldSize => host.WorldSize;
+        public string Description => "test device engine over " + host.Description;
+        public int Calls { get; private set; }
+
+        public void AllReduceSum(Tensor tensor)
+        {
+            var values = tensor.ToArray();
+            host.AllReduceSum(values, "device all-reduce");
+            tensor.Upload(values);
+            Calls++;
+        }
+
+        public void Synchronize() { }
+    }
+
+    [Fact]
+    public void The_device_bucket_path_gives_the_bits_of_the_host_path()
+    {
+        var data = SyntheticData.Squares(120, 12);
+        var options = new TrainingOptions { Epochs = 1, BatchSize = 30, Seed = 2 };
+        var host = InProcessWorld.Run(2, c => Train(c, data, options, b => LeNetLike(b, batchNorm: true), () => new Adam(0.01f),
+            new DataParallelOptions { BucketBytes = 300 }));
+        var device = InProcessWorld.Run(2, c =>
+        {
+            var engine = new HostBackedDeviceCollectives(c);
+            using var backend = Backend.Cpu(1);
+            using var m = LeNetLike(backend, batchNorm: true);
+            using var opt = new Adam(0.01f);
+            using var parallel = new DataParallel(c, new DataParallelOptions { BucketBytes = 300 }, engine);
+            new Trainer(m, opt).Fit(data, With(options, parallel));
+            return (Weights(m), engine.Calls, parallel.BucketCount);
+        });
+        AssertBitIdentical(host[0].Weights, device[0].Item1, "device buckets vs host buckets");
+        Assert.True(device[0].BucketCount > 2, $"{device[0].BucketCount} buckets");
+        Assert.Equal(4 * device[0].BucketCount, device[0].Calls); // 4 steps, every bucket once per step
+    }
 }

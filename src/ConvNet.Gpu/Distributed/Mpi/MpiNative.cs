@@ -34,9 +34,6 @@ internal static partial class MpiNative
     public static partial int MPI_Initialized(out int flag);
 
     [LibraryImport(NativeLibraries.Mpi)]
-    public static partial int MPI_Finalized(out int flag);
-
-    [LibraryImport(NativeLibraries.Mpi)]
     public static partial int MPI_Init_thread(nint argc, nint argv, int required, out int provided);
 
     [LibraryImport(NativeLibraries.Mpi)]
@@ -68,10 +65,4 @@ internal static partial class MpiNative
 
     [LibraryImport(NativeLibraries.Mpi)]
     public static partial int MPI_Test(ref nint request, out int flag, out Status status);
-
-    [LibraryImport(NativeLibraries.Mpi)]
-    public static partial int MPI_Cancel(ref nint request);
-
-    [LibraryImport(NativeLibraries.Mpi)]
-    public static partial int MPI_Request_free(ref nint request);
 }

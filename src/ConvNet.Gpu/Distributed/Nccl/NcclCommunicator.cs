@@ -17,7 +17,7 @@ namespace ConvNet.Gpu.Distributed.Nccl;
 /// NCCL_ALGO/NCCL_PROTO and across NCCL versions. Queued work is not waited for: a hung peer shows up in
 /// <see cref="Synchronize"/>, which polls ncclCommGetAsyncError and aborts the communicator at the deadline.
 /// </remarks>
-public sealed class NcclCommunicator : IDisposable
+public sealed class NcclCommunicator : IDeviceCollectives, IDisposable
 {
     private readonly CudaBackend _backend;
     private nint _comm;

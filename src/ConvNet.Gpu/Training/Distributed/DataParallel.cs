@@ -39,7 +39,7 @@ public sealed class DataParallelOptions
 /// batch B, whatever N is, which is what lets a checkpoint resume on any number of ranks. This object does not own
 /// <see cref="Collectives"/>.
 /// </summary>
-public sealed class DataParallel
+public sealed class DataParallel : IDisposable
 {
     private GradientBuckets? _buckets;
     private Sequential? _model;
@@ -51,9 +51,19 @@ public sealed class DataParallel
     private (Dropout Layer, ulong Base)[] _dropouts = [];
 
     /// <summary>Creates the data-parallel setup over <paramref name="collectives"/>.</summary>
-    public DataParallel(ICollectives collectives, DataParallelOptions? options = null)
+    /// <param name="collectives">Host collectives: the start-up check, stop agreement and (without <paramref name="device"/>) the gradients.</param>
+    /// <param name="options">Bucket size and BatchNorm mode.</param>
+    /// <param name="device">
+    /// When given (NCCL for a CUDA model), gradient buckets are reduced in the model backend's memory on its stream
+    /// instead of through host buffers; it must span the same ranks as <paramref name="collectives"/>.
+    /// </param>
+    public DataParallel(ICollectives collectives, DataParallelOptions? options = null, IDeviceCollectives? device = null)
     {
         ArgumentNullException.ThrowIfNull(collectives);
+        if (device is not null && (device.Rank != collectives.Rank || device.WorldSize != collectives.WorldSize))
+            throw new ConvNetArgumentException(
+                $"The device collectives are rank {device.Rank} of {device.WorldSize} but the host collectives rank {collectives.Rank} of {collectives.WorldSize}.");
+        Device = device;
         Options = options ?? new DataParallelOptions();
         if (Options.BucketBytes < 4)
             throw new ConvNetArgumentException($"The gradient bucket size must be at least 4 bytes, got {Options.BucketBytes}.");
@@ -62,6 +72,9 @@ public sealed class DataParallel
 
     /// <summary>The collectives (not owned).</summary>
     public ICollectives Collectives { get; }
+
+    /// <summary>The device engine of the gradient buckets (NCCL), or null for host buffers through <see cref="Collectives"/>.</summary>
+    public IDeviceCollectives? Device { get; }
 
     /// <summary>The settings.</summary>
     public DataParallelOptions Options { get; }
@@ -94,7 +107,8 @@ public sealed class DataParallel
         if (!ReferenceEquals(_model, model))
         {
             _model = model;
-            _buckets = new GradientBuckets(model, Options.BucketBytes);
+            _buckets?.Dispose();
+            _buckets = new GradientBuckets(model, Options.BucketBytes, Device);
             _dropouts = model.DropoutLayers().Select(d => (d.Layer, 0UL)).ToArray();
             var sync = Options.SynchronizeBatchNorm && WorldSize > 1 ? new BatchNormSync(Collectives) : null;
             foreach (var (_, layer) in model.AllLayers())
@@ -107,6 +121,14 @@ public sealed class DataParallel
                 $"With synchronized BatchNorm every rank needs at least one sample of every batch, but the last batch of each epoch has " +
                 $"{remainder} sample(s) ({train.Count} mod {options.BatchSize}) for {WorldSize} ranks; set DropLast or change the batch size.");
         ModelFingerprint.Verify(Collectives, ModelFingerprint.Of(trainer, train, options, this));
+    }
+
+    /// <summary>Frees the gradient buckets' device buffers (the collectives belong to the caller).</summary>
+    public void Dispose()
+    {
+        _buckets?.Dispose();
+        _buckets = null;
+        _model = null;
     }
 
     /// <summary>Prepares one step of a global batch: this rank's loss weight and the dropout streams.</summary>
