@@ -20,6 +20,8 @@ source build/prereqs.sh
 dotnet build src/ConvNet.Gpu.Cli -c Release -v q -nologo >/dev/null
 cli=src/ConvNet.Gpu.Cli/bin/Release/net10.0/convnet.dll
 out=benchmarks/results/distributed-$(date +%F)
+scratch=$(mktemp -d)   # checkpoints and reports stay out of the repository
+trap 'rm -rf "$scratch"' EXIT
 mkdir -p "$out"
 common=(train --model lenet5 --epochs "$epochs" --batch-size 64 --device cpu --threads 1 --seed 42 "${limit[@]}")
 export TERM=dumb DOTNET_gcServer=0
@@ -28,11 +30,12 @@ run() { # name, command...
   local name=$1; shift
   local before after start end
   before=$(cut -d' ' -f1-3 /proc/loadavg); start=$(date +%s.%N)
-  "$@" --out "$out/$name" > "$out/$name.log" 2>&1 </dev/null
+  "$@" --out "$scratch/$name" > "$out/$name.log" 2>&1 </dev/null
+  cp "$scratch/$name/metrics.json" "$out/$name-metrics.json"
   end=$(date +%s.%N); after=$(cut -d' ' -f1-3 /proc/loadavg)
   printf '%s\twall %.1f s\tload before %s\tload after %s\n' "$name" "$(echo "$end - $start" | bc)" "$before" "$after" | tee -a "$out/summary.tsv"
   grep -E "^Done:|^Communication:" "$out/$name.log" | tee -a "$out/summary.tsv" || true
-  python3 - "$out/$name/metrics.json" <<'PY' | tee -a "$out/summary.tsv"
+  python3 - "$out/$name-metrics.json" <<'PY' | tee -a "$out/summary.tsv"
 import json, sys
 m = json.load(open(sys.argv[1]))
 e = m["epochs"]
@@ -41,6 +44,7 @@ print(f"  images/s per epoch: median {ips[len(ips)//2]:.0f}, min {ips[0]:.0f}, m
 PY
 }
 
+echo "# $(date -u +%FT%TZ) commit $(git rev-parse --short HEAD), $(nproc) cores; epochs $epochs, bucket $bucket KiB" >> "$out/summary.tsv"
 run one-process dotnet "$cli" "${common[@]}"
 run two-ranks mpirun --allow-run-as-root --oversubscribe --bind-to none -np 2 dotnet "$cli" "${common[@]}" --distributed --bucket-kb "$bucket"
 echo "results in $out/summary.tsv"
