@@ -3,6 +3,8 @@ using System.Globalization;
 using ConvNet.Gpu.Cli.Engine;
 using ConvNet.Gpu.Cli.Infrastructure;
 using ConvNet.Gpu.Cli.Reporting;
+using ConvNet.Gpu.IO;
+using DivergencePolicy = ConvNet.Gpu.Training.DivergencePolicy;
 
 namespace ConvNet.Gpu.Cli.Training;
 
@@ -37,6 +39,11 @@ internal sealed class TrainRunner(CliConsole rootConsole, TrainSettings settings
 
         string requestedOutput = settings.OutputDirectory ?? (resume is not null ? Path.GetDirectoryName(resume)! : Path.Combine("out", settings.Model ?? ModelNames.LeNet5));
         string outputDirectory = run.IsRoot ? OutputDirectories.Prepare(requestedOutput) : Path.GetFullPath(requestedOutput);
+
+        // Temporary files of an earlier run that was killed mid-write are never read; remove them (rank 0 owns the directory).
+        if (run.IsRoot)
+            foreach (string stale in AtomicFile.RemoveStaleTemporaries(outputDirectory))
+                if (settings.Verbose) _log.Line($"Removed {stale}, left by a run that was killed while writing it.");
 
         var (deviceRequest, threads) = run.Device(settings);
         OpenedDevice device = DeviceSelector.Open(deviceRequest, settings.Tf32, threads);
@@ -125,7 +132,7 @@ internal sealed class TrainRunner(CliConsole rootConsole, TrainSettings settings
         view.Run(() =>
         {
             eta.StartTraining();
-            outcome = session.Fit(data.Train, settings.Epochs,
+            outcome = session.Fit(data.Train, settings.Epochs, Divergence(),
                 onEpochStart: (epoch, startBatch) => view.BeginEpoch(epoch, settings.Epochs, batches, startBatch),
                 onBatch: e =>
                 {
@@ -161,6 +168,21 @@ internal sealed class TrainRunner(CliConsole rootConsole, TrainSettings settings
             }
         });
         return outcome;
+    }
+
+    /// <summary>The library's divergence policy with the thresholds of --max-loss-ratio and --allow-chance-accuracy.</summary>
+    private DivergencePolicy Divergence()
+    {
+        var policy = DivergencePolicy.Default with { MaxLossRatio = settings.MaxLossRatio, StopAtChanceAccuracy = !settings.AllowChanceAccuracy };
+        try
+        {
+            policy.Validate();
+        }
+        catch (ConvNetArgumentException e)
+        {
+            throw CliException.UsageError($"--max-loss-ratio must be greater than 1, got {settings.MaxLossRatio.ToString(CultureInfo.InvariantCulture)} ({e.Message})");
+        }
+        return policy;
     }
 
     private string DataHint()
