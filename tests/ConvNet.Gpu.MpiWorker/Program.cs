@@ -5,7 +5,8 @@ using ConvNet.Gpu.Distributed;
 //   allreduce N SEED   every rank sums N seeded floats; each rank recomputes all ranks' inputs and checks the result
 //                      against the float64 rank-order sum (bit-exact) and prints a digest of the result
 //   allgather          ranks gather byte strings of different lengths
-//   hang RANK SECONDS  RANK sleeps instead of joining an all-reduce; the others must time out after SECONDS
+//   hang RANK          RANK sleeps instead of joining an all-reduce; the others time out (WORKER_TIMEOUT seconds)
+//   bench N ITERS      times ITERS all-reduces of N floats (after 10 warm-up ones); prints median and min microseconds
 // Exit codes: 0 success, 1 a check failed, 3 a collective timed out (after MPI_Abort), 2 usage.
 string scenario = args.Length > 0 ? args[0] : "";
 var environment = LaunchEnvironment.Detect();
@@ -70,8 +71,25 @@ try
             }
             return 1;
         }
+        case "bench":
+        {
+            int n = int.Parse(args[1], CultureInfo.InvariantCulture);
+            int iterations = int.Parse(args[2], CultureInfo.InvariantCulture);
+            var buffer = new float[n];
+            var times = new List<double>();
+            for (int i = -10; i < iterations; i++)
+            {
+                long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+                collectives.AllReduceSum(buffer, "bench all-reduce");
+                if (i >= 0) times.Add(System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMicroseconds);
+            }
+            times.Sort();
+            Console.WriteLine(FormattableString.Invariant(
+                $"rank {rank}: bench n={n} ({n * 4 / 1024.0:0.#} KiB) x{iterations}: median {times[times.Count / 2]:0} us, min {times[0]:0} us, p90 {times[times.Count * 9 / 10]:0} us"));
+            return 0;
+        }
         default:
-            Console.Error.WriteLine("usage: ConvNet.Gpu.MpiWorker allreduce N SEED | allgather | hang RANK");
+            Console.Error.WriteLine("usage: ConvNet.Gpu.MpiWorker allreduce N SEED | allgather | hang RANK | bench N ITERS");
             return 2;
     }
 }
