@@ -21,6 +21,12 @@ internal static unsafe class NativeLibraries
     /// <summary>Logical name of the emulated-device library in LibraryImport declarations.</summary>
     public const string Emulator = "convnet_cuda_emu";
 
+    /// <summary>Logical name of the MPI library (Open MPI's libmpi.so.40) in LibraryImport declarations (Distributed).</summary>
+    public const string Mpi = "mpi";
+
+    /// <summary>Logical name of NCCL (libnccl.so.2) in LibraryImport declarations (Distributed).</summary>
+    public const string Nccl = "nccl";
+
     /// <summary>File name of the emulated-device library.</summary>
     public const string EmulatorFileName = "libconvnet_cuda_emu.so";
 
@@ -105,6 +111,8 @@ internal static unsafe class NativeLibraries
     {
         Cuda => OperatingSystem.IsWindows() ? ["nvcuda.dll"] : ["libcuda.so.1", "libcuda.so"],
         Emulator => EmulatorCandidates(),
+        Mpi => ["libmpi.so.40", "libmpi.so"],
+        Nccl => NcclCandidates(),
         _ => [logicalName],
     };
 
@@ -166,10 +174,20 @@ internal static unsafe class NativeLibraries
             // Never a default search: a cuBLAS call before SelectCublas must not bind to whatever file the loader finds.
             lock (Gate) return _cublas?.Handle ?? 0;
         }
-        if (libraryName is not (Cuda or Emulator)) return 0;
+        if (libraryName is not (Cuda or Emulator or Mpi or Nccl)) return 0;
         var result = Load(libraryName);
         // Returning 0 lets the runtime try its defaults and then throw DllNotFoundException; callers check Load() first.
         return result.Handle;
+    }
+
+    /// <summary><paramref name="names"/> as plain names (the loader's own search) and then in each of <see cref="CudaDirectories"/>.</summary>
+    private static List<string> WithCudaDirectories(string[] names)
+    {
+        var list = new List<string>(names);
+        foreach (string directory in CudaDirectories())
+            foreach (string name in names)
+                list.Add(Path.Combine(directory, name));
+        return list;
     }
 
     /// <summary>$CUDA_HOME/lib64, $CUDA_PATH/lib64 and /usr/local/cuda/lib64, searched after the loader's own path.</summary>
@@ -183,6 +201,24 @@ internal static unsafe class NativeLibraries
         }
         directories.Add("/usr/local/cuda/lib64");
         return directories.Distinct().ToList();
+    }
+
+    // NCCL: $CONVNET_NCCL (a file), the loader's search path, the CUDA directories, then the copy that PyTorch's CUDA
+    // wheels install (site-packages/nvidia/nccl/lib) for any python3.x under /usr and /usr/local.
+    private static List<string> NcclCandidates()
+    {
+        var list = new List<string>();
+        string? explicitPath = Environment.GetEnvironmentVariable("CONVNET_NCCL");
+        if (!string.IsNullOrEmpty(explicitPath)) list.Add(explicitPath);
+        list.AddRange(WithCudaDirectories(["libnccl.so.2", "libnccl.so"]));
+        foreach (string root in new[] { "/usr/local/lib", "/usr/lib" })
+        {
+            if (!Directory.Exists(root)) continue;
+            foreach (string python in Directory.EnumerateDirectories(root, "python3*").Order(StringComparer.Ordinal))
+                foreach (string packages in new[] { "dist-packages", "site-packages" })
+                    list.Add(Path.Combine(python, packages, "nvidia", "nccl", "lib", "libnccl.so.2"));
+        }
+        return list;
     }
 
     private static List<string> EmulatorCandidates()
