@@ -155,10 +155,10 @@ public sealed unsafe partial class CpuBackend
             });
             return;
         }
-        if (ChooseConvAlgorithm(g, CpuConvPass.BackwardWeights).Algorithm == CpuConvAlgorithm.DirectSmallChannel)
+        switch (ChooseConvAlgorithm(g, CpuConvPass.BackwardWeights).Algorithm)
         {
-            SmallChannelBackwardWeights(x, dy, dw, g, accumulate);
-            return;
+            case CpuConvAlgorithm.DirectSmallChannel: SmallChannelBackwardWeights(x, dy, dw, g, accumulate); return;
+            case CpuConvAlgorithm.WinogradF2x3: RunWinogradWeights(x, dy, dw, g, accumulate); return;
         }
         bool pointwise = IsPointwise(g);
 
@@ -310,6 +310,18 @@ public sealed unsafe partial class CpuBackend
         WinogradConv.TransformFilters(w, g, backwardData, u);
         var workspace = Workspace;
         WinogradConv.Run(src, u, bias, dst, g, backwardData, workers,
+            (slot, floats) => (nint)workspace.Get(slot, WorkspaceLane.Columns, floats), Parallelism);
+    }
+
+    /// <summary>Winograd F(3x3, 2x2) weight gradient: per-chunk partial sums in the WeightPartial lanes, tiles in Columns.</summary>
+    private void RunWinogradWeights(float* x, float* dy, float* dw, Conv2dGeometry g, bool accumulate)
+    {
+        int units = g.N * g.DH * g.DH, workers = Math.Min(Threads, units);
+        Workspace.EnsureSlots(Math.Max(workers, workers <= 1 ? 1 : Math.Min(units, 4 * workers)));
+        var workspace = Workspace;
+        long partialFloats = WinogradWeights.PartialFloats(g);
+        WinogradWeights.Run(x, dy, dw, g, accumulate, workers,
+            chunk => (nint)workspace.Get(chunk, WorkspaceLane.WeightPartial, partialFloats),
             (slot, floats) => (nint)workspace.Get(slot, WorkspaceLane.Columns, floats), Parallelism);
     }
 
