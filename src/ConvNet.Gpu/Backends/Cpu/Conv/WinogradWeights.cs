@@ -28,7 +28,7 @@ internal static unsafe class WinogradWeights
         int d = g.DH, padT = g.PadTop / d, padL = g.PadLeft / d;
         int units = g.N * d * d;
         int workers = Math.Min(threads, units);
-        int chunks = workers <= 1 ? 1 : Math.Min(units, 4 * workers);
+        int chunks = ChunkedSum.Chunks(units, workers);
         long mFloats = PartialFloats(g);
 
         void Chunk(int slot, int chunk)
@@ -47,18 +47,8 @@ internal static unsafe class WinogradWeights
             }
         }
 
-        if (chunks == 1) Chunk(0, 0);
-        else
-        {
-            int next = -1;
-            Parallel.For(0, workers, parallelism, slot =>
-            {
-                int chunk;
-                while ((chunk = Interlocked.Increment(ref next)) < chunks) Chunk(slot, chunk);
-            });
-        }
-        float* total = (float*)partial(0);
-        for (int c = 1; c < chunks; c++) VectorRuns.Add((float*)partial(c), total, (int)mFloats);
+        ChunkedSum.Run(workers, chunks, parallelism, Chunk);
+        float* total = ChunkedSum.AddInOrder(partial, chunks, mFloats);
         Span<double> w = stackalloc double[9];
         long stride = (long)g.K * g.C;
         for (int k = 0; k < g.K; k++)
