@@ -252,7 +252,7 @@ CN_DEVICE void cn_igemm_tf32(Op& op, int ksteps, float (*As)[Op::BK][CN_IGEMM_SA
             {
                 const int c = wn + j * 8 + g;
                 fb[j][0] = cn_tf32(Bs[buf][k8 + t][c]);
-                fb[j][1] = cn_tf32(Bs[buf][k8 + t][c]);
+                fb[j][1] = cn_tf32(Bs[buf][k8 + t + 4][c]);
             }
             CN_UNROLL
             for (int i = 0; i < 2; i++)

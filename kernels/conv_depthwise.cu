@@ -8,7 +8,7 @@
 //   backward-weights  one block per filter tap (k, kh, kw), grid-stride over taps; the block's threads stride over the
 //                     N*OH*OW pixels in a fixed pattern, then a fixed-shape warp-shuffle reduction (cn_warp.cuh) sums
 //                     them: deterministic. blockDim.x must be a multiple of 32 (the backend launches 256).
-// Aliasing: inputs and outputs must not overlap.
+// Aliasing: none (a convolution's inputs and outputs never share memory), so every pointer is GPTR_UNIQUE.
 #include "cn_runtime.cuh"
 #include "cn_activation.cuh"
 #include "cn_index.cuh"
@@ -18,7 +18,8 @@
     int OH, int OW
 
 // y (N, K, OH, OW) = act(depthwise conv(x, w) + bias); total = N*K*OH*OW.
-CN_KERNEL cn_dw_fwd(GPTR(const float) x, GPTR(const float) w, GPTR(const float) bias, GPTR(float) y, long long total,
+// Aliasing: none.
+CN_KERNEL cn_dw_fwd(GPTR_UNIQUE(const float) x, GPTR_UNIQUE(const float) w, GPTR_UNIQUE(const float) bias, GPTR_UNIQUE(float) y, long long total,
                     CN_DW_PARAMS, int act, float alpha)
 {
     (void)N;
@@ -49,7 +50,8 @@ CN_KERNEL cn_dw_fwd(GPTR(const float) x, GPTR(const float) w, GPTR(const float) 
 }
 
 // dx (N, C, H, W) = the gradient of the forward's input for dy; total = N*C*H*W; overwrites dx.
-CN_KERNEL cn_dw_dgrad(GPTR(const float) dy, GPTR(const float) w, GPTR(float) dx, long long total, CN_DW_PARAMS)
+// Aliasing: none.
+CN_KERNEL cn_dw_dgrad(GPTR_UNIQUE(const float) dy, GPTR_UNIQUE(const float) w, GPTR_UNIQUE(float) dx, long long total, CN_DW_PARAMS)
 {
     (void)N;
     const int M = K / C;
@@ -98,7 +100,8 @@ CN_DEVICE float cn_block_sum_warps(float v, float* partial)
 
 // dw (K, 1, KH, KW) (+)= the gradient of the forward's weights: dw[k][kh][kw] = sum over n, oh, ow of
 // dy[n][k][oh][ow] * x[n][k/M][oh*SH - PT + kh*DH][ow*SW - PL + kw*DW].
-CN_KERNEL cn_dw_wgrad(GPTR(const float) x, GPTR(const float) dy, GPTR(float) dw, CN_DW_PARAMS, int accumulate)
+// Aliasing: none.
+CN_KERNEL cn_dw_wgrad(GPTR_UNIQUE(const float) x, GPTR_UNIQUE(const float) dy, GPTR_UNIQUE(float) dw, CN_DW_PARAMS, int accumulate)
 {
     __shared__ float partial[32];
     const int M = K / C, OHOW = OH * OW;

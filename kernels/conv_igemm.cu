@@ -10,7 +10,7 @@
 //   backward-data    rows C/G,  cols N*H*W
 //   backward-weights rows K/G,  cols C/G*KH*KW, reduction N*OH*OW cut into `splits` ranges of `span` pixels
 // Geometry arguments (every kernel): N, C, H, W, K, KH, KW, SH, SW, PT, PL, DH, DW, OH, OW, G.
-// Aliasing: inputs and outputs must not overlap (the backend's contract for convolutions).
+// Aliasing: none (a convolution's inputs and outputs never share memory), so every pointer is GPTR_UNIQUE.
 #include "cn_runtime.cuh"
 #include "cn_igemm_ops.cuh"
 
@@ -62,7 +62,9 @@
 
 // ------------------------------------------------------------------------------------------------- forward
 // y (N, K, OH, OW) = act(conv(x, w) + bias): bias may be null; act -1 = none, else ActivationKind with alpha.
-CN_KERNEL CN_LAUNCH_BOUNDS(CN_IGEMM_THREADS, 2) cn_igemm_fwd_f32(GPTR(const float) x, GPTR(const float) w, GPTR(const float) bias, GPTR(float) y,
+// Aliasing: none.
+CN_KERNEL CN_LAUNCH_BOUNDS(CN_IGEMM_THREADS, 2) cn_igemm_fwd_f32(GPTR_UNIQUE(const float) x, GPTR_UNIQUE(const float) w,
+    GPTR_UNIQUE(const float) bias, GPTR_UNIQUE(float) y,
                            CN_GEOMETRY_PARAMS, int act, float alpha)
 {
     CN_FWD_BODY(8, (cn_igemm_simt<cn_fwd_op<8>, false>(op, ksteps, As, Bs)))
@@ -70,7 +72,9 @@ CN_KERNEL CN_LAUNCH_BOUNDS(CN_IGEMM_THREADS, 2) cn_igemm_fwd_f32(GPTR(const floa
 
 // ------------------------------------------------------------------------------------------------- backward-data
 // dx (N, C, H, W) = the gradient of the forward's input for dy (N, K, OH, OW); overwrites dx.
-CN_KERNEL CN_LAUNCH_BOUNDS(CN_IGEMM_THREADS, 2) cn_igemm_dgrad_f32(GPTR(const float) dy, GPTR(const float) w, GPTR(float) dx, CN_GEOMETRY_PARAMS)
+// Aliasing: none.
+CN_KERNEL CN_LAUNCH_BOUNDS(CN_IGEMM_THREADS, 2) cn_igemm_dgrad_f32(GPTR_UNIQUE(const float) dy, GPTR_UNIQUE(const float) w,
+    GPTR_UNIQUE(float) dx, CN_GEOMETRY_PARAMS)
 {
     CN_DGRAD_BODY(8, (cn_igemm_simt<cn_dgrad_op<8>, false>(op, ksteps, As, Bs)))
 }
@@ -78,14 +82,17 @@ CN_KERNEL CN_LAUNCH_BOUNDS(CN_IGEMM_THREADS, 2) cn_igemm_dgrad_f32(GPTR(const fl
 // ------------------------------------------------------------------------------------------------- backward-weights
 // splits == 1: out = dw (K, C/G, KH, KW), overwritten or (accumulate != 0) added to. splits > 1: out = partial
 // (splits, K, C/G*KH*KW), each split's sum over its pixel range; cn_igemm_wgrad_reduce then adds them in split order.
-CN_KERNEL CN_LAUNCH_BOUNDS(CN_IGEMM_THREADS, 2) cn_igemm_wgrad_f32(GPTR(const float) x, GPTR(const float) dy, GPTR(float) out, CN_GEOMETRY_PARAMS, int span,
+// Aliasing: none.
+CN_KERNEL CN_LAUNCH_BOUNDS(CN_IGEMM_THREADS, 2) cn_igemm_wgrad_f32(GPTR_UNIQUE(const float) x, GPTR_UNIQUE(const float) dy,
+    GPTR_UNIQUE(float) out, CN_GEOMETRY_PARAMS, int span,
                              int splits, int accumulate)
 {
     CN_WGRAD_BODY(8, (cn_igemm_simt<cn_wgrad_op<8>, false>(op, ksteps, As, Bs)))
 }
 
 // dw[i] = (accumulate ? dw[i] : 0) + partial[0][i] + partial[1][i] + ... + partial[splits-1][i], in that order.
-CN_KERNEL cn_igemm_wgrad_reduce(GPTR(const float) partial, GPTR(float) dw, long long n, int splits, int accumulate)
+// Aliasing: none.
+CN_KERNEL cn_igemm_wgrad_reduce(GPTR_UNIQUE(const float) partial, GPTR_UNIQUE(float) dw, long long n, int splits, int accumulate)
 {
     CN_GRID_STRIDE(i, n)
     {
@@ -97,36 +104,48 @@ CN_KERNEL cn_igemm_wgrad_reduce(GPTR(const float) partial, GPTR(float) dw, long 
 
 #if CN_SM80
 // ------------------------------------------------------------------------------------------------- sm_80: cp.async
-CN_KERNEL CN_LAUNCH_BOUNDS(CN_IGEMM_THREADS, 2) cn_igemm_fwd_f32_async(GPTR(const float) x, GPTR(const float) w, GPTR(const float) bias, GPTR(float) y,
+// The same three passes with cp.async double buffering. Aliasing: none.
+CN_KERNEL CN_LAUNCH_BOUNDS(CN_IGEMM_THREADS, 2) cn_igemm_fwd_f32_async(GPTR_UNIQUE(const float) x, GPTR_UNIQUE(const float) w,
+    GPTR_UNIQUE(const float) bias, GPTR_UNIQUE(float) y,
                                  CN_GEOMETRY_PARAMS, int act, float alpha)
 {
     CN_FWD_BODY(8, (cn_igemm_simt<cn_fwd_op<8>, true>(op, ksteps, As, Bs)))
 }
 
-CN_KERNEL CN_LAUNCH_BOUNDS(CN_IGEMM_THREADS, 2) cn_igemm_dgrad_f32_async(GPTR(const float) dy, GPTR(const float) w, GPTR(float) dx, CN_GEOMETRY_PARAMS)
+// Aliasing: none.
+CN_KERNEL CN_LAUNCH_BOUNDS(CN_IGEMM_THREADS, 2) cn_igemm_dgrad_f32_async(GPTR_UNIQUE(const float) dy, GPTR_UNIQUE(const float) w,
+    GPTR_UNIQUE(float) dx, CN_GEOMETRY_PARAMS)
 {
     CN_DGRAD_BODY(8, (cn_igemm_simt<cn_dgrad_op<8>, true>(op, ksteps, As, Bs)))
 }
 
-CN_KERNEL CN_LAUNCH_BOUNDS(CN_IGEMM_THREADS, 2) cn_igemm_wgrad_f32_async(GPTR(const float) x, GPTR(const float) dy, GPTR(float) out, CN_GEOMETRY_PARAMS,
+// Aliasing: none.
+CN_KERNEL CN_LAUNCH_BOUNDS(CN_IGEMM_THREADS, 2) cn_igemm_wgrad_f32_async(GPTR_UNIQUE(const float) x, GPTR_UNIQUE(const float) dy,
+    GPTR_UNIQUE(float) out, CN_GEOMETRY_PARAMS,
                                    int span, int splits, int accumulate)
 {
     CN_WGRAD_BODY(8, (cn_igemm_simt<cn_wgrad_op<8>, true>(op, ksteps, As, Bs)))
 }
 
 // ------------------------------------------------------------------------------------------------- sm_80: TF32
-CN_KERNEL CN_LAUNCH_BOUNDS(CN_IGEMM_THREADS, 2) cn_igemm_fwd_tf32(GPTR(const float) x, GPTR(const float) w, GPTR(const float) bias, GPTR(float) y,
+// The same three passes on the tensor cores (mma.sync m16n8k8, TF32 inputs, FP32 accumulation). Aliasing: none.
+CN_KERNEL CN_LAUNCH_BOUNDS(CN_IGEMM_THREADS, 2) cn_igemm_fwd_tf32(GPTR_UNIQUE(const float) x, GPTR_UNIQUE(const float) w,
+    GPTR_UNIQUE(const float) bias, GPTR_UNIQUE(float) y,
                             CN_GEOMETRY_PARAMS, int act, float alpha)
 {
     CN_FWD_BODY(16, (cn_igemm_tf32<cn_fwd_op<16>>(op, ksteps, As, Bs)))
 }
 
-CN_KERNEL CN_LAUNCH_BOUNDS(CN_IGEMM_THREADS, 2) cn_igemm_dgrad_tf32(GPTR(const float) dy, GPTR(const float) w, GPTR(float) dx, CN_GEOMETRY_PARAMS)
+// Aliasing: none.
+CN_KERNEL CN_LAUNCH_BOUNDS(CN_IGEMM_THREADS, 2) cn_igemm_dgrad_tf32(GPTR_UNIQUE(const float) dy, GPTR_UNIQUE(const float) w,
+    GPTR_UNIQUE(float) dx, CN_GEOMETRY_PARAMS)
 {
     CN_DGRAD_BODY(16, (cn_igemm_tf32<cn_dgrad_op<16>>(op, ksteps, As, Bs)))
 }
 
-CN_KERNEL CN_LAUNCH_BOUNDS(CN_IGEMM_THREADS, 2) cn_igemm_wgrad_tf32(GPTR(const float) x, GPTR(const float) dy, GPTR(float) out, CN_GEOMETRY_PARAMS, int span,
+// Aliasing: none.
+CN_KERNEL CN_LAUNCH_BOUNDS(CN_IGEMM_THREADS, 2) cn_igemm_wgrad_tf32(GPTR_UNIQUE(const float) x, GPTR_UNIQUE(const float) dy,
+    GPTR_UNIQUE(float) out, CN_GEOMETRY_PARAMS, int span,
                               int splits, int accumulate)
 {
     CN_WGRAD_BODY(16, (cn_igemm_tf32<cn_wgrad_op<16>>(op, ksteps, As, Bs)))

@@ -11,7 +11,7 @@ internal sealed record CudaDeviceSummary(
 /// <summary>What the CUDA probe found: devices and versions, or exactly why there are none; and the emulator's state.</summary>
 internal sealed record CudaProbe(
     bool Available, IReadOnlyList<CudaDeviceSummary> Devices, string Reason, string DriverVersion, string CublasVersion,
-    IReadOnlyList<string> Libraries, bool EmulatorAvailable, string EmulatorReason);
+    IReadOnlyList<string> Libraries, bool EmulatorAvailable, string EmulatorReason, string CublasSelection);
 
 /// <summary>An opened backend and why it was chosen.</summary>
 internal sealed record OpenedDevice(IBackend Backend, string Reason);
@@ -23,8 +23,11 @@ internal sealed record OpenedDevice(IBackend Backend, string Reason);
 /// </summary>
 internal static class DeviceSelector
 {
-    /// <summary>Opens the requested backend; <paramref name="tf32"/> lets cuBLAS use TF32 tensor cores.</summary>
-    public static OpenedDevice Open(DeviceRequest request, bool tf32)
+    /// <summary>
+    /// Opens the requested backend; <paramref name="tf32"/> lets cuBLAS use TF32 tensor cores; <paramref name="cpuThreads"/>
+    /// sets the CPU backend's threads (null: all cores).
+    /// </summary>
+    public static OpenedDevice Open(DeviceRequest request, bool tf32, int? cpuThreads = null)
     {
         var options = new CudaBackendOptions { AllowTf32 = tf32 };
         try
@@ -32,9 +35,15 @@ internal static class DeviceSelector
             switch (request.Kind)
             {
                 case DeviceKind.Cpu:
-                    return new OpenedDevice(Backend.Cpu(), "requested with --device cpu");
+                    return new OpenedDevice(Backend.Cpu(cpuThreads), "requested with --device cpu");
                 case DeviceKind.Auto:
                     IBackend chosen = Backend.Default(options);
+                    if (cpuThreads is int threads && chosen is ConvNet.Gpu.Backends.Cpu.CpuBackend)
+                    {
+                        string reason = chosen.SelectionReason;
+                        chosen.Dispose();
+                        return new OpenedDevice(Backend.Cpu(threads), $"--device auto: {reason}; {threads} thread(s)");
+                    }
                     return new OpenedDevice(chosen, $"--device auto: {chosen.SelectionReason}");
                 case DeviceKind.Cuda:
                     CudaBackend cuda = Backend.Cuda(request.CudaIndex, options);
@@ -67,7 +76,8 @@ internal static class DeviceSelector
             a.CublasVersion > 0 ? FormatCublas(a.CublasVersion) : "n/a",
             a.LoadedLibraries,
             a.IsEmulatorAvailable,
-            a.EmulatorReason ?? "");
+            a.EmulatorReason ?? "",
+            a.CublasSelection ?? "");
     }
 
     /// <summary>cuBLAS reports major*10000 + minor*100 + patch, e.g. 130100 is 13.1.0.</summary>

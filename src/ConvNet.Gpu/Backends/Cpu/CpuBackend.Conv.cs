@@ -63,6 +63,11 @@ public sealed unsafe partial class CpuBackend
             });
             return;
         }
+        switch (ChooseConvAlgorithm(g, CpuConvPass.Forward).Algorithm)
+        {
+            case CpuConvAlgorithm.WinogradF2x3: RunWinograd(x, w, b, y, g, backwardData: false); return;
+            case CpuConvAlgorithm.DirectSmallChannel: SmallChannelForward(x, w, b, y, g); return;
+        }
         bool pointwise = IsPointwise(g);
         int step = pointwise ? g.OH : OutputRowsPerBlock(g);
         ForEachSample(g, (slot, n, par) =>
@@ -100,6 +105,11 @@ public sealed unsafe partial class CpuBackend
                 }
             });
             return;
+        }
+        switch (ChooseConvAlgorithm(g, CpuConvPass.BackwardData).Algorithm)
+        {
+            case CpuConvAlgorithm.WinogradF2x3: RunWinograd(dy, w, null, dx, g, backwardData: true); return;
+            case CpuConvAlgorithm.DirectSmallChannel: SmallChannelBackwardData(dy, w, dx, g); return;
         }
         bool pointwise = IsPointwise(g);
         int step = pointwise ? g.OH : OutputRowsPerBlock(g);
@@ -144,6 +154,11 @@ public sealed unsafe partial class CpuBackend
                         dy + (long)k * plane, (long)g.K * plane, dw + (long)k * g.KH * g.KW, accumulate, g);
             });
             return;
+        }
+        switch (ChooseConvAlgorithm(g, CpuConvPass.BackwardWeights).Algorithm)
+        {
+            case CpuConvAlgorithm.DirectSmallChannel: SmallChannelBackwardWeights(x, dy, dw, g, accumulate); return;
+            case CpuConvAlgorithm.WinogradF2x3: RunWinogradWeights(x, dy, dw, g, accumulate); return;
         }
         bool pointwise = IsPointwise(g);
 
@@ -209,22 +224,15 @@ public sealed unsafe partial class CpuBackend
 
         // Fixed chunks (a few per worker, so a slowed core can be compensated), each with its own partial in the
         // WeightPartial lane of slot = chunk index; workers use their own slot's Columns lane.
-        int chunks = Math.Min(g.N, 4 * workers);
+        int chunks = ChunkedSum.Chunks(g.N, workers);
         Workspace.EnsureSlots(Math.Max(chunks, workers));
-        int next = -1;
-        Parallel.For(0, workers, Parallelism, slot =>
+        ChunkedSum.Run(workers, chunks, Parallelism, (slot, chunk) =>
         {
-            int chunk;
-            while ((chunk = Interlocked.Increment(ref next)) < chunks)
-            {
-                long n0 = (long)g.N * chunk / chunks, n1 = (long)g.N * (chunk + 1) / chunks;
-                SumSamples(slot, n0, n1, Workspace.Get(chunk, WorkspaceLane.WeightPartial, weightCount), false, null);
-            }
+            long n0 = (long)g.N * chunk / chunks, n1 = (long)g.N * (chunk + 1) / chunks;
+            SumSamples(slot, n0, n1, Workspace.Get(chunk, WorkspaceLane.WeightPartial, weightCount), false, null);
         });
         // Partials are added in chunk order into chunk 0's buffer, then written (or added) to dW.
-        var total = new Span<float>(Workspace.Get(0, WorkspaceLane.WeightPartial, weightCount), (int)weightCount);
-        for (int c = 1; c < chunks; c++)
-            TensorPrimitives.Add(total, new ReadOnlySpan<float>(Workspace.Get(c, WorkspaceLane.WeightPartial, weightCount), (int)weightCount), total);
+        var total = new Span<float>(ChunkedSum.AddInOrder(c => (nint)Workspace.Get(c, WorkspaceLane.WeightPartial, weightCount), chunks, weightCount), (int)weightCount);
         if (transposed)
         {
             fixed (float* sum = total) TransposeInto(sum);
@@ -283,6 +291,31 @@ public sealed unsafe partial class CpuBackend
             for (int i = 0; i < n; i++) s += VectorRuns.Sum(dy + ((long)i * c + ch) * rest, rest);
             db[ch] = accumulate ? db[ch] + (float)s : (float)s;
         }
+    }
+
+    /// <summary>Winograd F(2x2, 3x3) forward (x -> y) or backward-data (dY -> dX): filters transformed once per call.</summary>
+    private void RunWinograd(float* src, float* w, float* bias, float* dst, Conv2dGeometry g, bool backwardData)
+    {
+        int workers = Math.Min(Threads, g.N * g.DH * g.DH);
+        Workspace.EnsureSlots(Math.Max(1, workers));
+        // The filters live in slot 0's WeightPartial lane; every worker's tiles use its own slot's Columns lane.
+        float* u = Workspace.Get(0, WorkspaceLane.WeightPartial, WinogradConv.FilterFloats(g, backwardData));
+        WinogradConv.TransformFilters(w, g, backwardData, u);
+        var workspace = Workspace;
+        WinogradConv.Run(src, u, bias, dst, g, backwardData, workers,
+            (slot, floats) => (nint)workspace.Get(slot, WorkspaceLane.Columns, floats), Parallelism);
+    }
+
+    /// <summary>Winograd F(3x3, 2x2) weight gradient: per-chunk partial sums in the WeightPartial lanes, tiles in Columns.</summary>
+    private void RunWinogradWeights(float* x, float* dy, float* dw, Conv2dGeometry g, bool accumulate)
+    {
+        int units = g.N * g.DH * g.DH, workers = Math.Min(Threads, units);
+        Workspace.EnsureSlots(Math.Max(workers, ChunkedSum.Chunks(units, workers)));
+        var workspace = Workspace;
+        long partialFloats = WinogradWeights.PartialFloats(g);
+        WinogradWeights.Run(x, dy, dw, g, accumulate, workers,
+            chunk => (nint)workspace.Get(chunk, WorkspaceLane.WeightPartial, partialFloats),
+            (slot, floats) => (nint)workspace.Get(slot, WorkspaceLane.Columns, floats), Parallelism);
     }
 
     // ------------------------------------------------------------ scheduling helpers
