@@ -37,18 +37,34 @@ public sealed partial class CudaBackend
         RunBackwardWeights(ChooseConvAlgorithm(ConvPass.BackwardWeights, g).Algorithm, Ptr(input), Ptr(gradOutput), Ptr(gradWeight),
             g, accumulate);
 
-    /// <summary>y = conv(x, w) + bias (bias 0 = none) with <paramref name="algorithm"/>.</summary>
-    private void RunForward(ConvAlgorithm algorithm, ulong x, ulong w, ulong bias, ulong y, Conv2dGeometry g)
+    /// <summary>
+    /// y = activation(conv(x, w) + bias): the core of the fused bias + activation forward (the public, validated entry
+    /// point belongs to the fused-epilogue API). The implicit-GEMM and depthwise kernels apply the bias and the activation
+    /// in their epilogue, so the whole op is one launch; Im2ColGemm and PointwiseGemm add a bias pass and an in-place
+    /// activation pass. Null <paramref name="activation"/> means none; <paramref name="alpha"/> as in ActivationForward.
+    /// </summary>
+    internal void Conv2dForwardFusedCore(Tensor input, Tensor weight, Tensor? bias, Tensor output, Conv2dGeometry g,
+        ActivationKind? activation, float alpha)
+    {
+        ThrowIfDisposed();
+        RunForward(ChooseConvAlgorithm(ConvPass.Forward, g).Algorithm, Ptr(input), Ptr(weight), bias is null ? 0 : Ptr(bias),
+            Ptr(output), g, activation is { } a ? (int)a : -1, alpha);
+    }
+
+    /// <summary>y = act(conv(x, w) + bias) (bias 0 = none, act -1 = none) with <paramref name="algorithm"/>.</summary>
+    private void RunForward(ConvAlgorithm algorithm, ulong x, ulong w, ulong bias, ulong y, Conv2dGeometry g, int act = -1, float alpha = 0f)
     {
         switch (algorithm)
         {
             case ConvAlgorithm.Im2ColGemm: ForwardIm2Col(x, w, bias, y, g); break;
-            case ConvAlgorithm.ImplicitGemmFp32: ForwardImplicit(x, w, bias, y, g, tf32: false); break;
-            case ConvAlgorithm.ImplicitGemmTf32: ForwardImplicit(x, w, bias, y, g, tf32: true); break;
-            case ConvAlgorithm.Depthwise: ForwardDepthwise(x, w, bias, y, g); break;
+            case ConvAlgorithm.ImplicitGemmFp32: ForwardImplicit(x, w, bias, y, g, tf32: false, act, alpha); return;
+            case ConvAlgorithm.ImplicitGemmTf32: ForwardImplicit(x, w, bias, y, g, tf32: true, act, alpha); return;
+            case ConvAlgorithm.Depthwise: ForwardDepthwise(x, w, bias, y, g, act, alpha); return;
             case ConvAlgorithm.PointwiseGemm: ForwardPointwise(x, w, bias, y, g); break;
             default: throw new ArgumentOutOfRangeException(nameof(algorithm), algorithm, null);
         }
+        // The GEMM-based algorithms have no epilogue of their own: the activation is one more (in-place) pass.
+        if (act >= 0) LaunchActivationForward(y, y, (long)g.N * g.K * g.OutputPlane, (ActivationKind)act, alpha);
     }
 
     /// <summary>dx = the gradient of the forward's input for dy, with <paramref name="algorithm"/> (overwrites dx).</summary>

@@ -8,13 +8,13 @@ public sealed partial class CudaBackend
 {
     private const int DepthwiseReduceThreads = 256; // cn_dw_wgrad's warp-shuffle reduction needs whole warps
 
-    private void ForwardDepthwise(ulong x, ulong w, ulong bias, ulong y, Conv2dGeometry g)
+    private void ForwardDepthwise(ulong x, ulong w, ulong bias, ulong y, Conv2dGeometry g, int act, float alpha)
     {
         long total = (long)g.N * g.K * g.OutputPlane;
         var args = new KernelArgs();
         args.AddPointer(x); args.AddPointer(w); args.AddPointer(bias); args.AddPointer(y); args.Add(total);
         AddDepthwiseGeometry(ref args, g);
-        args.Add(-1); args.Add(0f); // no fused activation
+        args.Add(act); args.Add(alpha); // the epilogue: act(sum + bias), act -1 = none
         LaunchElements(KernelNames.DepthwiseForward, total, args);
     }
 

@@ -13,14 +13,14 @@ public sealed partial class CudaBackend
     /// <summary>Whether this device runs the sm_80 kernels (cp.async, mma.sync).</summary>
     private bool HasSm80Kernels => _device.Info.PtxTarget >= 80;
 
-    private void ForwardImplicit(ulong x, ulong w, ulong bias, ulong y, Conv2dGeometry g, bool tf32)
+    private void ForwardImplicit(ulong x, ulong w, ulong bias, ulong y, Conv2dGeometry g, bool tf32, int act, float alpha)
     {
         string kernel = tf32 ? KernelNames.ImplicitForwardTf32
             : HasSm80Kernels ? KernelNames.ImplicitForwardF32Async : KernelNames.ImplicitForwardF32;
         var args = new KernelArgs();
         args.AddPointer(x); args.AddPointer(w); args.AddPointer(bias); args.AddPointer(y);
         AddImplicitGeometry(ref args, g);
-        args.Add(-1); args.Add(0f); // no fused activation
+        args.Add(act); args.Add(alpha); // the epilogue: act(D + bias), act -1 = none
         LaunchImplicit(kernel, g.KPerGroup, (long)g.N * g.OutputPlane, g.Groups, 1, args);
     }
 
