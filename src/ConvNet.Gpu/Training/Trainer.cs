@@ -95,6 +95,7 @@ public sealed class Trainer : IDisposable
     /// </summary>
     public TrainingHistory Fit(Dataset train, TrainingOptions options)
     {
+        using var use = Model.UseGuard.Enter("Fit");
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(options);
         if (options.Epochs < 0) throw new ConvNetArgumentException($"Epochs must be >= 0, got {options.Epochs}.");
@@ -218,6 +219,7 @@ public sealed class Trainer : IDisposable
     /// </summary>
     public StepResult TrainStep(ReadOnlySpan<float> images, ReadOnlySpan<int> labels)
     {
+        using var use = Model.UseGuard.Enter("TrainStep");
         int classes = Model.OutputShape.Rank == 1 ? Model.OutputShape[0] : throw new InvalidOperationException(
             $"Model '{Model.Name}' outputs {Model.OutputShape}; a classifier must output class scores (F).");
         if (labels.Length < 1 || images.Length != labels.Length * Model.InputShape.ElementCount)
