@@ -28,6 +28,12 @@ public sealed record OnnxExportOptions
 
     /// <summary>The graph output's name (default "output"): the model's last layer output (logits for the ready-made models).</summary>
     public string OutputName { get; init; } = "output";
+
+    /// <summary>
+    /// Key-value pairs written into the model's metadata_props (e.g. the input normalization the model was trained
+    /// with; ONNX Runtime returns them as ModelMetadata.CustomMetadataMap). Null or empty writes none.
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? Metadata { get; init; }
 }
 
 /// <summary>
@@ -109,6 +115,8 @@ public static class OnnxExport
             Graph = graph,
         };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = o.Opset });
+        foreach (var (key, value) in o.Metadata ?? new Dictionary<string, string>())
+            model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
         return model;
     }
 }
