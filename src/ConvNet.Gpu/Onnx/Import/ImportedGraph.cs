@@ -40,7 +40,28 @@ internal abstract record ImportedOp(string Name, IReadOnlyList<string> Inputs, s
 /// "gamma", "beta", "running_mean", "running_var"), to upload once the layer is built.
 /// </summary>
 internal sealed record LayerOp(string Name, string Input, string Output, TensorShape OutputSample, Layer Layer,
-    IReadOnlyDictionary<string, float[]> Weights) : ImportedOp(Name, [Input], Output, OutputSample);
+    IReadOnlyDictionary<string, float[]> Weights) : ImportedOp(Name, [Input], Output, OutputSample)
+{
+    /// <summary>
+    /// Uploads <see cref="Weights"/> into the built layer's parameters and state of the same names (a synchronous
+    /// upload). Every parameter and state tensor of the layer must be given, with its exact element count.
+    /// </summary>
+    public void LoadWeights(string source)
+    {
+        if (!Layer.IsBuilt) throw new InvalidOperationException($"Layer '{Layer.Name}' must be built before its weights are loaded.");
+        var targets = Layer.Parameters.Select(p => (p.Name, p.Value)).Concat(Layer.State.Select(s => (s.Name, s.Value))).ToList();
+        foreach (var (name, tensor) in targets)
+        {
+            if (!Weights.TryGetValue(name, out var values))
+                throw new OnnxFormatException(source, $"node '{Name}': no value for the {Layer.TypeName} layer's {name} {tensor.Shape}.");
+            if (values.Length != tensor.ElementCount)
+                throw new OnnxFormatException(source, $"node '{Name}': the {name} has {values.Length} values, the {Layer.TypeName} layer's {name} is {tensor.Shape} ({tensor.ElementCount}).");
+            tensor.Upload(values);
+        }
+        var unused = Weights.Keys.Except(targets.Select(t => t.Name)).ToList();
+        if (unused.Count > 0) throw new InvalidOperationException($"node '{Name}': values for {string.Join(", ", unused)}, which the {Layer.TypeName} layer does not have.");
+    }
+}
 
 /// <summary>The element-wise sum of values of equal shapes (ONNX Add without broadcasting).</summary>
 internal sealed record AddOp(string Name, IReadOnlyList<string> Inputs, string Output, TensorShape OutputSample)
