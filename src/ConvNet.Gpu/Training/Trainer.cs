@@ -11,7 +11,7 @@ namespace ConvNet.Gpu.Training;
 /// Trains a <see cref="Sequential"/> classifier with an optimizer and a classification loss. <see cref="Fit(Data.Dataset, TrainingOptions)"/> runs
 /// epochs of seeded mini-batches with per-batch and per-epoch events, validation, callbacks, cancellation and
 /// non-finite-loss handling; <see cref="Position"/> says where training stands so that a checkpoint written at any
-/// batch (<see cref="ModelCheckpoint.Save(string, Trainer)"/>) resumes exactly there, bit for bit on the CPU.
+/// batch (<see cref="ModelCheckpoint.Save(string, Trainer, CheckpointMetadata?)"/>) resumes exactly there, bit for bit on the CPU.
 /// </summary>
 public sealed class Trainer : IDisposable
 {
@@ -55,6 +55,23 @@ public sealed class Trainer : IDisposable
     /// </summary>
     public ulong? DataSeed { get; set; }
 
+    /// <summary>
+    /// The normalization of the inputs of the current run: set by Fit from <see cref="TrainingOptions.Normalization"/>
+    /// (<see cref="Normalization.Identity"/> when none) and restored from training checkpoints, which record it so that
+    /// evaluation and resumption apply the same. Null until a run starts or a checkpoint is restored. A resumed Fit
+    /// given another normalization throws instead of training on differently scaled inputs.
+    /// </summary>
+    public Normalization? InputNormalization { get; set; }
+
+    /// <summary>
+    /// The batch size of the current run: set by Fit and restored from training checkpoints (<see cref="Position"/>'s
+    /// batch index counts batches of this size). Null until a run starts or a checkpoint is restored.
+    /// </summary>
+    public int? BatchSize { get; set; }
+
+    /// <summary>What the <see cref="DivergencePolicy"/> judges this run against (saved in and restored from training checkpoints).</summary>
+    public DivergenceReference Divergence { get; set; }
+
     /// <summary>Set by a callback (or any handler) to stop after the current batch or epoch.</summary>
     public bool StopRequested { get; set; }
 
@@ -87,8 +104,17 @@ public sealed class Trainer : IDisposable
             $"Model '{Model.Name}' outputs {Model.OutputShape}; a classifier must output class scores (F).");
         if (train.ClassCount > classes)
             throw new ShapeMismatchException($"The data has {train.ClassCount} classes but model '{Model.Name}' outputs {classes} scores.");
+        if (train.Count == 0)
+            throw new ConvNetArgumentException($"The training set '{train.Source}' is empty; there is nothing to train on.", nameof(train));
+        if (options.BatchSize < 1)
+            throw new ConvNetArgumentException($"The batch size must be at least 1, got {options.BatchSize}.", nameof(options));
+        options.Divergence.Validate();
+        CheckResumable(options);
 
         if (Position.GlobalStep == 0 || DataSeed is null) DataSeed = options.Seed;
+        InputNormalization = options.Normalization ?? Normalization.Identity;
+        BatchSize = options.BatchSize;
+        var divergence = new DivergenceMonitor(options.Divergence, Position.GlobalStep == 0 ? default : Divergence, train.ClassCount);
         var loader = new DataLoader(train, options.BatchSize, options.Shuffle, DataSeed.Value, options.DropLast, options.Normalization);
         float[]? validationImages = PrepareValidation(options);
         var history = new TrainingHistory { StopReason = StopReason.Completed };
@@ -108,6 +134,7 @@ public sealed class Trainer : IDisposable
             var clock = Stopwatch.StartNew();
             int batchesPerEpoch = loader.BatchesPerEpoch;
             int ran = 0; // batches run by this call in this epoch (a resumed epoch starts mid-way)
+            int updated = 0; // of which updated the weights
             foreach (var batch in loader.Epoch(epoch, Position.Batch))
             {
                 if (options.CancellationToken.IsCancellationRequested) return Finish(history, StopReason.Cancelled, options);
@@ -118,9 +145,14 @@ public sealed class Trainer : IDisposable
                 bool skip = step.UpdateSkipped;
                 int batchCorrect = step.Correct;
                 if (skip) skipped++;
-                if (!skip) { lossSum += (double)loss * n; seen += n; correct += batchCorrect; }
+                if (!skip) { lossSum += (double)loss * n; seen += n; correct += batchCorrect; updated++; }
                 history.StepLosses.Add(loss);
                 Position = new TrainingPosition(epoch, batch.Index + 1, Position.GlobalStep + 1);
+                if (!skip)
+                {
+                    divergence.AfterBatch(loss, lossSum / seen, updated, epoch, batch.Index, Position.GlobalStep);
+                    Divergence = divergence.Reference;
+                }
 
                 double seconds = Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
                 int done = batch.Index + 1;
@@ -146,6 +178,11 @@ public sealed class Trainer : IDisposable
             double secs = clock.Elapsed.TotalSeconds;
             var metrics = new EpochMetrics(epoch, options.Epochs, seen == 0 ? double.NaN : lossSum / seen, seen == 0 ? 0 : (double)correct / seen,
                 valLoss, valAcc, secs, secs > 0 ? seen / secs : 0, Optimizer.LearningRate, skipped);
+            if (seen > 0)
+            {
+                divergence.AfterEpoch(metrics.TrainLoss, metrics.TrainAccuracy, epoch, Math.Max(Position.Batch - 1, 0), Position.GlobalStep);
+                Divergence = divergence.Reference;
+            }
             Position = new TrainingPosition(epoch + 1, 0, Position.GlobalStep);
             history.Epochs.Add(metrics);
             EpochCompleted?.Invoke(this, metrics);
@@ -154,6 +191,24 @@ public sealed class Trainer : IDisposable
             if (options.CancellationToken.IsCancellationRequested) return Finish(history, StopReason.Cancelled, options);
         }
         return Finish(history, StopReason.Completed, options);
+    }
+
+    /// <summary>
+    /// A run that has started (global step > 0) continues only with the settings it was started with: its input
+    /// normalization, and mid-epoch its batch size (the saved batch index counts batches of that size).
+    /// </summary>
+    private void CheckResumable(TrainingOptions options)
+    {
+        if (Position.GlobalStep == 0) return;
+        var given = options.Normalization ?? Normalization.Identity;
+        if (InputNormalization is { } saved && !saved.Equals(given))
+            throw new ConvNetArgumentException(
+                $"Model '{Model.Name}' was trained with input normalization ({saved}) but Fit was given ({given}); resuming with other inputs " +
+                "would continue on differently scaled data. Pass the run's normalization (Trainer.InputNormalization).", nameof(options));
+        if (Position.Batch > 0 && BatchSize is int size && size != options.BatchSize)
+            throw new ConvNetArgumentException(
+                $"The run stopped after batch {Position.Batch} of epoch {Position.Epoch + 1} with batch size {size}; it cannot continue that " +
+                $"epoch with batch size {options.BatchSize}. Resume with batch size {size}, or change it at an epoch boundary.", nameof(options));
     }
 
     /// <summary>
