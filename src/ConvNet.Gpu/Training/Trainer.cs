@@ -4,6 +4,7 @@ using ConvNet.Gpu.Data;
 using ConvNet.Gpu.Losses;
 using ConvNet.Gpu.Nn;
 using ConvNet.Gpu.Optimizers;
+using ConvNet.Gpu.Training.Distributed;
 
 namespace ConvNet.Gpu.Training;
 
@@ -115,13 +116,19 @@ public sealed class Trainer : IDisposable
         InputNormalization = options.Normalization ?? Normalization.Identity;
         BatchSize = options.BatchSize;
         var divergence = new DivergenceMonitor(options.Divergence, Position.GlobalStep == 0 ? default : Divergence, train.ClassCount);
-        var loader = new DataLoader(train, options.BatchSize, options.Shuffle, DataSeed.Value, options.DropLast, options.Normalization);
+        var parallel = options.DataParallel;
+        var loader = new DataLoader(train, options.BatchSize, options.Shuffle, DataSeed.Value, options.DropLast, options.Normalization)
+        {
+            Shard = parallel?.Shard ?? DataShard.Whole,
+        };
         float[]? validationImages = PrepareValidation(options);
         var history = new TrainingHistory { StopReason = StopReason.Completed };
         _parameters = Model.Parameters;
         Optimizer.EnsureState(_parameters);
         Model.AnomalyDetection = options.AnomalyDetection;
         StopRequested = false;
+        _parallel = parallel;
+        parallel?.Attach(this, train, options);
         foreach (var c in options.Callbacks) c.OnTrainBegin(this);
 
         while (Position.Epoch < options.Epochs)
@@ -139,8 +146,10 @@ public sealed class Trainer : IDisposable
             {
                 if (options.CancellationToken.IsCancellationRequested) return Finish(history, StopReason.Cancelled, options);
                 if (options.MaxSteps is long limit && Position.GlobalStep >= limit) return Finish(history, StopReason.MaxStepsReached, options);
-                var step = Step(batch.Images.Span, batch.Labels.Span, classes, options.NonFiniteLoss, epoch, batch.Index);
-                int n = batch.Count;
+                var step = parallel is null
+                    ? Step(batch.Images.Span, batch.Labels.Span, classes, options.NonFiniteLoss, epoch, batch.Index)
+                    : ParallelStep(parallel, batch, classes, options.NonFiniteLoss, epoch);
+                int n = step.Count; // the global batch when data-parallel: loss and accuracy are the global batch's
                 float loss = step.Loss;
                 bool skip = step.UpdateSkipped;
                 int batchCorrect = step.Correct;
@@ -164,6 +173,8 @@ public sealed class Trainer : IDisposable
                 foreach (var c in options.Callbacks) c.OnBatchEnd(this, progress);
 
                 if (options.MaxSteps is long max && Position.GlobalStep >= max) return Finish(history, StopReason.MaxStepsReached, options);
+                if (parallel is not null && parallel.AgreeToStop(StopRequested || options.CancellationToken.IsCancellationRequested))
+                    return Finish(history, options.CancellationToken.IsCancellationRequested ? StopReason.Cancelled : StopReason.StoppedByCallback, options);
                 if (StopRequested) return Finish(history, StopReason.StoppedByCallback, options);
             }
             clock.Stop();
@@ -230,6 +241,57 @@ public sealed class Trainer : IDisposable
     }
 
     private IReadOnlyList<Parameter>? _parameters;
+    private DataParallel? _parallel;
+
+    /// <summary>The data-parallel setup of the current or last <see cref="Fit(Dataset, TrainingOptions)"/>, or null for one process.</summary>
+    public DataParallel? DataParallel => _parallel;
+
+    // The data-parallel step: this rank's shard forward and backward (its loss gradient weighted by its share of the
+    // global batch), bucketed gradient all-reduce overlapping backward, then the same decision and update on every
+    // rank from the global loss. A rank with an empty shard (last batch smaller than the world) contributes zeros.
+    private StepResult ParallelStep(DataParallel parallel, DataBatch batch, int classes, NonFiniteLossPolicy policy, int epoch)
+    {
+        var parameters = _parameters ??= Model.Parameters;
+        parallel.BeginStep(batch, Position.GlobalStep);
+        int n = batch.Count;
+        float localLoss = 0f;
+        int localCorrect = 0;
+        if (n > 0)
+        {
+            var input = Model.InputBuffer(n);
+            input.Upload(batch.Images.Span);
+            var labelTensor = Model.LabelBuffer(n);
+            labelTensor.Upload(batch.Labels.Span);
+            localLoss = Loss.Forward(Model.Forward(input, training: true), labelTensor);
+            localCorrect = CountCorrect(batch.Labels.Span, classes);
+            var gradient = Loss.Backward();
+            parallel.ScaleLossGradient(gradient);
+            Model.Backward(gradient, parallel.LayerDone);
+        }
+        var (loss, correct) = parallel.FinishStep(localLoss, localCorrect, computed: n > 0);
+        bool skip = false;
+        if (!float.IsFinite(loss))
+        {
+            if (policy == NonFiniteLossPolicy.Throw) throw new NonFiniteLossException(epoch, batch.Index, Position.GlobalStep, loss);
+            skip = true;
+        }
+        else
+        {
+            Optimizer.Step(parameters);
+        }
+        return new StepResult(loss, correct, batch.GlobalCount, skip);
+    }
+
+    private int CountCorrect(ReadOnlySpan<int> labels, int classes)
+    {
+        int n = labels.Length;
+        if (_probabilities.Length < n * classes) _probabilities = new float[n * classes];
+        Loss.Probabilities.Download(_probabilities.AsSpan(0, n * classes));
+        int correct = 0;
+        for (int i = 0; i < n; i++)
+            if (Sequential.ArgMax(_probabilities.AsSpan(i * classes, classes)) == labels[i]) correct++;
+        return correct;
+    }
     private float[] _probabilities = [];
 
     private StepResult Step(ReadOnlySpan<float> images, ReadOnlySpan<int> labels, int classes, NonFiniteLossPolicy policy, int epoch, int batchIndex)
@@ -255,12 +317,7 @@ public sealed class Trainer : IDisposable
             Optimizer.Step(parameters);
         }
 
-        if (_probabilities.Length < n * classes) _probabilities = new float[n * classes];
-        Loss.Probabilities.Download(_probabilities.AsSpan(0, n * classes));
-        int correct = 0;
-        for (int i = 0; i < n; i++)
-            if (Sequential.ArgMax(_probabilities.AsSpan(i * classes, classes)) == labels[i]) correct++;
-        return new StepResult(loss, correct, n, skip);
+        return new StepResult(loss, CountCorrect(labels, classes), n, skip);
     }
 
     private TrainingHistory Finish(TrainingHistory history, StopReason reason, TrainingOptions options)
