@@ -51,22 +51,21 @@ internal static class LayerExport
         return output;
     }
 
-    private static long[] Dims(TensorShape shape) => shape.Dimensions.Select(d => (long)d).ToArray();
-
     // Conv: weight (K, C/groups, KH, KW), bias (K). Padding modes (same/full/valid) are resolved against the layer's
     // input size into the explicit per-side amounts our geometry uses, so ONNX's asymmetric pads reproduce them
     // exactly (pads order: top, left, bottom, right). A connection table's unconnected kernels are written as zeros.
     private static string Conv(Conv2D c, string path, string input, OnnxGraphWriter w)
     {
         var g = c.Spec.Resolve(Shapes.Batch(c.InputShape, 1), c.OutChannels);
-        var weight = c.Weight.Value.ToArray();
+        float[]? weight = null;
         if (c.Connections is not null)
         {
+            weight = c.Weight.Value.ToArray();
             var mask = c.Connections.WeightMask(c.Spec.KernelH, c.Spec.KernelW);
             for (int i = 0; i < weight.Length; i++) weight[i] *= mask[i];
         }
-        var inputs = new List<string> { input, w.Constant(path + ".weight", Dims(c.Weight.Shape), weight) };
-        if (c.Bias is { } b) inputs.Add(w.Constant(path + ".bias", Dims(b.Shape), b.Value.ToArray()));
+        var inputs = new List<string> { input, w.Parameter(path + ".weight", c.Weight.Value, weight) };
+        if (c.Bias is { } b) inputs.Add(w.Parameter(path + ".bias", b.Value));
         return w.Node("Conv", path, inputs,
             Ints("kernel_shape", c.Spec.KernelH, c.Spec.KernelW),
             Ints("strides", c.Spec.StrideH, c.Spec.StrideW),
@@ -79,8 +78,8 @@ internal static class LayerExport
     // (H - 1) * stride - 2 * pad + dilation * (k - 1) + 1 + output_padding, the output padding added at the end.
     private static string ConvTranspose(ConvTranspose2D t, string path, string input, OnnxGraphWriter w)
     {
-        var inputs = new List<string> { input, w.Constant(path + ".weight", Dims(t.Weight.Shape), t.Weight.Value.ToArray()) };
-        if (t.Bias is { } b) inputs.Add(w.Constant(path + ".bias", Dims(b.Shape), b.Value.ToArray()));
+        var inputs = new List<string> { input, w.Parameter(path + ".weight", t.Weight.Value) };
+        if (t.Bias is { } b) inputs.Add(w.Parameter(path + ".bias", b.Value));
         var p = t.Spec.Padding;
         return w.Node("ConvTranspose", path, inputs,
             Ints("kernel_shape", t.Spec.KernelH, t.Spec.KernelW),
@@ -107,8 +106,8 @@ internal static class LayerExport
     private static string Gemm(Dense d, string path, string input, OnnxGraphWriter w)
     {
         string x = d.InputShape.Rank == 1 ? input : w.Node("Flatten", path + "/flatten", [input], Int("axis", 1));
-        var inputs = new List<string> { x, w.Constant(path + ".weight", Dims(d.Weight.Shape), d.Weight.Value.ToArray()) };
-        if (d.Bias is { } b) inputs.Add(w.Constant(path + ".bias", Dims(b.Shape), b.Value.ToArray()));
+        var inputs = new List<string> { x, w.Parameter(path + ".weight", d.Weight.Value) };
+        if (d.Bias is { } b) inputs.Add(w.Parameter(path + ".bias", b.Value));
         return w.Node("Gemm", path, inputs, Float("alpha", 1f), Float("beta", 1f), Int("transA", 0), Int("transB", 1));
     }
 
@@ -116,13 +115,12 @@ internal static class LayerExport
     // ONNX's momentum weighs the old running value (ours weighs the new batch statistic), so it is 1 - ours.
     private static string BatchNorm(BatchNorm2D b, string path, string input, OnnxGraphWriter w)
     {
-        long[] c = [b.Channels];
         return w.Node("BatchNormalization", path,
             [input,
-             w.Constant(path + ".weight", c, b.Gamma.Value.ToArray()),
-             w.Constant(path + ".bias", c, b.Beta.Value.ToArray()),
-             w.Constant(path + ".running_mean", c, b.RunningMean.ToArray()),
-             w.Constant(path + ".running_var", c, b.RunningVariance.ToArray())],
+             w.Parameter(path + ".weight", b.Gamma.Value),
+             w.Parameter(path + ".bias", b.Beta.Value),
+             w.Parameter(path + ".running_mean", b.RunningMean),
+             w.Parameter(path + ".running_var", b.RunningVariance)],
             Float("epsilon", b.Epsilon), Float("momentum", 1f - b.Momentum));
     }
 
@@ -144,7 +142,7 @@ internal static class LayerExport
         var weight = new float[c * k * k];
         for (int i = 0; i < c; i++) weight.AsSpan(i * k * k, k * k).Fill(coefficient[i]);
         return w.Node("Conv", path,
-            [input, w.Constant(path + ".weight", [c, 1, k, k], weight), w.Constant(path + ".bias", [c], s.Bias.Value.ToArray())],
+            [input, w.Constant(path + ".weight", [c, 1, k, k], weight), w.Parameter(path + ".bias", s.Bias.Value)],
             Ints("kernel_shape", k, k), Ints("strides", k, k), Ints("pads", 0, 0, 0, 0), Ints("dilations", 1, 1), Int("group", c));
     }
 }

@@ -11,6 +11,7 @@ namespace ConvNet.Gpu.Onnx.Export;
 internal sealed class OnnxGraphWriter
 {
     private readonly HashSet<string> _names = new(StringComparer.Ordinal);
+    private readonly Dictionary<Tensor, string> _written = new(ReferenceEqualityComparer.Instance);
     private readonly Dim _batch;
 
     /// <param name="batch">The batch dimension written into every value's shape.</param>
@@ -35,6 +36,18 @@ internal sealed class OnnxGraphWriter
     {
         string unique = Unique(name);
         Graph.Initializer.Add(OnnxTensors.Float(unique, dims, values));
+        return unique;
+    }
+
+    /// <summary>
+    /// The initializer holding <paramref name="tensor"/>'s current values, written (from <paramref name="values"/>, or
+    /// downloaded) the first time it is asked for: a parameter shared by several layer calls is one initializer.
+    /// </summary>
+    public string Parameter(string name, Tensor tensor, float[]? values = null)
+    {
+        if (_written.TryGetValue(tensor, out var existing)) return existing;
+        string unique = Constant(name, tensor.Shape.Dimensions.Select(d => (long)d).ToArray(), values ?? tensor.ToArray());
+        _written[tensor] = unique;
         return unique;
     }
 
