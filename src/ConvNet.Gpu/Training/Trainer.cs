@@ -96,6 +96,7 @@ public sealed class Trainer : IDisposable
     /// </summary>
     public TrainingHistory Fit(Dataset train, TrainingOptions options)
     {
+        using var use = Model.UseGuard.Enter("Fit");
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(options);
         if (options.Epochs < 0) throw new ConvNetArgumentException($"Epochs must be >= 0, got {options.Epochs}.");
@@ -121,6 +122,10 @@ public sealed class Trainer : IDisposable
         {
             Shard = parallel?.Shard ?? DataShard.Whole,
         };
+        if (Position.Batch > loader.BatchesPerEpoch)
+            throw new ConvNetArgumentException(
+                $"The run stopped after batch {Position.Batch} of epoch {Position.Epoch + 1}, but the training set '{train.Source}' gives only " +
+                $"{loader.BatchesPerEpoch} batches of {options.BatchSize}; continue it on the data it was trained on.", nameof(train));
         float[]? validationImages = PrepareValidation(options);
         var history = new TrainingHistory { StopReason = StopReason.Completed };
         _parameters = Model.Parameters;
@@ -229,6 +234,7 @@ public sealed class Trainer : IDisposable
     /// </summary>
     public StepResult TrainStep(ReadOnlySpan<float> images, ReadOnlySpan<int> labels)
     {
+        using var use = Model.UseGuard.Enter("TrainStep");
         int classes = Model.OutputShape.Rank == 1 ? Model.OutputShape[0] : throw new InvalidOperationException(
             $"Model '{Model.Name}' outputs {Model.OutputShape}; a classifier must output class scores (F).");
         if (labels.Length < 1 || images.Length != labels.Length * Model.InputShape.ElementCount)
