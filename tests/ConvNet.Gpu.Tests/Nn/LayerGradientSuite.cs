@@ -205,6 +205,13 @@ public abstract class LayerGradientSuite : IDisposable
             projection: true, projectionStride: 2), Shapes.Image(2, 6, 6), 2, Smooth, 142);
     }
 
+    [Fact]
+    public void NormalizePerChannelAndShared()
+    {
+        Run(new Normalize([0.5f, -1f, 2f], [0.25f, 2f, 3f]), Shapes.Image(3, 3, 4), 2, Smooth, 151);
+        Run(new Normalize([0.3f], [0.7f]), Shapes.Features(5), 3, Smooth, 152);
+    }
+
     /// <summary>Frees the backend.</summary>
     public void Dispose()
     {
