@@ -1,5 +1,6 @@
 using ConvNet.Gpu.Initializers;
 using ConvNet.Gpu.Nn;
+using Xunit;
 
 namespace ConvNet.Gpu.Tests.Nn;
 
