@@ -2,7 +2,8 @@
 # The accuracy comparison of README.md in this folder: `convnet train`'s defaults against their PyTorch twin on the
 # real Fashion-MNIST, the same seeds, 10 epochs each, one run at a time. Writes one JSON line per run to RESULTS.
 #   bash benchmarks/accuracy/run.sh pytorch  [RESULTS]   # /usr/bin/python3 with python3-torch, 2 threads
-#   bash benchmarks/accuracy/run.sh convnet  [RESULTS]   # the built CLI (dotnet build -c Release first), 2 threads
+#   bash benchmarks/accuracy/run.sh convnet  [RESULTS]   # the built CLI (dotnet build -c Release first), 2 threads;
+#                                                        # CONVNET_CLI=path/convnet.dll runs a copy (so rebuilding meanwhile is safe)
 #   bash benchmarks/accuracy/run.sh summary  [RESULTS]   # mean and range of the best test accuracy per framework
 # SEEDS (default "42 43 44 45"), EPOCHS (default 10) and DATA (default /usr/share/datasets/fashion-mnist) override.
 set -euo pipefail
@@ -20,9 +21,9 @@ case "$what" in
       /usr/bin/python3 "$here/pytorch_twin.py" --seed "$s" --epochs "$epochs" --threads 2 --data "$data" >> "$results"
     done ;;
   convnet)
-    cli="$root/src/ConvNet.Gpu.Cli/bin/Release/net10.0/convnet.dll"
+    cli="${CONVNET_CLI:-$root/src/ConvNet.Gpu.Cli/bin/Release/net10.0/convnet.dll}"
     [ -f "$cli" ] || { echo "build first: dotnet build $root/src/ConvNet.Gpu.Cli -c Release" >&2; exit 2; }
-    commit="$(git -C "$root" rev-parse --short HEAD)"
+    commit="${COMMIT:-$(git -C "$root" rev-parse --short HEAD)}"
     for s in $seeds; do
       echo "# load $(cat /proc/loadavg)" >&2
       out="$(mktemp -d)"
