@@ -28,6 +28,7 @@ public static class LayerRegistry
         ["BatchNorm2D"] = BatchNorm2D.FromConfig,
         ["Residual"] = Residual.FromConfig,
         ["Subsampling2D"] = Subsampling2D.FromConfig,
+        ["Normalize"] = Normalize.FromConfig,
     };
 
     /// <summary>The layer types that can be restored.</summary>

@@ -54,6 +54,38 @@ public sealed class ConfusionMatrix
         return col == 0 ? 0 : (double)_counts[c, c] / col;
     }
 
+    /// <summary>F1 of class <paramref name="c"/>: the harmonic mean of its precision and recall, 2 TP / (2 TP + FP + FN) (0 when both are 0).</summary>
+    public double F1(int c)
+    {
+        long row = 0, col = 0;
+        for (int j = 0; j < ClassCount; j++)
+        {
+            row += _counts[c, j];
+            col += _counts[j, c];
+        }
+        long denominator = row + col;
+        return denominator == 0 ? 0 : 2.0 * _counts[c, c] / denominator;
+    }
+
+    /// <summary>The mean of <see cref="F1"/> over the classes that occur among the true or predicted classes (scikit-learn's macro F1).</summary>
+    public double MacroF1
+    {
+        get
+        {
+            double sum = 0;
+            int present = 0;
+            for (int c = 0; c < ClassCount; c++)
+            {
+                long row = 0, col = 0;
+                for (int j = 0; j < ClassCount; j++) { row += _counts[c, j]; col += _counts[j, c]; }
+                if (row + col == 0) continue;
+                sum += F1(c);
+                present++;
+            }
+            return present == 0 ? 0 : sum / present;
+        }
+    }
+
     /// <summary>An aligned table, optionally labelled with class names.</summary>
     public string ToString(IReadOnlyList<string>? classNames)
     {

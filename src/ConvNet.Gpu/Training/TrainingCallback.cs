@@ -46,7 +46,11 @@ internal sealed class MetricTracker(string metric, MetricMode mode, double minDe
     }
 }
 
-/// <summary>Stops training when a metric has not improved for <see cref="Patience"/> epochs.</summary>
+/// <summary>
+/// Stops training when a metric has not improved for <see cref="Patience"/> epochs in a row (Keras's semantics: with
+/// patience p, training stops at the end of the p-th consecutive epoch without improvement; patience 0 stops at the
+/// first one). The first epoch always sets the best value.
+/// </summary>
 public sealed class EarlyStopping : TrainingCallback
 {
     private readonly MetricTracker _tracker;
@@ -54,7 +58,7 @@ public sealed class EarlyStopping : TrainingCallback
 
     /// <summary>Creates the callback.</summary>
     /// <param name="monitor">"val_loss" (default), "val_accuracy", "loss" or "accuracy".</param>
-    /// <param name="patience">Epochs without improvement before stopping.</param>
+    /// <param name="patience">Consecutive epochs without improvement after which training stops (0: the first one).</param>
     /// <param name="minDelta">Smallest change that counts as an improvement.</param>
     /// <param name="mode">Whether lower or higher is better.</param>
     public EarlyStopping(string monitor = "val_loss", int patience = 3, double minDelta = 0, MetricMode mode = MetricMode.Auto)
@@ -81,7 +85,7 @@ public sealed class EarlyStopping : TrainingCallback
     public override void OnEpochEnd(Trainer trainer, EpochMetrics metrics)
     {
         if (_tracker.Update(metrics)) { _bad = 0; return; }
-        if (++_bad > Patience)
+        if (++_bad >= Patience)
         {
             StoppedEpoch = metrics.Epoch;
             trainer.StopRequested = true;

@@ -41,6 +41,13 @@ public sealed class TrainingOptions
     /// <summary>Batch size for validation.</summary>
     public int ValidationBatchSize { get; init; } = 256;
 
+    /// <summary>
+    /// Metrics computed on the training batches and on <see cref="Validation"/> besides the loss and accuracy, by name
+    /// ("top5_accuracy", "precision", "recall", "f1", "mse", "mae", "iou"; see <see cref="Metric.FromName"/>). Reported in
+    /// <see cref="EpochMetrics.Values"/> as "name" and "val_name"; checked against the data before the first batch.
+    /// </summary>
+    public IReadOnlyList<string> Metrics { get; init; } = [];
+
     /// <summary>Callbacks (early stopping, checkpoints, logging), called in order.</summary>
     public IReadOnlyList<TrainingCallback> Callbacks { get; init; } = [];
 
