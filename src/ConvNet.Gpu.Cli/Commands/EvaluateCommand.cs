@@ -36,7 +36,7 @@ internal static class EvaluateCommand
         console.Note("Data:", $"{data.Description}; {data.Test.Count:N0} test images");
         console.Note("Device:", $"{backend.Name} ({device.Reason})");
 
-        EvaluationResult result = session.Evaluate(data.Test);
+        TestResult result = session.Evaluate(data.Test);
         IReadOnlyList<string> names = data.Test.ClassNames;
         int n = names.Count;
         var table = new Table().Border(TableBorder.Rounded).Title("[bold]confusion matrix[/] (rows: true class, columns: predicted)").AddColumn("true \\ predicted");

@@ -1,34 +1,31 @@
 using System.Globalization;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using ConvNet.Gpu.Checkpoints;
 using ConvNet.Gpu.Cli.Infrastructure;
 using ConvNet.Gpu.Cli.Reporting;
 using ConvNet.Gpu.Data;
+using ConvNet.Gpu.ModelZoo;
 using ConvNet.Gpu.Nn;
 using ConvNet.Gpu.Optimizers;
 using ConvNet.Gpu.Training;
-using LibraryEpochMetrics = ConvNet.Gpu.Training.EpochMetrics;
-using LibraryEvaluation = ConvNet.Gpu.Training.EvaluationResult;
 
 namespace ConvNet.Gpu.Cli.Engine;
 
 /// <summary>
-/// The CLI's adapter over the training library: a <see cref="Sequential"/> model, its <see cref="Trainer"/> and
-/// optimizer on one backend, plus the run settings the CLI stores in its checkpoints (model name, batch size, seed,
-/// input normalization). Everything the commands need from the library goes through here, so a change in the
+/// The CLI's adapter over the training library: a <see cref="Model"/> from the <see cref="ModelRegistry"/>, its
+/// <see cref="Trainer"/> and optimizer on one backend, plus the run settings stored in its checkpoints as
+/// <see cref="RunMetadata"/> (model name, batch size, seed, input normalization). Everything the commands need from the library goes through here, so a change in the
 /// library's API touches this file only.
 /// </summary>
 internal sealed class TrainingSession : IDisposable
 {
-    private const string ModelKey = "cli.model", BatchSizeKey = "cli.batch_size", SeedKey = "cli.seed", MeanKey = "cli.normalization_mean", StdKey = "cli.normalization_std";
     private const int EvaluationBatchSize = 500;
 
-    private readonly Sequential _model;
+    private readonly Model _model;
     private readonly Trainer _trainer;
     private readonly Normalization _normalization;
 
-    private TrainingSession(string modelName, Sequential model, Optimizer optimizer, Normalization normalization, ulong seed, int batchSize)
+    private TrainingSession(string modelName, Model model, Optimizer optimizer, Normalization normalization, ulong seed, int batchSize)
     {
         ModelName = modelName;
         _model = model;
@@ -38,7 +35,7 @@ internal sealed class TrainingSession : IDisposable
         BatchSize = batchSize;
     }
 
-    /// <summary>The model name (see <see cref="ModelNames"/>).</summary>
+    /// <summary>The model name (see <see cref="ModelRegistry"/>), or "custom".</summary>
     public string ModelName { get; }
 
     /// <summary>Trainable parameter count.</summary>
@@ -62,10 +59,10 @@ internal sealed class TrainingSession : IDisposable
     /// <summary>Builds a fresh model and optimizer; the input normalization is measured on <paramref name="train"/>.</summary>
     public static TrainingSession Create(string model, IBackend backend, Dataset train, string optimizer, double learningRate, ulong seed, int batchSize)
     {
-        Sequential network = ModelFactory.Build(model, backend, train.SampleShape, train.ClassCount, seed);
+        Model network = ModelRegistry.Create(model, backend, train.SampleShape, train.ClassCount, seed);
         try
         {
-            return new TrainingSession(model, network, CreateOptimizer(optimizer, (float)learningRate), Normalization.FromDataset(train), seed, batchSize);
+            return new TrainingSession(model, network, OptimizerRegistry.Create(optimizer, (float)learningRate), Normalization.FromDataset(train), seed, batchSize);
         }
         catch
         {
@@ -78,7 +75,7 @@ internal sealed class TrainingSession : IDisposable
     public static string SummaryOf(string model)
     {
         using IBackend cpu = Backend.Cpu(1);
-        using Sequential network = ModelFactory.Build(model, cpu, new TensorShape([1, 28, 28], ["C", "H", "W"]), FashionMnist.ClassNames.Count, 42);
+        using Model network = ModelRegistry.Create(model, cpu, Shapes.Image(1, 28, 28), FashionMnist.ClassNames.Count, 42);
         return network.Summary().ToString();
     }
 
@@ -100,7 +97,16 @@ internal sealed class TrainingSession : IDisposable
             throw CliException.CheckpointError(ex.Message, ex);
         }
 
-        string modelName = content.Metadata.TryGetValue(ModelKey, out string? m) ? m : "custom";
+        RunMetadata run;
+        try
+        {
+            run = RunMetadata.Read(content.Metadata.AsReadOnly());
+        }
+        catch (Exception ex) when (ex is FormatException or OverflowException)
+        {
+            throw CliException.CheckpointError($"cannot restore {checkpoint}: {ex.Message}", ex);
+        }
+        string modelName = run.ModelName ?? "custom";
         if (expectedModel is not null && modelName != expectedModel)
             throw CliException.CheckpointError(
                 $"{checkpoint} holds a '{modelName}' model, not '{expectedModel}'. Drop --model to resume it as '{modelName}', or pass a checkpoint of a '{expectedModel}' run.");
@@ -108,16 +114,14 @@ internal sealed class TrainingSession : IDisposable
             throw CliException.CheckpointError(
                 $"{checkpoint} is a model-only checkpoint (kind \"{content.Kind}\"): it has no optimizer state or position to resume from.");
 
-        Sequential? network = null;
+        Model? network = null;
         try
         {
             network = ModelCheckpoint.LoadModel(checkpoint, backend);
-            Optimizer optimizer = content.Metadata.TryGetValue("optimizer", out string? config) ? OptimizerFromConfig(config, checkpoint) : new Adam();
-            var normalization = new Normalization(Float(content, MeanKey, 0f), Float(content, StdKey, 1f));
-            var session = new TrainingSession(modelName, network, optimizer, normalization,
-                content.Metadata.TryGetValue(SeedKey, out string? s) ? ulong.Parse(s, CultureInfo.InvariantCulture) : network.Seed,
-                content.Metadata.TryGetValue(BatchSizeKey, out string? b) ? int.Parse(b, CultureInfo.InvariantCulture) : 64);
-            if (content.Kind == ModelCheckpoint.TrainingKind) ModelCheckpoint.Restore(checkpoint, session._trainer);
+            Optimizer optimizer = content.Metadata.TryGetValue("optimizer", out string? config) ? OptimizerRegistry.FromConfig(config) : new Adam();
+            var session = new TrainingSession(modelName, network, optimizer, run.Normalization ?? new Normalization(0f, 1f),
+                run.Seed ?? network.Seed, run.BatchSize ?? 64);
+            if (content.Kind == ModelCheckpoint.TrainingKind) session._trainer.RestoreCheckpoint(checkpoint);
             return session;
         }
         catch (Exception ex) when (ex is CheckpointFormatException or ConvNetArgumentException or FormatException or OverflowException or JsonException or KeyNotFoundException)
@@ -191,7 +195,7 @@ internal sealed class TrainingSession : IDisposable
             }
             onBatch(new BatchEvent(p.Epoch + 1, p.Batch + 1, p.BatchesPerEpoch, p.EpochLoss, p.EpochAccuracy, p.ImagesPerSecond));
         };
-        EventHandler<LibraryEpochMetrics> epochHandler = (_, e) =>
+        EventHandler<EpochMetrics> epochHandler = (_, e) =>
             onEpochEnd(new EpochEvent(e.Epoch + 1, e.TrainLoss, e.TrainAccuracy, e.Seconds, e.ImagesPerSecond));
         _trainer.BatchCompleted += batchHandler;
         _trainer.EpochCompleted += epochHandler;
@@ -216,26 +220,26 @@ internal sealed class TrainingSession : IDisposable
     }
 
     /// <summary>A full pass over <paramref name="data"/> in inference mode: loss, accuracy, confusion, and each sample's prediction.</summary>
-    public EvaluationResult Evaluate(Dataset data)
+    public TestResult Evaluate(Dataset data)
     {
         float[] images = data.Images.ToArray();
         _normalization.Apply(images);
-        LibraryEvaluation result = _model.Evaluate(images, data.Labels.Span, EvaluationBatchSize);
+        EvaluationResult result = Evaluator.Evaluate(_model, images, data.Labels.Span, EvaluationBatchSize);
         int classes = result.ConfusionMatrix.ClassCount;
         var confusion = new long[classes, classes];
         for (int i = 0; i < classes; i++)
             for (int j = 0; j < classes; j++)
                 confusion[i, j] = result.ConfusionMatrix[i, j];
-        return new EvaluationResult(result.Loss, result.Accuracy, confusion, [], []);
+        return new TestResult(result.Loss, result.Accuracy, confusion, [], []);
     }
 
     /// <summary>Like <see cref="Evaluate"/>, plus the predicted class and its probability for every sample (a second pass).</summary>
-    public EvaluationResult EvaluateWithPredictions(Dataset data)
+    public TestResult EvaluateWithPredictions(Dataset data)
     {
-        EvaluationResult summary = Evaluate(data);
+        TestResult summary = Evaluate(data);
         float[] images = data.Images.ToArray();
         _normalization.Apply(images);
-        Prediction prediction = _model.Predict(images, data.Count, EvaluationBatchSize);
+        Prediction prediction = Evaluator.Predict(_model, images, data.Count, EvaluationBatchSize);
         var confidence = new float[data.Count];
         for (int i = 0; i < data.Count; i++) confidence[i] = prediction.ProbabilitiesOf(i)[prediction.Classes[i]];
         return summary with { Predicted = prediction.Classes, Confidence = confidence };
@@ -246,15 +250,7 @@ internal sealed class TrainingSession : IDisposable
     {
         try
         {
-            ModelCheckpoint.Save(path, _trainer);
-            // Add the CLI's settings to the library's checkpoint; CheckpointFile.Write replaces the file atomically.
-            CheckpointContent content = CheckpointFile.Read(path);
-            content.Metadata[ModelKey] = ModelName;
-            content.Metadata[BatchSizeKey] = BatchSize.ToString(CultureInfo.InvariantCulture);
-            content.Metadata[SeedKey] = Seed.ToString(CultureInfo.InvariantCulture);
-            content.Metadata[MeanKey] = _normalization.Mean.ToString("R", CultureInfo.InvariantCulture);
-            content.Metadata[StdKey] = _normalization.Std.ToString("R", CultureInfo.InvariantCulture);
-            CheckpointFile.Write(path, content);
+            _trainer.SaveCheckpoint(path, new RunMetadata(ModelName, _normalization, BatchSize, Seed).ToMetadata());
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -265,32 +261,8 @@ internal sealed class TrainingSession : IDisposable
     /// <inheritdoc/>
     public void Dispose()
     {
+        _trainer.Dispose();
         _trainer.Optimizer.Dispose();
         _model.Dispose();
     }
-
-    private static Optimizer CreateOptimizer(string name, float learningRate) => name switch
-    {
-        "sgd" => new Sgd(learningRate, momentum: 0.9f),
-        "adamw" => new AdamW(learningRate),
-        _ => new Adam(learningRate),
-    };
-
-    private static Optimizer OptimizerFromConfig(string json, string path)
-    {
-        JsonObject config = JsonNode.Parse(json) as JsonObject ?? throw new FormatException("the optimizer metadata is not a JSON object");
-        string type = config["type"]?.GetValue<string>() ?? throw new FormatException("the optimizer metadata has no type");
-        float F(string key, float fallback) => config[key] is JsonNode n ? n.GetValue<float>() : fallback;
-        float lr = F("learning_rate", 1e-3f);
-        return type switch
-        {
-            "sgd" => new Sgd(lr, F("momentum", 0f), config["nesterov"]?.GetValue<bool>() ?? false, F("weight_decay", 0f)),
-            "adam" => new Adam(lr, F("beta1", 0.9f), F("beta2", 0.999f), F("epsilon", 1e-8f), F("weight_decay", 0f)),
-            "adamw" => new AdamW(lr, F("beta1", 0.9f), F("beta2", 0.999f), F("epsilon", 1e-8f), F("weight_decay", 0.01f)),
-            _ => throw new FormatException($"{path} was trained with an optimizer this tool does not know: '{type}'"),
-        };
-    }
-
-    private static float Float(CheckpointContent content, string key, float fallback) =>
-        content.Metadata.TryGetValue(key, out string? v) ? float.Parse(v, CultureInfo.InvariantCulture) : fallback;
 }

@@ -119,16 +119,16 @@ internal sealed class TrainRunner(CliConsole console, TrainSettings settings)
                 onBatch: e =>
                 {
                     eta.BatchDone();
-                    view.Batch(new BatchProgress(e.Epoch, settings.Epochs, e.Batch, e.Batches, e.Loss, e.Accuracy, e.ImagesPerSecond, eta.Remaining));
+                    view.Batch(new ProgressLine(e.Epoch, settings.Epochs, e.Batch, e.Batches, e.Loss, e.Accuracy, e.ImagesPerSecond, eta.Remaining));
                 },
                 onEpochEnd: e =>
                 {
                     eta.PauseTraining();
                     view.Evaluating(e.Epoch);
                     var clock = Stopwatch.StartNew();
-                    EvaluationResult test = session.Evaluate(data.Test);
+                    TestResult test = session.Evaluate(data.Test);
                     eta.EvaluationDone(clock.Elapsed.TotalSeconds);
-                    var epoch = new EpochMetrics(e.Epoch, e.TrainLoss, e.TrainAccuracy, test.Loss, test.Accuracy, e.Seconds, e.ImagesPerSecond);
+                    var epoch = new EpochRecord(e.Epoch, e.TrainLoss, e.TrainAccuracy, test.Loss, test.Accuracy, e.Seconds, e.ImagesPerSecond);
                     metrics.Epochs.Add(epoch);
                     bool best = test.Accuracy > bestAccuracy;
                     if (best)

@@ -1,24 +1,20 @@
 using System.Buffers.Binary;
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ConvNet.Gpu.Nn;
-using ConvNet.Gpu.Optimizers;
-using ConvNet.Gpu.Training;
 
 namespace ConvNet.Gpu.Checkpoints;
 
 /// <summary>
-/// What goes into a model or training checkpoint, and how models, optimizers and trainers are restored from one.
-/// Files use the <see cref="CheckpointFile"/> container (versioned header, checksum, atomic write). Contents:
+/// What goes into a model checkpoint, and how models are restored from one. Files use the <see cref="CheckpointFile"/>
+/// container (versioned header, checksum, atomic write). Contents:
 /// <list type="bullet">
-/// <item>metadata "architecture": the model's JSON (<see cref="Sequential.GetArchitecture"/>), so the model can be rebuilt from the file alone;</item>
+/// <item>metadata "architecture": the model's JSON (<see cref="Model.GetArchitecture"/>), so the model can be rebuilt from the file alone;</item>
 /// <item>tensors "param:&lt;key&gt;" and "state:&lt;key&gt;": every weight and running statistic as host float32 arrays (device independent);</item>
-/// <item>blob "rng.dropout": each dropout layer's (seed, counter) as little-endian u64 pairs, in model order;</item>
-/// <item>for training checkpoints: tensors "optim:&lt;key&gt;:&lt;slot&gt;" (velocities or moments), and metadata with the optimizer's
-/// configuration and step count, the epoch/batch/global step and the data-order seed.</item>
+/// <item>blob "rng.dropout": each dropout layer's (seed, counter) as little-endian u64 pairs, in model order.</item>
 /// </list>
-/// Restoring into a model of another architecture fails with a message naming the first difference.
+/// <see cref="TrainingCheckpoint"/> adds the optimizer and the position for resuming. Restoring into a model of another
+/// architecture fails with a message naming the first difference.
 /// </summary>
 public static class ModelCheckpoint
 {
@@ -30,42 +26,21 @@ public static class ModelCheckpoint
 
     private const string DropoutBlob = "rng.dropout";
 
-    /// <summary>Writes the model (architecture, weights, running statistics, dropout RNG) to <paramref name="path"/>.</summary>
-    public static void Save(string path, Sequential model)
+    /// <summary>Writes the model (architecture, weights, running statistics, dropout RNG) to <paramref name="path"/>, atomically.</summary>
+    /// <exception cref="IOException">The file cannot be written; an existing file is left as it was.</exception>
+    public static void Save(string path, Model model)
     {
         ArgumentNullException.ThrowIfNull(model);
         CheckpointFile.Write(path, Capture(model, ModelKind));
     }
 
-    /// <summary>Writes everything needed to resume training exactly where <paramref name="trainer"/> stands.</summary>
-    public static void Save(string path, Trainer trainer)
-    {
-        ArgumentNullException.ThrowIfNull(trainer);
-        var content = Capture(trainer.Model, TrainingKind);
-        var opt = trainer.Optimizer;
-        opt.EnsureState(trainer.Model.Parameters);
-        var named = trainer.Model.NamedParameters;
-        for (int i = 0; i < named.Count; i++)
-            for (int s = 0; s < opt.SlotNames.Count; s++)
-                content.Tensors[$"optim:{named[i].Key}:{opt.SlotNames[s]}"] = ToHost(opt.State[i][s]);
-        var m = content.Metadata;
-        m["optimizer"] = opt.GetConfig().ToJsonString();
-        m["optimizer_steps"] = Format(opt.StepCount);
-        m["learning_rate"] = opt.LearningRate.ToString("R", CultureInfo.InvariantCulture);
-        m["epoch"] = Format(trainer.Position.Epoch);
-        m["batch"] = Format(trainer.Position.Batch);
-        m["global_step"] = Format(trainer.Position.GlobalStep);
-        if (trainer.DataSeed is ulong seed) m["data_seed"] = seed.ToString(CultureInfo.InvariantCulture);
-        CheckpointFile.Write(path, content);
-    }
-
     /// <summary>Rebuilds a model from a checkpoint alone (architecture plus weights) on <paramref name="backend"/>.</summary>
-    public static Sequential LoadModel(string path, IBackend backend)
+    /// <exception cref="CheckpointFormatException">The file is not a readable model checkpoint.</exception>
+    public static Model LoadModel(string path, IBackend backend)
     {
         ArgumentNullException.ThrowIfNull(backend);
         var content = CheckpointFile.Read(path);
-        var architecture = Architecture(content, path);
-        var model = Sequential.FromArchitecture(architecture, backend);
+        var model = Model.FromArchitecture(Architecture(content, path), backend);
         try
         {
             ApplyModel(content, model, path);
@@ -79,43 +54,16 @@ public static class ModelCheckpoint
     }
 
     /// <summary>Loads weights, running statistics and dropout RNG into an existing model of the same architecture.</summary>
-    public static void LoadWeights(string path, Sequential model)
+    /// <exception cref="ConvNetArgumentException">The checkpoint holds another architecture (the message names the first difference).</exception>
+    public static void LoadWeights(string path, Model model)
     {
         ArgumentNullException.ThrowIfNull(model);
         var content = CheckpointFile.Read(path);
         ApplyModel(content, model, path);
     }
 
-    /// <summary>
-    /// Restores a training checkpoint into <paramref name="trainer"/> (a fresh model of the same architecture, an optimizer
-    /// of the same type): weights, optimizer state and step count, dropout RNG, position and data seed. The next
-    /// <see cref="Trainer.Fit(Data.Dataset, TrainingOptions)"/> continues from the saved batch.
-    /// </summary>
-    public static void Restore(string path, Trainer trainer)
-    {
-        ArgumentNullException.ThrowIfNull(trainer);
-        var content = CheckpointFile.Read(path);
-        if (content.Kind != TrainingKind)
-            throw new CheckpointFormatException(path, $"expected a training checkpoint (kind \"{TrainingKind}\") to resume from, found kind \"{content.Kind}\" (a model-only checkpoint has no optimizer state or position)");
-        var opt = trainer.Optimizer;
-        var saved = JsonNode.Parse(Meta(content, "optimizer", path)) as JsonObject;
-        string savedType = saved?["type"]?.GetValue<string>() ?? "?";
-        if (savedType != opt.Name)
-            throw new ConvNetArgumentException($"Checkpoint '{path}' was trained with optimizer '{savedType}' but the trainer uses '{opt.Name}'; resume with the same optimizer.");
-        ApplyModel(content, trainer.Model, path);
-        var named = trainer.Model.NamedParameters;
-        opt.EnsureState(trainer.Model.Parameters);
-        for (int i = 0; i < named.Count; i++)
-            for (int s = 0; s < opt.SlotNames.Count; s++)
-                Upload(content, $"optim:{named[i].Key}:{opt.SlotNames[s]}", opt.State[i][s], path);
-        opt.RestoreStepCount(ParseInt(content, "optimizer_steps", path));
-        opt.LearningRate = float.Parse(Meta(content, "learning_rate", path), CultureInfo.InvariantCulture);
-        trainer.Position = new TrainingPosition(ParseInt(content, "epoch", path), ParseInt(content, "batch", path),
-            long.Parse(Meta(content, "global_step", path), CultureInfo.InvariantCulture));
-        trainer.DataSeed = content.Metadata.TryGetValue("data_seed", out var ds) ? ulong.Parse(ds, CultureInfo.InvariantCulture) : null;
-    }
-
-    private static CheckpointContent Capture(Sequential model, string kind)
+    /// <summary>The model part of a checkpoint of kind <paramref name="kind"/>: architecture, weights, state and dropout RNG.</summary>
+    internal static CheckpointContent Capture(Model model, string kind)
     {
         var content = new CheckpointContent(kind);
         content.Metadata["architecture"] = model.GetArchitecture().ToJsonString();
@@ -133,7 +81,8 @@ public static class ModelCheckpoint
         return content;
     }
 
-    private static void ApplyModel(CheckpointContent content, Sequential model, string path)
+    /// <summary>Uploads the model part of <paramref name="content"/> into <paramref name="model"/> after checking the architecture.</summary>
+    internal static void ApplyModel(CheckpointContent content, Model model, string path)
     {
         if (content.Kind != ModelKind && content.Kind != TrainingKind)
             throw new CheckpointFormatException(path, $"expected a model checkpoint (kind \"{ModelKind}\" or \"{TrainingKind}\"), found kind \"{content.Kind}\"");
@@ -164,14 +113,17 @@ public static class ModelCheckpoint
     }
 
     /// <summary>Compares the saved architecture with the model's and names the first difference.</summary>
-    private static void CheckArchitecture(JsonObject saved, Sequential model, string path)
+    private static void CheckArchitecture(JsonObject saved, Model model, string path)
     {
         var current = model.GetArchitecture();
-        string savedInput = saved["input_shape"]?.ToJsonString() ?? "?", currentInput = current["input_shape"]!.ToJsonString();
+        string savedFormat = saved["format"]?.ToJsonString() ?? "?", currentFormat = current["format"]!.ToJsonString();
+        if (savedFormat != currentFormat)
+            throw new ConvNetArgumentException($"Checkpoint '{path}' holds a model of format {savedFormat} but model '{model.Name}' is {currentFormat}.");
+        string savedInput = saved["input_shape"]?.ToJsonString() ?? "?", currentInput = current["input_shape"]?.ToJsonString() ?? "?";
         if (savedInput != currentInput)
             throw new ConvNetArgumentException($"Checkpoint '{path}' is for input shape {savedInput} but model '{model.Name}' takes {currentInput}.");
         var a = saved["layers"] as JsonArray ?? [];
-        var b = (JsonArray)current["layers"]!;
+        var b = current["layers"] as JsonArray ?? [];
         for (int i = 0; i < Math.Max(a.Count, b.Count); i++)
         {
             string? sa = i < a.Count ? a[i]?.ToJsonString() : null;
@@ -184,9 +136,11 @@ public static class ModelCheckpoint
         }
     }
 
-    private static CheckpointTensor ToHost(Tensor t) => new(t.Shape.Dimensions.ToArray(), t.ToArray());
+    /// <summary>A device tensor copied to the host with its dimensions.</summary>
+    internal static CheckpointTensor ToHost(Tensor t) => new(t.Shape.Dimensions.ToArray(), t.ToArray());
 
-    private static void Upload(CheckpointContent content, string key, Tensor destination, string path)
+    /// <summary>Uploads tensor <paramref name="key"/> of <paramref name="content"/> into <paramref name="destination"/>, checking its dimensions.</summary>
+    internal static void Upload(CheckpointContent content, string key, Tensor destination, string path)
     {
         if (!content.Tensors.TryGetValue(key, out var saved))
             throw new CheckpointFormatException(path, $"tensor '{key}' {destination.Shape} is missing");
@@ -195,12 +149,7 @@ public static class ModelCheckpoint
         destination.Upload(saved.Data);
     }
 
-    private static string Meta(CheckpointContent content, string key, string path) =>
+    /// <summary>Metadata entry <paramref name="key"/>, or a format error naming it.</summary>
+    internal static string Meta(CheckpointContent content, string key, string path) =>
         content.Metadata.TryGetValue(key, out var v) ? v : throw new CheckpointFormatException(path, $"metadata '{key}' is missing");
-
-    private static int ParseInt(CheckpointContent content, string key, string path) =>
-        int.TryParse(Meta(content, key, path), NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) ? v
-            : throw new CheckpointFormatException(path, $"metadata '{key}' is not an integer: '{content.Metadata[key]}'");
-
-    private static string Format(long v) => v.ToString(CultureInfo.InvariantCulture);
 }

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using ConvNet.Gpu.Initializers;
+using ConvNet.Gpu.Parameters;
 
 namespace ConvNet.Gpu.Nn;
 

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using ConvNet.Gpu.Initializers;
+using ConvNet.Gpu.Parameters;
 
 namespace ConvNet.Gpu.Nn;
 
@@ -21,7 +22,7 @@ public abstract class Layer : IDisposable
     /// <summary>Creates a layer; <paramref name="name"/> defaults to a unique name given by the model.</summary>
     protected Layer(string? name = null) => Name = name ?? "";
 
-    /// <summary>The layer's name, unique inside its model (e.g. "conv2d_1"); assigned by <see cref="Sequential.Add(Layer)"/> when empty.</summary>
+    /// <summary>The layer's name, unique inside its model (e.g. "conv2d_1"); assigned by the model when empty.</summary>
     public string Name { get; set; }
 
     /// <summary>The layer type as shown in summaries and saved architectures, e.g. "Conv2D".</summary>
@@ -61,7 +62,7 @@ public abstract class Layer : IDisposable
     public long NonTrainableParameterCount => State.Sum(s => s.Value.ElementCount);
 
     /// <summary>
-    /// When set (by <see cref="Sequential.AnomalyDetection"/>), the layer's path in its model: every forward output and
+    /// When set (by <see cref="Model.AnomalyDetection"/>), the layer's path in its model: every forward output and
     /// backward gradient is then checked for NaN/Inf, raising <see cref="NumericAnomalyException"/> that names it.
     /// </summary>
     internal string? AnomalyPath { get; set; }

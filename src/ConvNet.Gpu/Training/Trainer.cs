@@ -4,47 +4,69 @@ using ConvNet.Gpu.Data;
 using ConvNet.Gpu.Losses;
 using ConvNet.Gpu.Nn;
 using ConvNet.Gpu.Optimizers;
+using ConvNet.Gpu.Parameters;
 
 namespace ConvNet.Gpu.Training;
 
 /// <summary>
-/// Trains a <see cref="Sequential"/> classifier with an optimizer and a classification loss. <see cref="Fit(Data.Dataset, TrainingOptions)"/> runs
-/// epochs of seeded mini-batches with per-batch and per-epoch events, validation, callbacks, cancellation and
-/// non-finite-loss handling; <see cref="Position"/> says where training stands so that a checkpoint written at any
-/// batch (<see cref="ModelCheckpoint.Save(string, Trainer)"/>) resumes exactly there, bit for bit on the CPU.
+/// Trains a <see cref="Model"/> (a <see cref="Sequential"/> or a graph model) with an optimizer and a loss.
+/// <see cref="Fit(Dataset, TrainingOptions)"/> runs epochs of seeded mini-batches with per-batch and per-epoch events,
+/// validation, callbacks, cancellation and non-finite-loss handling; <see cref="Position"/> says where training stands
+/// so that a checkpoint written at any batch (<see cref="SaveCheckpoint"/>) resumes exactly there, bit for bit on the CPU.
 /// </summary>
+/// <remarks>
+/// Every update, whether from <see cref="Fit(Dataset, TrainingOptions)"/> or a <c>TrainStep</c> overload, runs through one
+/// step: forward in training mode, the loss, the one non-finite-loss rule (a NaN or infinite loss never reaches the
+/// weights: it throws <see cref="NonFiniteLossException"/>, or skips the update under
+/// <see cref="NonFiniteLossPolicy.SkipUpdate"/>), backward, the <see cref="GradientHooks"/>, the optimizer update, and
+/// the <see cref="Accuracy"/> metric. Extension points: any <see cref="Losses.Loss"/> on device tensors
+/// (<see cref="TrainStep(Tensor, Tensor, NonFiniteLossPolicy)"/>), gradient hooks after backward (all-reduce, clipping),
+/// and the accuracy metric (which may accumulate on the device).
+/// </remarks>
 public sealed class Trainer : IDisposable
 {
     private readonly bool _ownsLoss;
+    private readonly Workspace _batch = new();
+    private IReadOnlyList<Parameter>? _parameters;
 
     /// <summary>Creates a trainer; the loss defaults to softmax cross-entropy on the model's logits.</summary>
-    public Trainer(Sequential model, Optimizer optimizer, ClassificationLoss? loss = null)
+    /// <exception cref="ConvNetArgumentException">The model ends in <see cref="Softmax"/> and the loss is a classification loss over logits.</exception>
+    public Trainer(Model model, Optimizer optimizer, Loss? loss = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(optimizer);
-        if (model.Layers.Count > 0 && model.Layers[^1] is Softmax)
+        if ((loss is null or ClassificationLoss) && model.OutputShapes.Count == 1 && Evaluator.EndsInSoftmax(model))
             throw new ConvNetArgumentException(
                 $"Model '{model.Name}' ends in Softmax, but the trainer's loss expects logits; remove the final Softmax (Predict applies it).");
         Model = model;
         Optimizer = optimizer;
         Loss = loss ?? new SoftmaxCrossEntropyLoss();
         _ownsLoss = loss is null;
+        Accuracy = AccuracyMetric.For(Loss);
     }
 
-    /// <summary>Frees the loss buffers when the trainer created the loss (the model and optimizer belong to the caller).</summary>
+    /// <summary>Frees the trainer's batch buffers, its accuracy metric, and the loss when the trainer created it (the model and optimizer belong to the caller).</summary>
     public void Dispose()
     {
+        _batch.Dispose();
+        Accuracy.Dispose();
         if (_ownsLoss) Loss.Dispose();
     }
 
     /// <summary>The model being trained.</summary>
-    public Sequential Model { get; }
+    public Model Model { get; }
 
     /// <summary>The optimizer.</summary>
     public Optimizer Optimizer { get; }
 
     /// <summary>The loss.</summary>
-    public ClassificationLoss Loss { get; }
+    public Loss Loss { get; }
+
+    /// <summary>The metric behind every reported accuracy; by default the one that fits the loss (<see cref="AccuracyMetric.For"/>).</summary>
+    public AccuracyMetric Accuracy { get; set; }
+
+    /// <summary>Called after every backward pass and before the optimizer update, in order (see <see cref="IGradientHook"/>).</summary>
+    public IList<IGradientHook> GradientHooks { get; } = [];
 
     /// <summary>Where training stands (restored from checkpoints).</summary>
     public TrainingPosition Position { get; set; }
@@ -76,24 +98,20 @@ public sealed class Trainer : IDisposable
     /// Trains on <paramref name="train"/> from <see cref="Position"/> up to <see cref="TrainingOptions.Epochs"/> epochs
     /// (or until stopped) and returns what happened.
     /// </summary>
+    /// <exception cref="ShapeMismatchException">The samples or classes do not fit the model.</exception>
+    /// <exception cref="NonFiniteLossException">A loss was NaN or infinite under <see cref="NonFiniteLossPolicy.Throw"/>.</exception>
     public TrainingHistory Fit(Dataset train, TrainingOptions options)
     {
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(options);
         if (options.Epochs < 0) throw new ConvNetArgumentException($"Epochs must be >= 0, got {options.Epochs}.");
-        if (!train.SampleShape.SameDimensions(Model.InputShape))
-            throw new ShapeMismatchException($"The training samples have shape {train.SampleShape} but model '{Model.Name}' expects {Model.InputShape}.");
-        int classes = Model.OutputShape.Rank == 1 ? Model.OutputShape[0] : throw new InvalidOperationException(
-            $"Model '{Model.Name}' outputs {Model.OutputShape}; a classifier must output class scores (F).");
-        if (train.ClassCount > classes)
-            throw new ShapeMismatchException($"The data has {train.ClassCount} classes but model '{Model.Name}' outputs {classes} scores.");
+        CheckData(train, "training");
 
         if (Position.GlobalStep == 0 || DataSeed is null) DataSeed = options.Seed;
         var loader = new DataLoader(train, options.BatchSize, options.Shuffle, DataSeed.Value, options.DropLast, options.Normalization);
         float[]? validationImages = PrepareValidation(options);
         var history = new TrainingHistory { StopReason = StopReason.Completed };
-        _parameters = Model.Parameters;
-        Optimizer.EnsureState(_parameters);
+        PrepareUpdates();
         Model.AnomalyDetection = options.AnomalyDetection;
         StopRequested = false;
         foreach (var c in options.Callbacks) c.OnTrainBegin(this);
@@ -103,7 +121,7 @@ public sealed class Trainer : IDisposable
             int epoch = Position.Epoch;
             if (options.Schedule is not null) Optimizer.LearningRate = options.Schedule.RateAt(epoch, Optimizer.BaseLearningRate);
             double lossSum = 0;
-            long seen = 0, correct = 0;
+            long seen = 0, scored = 0, correct = 0;
             int skipped = 0;
             var clock = Stopwatch.StartNew();
             int batchesPerEpoch = loader.BatchesPerEpoch;
@@ -112,13 +130,19 @@ public sealed class Trainer : IDisposable
             {
                 if (options.CancellationToken.IsCancellationRequested) return Finish(history, StopReason.Cancelled, options);
                 if (options.MaxSteps is long limit && Position.GlobalStep >= limit) return Finish(history, StopReason.MaxStepsReached, options);
-                var step = Step(batch.Images.Span, batch.Labels.Span, classes, options.NonFiniteLoss, epoch, batch.Index);
+                var (input, targets) = Upload(batch.Images.Span, batch.Labels.Span);
+                var step = Step(input, targets, options.NonFiniteLoss);
                 int n = batch.Count;
                 float loss = step.Loss;
                 bool skip = step.UpdateSkipped;
-                int batchCorrect = step.Correct;
                 if (skip) skipped++;
-                if (!skip) { lossSum += (double)loss * n; seen += n; correct += batchCorrect; }
+                else
+                {
+                    lossSum += (double)loss * n;
+                    seen += n;
+                    correct += step.Correct;
+                    scored += step.Count;
+                }
                 history.StepLosses.Add(loss);
                 Position = new TrainingPosition(epoch, batch.Index + 1, Position.GlobalStep + 1);
 
@@ -126,7 +150,7 @@ public sealed class Trainer : IDisposable
                 int done = batch.Index + 1;
                 double perBatch = seconds / ++ran;
                 var progress = new BatchProgress(epoch, options.Epochs, batch.Index, batchesPerEpoch, Position.GlobalStep, loss,
-                    (double)batchCorrect / n, seen == 0 ? double.NaN : lossSum / seen, seen == 0 ? 0 : (double)correct / seen,
+                    step.Accuracy, seen == 0 ? double.NaN : lossSum / seen, scored == 0 ? 0 : (double)correct / scored,
                     seen / seconds, TimeSpan.FromSeconds(perBatch * (batchesPerEpoch - done)), Optimizer.LearningRate, skip);
                 BatchCompleted?.Invoke(this, progress);
                 foreach (var c in options.Callbacks) c.OnBatchEnd(this, progress);
@@ -139,12 +163,12 @@ public sealed class Trainer : IDisposable
             double? valLoss = null, valAcc = null;
             if (options.Validation is not null)
             {
-                var result = Model.Evaluate(validationImages!, options.Validation.Labels.Span, options.ValidationBatchSize, Loss);
+                var result = Evaluator.Evaluate(Model, validationImages!, options.Validation.Labels.Span, options.ValidationBatchSize, ClassificationLossOrNull());
                 valLoss = result.Loss;
                 valAcc = result.Accuracy;
             }
             double secs = clock.Elapsed.TotalSeconds;
-            var metrics = new EpochMetrics(epoch, options.Epochs, seen == 0 ? double.NaN : lossSum / seen, seen == 0 ? 0 : (double)correct / seen,
+            var metrics = new EpochMetrics(epoch, options.Epochs, seen == 0 ? double.NaN : lossSum / seen, scored == 0 ? 0 : (double)correct / scored,
                 valLoss, valAcc, secs, secs > 0 ? seen / secs : 0, Optimizer.LearningRate, skipped);
             Position = new TrainingPosition(epoch + 1, 0, Position.GlobalStep);
             history.Epochs.Add(metrics);
@@ -157,56 +181,118 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>
-    /// One optimization step on a host batch (images: count x input sample; labels: count class indices): forward in
-    /// training mode, loss, backward, optimizer update. Does not move <see cref="Position"/>. A non-finite loss throws
-    /// <see cref="NonFiniteLossException"/> before any update.
+    /// One optimization step on a host batch of a classifier (images: count x input sample; labels: count class indices).
+    /// Does not move <see cref="Position"/>. A non-finite loss follows <paramref name="nonFiniteLoss"/>.
     /// </summary>
-    public StepResult TrainStep(ReadOnlySpan<float> images, ReadOnlySpan<int> labels)
+    /// <exception cref="ShapeMismatchException">The batch does not fit the model.</exception>
+    /// <exception cref="ConvNetArgumentException">A label is out of range.</exception>
+    /// <exception cref="NonFiniteLossException">The loss is NaN or infinite under <see cref="NonFiniteLossPolicy.Throw"/>; no weight changed.</exception>
+    public StepResult TrainStep(ReadOnlySpan<float> images, ReadOnlySpan<int> labels, NonFiniteLossPolicy nonFiniteLoss = NonFiniteLossPolicy.Throw)
     {
-        int classes = Model.OutputShape.Rank == 1 ? Model.OutputShape[0] : throw new InvalidOperationException(
-            $"Model '{Model.Name}' outputs {Model.OutputShape}; a classifier must output class scores (F).");
+        int classes = Evaluator.ClassCount(Model);
         if (labels.Length < 1 || images.Length != labels.Length * Model.InputShape.ElementCount)
             throw new ShapeMismatchException($"TrainStep: {labels.Length} labels need {labels.Length} samples of {Model.InputShape}, got {images.Length} floats.");
         for (int i = 0; i < labels.Length; i++)
             if ((uint)labels[i] >= (uint)classes)
                 throw new ConvNetArgumentException($"TrainStep: label {labels[i]} at index {i} is outside [0, {classes}).", nameof(labels));
-        Optimizer.EnsureState(_parameters ??= Model.Parameters);
-        return Step(images, labels, classes, NonFiniteLossPolicy.Throw, Position.Epoch, Position.Batch);
+        PrepareUpdates();
+        var (input, targets) = Upload(images, labels);
+        return Step(input, targets, nonFiniteLoss);
     }
 
-    private IReadOnlyList<Parameter>? _parameters;
-    private float[] _probabilities = [];
-
-    private StepResult Step(ReadOnlySpan<float> images, ReadOnlySpan<int> labels, int classes, NonFiniteLossPolicy policy, int epoch, int batchIndex)
+    /// <summary>
+    /// One optimization step on a batch already on the model's backend, with any loss: <paramref name="input"/> is
+    /// (N, input sample) and <paramref name="targets"/> what <see cref="Loss"/> takes (int32 labels (N) for a
+    /// classification loss, floats shaped like the output for <see cref="MeanSquaredErrorLoss"/>). Does not move
+    /// <see cref="Position"/>. A non-finite loss follows <paramref name="nonFiniteLoss"/>.
+    /// </summary>
+    /// <exception cref="NonFiniteLossException">The loss is NaN or infinite under <see cref="NonFiniteLossPolicy.Throw"/>; no weight changed.</exception>
+    public StepResult TrainStep(Tensor input, Tensor targets, NonFiniteLossPolicy nonFiniteLoss = NonFiniteLossPolicy.Throw)
     {
-        var parameters = _parameters ??= Model.Parameters;
-        int n = labels.Length;
-        var input = Model.InputBuffer(n);
-        input.Upload(images);
-        var labelTensor = Model.LabelBuffer(n);
-        labelTensor.Upload(labels);
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(targets);
+        PrepareUpdates();
+        return Step(input, targets, nonFiniteLoss);
+    }
 
+    /// <summary>Evaluates the model on <paramref name="data"/> (normalized with <paramref name="normalization"/> if given) with this trainer's loss.</summary>
+    public EvaluationResult Evaluate(Dataset data, int batchSize = 256, Normalization? normalization = null) =>
+        Evaluator.Evaluate(Model, data, batchSize, ClassificationLossOrNull(), normalization);
+
+    /// <summary>
+    /// Writes a training checkpoint: the model, the optimizer state, <see cref="Position"/> and <see cref="DataSeed"/>, plus
+    /// <paramref name="metadata"/> (keys of your own), in one atomic write (see <see cref="TrainingCheckpoint"/>).
+    /// </summary>
+    public void SaveCheckpoint(string path, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        PrepareUpdates();
+        TrainingCheckpoint.Save(path, Model, Optimizer, new TrainingState(Position.Epoch, Position.Batch, Position.GlobalStep, DataSeed), metadata);
+    }
+
+    /// <summary>
+    /// Restores a training checkpoint into this trainer (a fresh model of the same architecture, an optimizer of the
+    /// same type): weights, optimizer state and step count, dropout RNG, <see cref="Position"/> and <see cref="DataSeed"/>.
+    /// The next <see cref="Fit(Dataset, TrainingOptions)"/> continues from the saved batch.
+    /// </summary>
+    public void RestoreCheckpoint(string path)
+    {
+        var state = TrainingCheckpoint.Restore(path, Model, Optimizer);
+        Position = new TrainingPosition(state.Epoch, state.Batch, state.GlobalStep);
+        DataSeed = state.DataSeed;
+        _parameters = null;
+    }
+
+    // The single training step every public entry point runs (see the class remarks).
+    private StepResult Step(Tensor input, Tensor targets, NonFiniteLossPolicy policy)
+    {
         var output = Model.Forward(input, training: true);
-        float loss = Loss.Forward(output, labelTensor);
+        float loss = Loss.Forward(output, targets);
         bool skip = false;
         if (!float.IsFinite(loss))
         {
-            if (policy == NonFiniteLossPolicy.Throw) throw new NonFiniteLossException(epoch, batchIndex, Position.GlobalStep, loss);
+            if (policy == NonFiniteLossPolicy.Throw) throw new NonFiniteLossException(Position.Epoch, Position.Batch, Position.GlobalStep, loss);
             skip = true;
         }
         else
         {
             Model.Backward(Loss.Backward());
+            var parameters = _parameters!;
+            foreach (var hook in GradientHooks) hook.OnGradients(parameters, Position.GlobalStep);
             Optimizer.Step(parameters);
         }
-
-        if (_probabilities.Length < n * classes) _probabilities = new float[n * classes];
-        Loss.Probabilities.Download(_probabilities.AsSpan(0, n * classes));
-        int correct = 0;
-        for (int i = 0; i < n; i++)
-            if (Sequential.ArgMax(_probabilities.AsSpan(i * classes, classes)) == labels[i]) correct++;
-        return new StepResult(loss, correct, n, skip);
+        Accuracy.Accumulate(output, targets, Loss);
+        var (correct, total) = Accuracy.Read();
+        return new StepResult(loss, (int)correct, (int)total, skip);
     }
+
+    // The trainable parameters (fixed for a Fit call) with their optimizer state allocated.
+    private void PrepareUpdates()
+    {
+        _parameters = Model.Parameters;
+        Optimizer.EnsureState(_parameters);
+    }
+
+    private (Tensor Input, Tensor Targets) Upload(ReadOnlySpan<float> images, ReadOnlySpan<int> labels)
+    {
+        int n = labels.Length;
+        var input = _batch.Get(Model.Backend, "input", Shapes.Batch(Model.InputShape, n));
+        input.Upload(images);
+        var targets = _batch.Get(Model.Backend, "labels", TensorShape.Vector(n), DataType.Int32);
+        targets.Upload(labels);
+        return (input, targets);
+    }
+
+    private void CheckData(Dataset data, string what)
+    {
+        if (!data.SampleShape.SameDimensions(Model.InputShape))
+            throw new ShapeMismatchException($"The {what} samples have shape {data.SampleShape} but model '{Model.Name}' expects {Model.InputShape}.");
+        int classes = Model.OutputShape.Rank == 1 ? Model.OutputShape[0] : throw new InvalidOperationException(
+            $"Model '{Model.Name}' outputs {Model.OutputShape}; a classifier must output class scores (F).");
+        if (data.ClassCount > classes)
+            throw new ShapeMismatchException($"The data has {data.ClassCount} classes but model '{Model.Name}' outputs {classes} scores.");
+    }
+
+    private ClassificationLoss? ClassificationLossOrNull() => Loss as ClassificationLoss;
 
     private TrainingHistory Finish(TrainingHistory history, StopReason reason, TrainingOptions options)
     {
@@ -225,14 +311,5 @@ public sealed class Trainer : IDisposable
         var images = v.Images.ToArray();
         options.Normalization?.Apply(images);
         return images;
-    }
-
-    /// <summary>Evaluates the model on <paramref name="data"/> (normalized with <paramref name="normalization"/> if given).</summary>
-    public EvaluationResult Evaluate(Dataset data, int batchSize = 256, Normalization? normalization = null)
-    {
-        ArgumentNullException.ThrowIfNull(data);
-        var images = data.Images.ToArray();
-        normalization?.Apply(images);
-        return Model.Evaluate(images, data.Labels.Span, batchSize, Loss);
     }
 }

@@ -1,5 +1,3 @@
-using ConvNet.Gpu.Checkpoints;
-
 namespace ConvNet.Gpu.Training;
 
 /// <summary>Hooks into <see cref="Trainer.Fit(Data.Dataset, TrainingOptions)"/>; override what you need. Set <see cref="Trainer.StopRequested"/> to stop.</summary>
@@ -133,7 +131,7 @@ public sealed class CheckpointCallback : TrainingCallback
     public override void OnEpochEnd(Trainer trainer, EpochMetrics metrics)
     {
         System.IO.Directory.CreateDirectory(Directory);
-        if (SaveLast) ModelCheckpoint.Save(LastPath, trainer);
-        if (_tracker is not null && _tracker.Update(metrics)) ModelCheckpoint.Save(BestPath, trainer);
+        if (SaveLast) trainer.SaveCheckpoint(LastPath);
+        if (_tracker is not null && _tracker.Update(metrics)) trainer.SaveCheckpoint(BestPath);
     }
 }

@@ -1,4 +1,4 @@
-namespace ConvNet.Gpu.Nn;
+namespace ConvNet.Gpu.Parameters;
 
 /// <summary>
 /// A trainable tensor of a layer together with its gradient (same shape, overwritten by every backward pass).
