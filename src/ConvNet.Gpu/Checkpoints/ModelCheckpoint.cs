@@ -119,7 +119,7 @@ public static class ModelCheckpoint
         string savedFormat = saved["format"]?.ToJsonString() ?? "?", currentFormat = current["format"]!.ToJsonString();
         if (savedFormat != currentFormat)
             throw new ConvNetArgumentException($"Checkpoint '{path}' holds a model of format {savedFormat} but model '{model.Name}' is {currentFormat}.");
-        string savedInput = saved["input_shape"]?.ToJsonString() ?? "?", currentInput = current["input_shape"]?.ToJsonString() ?? "?";
+        string savedInput = InputShapes(saved), currentInput = InputShapes(current);
         if (savedInput != currentInput)
             throw new ConvNetArgumentException($"Checkpoint '{path}' is for input shape {savedInput} but model '{model.Name}' takes {currentInput}.");
         var a = saved["layers"] as JsonArray ?? [];
@@ -134,7 +134,19 @@ public static class ModelCheckpoint
                 $"{sa ?? "no layer"} but the model has {sb ?? "no layer"} ({a.Count} vs {b.Count} layers). " +
                 "Rebuild the model from the checkpoint with ModelCheckpoint.LoadModel/Sequential.Load instead.");
         }
+        foreach (string key in new[] { "nodes", "outputs" })
+        {
+            string sa = saved[key]?.ToJsonString() ?? "none", sb = current[key]?.ToJsonString() ?? "none";
+            if (sa != sb)
+                throw new ConvNetArgumentException(
+                    $"Checkpoint '{path}' holds a differently connected graph than model '{model.Name}': its {key} are {sa} but the model's are {sb}.");
+        }
     }
+
+    // A sequential model's "input_shape", or the shapes of a graph's "inputs", as comparable text.
+    private static string InputShapes(JsonObject architecture) =>
+        architecture["input_shape"]?.ToJsonString()
+        ?? (architecture["inputs"] is JsonArray inputs ? string.Join(", ", inputs.Select(i => i?["shape"]?.ToJsonString() ?? "?")) : "?");
 
     /// <summary>A device tensor copied to the host with its dimensions.</summary>
     internal static CheckpointTensor ToHost(Tensor t) => new(t.Shape.Dimensions.ToArray(), t.ToArray());

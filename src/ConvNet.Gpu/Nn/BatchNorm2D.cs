@@ -15,6 +15,7 @@ public sealed class BatchNorm2D : Layer
     private Parameter? _gamma, _beta;
     private StateTensor? _runningMean, _runningVar;
     private Tensor? _input;
+    private bool _frozenTraining;
 
     /// <summary>Creates the layer.</summary>
     /// <param name="momentum">Weight of the new batch in the running statistics (PyTorch's convention, default 0.1).</param>
@@ -73,21 +74,23 @@ public sealed class BatchNorm2D : Layer
     }
 
     /// <inheritdoc/>
+    /// <remarks>A frozen layer (<see cref="Layer.Trainable"/> false) normalizes with its running statistics in training too, and leaves them unchanged.</remarks>
     protected override Tensor ForwardCore(Tensor input, bool training)
     {
         int n = input.Shape[0];
         var y = Buffer("y", n);
-        if (training)
+        _frozenTraining = training && !Trainable;
+        if (training && Trainable)
         {
             var c = TensorShape.Vector(Channels);
             Backend.BatchNorm2dForwardTraining(input, Gamma.Value, Beta.Value, y, Buffer("save_mean", c), Buffer("save_inv_std", c),
                 RunningMean, RunningVariance, Momentum, Epsilon);
-            _input = input;
         }
         else
         {
             Backend.BatchNorm2dForwardInference(input, Gamma.Value, Beta.Value, RunningMean, RunningVariance, Epsilon, y);
         }
+        if (training) _input = input;
         return y;
     }
 
@@ -96,7 +99,23 @@ public sealed class BatchNorm2D : Layer
     {
         var x = _input ?? throw new InvalidOperationException($"Layer '{Name}': Backward needs a training-mode Forward first.");
         var c = TensorShape.Vector(Channels);
-        var dx = Buffer("dx", x.Shape);
+        if (_frozenTraining)
+        {
+            // Frozen: y = gamma * (x - running_mean) / sqrt(running_var + eps) + beta is a per-channel affine map, so
+            // dx = dy * gamma / sqrt(running_var + eps). The scale is that same map applied to x = 1 with mean 0, beta 0.
+            if (!RequiresInputGradient) return null;
+            var ones = Buffer("ones", Shapes.Batch(Shapes.Features(Channels), 1));
+            var zeros = Buffer("zeros", c);
+            var scale = Buffer("frozen_scale", ones.Shape);
+            Backend.Fill(ones, 1f);
+            Backend.Fill(zeros, 0f);
+            Backend.BatchNorm2dForwardInference(ones, Gamma.Value, zeros, zeros, RunningVariance, Epsilon, scale);
+            var dxFrozen = InputGradientBuffer(x.Shape);
+            using var scaleVector = scale.Reshape(c);
+            Backend.ChannelAffine(gradOutput, scaleVector, null, dxFrozen);
+            return dxFrozen;
+        }
+        var dx = InputGradientBuffer(x.Shape);
         Backend.BatchNorm2dBackward(x, gradOutput, Gamma.Value, Buffer("save_mean", c), Buffer("save_inv_std", c), dx,
             Gamma.Gradient, Beta.Gradient, accumulate: false);
         return RequiresInputGradient ? dx : null;

@@ -5,33 +5,99 @@ using ConvNet.Gpu.Parameters;
 namespace ConvNet.Gpu.Nn;
 
 /// <summary>
-/// A network of built layers on one backend: what it takes (<see cref="InputShapes"/>), what it gives
-/// (<see cref="OutputShapes"/>), its layers and parameters, and the forward and backward passes. A model is a container
-/// only: training steps, fitting, evaluation and prediction live in <c>ConvNet.Gpu.Training</c>, saving and loading in
-/// <c>ConvNet.Gpu.Checkpoints</c>. <see cref="Sequential"/> is the stack-of-layers model.
+/// A network of built layers on one backend, as a graph of layer calls: what it takes (<see cref="InputShapes"/>), what
+/// it gives (<see cref="OutputShapes"/>), its layers and parameters, and the forward and backward passes. Build one from
+/// symbolic tensors (the functional API: <see cref="Input(TensorShape, string?)"/>, <see cref="Layer.Call(SymbolicTensor)"/>,
+/// <see cref="Add"/>, <see cref="Concat"/>, shared layers, several inputs and outputs), or use <see cref="Sequential"/>,
+/// which builds a chain. A model is a container only: training steps, fitting, evaluation and prediction live in
+/// <c>ConvNet.Gpu.Training</c>, saving and loading in <c>ConvNet.Gpu.Checkpoints</c>.
 /// </summary>
 /// <remarks>
-/// Tensors returned by <see cref="Forward(Tensor, bool)"/> belong to the model's layers and stay valid until the next
+/// <para>
+/// The graph is checked when the model is made: every output must depend only on the given inputs, every input must be
+/// used, names must be unique, and shapes must fit (checked at each call already); errors are
+/// <see cref="InvalidGraphException"/> or <see cref="ShapeMismatchException"/> naming the nodes. Layers are built in
+/// topological order (ties broken by creation order), layer i with a seed stream derived from <see cref="Seed"/> and i,
+/// so a chain built either way gets the same weights.
+/// </para>
+/// <para>
+/// Forward runs the calls in that order. Backward runs them in reverse; where a tensor feeds several calls, their
+/// gradients are summed in that reverse order (fixed, so results are bit-reproducible). Input-gradient buffers come from
+/// an arena and return to it as soon as their last reader is done, so a backward pass holds only the gradients alive at
+/// once. Tensors returned by <see cref="Forward(Tensor, bool)"/> belong to the layers and stay valid until the next
 /// forward pass. Every parameter list has a fixed order (the order of <see cref="Layers"/>, then each layer's own
 /// order), which optimizers and checkpoints rely on.
+/// </para>
 /// </remarks>
-public abstract class Model : IDisposable
+public partial class Model : IDisposable
 {
-    private List<(string Key, Parameter Parameter)>? _namedParameters;
+    private readonly List<SymbolicTensor> _inputs = [];
+    private readonly List<SymbolicTensor> _outputs = [];
+    private readonly List<GraphNode> _nodes = [];
+    private readonly List<Layer> _layers = [];
+    private readonly BufferArena _arena = new();
+    private List<(string Key, Parameter Parameter, Layer Leaf)>? _namedParameters;
     private List<(string Key, StateTensor State)>? _namedState;
     private bool _anomalyDetection;
 
-    /// <summary>Creates the model shell.</summary>
+    /// <summary>Builds a model with one input and one output from symbolic tensors (see the list overload).</summary>
+    public Model(IBackend backend, SymbolicTensor input, SymbolicTensor output, ulong seed = 42, string name = "model")
+        : this(backend, [input ?? throw new ArgumentNullException(nameof(input))], [output ?? throw new ArgumentNullException(nameof(output))], seed, name)
+    {
+    }
+
+    /// <summary>
+    /// Builds a model that maps <paramref name="inputs"/> (tensors from <see cref="Input(TensorShape, string?)"/>) to
+    /// <paramref name="outputs"/> (tensors from layer calls): checks the graph, names unnamed layers and inputs, and
+    /// builds every layer called between them on <paramref name="backend"/>.
+    /// </summary>
     /// <param name="backend">Where parameters live and ops run.</param>
+    /// <param name="inputs">The model's inputs, in the order Forward takes them.</param>
+    /// <param name="outputs">The model's outputs, in the order Forward returns them.</param>
     /// <param name="seed">Seed of every layer's initializer.</param>
     /// <param name="name">Name shown in summaries and saved with the architecture.</param>
-    protected Model(IBackend backend, ulong seed, string name)
+    /// <exception cref="InvalidGraphException">An input is unused or not an input, an output depends on a tensor outside the inputs, or a name repeats.</exception>
+    /// <exception cref="InvalidOperationException">A layer is already built (it belongs to another model).</exception>
+    public Model(IBackend backend, IReadOnlyList<SymbolicTensor> inputs, IReadOnlyList<SymbolicTensor> outputs, ulong seed = 42, string name = "model")
+        : this(backend, seed, name)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(outputs);
+        BuildGraph(inputs, outputs);
+    }
+
+    /// <summary>An empty chain that takes <paramref name="inputShape"/>; <see cref="AppendBuilt"/> adds layers (how <see cref="Sequential"/> grows).</summary>
+    private protected Model(IBackend backend, TensorShape inputShape, ulong seed, string name) : this(backend, seed, name)
+    {
+        ArgumentNullException.ThrowIfNull(inputShape);
+        var input = new SymbolicTensor(inputShape, null, "input");
+        _inputs.Add(input);
+        _outputs.Add(input);
+    }
+
+    private Model(IBackend backend, ulong seed, string name)
     {
         ArgumentNullException.ThrowIfNull(backend);
         ArgumentNullException.ThrowIfNull(name);
         Backend = backend;
         Seed = seed;
         Name = name;
+    }
+
+    /// <summary>A symbolic image input (channels, height, width) for the functional API.</summary>
+    /// <param name="shape">Per-sample shape.</param>
+    /// <param name="name">The input's name (default "input_k", assigned by the model).</param>
+    public static SymbolicTensor Input((int Channels, int Height, int Width) shape, string? name = null) =>
+        Input(Shapes.Image(shape.Channels, shape.Height, shape.Width), name);
+
+    /// <summary>A symbolic input of any per-sample shape (rank 1 to 3), e.g. <see cref="Shapes.Features"/>.</summary>
+    /// <exception cref="ShapeMismatchException">The shape has rank 4 (a per-sample shape has no batch dimension).</exception>
+    public static SymbolicTensor Input(TensorShape shape, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        if (shape.Rank >= TensorShape.MaxRank)
+            throw new ShapeMismatchException($"An input shape is per sample (no batch dimension) and has rank at most {TensorShape.MaxRank - 1}, got {shape}.");
+        return new SymbolicTensor(shape, null, string.IsNullOrEmpty(name) ? null : name);
     }
 
     /// <summary>The backend every parameter lives on.</summary>
@@ -43,75 +109,86 @@ public abstract class Model : IDisposable
     /// <summary>The model's name.</summary>
     public string Name { get; set; }
 
+    /// <summary>The symbolic inputs, in order.</summary>
+    public IReadOnlyList<SymbolicTensor> Inputs => _inputs;
+
+    /// <summary>The symbolic outputs, in order.</summary>
+    public IReadOnlyList<SymbolicTensor> Outputs => _outputs;
+
     /// <summary>Per-sample shape of each input, in input order (no batch dimension).</summary>
-    public abstract IReadOnlyList<TensorShape> InputShapes { get; }
+    public IReadOnlyList<TensorShape> InputShapes => _inputs.Select(t => t.Shape).ToArray();
 
     /// <summary>Per-sample shape of each output, in output order.</summary>
-    public abstract IReadOnlyList<TensorShape> OutputShapes { get; }
+    public IReadOnlyList<TensorShape> OutputShapes => _outputs.Select(t => t.Shape).ToArray();
 
     /// <summary>Per-sample shape of the only input.</summary>
     /// <exception cref="InvalidOperationException">The model has several inputs (use <see cref="InputShapes"/>).</exception>
-    public TensorShape InputShape => InputShapes.Count == 1 ? InputShapes[0]
-        : throw new InvalidOperationException($"Model '{Name}' has {InputShapes.Count} inputs; use InputShapes.");
+    public TensorShape InputShape => _inputs.Count == 1 ? _inputs[0].Shape
+        : throw new InvalidOperationException($"Model '{Name}' has {_inputs.Count} inputs; use InputShapes.");
 
     /// <summary>Per-sample shape of the only output.</summary>
     /// <exception cref="InvalidOperationException">The model has several outputs (use <see cref="OutputShapes"/>).</exception>
-    public TensorShape OutputShape => OutputShapes.Count == 1 ? OutputShapes[0]
-        : throw new InvalidOperationException($"Model '{Name}' has {OutputShapes.Count} outputs; use OutputShapes.");
+    public TensorShape OutputShape => _outputs.Count == 1 ? _outputs[0].Shape
+        : throw new InvalidOperationException($"Model '{Name}' has {_outputs.Count} outputs; use OutputShapes.");
 
     /// <summary>Every layer of the model once (a shared layer appears once), in the order they were built.</summary>
-    public abstract IReadOnlyList<Layer> Layers { get; }
+    public IReadOnlyList<Layer> Layers => _layers;
 
     /// <summary>The layer whose output is model output <paramref name="index"/>, or null when that output is a model input.</summary>
-    public abstract Layer? OutputLayer(int index);
+    public Layer? OutputLayer(int index) => _outputs[index].Producer?.Owner;
 
     /// <summary>Whether <see cref="Dispose()"/> has run.</summary>
     protected bool IsDisposed { get; private set; }
 
-    /// <summary>Every trainable parameter in a fixed order (layer by layer), as optimizers see them.</summary>
-    public IReadOnlyList<Parameter> Parameters => NamedParameters.Select(p => p.Parameter).ToList();
+    /// <summary>
+    /// Every trainable parameter in a fixed order (layer by layer), as optimizers see them; frozen layers'
+    /// (<see cref="Layer.Trainable"/> false) are left out.
+    /// </summary>
+    public IReadOnlyList<Parameter> Parameters => Named().Where(p => p.Leaf.Trainable).Select(p => p.Parameter).ToList();
 
-    /// <summary>Every parameter with a stable key such as "0:conv2d_1/weight" (used by checkpoints).</summary>
-    public IReadOnlyList<(string Key, Parameter Parameter)> NamedParameters
-    {
-        get
-        {
-            if (_namedParameters is null)
-            {
-                var parameters = new List<(string, Parameter)>();
-                var state = new List<(string, StateTensor)>();
-                var layers = Layers;
-                for (int i = 0; i < layers.Count; i++) Collect(layers[i], $"{i}:{layers[i].Name}", parameters, state);
-                _namedParameters = parameters;
-                _namedState = state;
-            }
-            return _namedParameters;
-        }
-    }
+    /// <summary>Every parameter, frozen or not, with a stable key such as "0:conv2d_1/weight" (used by checkpoints).</summary>
+    public IReadOnlyList<(string Key, Parameter Parameter)> NamedParameters => Named().Select(p => (p.Key, p.Parameter)).ToList();
 
     /// <summary>Every non-trainable state tensor with a stable key (e.g. "3:batchnorm2d_1/running_mean").</summary>
     public IReadOnlyList<(string Key, StateTensor State)> NamedState
     {
         get
         {
-            _ = NamedParameters;
+            _ = Named();
             return _namedState!;
         }
     }
 
-    /// <summary>Forgets the cached parameter lists; subclasses call it when their layers change.</summary>
-    protected void InvalidateParameterLists()
+    private List<(string Key, Parameter Parameter, Layer Leaf)> Named()
     {
-        _namedParameters = null;
-        _namedState = null;
+        if (_namedParameters is null)
+        {
+            var parameters = new List<(string, Parameter, Layer)>();
+            var state = new List<(string, StateTensor)>();
+            for (int i = 0; i < _layers.Count; i++) Collect(_layers[i], $"{i}:{_layers[i].Name}", parameters, state);
+            _namedParameters = parameters;
+            _namedState = state;
+        }
+        return _namedParameters;
+    }
+
+    private static void Collect(Layer layer, string path, List<(string, Parameter, Layer)> parameters, List<(string, StateTensor)> state)
+    {
+        var children = layer.Children;
+        if (children.Count > 0)
+        {
+            for (int j = 0; j < children.Count; j++) Collect(children[j], $"{path}/{j}:{children[j].Name}", parameters, state);
+            return;
+        }
+        foreach (var p in layer.Parameters) parameters.Add(($"{path}/{p.Name}", p, layer));
+        foreach (var s in layer.State) state.Add(($"{path}/{s.Name}", s));
     }
 
     /// <summary>Every layer, nested ones included, with its path (e.g. "4:residual_1/1:relu_1").</summary>
     public IEnumerable<(string Path, Layer Layer)> AllLayers()
     {
-        var layers = Layers;
-        for (int i = 0; i < layers.Count; i++)
-            foreach (var e in Walk(layers[i], $"{i}:{layers[i].Name}")) yield return e;
+        for (int i = 0; i < _layers.Count; i++)
+            foreach (var e in Walk(_layers[i], $"{i}:{_layers[i].Name}")) yield return e;
     }
 
     private static IEnumerable<(string, Layer)> Walk(Layer layer, string path)
@@ -122,24 +199,22 @@ public abstract class Model : IDisposable
             foreach (var e in Walk(children[j], $"{path}/{j}:{children[j].Name}")) yield return e;
     }
 
-    private static void Collect(Layer layer, string path, List<(string, Parameter)> parameters, List<(string, StateTensor)> state)
+    /// <summary>
+    /// Every dropout layer that runs (nested ones, and the replicas of shared ones, included) with its path, for saving
+    /// and restoring RNG state, in a fixed order.
+    /// </summary>
+    public IEnumerable<(string Path, Dropout Layer)> DropoutLayers()
     {
-        var children = layer.Children;
-        if (children.Count > 0)
+        for (int i = 0; i < _nodes.Count; i++)
         {
-            for (int j = 0; j < children.Count; j++) Collect(children[j], $"{path}/{j}:{children[j].Name}", parameters, state);
-            return;
+            var runner = _nodes[i].Runner!;
+            foreach (var (path, layer) in Walk(runner, $"{i}:{_nodes[i].Name}"))
+                if (layer is Dropout d) yield return (path, d);
         }
-        foreach (var p in layer.Parameters) parameters.Add(($"{path}/{p.Name}", p));
-        foreach (var s in layer.State) state.Add(($"{path}/{s.Name}", s));
     }
 
-    /// <summary>Every dropout layer (nested ones included) with its path, for saving and restoring RNG state.</summary>
-    public IEnumerable<(string Path, Dropout Layer)> DropoutLayers() =>
-        AllLayers().Where(e => e.Layer is Dropout).Select(e => (e.Path, (Dropout)e.Layer));
-
-    /// <summary>Total trainable values.</summary>
-    public long TrainableParameterCount => Layers.Sum(l => l.TrainableParameterCount);
+    /// <summary>Total trainable values (frozen layers excluded).</summary>
+    public long TrainableParameterCount => _layers.Sum(l => l.TrainableParameterCount);
 
     /// <summary>
     /// Anomaly detection: after every layer's forward pass (and every backward pass) the output and gradients are
@@ -152,7 +227,9 @@ public abstract class Model : IDisposable
         set
         {
             _anomalyDetection = value;
-            foreach (var (path, layer) in AllLayers()) layer.AnomalyPath = value ? LayerPath(path) : null;
+            for (int i = 0; i < _nodes.Count; i++)
+                foreach (var (path, layer) in Walk(_nodes[i].Runner!, $"{i}:{_nodes[i].Name}"))
+                    layer.AnomalyPath = value ? LayerPath(path) : null;
         }
     }
 
@@ -160,92 +237,33 @@ public abstract class Model : IDisposable
     private static string LayerPath(string path) =>
         string.Join('/', path.Split('/').Select(part => part[(part.IndexOf(':', StringComparison.Ordinal) + 1)..]));
 
-    /// <summary>The Keras-style summary: output shape and parameter count per layer, and totals.</summary>
-    public virtual ModelSummary Summary()
+    /// <summary>Whether <see cref="Summary"/> shows each call's inputs (graph models) or only the layers (chains).</summary>
+    private protected virtual bool SummaryShowsConnections => true;
+
+    /// <summary>
+    /// The Keras-style summary: one row per layer call with its output shape, parameter count and (for graph models)
+    /// the tensors it reads, then the totals.
+    /// </summary>
+    public ModelSummary Summary()
     {
         var rows = new List<LayerSummary>();
-        void AddRows(Layer l, string prefix, int depth)
+        void AddRows(Layer l, string prefix, int depth, IReadOnlyList<string> inputs, bool shared)
         {
-            rows.Add(new LayerSummary(prefix + l.Name, l.TypeName, l.OutputShape, l.TrainableParameterCount, l.NonTrainableParameterCount, depth));
-            foreach (var c in l.Children) AddRows(c, prefix + l.Name + "/", depth + 1);
+            rows.Add(new LayerSummary(prefix + l.Name, l.TypeName, l.OutputShape, shared ? 0 : l.TrainableParameterCount,
+                shared ? 0 : l.NonTrainableParameterCount, depth) { Inputs = inputs });
+            if (!shared) foreach (var c in l.Children) AddRows(c, prefix + l.Name + "/", depth + 1, [], false);
         }
-        foreach (var l in Layers) AddRows(l, "", 0);
-        return new ModelSummary(Name, InputShapes.Count == 1 ? InputShapes[0] : InputShapes[0], rows);
-    }
-
-    /// <summary>
-    /// Runs the model on a batch (N, input sample...) of its only input. The returned tensor belongs to the model and
-    /// stays valid until the next forward pass.
-    /// </summary>
-    /// <exception cref="InvalidOperationException">The model has several inputs or outputs (use the list overload).</exception>
-    public Tensor Forward(Tensor input, bool training)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        if (InputShapes.Count != 1 || OutputShapes.Count != 1)
-            throw new InvalidOperationException(
-                $"Model '{Name}' has {InputShapes.Count} inputs and {OutputShapes.Count} outputs; call Forward with a list of inputs.");
-        return Forward([input], training)[0];
-    }
-
-    /// <summary>
-    /// Runs the model on one batch per input (each (N, input sample...), all with the same N) and returns one batch per
-    /// output. In training mode every layer keeps what <see cref="Backward(IReadOnlyList{Tensor})"/> needs.
-    /// </summary>
-    /// <exception cref="ShapeMismatchException">The number of inputs, a shape or the batch sizes do not match.</exception>
-    public IReadOnlyList<Tensor> Forward(IReadOnlyList<Tensor> inputs, bool training)
-    {
-        ArgumentNullException.ThrowIfNull(inputs);
-        ObjectDisposedException.ThrowIf(IsDisposed, this);
-        if (inputs.Count != InputShapes.Count)
-            throw new ShapeMismatchException($"Model '{Name}' takes {InputShapes.Count} inputs, got {inputs.Count}.");
-        for (int i = 0; i < inputs.Count; i++)
+        if (!SummaryShowsConnections)
         {
-            ArgumentNullException.ThrowIfNull(inputs[i]);
-            var t = inputs[i];
-            if (t.Rank != InputShapes[i].Rank + 1 || !Shapes.Sample(t.Shape).SameDimensions(InputShapes[i]))
-                throw new ShapeMismatchException(
-                    $"Model '{Name}' input {i} expects (N, {string.Join(", ", InputShapes[i].Dimensions)}), got {t.Shape}.");
-            if (t.Shape[0] != inputs[0].Shape[0])
-                throw new ShapeMismatchException($"Model '{Name}': input {i} has batch {t.Shape[0]} but input 0 has {inputs[0].Shape[0]}.");
+            foreach (var l in _layers) AddRows(l, "", 0, [], false);
+            return new ModelSummary(Name, InputShapes, rows);
         }
-        return ForwardCore(inputs, training);
+        foreach (var input in _inputs)
+            rows.Add(new LayerSummary(input.Name, "Input", input.Shape, 0, 0, 0));
+        foreach (var node in _nodes)
+            AddRows(node.Runner!, "", 0, node.Inputs.Select(t => t.Name).ToArray(), shared: !ReferenceEquals(node.Runner, node.Owner));
+        return new ModelSummary(Name, InputShapes, rows) { Outputs = _outputs.Select(t => t.Name).ToArray() };
     }
-
-    /// <summary>
-    /// Back-propagates the gradient of the loss with respect to the only output, overwriting every trainable
-    /// parameter's gradient. Must follow a training-mode forward pass with the same batch.
-    /// </summary>
-    public void Backward(Tensor gradOutput)
-    {
-        ArgumentNullException.ThrowIfNull(gradOutput);
-        Backward([gradOutput]);
-    }
-
-    /// <summary>
-    /// Back-propagates one gradient per output (each the shape of that output), overwriting every trainable parameter's
-    /// gradient. Must follow a training-mode forward pass with the same batch.
-    /// </summary>
-    public void Backward(IReadOnlyList<Tensor> gradOutputs)
-    {
-        ArgumentNullException.ThrowIfNull(gradOutputs);
-        ObjectDisposedException.ThrowIf(IsDisposed, this);
-        if (gradOutputs.Count != OutputShapes.Count)
-            throw new ShapeMismatchException($"Model '{Name}' has {OutputShapes.Count} outputs but got {gradOutputs.Count} output gradients.");
-        for (int i = 0; i < gradOutputs.Count; i++) ArgumentNullException.ThrowIfNull(gradOutputs[i]);
-        BackwardCore(gradOutputs);
-    }
-
-    /// <summary>The forward pass after the argument checks.</summary>
-    protected abstract IReadOnlyList<Tensor> ForwardCore(IReadOnlyList<Tensor> inputs, bool training);
-
-    /// <summary>The backward pass after the argument checks.</summary>
-    protected abstract void BackwardCore(IReadOnlyList<Tensor> gradOutputs);
-
-    /// <summary>The architecture as JSON: inputs, seed and every layer's type and hyper-parameters (and, for graphs, its inputs).</summary>
-    public abstract JsonObject GetArchitecture();
-
-    /// <summary>The architecture JSON as indented text.</summary>
-    public string ToJson() => GetArchitecture().ToJsonString(new JsonSerializerOptions { WriteIndented = true });
 
     /// <summary>Rebuilds a freshly initialized model from <see cref="ToJson"/> output (weights come from a checkpoint).</summary>
     /// <exception cref="ConvNetArgumentException">The JSON is invalid or describes an unknown format or layer.</exception>
@@ -253,20 +271,26 @@ public abstract class Model : IDisposable
 
     /// <summary>Rebuilds a freshly initialized model from <see cref="GetArchitecture"/> output, whatever its kind.</summary>
     /// <exception cref="ConvNetArgumentException">The format is unknown or the description is invalid.</exception>
+    /// <exception cref="InvalidGraphException">A graph refers to unknown tensors or has a cycle (the message names the nodes).</exception>
     public static Model FromArchitecture(JsonObject architecture, IBackend backend)
     {
         ArgumentNullException.ThrowIfNull(architecture);
+        ArgumentNullException.ThrowIfNull(backend);
         string? format = architecture["format"] is JsonValue v && v.TryGetValue<string>(out var f) ? f : null;
         return format switch
         {
             Sequential.ArchitectureFormat => Sequential.FromArchitecture(architecture, backend),
+            GraphFormat => GraphFromArchitecture(architecture, backend),
             _ => throw new ConvNetArgumentException(
-                $"Architecture: unknown format {architecture["format"]?.ToJsonString() ?? "(none)"}; expected \"{Sequential.ArchitectureFormat}\"."),
+                $"Architecture: unknown format {architecture["format"]?.ToJsonString() ?? "(none)"}; expected \"{GraphFormat}\" or \"{Sequential.ArchitectureFormat}\"."),
         };
     }
 
+    /// <summary>The architecture JSON as indented text.</summary>
+    public string ToJson() => GetArchitecture().ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+
     /// <summary>Parses architecture JSON text into an object, with a typed error for invalid text.</summary>
-    protected static JsonObject ParseArchitecture(string json)
+    private protected static JsonObject ParseArchitecture(string json)
     {
         ArgumentNullException.ThrowIfNull(json);
         try
@@ -279,21 +303,18 @@ public abstract class Model : IDisposable
         }
     }
 
-    /// <summary>Frees every layer's tensors.</summary>
+    /// <summary>Frees every layer's tensors (replicas included) and the gradient arena.</summary>
     public void Dispose()
     {
         if (IsDisposed) return;
         IsDisposed = true;
-        Dispose(true);
+        foreach (var node in _nodes)
+            if (node.Runner is { } runner && !ReferenceEquals(runner, node.Owner)) runner.Dispose();
+        foreach (var l in _layers) l.Dispose();
+        _arena.Dispose();
         GC.SuppressFinalize(this);
     }
 
-    /// <summary>Frees the layers; subclasses free what else they hold and call the base.</summary>
-    protected virtual void Dispose(bool disposing)
-    {
-        foreach (var l in Layers) l.Dispose();
-    }
-
     /// <inheritdoc/>
-    public override string ToString() => $"{GetType().Name} '{Name}' ({Layers.Count} layers, {TrainableParameterCount:N0} parameters) on {Backend.Name}";
+    public override string ToString() => $"{GetType().Name} '{Name}' ({_layers.Count} layers, {TrainableParameterCount:N0} parameters) on {Backend.Name}";
 }

@@ -5,8 +5,9 @@ using ConvNet.Gpu.Initializers;
 namespace ConvNet.Gpu.Nn;
 
 /// <summary>
-/// A stack of layers, Keras style: give the per-sample input shape up front, <see cref="Add(Layer)"/> layers (each is built
-/// at once, so shapes are inferred and errors point at the layer that does not fit), inspect with <see cref="Model.Summary"/>,
+/// A stack of layers, Keras style, and a thin builder of a chain-shaped <see cref="Model"/>: give the per-sample input
+/// shape up front, <see cref="Add(Layer)"/> layers (each is built at once, so shapes are inferred and errors point at the
+/// layer that does not fit), inspect with <see cref="Model.Summary"/>,
 /// then train with <c>ConvNet.Gpu.Training.Trainer</c> or call <see cref="Model.Forward(Tensor, bool)"/> and
 /// <see cref="Model.Backward(Tensor)"/> yourself. Everything runs through the model's <see cref="IBackend"/>;
 /// initialization is seeded and deterministic.
@@ -24,8 +25,6 @@ public sealed class Sequential : Model
     /// <summary>The "format" of a sequential model's architecture JSON.</summary>
     public const string ArchitectureFormat = "convnet.sequential";
 
-    private readonly List<Layer> _layers = [];
-    private readonly TensorShape _inputShape;
 
     /// <summary>Creates an empty model for image samples (C, H, W).</summary>
     /// <param name="backend">Where parameters live and ops run.</param>
@@ -39,29 +38,20 @@ public sealed class Sequential : Model
 
     /// <summary>Creates an empty model for any per-sample input shape, e.g. <see cref="Shapes.Features"/>.</summary>
     public Sequential(IBackend backend, TensorShape inputShape, ulong seed = 42, string name = "sequential")
-        : base(backend, seed, name)
+        : base(backend, CheckInput(inputShape), seed, name)
+    {
+    }
+
+    private static TensorShape CheckInput(TensorShape inputShape)
     {
         ArgumentNullException.ThrowIfNull(inputShape);
         if (inputShape.Rank >= TensorShape.MaxRank)
             throw new ShapeMismatchException($"The input shape is per sample (no batch dimension) and has rank at most 3, got {inputShape}.");
-        _inputShape = inputShape;
+        return inputShape;
     }
 
     /// <inheritdoc/>
-    public override IReadOnlyList<TensorShape> InputShapes => [_inputShape];
-
-    /// <summary>Per-sample output shape (the input shape while the model is empty).</summary>
-    public override IReadOnlyList<TensorShape> OutputShapes => [_layers.Count == 0 ? _inputShape : _layers[^1].OutputShape];
-
-    /// <summary>The layers in order.</summary>
-    public override IReadOnlyList<Layer> Layers => _layers;
-
-    /// <inheritdoc/>
-    public override Layer? OutputLayer(int index)
-    {
-        ArgumentOutOfRangeException.ThrowIfNotEqual(index, 0);
-        return _layers.Count == 0 ? null : _layers[^1];
-    }
+    private protected override bool SummaryShowsConnections => false;
 
     /// <summary>Appends a layer, builds it against the current output shape and returns the model for chaining.</summary>
     /// <exception cref="ConvNetArgumentException">The name is taken, or the layer does not fit the current output shape (the message names both).</exception>
@@ -70,16 +60,16 @@ public sealed class Sequential : Model
         ArgumentNullException.ThrowIfNull(layer);
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         if (string.IsNullOrEmpty(layer.Name)) layer.Name = UniqueName(layer.TypeName.ToLowerInvariant());
-        else if (_layers.Any(l => l.Name == layer.Name))
+        else if (Layers.Any(l => l.Name == layer.Name))
             throw new ConvNetArgumentException($"Model '{Name}' already has a layer named '{layer.Name}'; layer names must be unique.");
         var shape = OutputShape;
         try
         {
-            layer.Build(Backend, shape, HostRandom.Derive(Seed, (ulong)_layers.Count + 1));
+            layer.Build(Backend, shape, HostRandom.Derive(Seed, (ulong)Layers.Count + 1));
         }
         catch (ConvNetArgumentException e)
         {
-            string message = $"Cannot add layer #{_layers.Count} '{layer.Name}' ({layer.TypeName}) after output shape {shape}: {e.Message}";
+            string message = $"Cannot add layer #{Layers.Count} '{layer.Name}' ({layer.TypeName}) after output shape {shape}: {e.Message}";
             throw e switch
             {
                 InvalidGeometryException => new InvalidGeometryException(message),
@@ -87,9 +77,8 @@ public sealed class Sequential : Model
                 _ => new ConvNetArgumentException(message),
             };
         }
-        layer.RequiresInputGradient = _layers.Count > 0;
-        _layers.Add(layer);
-        InvalidateParameterLists();
+        layer.RequiresInputGradient = Layers.Count > 0;
+        AppendBuilt(layer);
         return this;
     }
 
@@ -106,38 +95,22 @@ public sealed class Sequential : Model
         for (int i = 1; ; i++)
         {
             string candidate = $"{baseName}_{i}";
-            if (_layers.All(l => l.Name != candidate)) return candidate;
+            if (Layers.All(l => l.Name != candidate)) return candidate;
         }
-    }
-
-    /// <inheritdoc/>
-    protected override IReadOnlyList<Tensor> ForwardCore(IReadOnlyList<Tensor> inputs, bool training)
-    {
-        if (_layers.Count == 0) throw new InvalidOperationException($"Model '{Name}' has no layers.");
-        var h = inputs[0];
-        foreach (var layer in _layers) h = layer.Forward(h, training);
-        return [h];
-    }
-
-    /// <inheritdoc/>
-    protected override void BackwardCore(IReadOnlyList<Tensor> gradOutputs)
-    {
-        Tensor? g = gradOutputs[0];
-        for (int i = _layers.Count - 1; i >= 0 && g is not null; i--) g = _layers[i].Backward(g);
     }
 
     /// <summary>The architecture as JSON: input shape, seed and every layer's type and hyper-parameters.</summary>
     public override JsonObject GetArchitecture()
     {
         var layers = new JsonArray();
-        foreach (var l in _layers) layers.Add((JsonNode)l.GetConfig());
+        foreach (var l in Layers) layers.Add((JsonNode)l.GetConfig());
         return new JsonObject
         {
             ["format"] = ArchitectureFormat,
             ["version"] = 1,
             ["name"] = Name,
-            ["input_shape"] = _inputShape.Dimensions.ToJsonArray(),
-            ["input_names"] = new JsonArray(_inputShape.Names.Select(n => (JsonNode)JsonValue.Create(n)!).ToArray()),
+            ["input_shape"] = InputShape.Dimensions.ToJsonArray(),
+            ["input_names"] = new JsonArray(InputShape.Names.Select(n => (JsonNode)JsonValue.Create(n)!).ToArray()),
             ["seed"] = Seed.ToString(CultureInfo.InvariantCulture),
             ["layers"] = layers,
         };
@@ -172,5 +145,5 @@ public sealed class Sequential : Model
     }
 
     /// <inheritdoc/>
-    public override string ToString() => $"Sequential '{Name}' ({_layers.Count} layers, {TrainableParameterCount:N0} parameters) on {Backend.Name}";
+    public override string ToString() => $"Sequential '{Name}' ({Layers.Count} layers, {TrainableParameterCount:N0} parameters) on {Backend.Name}";
 }
