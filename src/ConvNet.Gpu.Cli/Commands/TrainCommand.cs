@@ -43,10 +43,16 @@ internal static class TrainCommand
         };
         var tf32 = new Option<bool>("--tf32") { Description = "Let cuBLAS use TF32 tensor cores (faster on Ampere and newer, ~1e-3 relative error)." };
         var limit = CommonOptions.OptionalInt("--limit", "Use only the first N training images (and at most N test images); handy for quick tries.", 1);
+        var maxLossRatio = CommonOptions.OptionalPositiveDouble("--max-loss-ratio",
+            "Stop with exit code 7 when an epoch's mean training loss exceeds this many times the loss at the start of training. Default: 100 (must be > 1).");
+        var allowChance = new Option<bool>("--allow-chance-accuracy")
+        {
+            Description = "Do not stop (exit code 7) when an epoch ends at chance-level accuracy after an earlier epoch was above it.",
+        };
 
         var command = new Command("train", "Train a network on Fashion-MNIST (modern LeNet-5 by default) and write checkpoints, metrics.json and report.html.")
         {
-            model, data, sample, epochs, batchSize, lr, optimizer, device, seed, output, resume, tf32, limit,
+            model, data, sample, epochs, batchSize, lr, optimizer, device, seed, output, resume, tf32, limit, maxLossRatio, allowChance,
         };
         command.SetAction((parse, ct) =>
         {
@@ -65,6 +71,8 @@ internal static class TrainCommand
                 Resume = parse.GetValue(resume),
                 Tf32 = parse.GetValue(tf32),
                 Limit = parse.GetValue(limit),
+                MaxLossRatio = parse.GetValue(maxLossRatio) ?? 100,
+                AllowChanceAccuracy = parse.GetValue(allowChance),
                 Verbose = parse.GetValue<bool>("--verbose"),
             };
             return Task.FromResult(new TrainRunner(app.Console, settings).Run(ct));

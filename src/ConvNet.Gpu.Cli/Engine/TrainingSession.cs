@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using ConvNet.Gpu.Checkpoints;
 using ConvNet.Gpu.Cli.Infrastructure;
 using ConvNet.Gpu.Cli.Reporting;
@@ -13,12 +12,14 @@ namespace ConvNet.Gpu.Cli.Engine;
 
 /// <summary>
 /// The CLI's adapter over the training library: a <see cref="Model"/> from the <see cref="ModelRegistry"/>, its
-/// <see cref="Trainer"/> and optimizer on one backend, plus the run settings stored in its checkpoints as
-/// <see cref="RunMetadata"/> (model name, batch size, seed, input normalization). Everything the commands need from the library goes through here, so a change in the
+/// <see cref="Trainer"/> and optimizer (from the <see cref="OptimizerRegistry"/>) on one backend, plus the run settings
+/// its checkpoints carry (the <see cref="CheckpointMetadata"/>: model name, input normalization). Everything the commands need from the library goes through here, so a change in the
 /// library's API touches this file only.
 /// </summary>
 internal sealed class TrainingSession : IDisposable
 {
+    /// <summary>The name shown for a checkpoint of a model that is not one of the ready-made ones.</summary>
+    private const string CustomModel = "custom";
     private const int EvaluationBatchSize = 500;
 
     private readonly Model _model;
@@ -80,54 +81,46 @@ internal sealed class TrainingSession : IDisposable
     }
 
     /// <summary>
-    /// Restores a session from a checkpoint written by <see cref="Save"/>: the model is rebuilt from the saved
-    /// architecture, the optimizer from its saved configuration, and weights, optimizer state and position are loaded.
-    /// <paramref name="expectedModel"/> (an explicit --model) must match the checkpoint's model. Any problem is a
-    /// checkpoint error (exit code 4) naming the file.
+    /// Restores a session from a checkpoint written by <see cref="Save"/>: the file is read once and checked field by
+    /// field (<see cref="SavedCheckpoint"/>), the model is rebuilt from the saved architecture, the optimizer from its
+    /// saved configuration, and weights, optimizer state and position are loaded. <paramref name="expectedModel"/> (an
+    /// explicit --model) must match the checkpoint's model. A checkpoint that does not record the input normalization
+    /// (or, to resume, the batch size) is refused rather than guessed. Any problem is a checkpoint error (exit code 4)
+    /// naming the file.
     /// </summary>
     public static TrainingSession Resume(string checkpoint, IBackend backend, string? expectedModel, bool forTraining)
     {
-        CheckpointContent content;
-        try
-        {
-            content = CheckpointFile.Read(checkpoint);
-        }
-        catch (Exception ex) when (ex is CheckpointFormatException or IOException or UnauthorizedAccessException)
-        {
-            throw CliException.CheckpointError(ex.Message, ex);
-        }
-
-        RunMetadata run;
-        try
-        {
-            run = RunMetadata.Read(content.Metadata.AsReadOnly());
-        }
-        catch (Exception ex) when (ex is FormatException or OverflowException)
-        {
-            throw CliException.CheckpointError($"cannot restore {checkpoint}: {ex.Message}", ex);
-        }
-        string modelName = run.ModelName ?? "custom";
-        if (expectedModel is not null && modelName != expectedModel)
-            throw CliException.CheckpointError(
-                $"{checkpoint} holds a '{modelName}' model, not '{expectedModel}'. Drop --model to resume it as '{modelName}', or pass a checkpoint of a '{expectedModel}' run.");
-        if (forTraining && content.Kind != ModelCheckpoint.TrainingKind)
-            throw CliException.CheckpointError(
-                $"{checkpoint} is a model-only checkpoint (kind \"{content.Kind}\"): it has no optimizer state or position to resume from.");
-
         Model? network = null;
         try
         {
-            network = ModelCheckpoint.LoadModel(checkpoint, backend);
-            Optimizer optimizer = content.Metadata.TryGetValue("optimizer", out string? config) ? OptimizerRegistry.FromConfig(config) : new Adam();
-            var session = new TrainingSession(modelName, network, optimizer, run.Normalization ?? new Normalization(0f, 1f),
-                run.Seed ?? network.Seed, run.BatchSize ?? 64);
-            if (content.Kind == ModelCheckpoint.TrainingKind) session._trainer.RestoreCheckpoint(checkpoint);
+            SavedCheckpoint saved = SavedCheckpoint.Read(checkpoint);
+            string modelName = saved.Metadata.Model ?? CustomModel;
+            if (expectedModel is not null && modelName != expectedModel)
+                throw CliException.CheckpointError(
+                    $"{checkpoint} holds a '{modelName}' model, not '{expectedModel}'. Drop --model to resume it as '{modelName}', or pass a checkpoint of a '{expectedModel}' run.");
+            TrainingCheckpointState? training = saved.Training;
+            if (forTraining && training is null)
+                throw CliException.CheckpointError(
+                    $"{checkpoint} is a model-only checkpoint (kind \"{saved.Kind}\"): it has no optimizer state or position to resume from.");
+            Normalization normalization = saved.Metadata.RequireInputNormalization(checkpoint);
+            if (forTraining && training!.State.BatchSize is null)
+                throw CliException.CheckpointError($"{checkpoint}: it does not record the batch size of its run, so the run cannot be continued as it was.");
+
+            network = saved.LoadModel(backend);
+            var session = new TrainingSession(modelName, network, training?.CreateOptimizer() ?? new Adam(), normalization,
+                training?.State.DataSeed ?? network.Seed, training?.State.BatchSize ?? EvaluationBatchSize);
+            if (training is not null) session._trainer.RestoreCheckpoint(saved);
             return session;
         }
-        catch (Exception ex) when (ex is CheckpointFormatException or ConvNetArgumentException or FormatException or OverflowException or JsonException or KeyNotFoundException)
+        catch (Exception ex) when (ex is CheckpointFormatException or IOException or UnauthorizedAccessException or ConvNetArgumentException)
         {
             network?.Dispose();
             throw CliException.CheckpointError(ex is CheckpointFormatException ? ex.Message : $"cannot restore {checkpoint}: {ex.Message}", ex);
+        }
+        catch
+        {
+            network?.Dispose();
+            throw;
         }
     }
 
@@ -180,9 +173,12 @@ internal sealed class TrainingSession : IDisposable
         return new FilterResponses(raw, sample[1], sample[2], probe.ClassNames[probe.Labels.Span[index]], maps, output.Shape[2], output.Shape[3]);
     }
 
-    /// <summary>Trains up to <paramref name="epochs"/> epochs from <see cref="Position"/>; stops at a batch boundary when cancelled.</summary>
-    public FitOutcome Fit(Dataset train, int epochs, Action<int, int> onEpochStart, Action<BatchEvent> onBatch, Action<EpochEvent> onEpochEnd,
-        CancellationToken cancellationToken)
+    /// <summary>
+    /// Trains up to <paramref name="epochs"/> epochs from <see cref="Position"/>; stops at a batch boundary when cancelled,
+    /// and with a <see cref="TrainingDivergedException"/> when <paramref name="divergence"/> trips.
+    /// </summary>
+    public FitOutcome Fit(Dataset train, int epochs, DivergencePolicy divergence, Action<int, int> onEpochStart, Action<BatchEvent> onBatch,
+        Action<EpochEvent> onEpochEnd, CancellationToken cancellationToken)
     {
         int startEpoch = _trainer.Position.Epoch, startBatch = _trainer.Position.Batch;
         int announced = -1;
@@ -208,6 +204,7 @@ internal sealed class TrainingSession : IDisposable
                 Shuffle = true,
                 Seed = Seed,
                 Normalization = _normalization,
+                Divergence = divergence,
                 CancellationToken = cancellationToken,
             });
             return new FitOutcome(history.StopReason == StopReason.Cancelled, Position);
@@ -245,12 +242,20 @@ internal sealed class TrainingSession : IDisposable
         return summary with { Predicted = prediction.Classes, Confidence = confidence };
     }
 
-    /// <summary>Writes a training checkpoint (atomically) with the model, optimizer, position and the CLI's run settings.</summary>
+    /// <summary>
+    /// Writes a training checkpoint with the model, optimizer, position and the run's metadata (model name, input
+    /// normalization) in one atomic write; a failure (full disk, permissions) is exit code 6 and leaves any previous
+    /// file at <paramref name="path"/> as it was.
+    /// </summary>
     public void Save(string path)
     {
         try
         {
-            _trainer.SaveCheckpoint(path, new RunMetadata(ModelName, _normalization, BatchSize, Seed).ToMetadata());
+            _trainer.SaveCheckpoint(path, new CheckpointMetadata
+            {
+                Model = ModelName == CustomModel ? null : ModelName,
+                InputNormalization = _normalization,
+            });
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

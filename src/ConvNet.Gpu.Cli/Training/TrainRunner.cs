@@ -3,6 +3,8 @@ using System.Globalization;
 using ConvNet.Gpu.Cli.Engine;
 using ConvNet.Gpu.Cli.Infrastructure;
 using ConvNet.Gpu.Cli.Reporting;
+using ConvNet.Gpu.IO;
+using DivergencePolicy = ConvNet.Gpu.Training.DivergencePolicy;
 
 namespace ConvNet.Gpu.Cli.Training;
 
@@ -31,6 +33,10 @@ internal sealed class TrainRunner(CliConsole console, TrainSettings settings)
 
         string outputDirectory = OutputDirectories.Prepare(
             settings.OutputDirectory ?? (resume is not null ? Path.GetDirectoryName(resume)! : Path.Combine("out", settings.Model ?? ModelNames.LeNet5)));
+
+        // Temporary files of an earlier run that was killed mid-write are never read; remove them.
+        foreach (string stale in AtomicFile.RemoveStaleTemporaries(outputDirectory))
+            if (settings.Verbose) console.Line($"Removed {stale}, left by a run that was killed while writing it.");
 
         OpenedDevice device = DeviceSelector.Open(settings.Device, settings.Tf32);
         using IBackend backend = device.Backend;
@@ -114,7 +120,7 @@ internal sealed class TrainRunner(CliConsole console, TrainSettings settings)
         view.Run(() =>
         {
             eta.StartTraining();
-            outcome = session.Fit(data.Train, settings.Epochs,
+            outcome = session.Fit(data.Train, settings.Epochs, Divergence(),
                 onEpochStart: (epoch, startBatch) => view.BeginEpoch(epoch, settings.Epochs, batches, startBatch),
                 onBatch: e =>
                 {
@@ -149,6 +155,21 @@ internal sealed class TrainRunner(CliConsole console, TrainSettings settings)
             }
         });
         return outcome;
+    }
+
+    /// <summary>The library's divergence policy with the thresholds of --max-loss-ratio and --allow-chance-accuracy.</summary>
+    private DivergencePolicy Divergence()
+    {
+        var policy = DivergencePolicy.Default with { MaxLossRatio = settings.MaxLossRatio, StopAtChanceAccuracy = !settings.AllowChanceAccuracy };
+        try
+        {
+            policy.Validate();
+        }
+        catch (ConvNetArgumentException e)
+        {
+            throw CliException.UsageError($"--max-loss-ratio must be greater than 1, got {settings.MaxLossRatio.ToString(CultureInfo.InvariantCulture)} ({e.Message})");
+        }
+        return policy;
     }
 
     private string DataHint()

@@ -44,6 +44,12 @@ internal sealed record TrainSettings
     /// <summary>Use only the first N training (and test) images.</summary>
     public int? Limit { get; init; }
 
+    /// <summary>--max-loss-ratio: the epoch's mean loss may reach this many times the start loss before the run counts as diverged.</summary>
+    public double MaxLossRatio { get; init; } = 100;
+
+    /// <summary>--allow-chance-accuracy: do not stop when an epoch falls back to chance-level accuracy.</summary>
+    public bool AllowChanceAccuracy { get; init; }
+
     /// <summary>More output.</summary>
     public bool Verbose { get; init; }
 

@@ -452,6 +452,7 @@ public abstract class Layer : IDisposable
             }
             else
             {
+                BuildGuard.Claim(isState: false, _layer, name, shape);
                 var host = new float[shape.ElementCount];
                 initializer.Fill(host, fanIn, fanOut, new HostRandom(HostRandom.Derive(Seed, _stream)));
                 if (!mask.IsEmpty)
@@ -477,6 +478,7 @@ public abstract class Layer : IDisposable
             }
             else
             {
+                BuildGuard.Claim(isState: true, _layer, name, shape);
                 var t = Persistent.Allocate(Backend, shape);
                 if (value != 0f) Backend.Fill(t, value);
                 s = new StateTensor(name, t);

@@ -23,7 +23,7 @@ namespace ConvNet.Gpu.Training;
 /// (<see cref="TrainStep(Tensor, Tensor, NonFiniteLossPolicy)"/>), gradient hooks after backward (all-reduce, clipping),
 /// and the accuracy metric (which may accumulate on the device).
 /// </remarks>
-public sealed class Trainer : IDisposable
+public sealed partial class Trainer : IDisposable
 {
     private readonly bool _ownsLoss;
     private readonly Workspace _batch = new();
@@ -77,6 +77,23 @@ public sealed class Trainer : IDisposable
     /// </summary>
     public ulong? DataSeed { get; set; }
 
+    /// <summary>
+    /// The normalization of the inputs of the current run: set by Fit from <see cref="TrainingOptions.Normalization"/>
+    /// (<see cref="Normalization.Identity"/> when none) and restored from training checkpoints, which record it so that
+    /// evaluation and resumption apply the same. Null until a run starts or a checkpoint is restored. A resumed Fit
+    /// given another normalization throws instead of training on differently scaled inputs.
+    /// </summary>
+    public Normalization? InputNormalization { get; set; }
+
+    /// <summary>
+    /// The batch size of the current run: set by Fit and restored from training checkpoints (<see cref="Position"/>'s
+    /// batch index counts batches of this size). Null until a run starts or a checkpoint is restored.
+    /// </summary>
+    public int? BatchSize { get; set; }
+
+    /// <summary>What the <see cref="DivergencePolicy"/> judges this run against (saved in and restored from training checkpoints).</summary>
+    public DivergenceReference Divergence { get; set; }
+
     /// <summary>Set by a callback (or any handler) to stop after the current batch or epoch.</summary>
     public bool StopRequested { get; set; }
 
@@ -106,8 +123,17 @@ public sealed class Trainer : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         if (options.Epochs < 0) throw new ConvNetArgumentException($"Epochs must be >= 0, got {options.Epochs}.");
         CheckData(train, "training");
+        if (train.Count == 0)
+            throw new ConvNetArgumentException($"The training set '{train.Source}' is empty; there is nothing to train on.", nameof(train));
+        if (options.BatchSize < 1)
+            throw new ConvNetArgumentException($"The batch size must be at least 1, got {options.BatchSize}.", nameof(options));
+        options.Divergence.Validate();
+        CheckResumable(options);
 
         if (Position.GlobalStep == 0 || DataSeed is null) DataSeed = options.Seed;
+        InputNormalization = options.Normalization ?? Normalization.Identity;
+        BatchSize = options.BatchSize;
+        var divergence = new DivergenceMonitor(options.Divergence, Position.GlobalStep == 0 ? default : Divergence, train.ClassCount);
         var loader = new DataLoader(train, options.BatchSize, options.Shuffle, DataSeed.Value, options.DropLast, options.Normalization);
         float[]? validationImages = PrepareValidation(options);
         var history = new TrainingHistory { StopReason = StopReason.Completed };
@@ -126,6 +152,7 @@ public sealed class Trainer : IDisposable
             var clock = Stopwatch.StartNew();
             int batchesPerEpoch = loader.BatchesPerEpoch;
             int ran = 0; // batches run by this call in this epoch (a resumed epoch starts mid-way)
+            int updated = 0; // of which updated the weights
             foreach (var batch in loader.Epoch(epoch, Position.Batch))
             {
                 if (options.CancellationToken.IsCancellationRequested) return Finish(history, StopReason.Cancelled, options);
@@ -142,9 +169,15 @@ public sealed class Trainer : IDisposable
                     seen += n;
                     correct += step.Correct;
                     scored += step.Count;
+                    updated++;
                 }
                 history.StepLosses.Add(loss);
                 Position = new TrainingPosition(epoch, batch.Index + 1, Position.GlobalStep + 1);
+                if (!skip)
+                {
+                    divergence.AfterBatch(loss, lossSum / seen, updated, epoch, batch.Index, Position.GlobalStep);
+                    Divergence = divergence.Reference;
+                }
 
                 double seconds = Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
                 int done = batch.Index + 1;
@@ -170,6 +203,11 @@ public sealed class Trainer : IDisposable
             double secs = clock.Elapsed.TotalSeconds;
             var metrics = new EpochMetrics(epoch, options.Epochs, seen == 0 ? double.NaN : lossSum / seen, scored == 0 ? 0 : (double)correct / scored,
                 valLoss, valAcc, secs, secs > 0 ? seen / secs : 0, Optimizer.LearningRate, skipped);
+            if (seen > 0)
+            {
+                divergence.AfterEpoch(metrics.TrainLoss, metrics.TrainAccuracy, epoch, Math.Max(Position.Batch - 1, 0), Position.GlobalStep);
+                Divergence = divergence.Reference;
+            }
             Position = new TrainingPosition(epoch + 1, 0, Position.GlobalStep);
             history.Epochs.Add(metrics);
             EpochCompleted?.Invoke(this, metrics);
@@ -218,29 +256,6 @@ public sealed class Trainer : IDisposable
     /// <summary>Evaluates the model on <paramref name="data"/> (normalized with <paramref name="normalization"/> if given) with this trainer's loss.</summary>
     public EvaluationResult Evaluate(Dataset data, int batchSize = 256, Normalization? normalization = null) =>
         Evaluator.Evaluate(Model, data, batchSize, ClassificationLossOrNull(), normalization);
-
-    /// <summary>
-    /// Writes a training checkpoint: the model, the optimizer state, <see cref="Position"/> and <see cref="DataSeed"/>, plus
-    /// <paramref name="metadata"/> (keys of your own), in one atomic write (see <see cref="TrainingCheckpoint"/>).
-    /// </summary>
-    public void SaveCheckpoint(string path, IReadOnlyDictionary<string, string>? metadata = null)
-    {
-        PrepareUpdates();
-        TrainingCheckpoint.Save(path, Model, Optimizer, new TrainingState(Position.Epoch, Position.Batch, Position.GlobalStep, DataSeed), metadata);
-    }
-
-    /// <summary>
-    /// Restores a training checkpoint into this trainer (a fresh model of the same architecture, an optimizer of the
-    /// same type): weights, optimizer state and step count, dropout RNG, <see cref="Position"/> and <see cref="DataSeed"/>.
-    /// The next <see cref="Fit(Dataset, TrainingOptions)"/> continues from the saved batch.
-    /// </summary>
-    public void RestoreCheckpoint(string path)
-    {
-        var state = TrainingCheckpoint.Restore(path, Model, Optimizer);
-        Position = new TrainingPosition(state.Epoch, state.Batch, state.GlobalStep);
-        DataSeed = state.DataSeed;
-        _parameters = null;
-    }
 
     // The single training step every public entry point runs (see the class remarks).
     private StepResult Step(Tensor input, Tensor targets, NonFiniteLossPolicy policy)

@@ -49,6 +49,9 @@ public sealed class TrainingOptions
     /// <summary>What to do on a non-finite loss.</summary>
     public NonFiniteLossPolicy NonFiniteLoss { get; init; } = NonFiniteLossPolicy.Throw;
 
+    /// <summary>When a finite but exploding loss, or a collapse to chance accuracy, stops the run (see <see cref="DivergencePolicy"/>).</summary>
+    public DivergencePolicy Divergence { get; init; } = DivergencePolicy.Default;
+
     /// <summary>Check every layer's output and gradients for NaN/Inf and name the first offender (slow).</summary>
     public bool AnomalyDetection { get; init; }
 
