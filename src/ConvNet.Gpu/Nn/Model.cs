@@ -137,6 +137,9 @@ public partial class Model : IDisposable
     /// <summary>The layer whose output is model output <paramref name="index"/>, or null when that output is a model input.</summary>
     public Layer? OutputLayer(int index) => _outputs[index].Producer?.Owner;
 
+    /// <summary>The arena the backward pass rents input gradients from (for memory accounting and tests).</summary>
+    internal BufferArena GradientArena => _arena;
+
     /// <summary>Whether <see cref="Dispose()"/> has run.</summary>
     protected bool IsDisposed { get; private set; }
 
