@@ -19,6 +19,7 @@ internal static class ErrorClassifier
             ConvNet.Gpu.Training.NonFiniteLossException d => (ExitCodes.Diverged, FormattableString.Invariant(
                 $"training diverged: the loss became {d.Loss} at epoch {d.Epoch + 1}, batch {d.Batch + 1} (step {d.Step + 1}), before that batch's update. Try a smaller --lr.")),
             ConvNet.Gpu.Training.TrainingDivergedException d => (ExitCodes.Diverged, DivergenceMessage(d)),
+            ConvNet.Gpu.Distributed.CollectiveException c => (ExitCodes.Distributed, c.Message),
             _ when EngineErrors.IsCheckpointError(ex) => (ExitCodes.Checkpoint, ex.Message),
             _ when EngineErrors.IsDeviceError(ex) => (ExitCodes.Device, ex.Message),
             _ when EngineErrors.IsDataError(ex) => (ExitCodes.Data, ex.Message),

@@ -175,10 +175,11 @@ internal sealed class TrainingSession : IDisposable
 
     /// <summary>
     /// Trains up to <paramref name="epochs"/> epochs from <see cref="Position"/>; stops at a batch boundary when cancelled,
-    /// and with a <see cref="TrainingDivergedException"/> when <paramref name="divergence"/> trips.
+    /// and with a <see cref="TrainingDivergedException"/> when <paramref name="divergence"/> trips. With
+    /// <paramref name="parallel"/> (data-parallel training over several ranks) the batch size is the global batch.
     /// </summary>
     public FitOutcome Fit(Dataset train, int epochs, DivergencePolicy divergence, Action<int, int> onEpochStart, Action<BatchEvent> onBatch,
-        Action<EpochEvent> onEpochEnd, CancellationToken cancellationToken)
+        Action<EpochEvent> onEpochEnd, CancellationToken cancellationToken, ConvNet.Gpu.Training.Distributed.DataParallel? parallel = null)
     {
         int startEpoch = _trainer.Position.Epoch, startBatch = _trainer.Position.Batch;
         int announced = -1;
@@ -206,6 +207,7 @@ internal sealed class TrainingSession : IDisposable
                 Normalization = _normalization,
                 Divergence = divergence,
                 CancellationToken = cancellationToken,
+                DataParallel = parallel,
             });
             return new FitOutcome(history.StopReason == StopReason.Cancelled, Position);
         }

@@ -5,6 +5,7 @@ using ConvNet.Gpu.Losses;
 using ConvNet.Gpu.Nn;
 using ConvNet.Gpu.Optimizers;
 using ConvNet.Gpu.Parameters;
+using ConvNet.Gpu.Training.Distributed;
 
 namespace ConvNet.Gpu.Training;
 
@@ -134,12 +135,18 @@ public sealed partial class Trainer : IDisposable
         InputNormalization = options.Normalization ?? Normalization.Identity;
         BatchSize = options.BatchSize;
         var divergence = new DivergenceMonitor(options.Divergence, Position.GlobalStep == 0 ? default : Divergence, train.ClassCount);
-        var loader = new DataLoader(train, options.BatchSize, options.Shuffle, DataSeed.Value, options.DropLast, options.Normalization);
+        var parallel = options.DataParallel;
+        var loader = new DataLoader(train, options.BatchSize, options.Shuffle, DataSeed.Value, options.DropLast, options.Normalization)
+        {
+            Shard = parallel?.Shard ?? DataShard.Whole,
+        };
         float[]? validationImages = PrepareValidation(options);
         var history = new TrainingHistory { StopReason = StopReason.Completed };
         PrepareUpdates();
         Model.AnomalyDetection = options.AnomalyDetection;
         StopRequested = false;
+        _parallel = parallel;
+        parallel?.Attach(this, train, options);
         foreach (var c in options.Callbacks) c.OnTrainBegin(this);
 
         while (Position.Epoch < options.Epochs)
@@ -157,9 +164,10 @@ public sealed partial class Trainer : IDisposable
             {
                 if (options.CancellationToken.IsCancellationRequested) return Finish(history, StopReason.Cancelled, options);
                 if (options.MaxSteps is long limit && Position.GlobalStep >= limit) return Finish(history, StopReason.MaxStepsReached, options);
-                var (input, targets) = Upload(batch.Images.Span, batch.Labels.Span);
-                var step = Step(input, targets, options.NonFiniteLoss);
-                int n = batch.Count;
+                var step = parallel is null
+                    ? Step(Upload(batch.Images.Span, batch.Labels.Span), options.NonFiniteLoss)
+                    : ParallelStep(parallel, batch, options.NonFiniteLoss);
+                int n = parallel is null ? batch.Count : batch.GlobalCount; // data-parallel: loss and accuracy are the global batch's
                 float loss = step.Loss;
                 bool skip = step.UpdateSkipped;
                 if (skip) skipped++;
@@ -189,6 +197,8 @@ public sealed partial class Trainer : IDisposable
                 foreach (var c in options.Callbacks) c.OnBatchEnd(this, progress);
 
                 if (options.MaxSteps is long max && Position.GlobalStep >= max) return Finish(history, StopReason.MaxStepsReached, options);
+                if (parallel is not null && parallel.AgreeToStop(StopRequested || options.CancellationToken.IsCancellationRequested))
+                    return Finish(history, options.CancellationToken.IsCancellationRequested ? StopReason.Cancelled : StopReason.StoppedByCallback, options);
                 if (StopRequested) return Finish(history, StopReason.StoppedByCallback, options);
             }
             clock.Stop();
@@ -234,9 +244,13 @@ public sealed partial class Trainer : IDisposable
             if ((uint)labels[i] >= (uint)classes)
                 throw new ConvNetArgumentException($"TrainStep: label {labels[i]} at index {i} is outside [0, {classes}).", nameof(labels));
         PrepareUpdates();
-        var (input, targets) = Upload(images, labels);
-        return Step(input, targets, nonFiniteLoss);
+        return Step(Upload(images, labels), nonFiniteLoss);
     }
+
+    private DataParallel? _parallel;
+
+    /// <summary>The data-parallel setup of the current or last <see cref="Fit(Dataset, TrainingOptions)"/>, or null for one process.</summary>
+    public DataParallel? DataParallel => _parallel;
 
     /// <summary>
     /// One optimization step on a batch already on the model's backend, with any loss: <paramref name="input"/> is
@@ -250,7 +264,7 @@ public sealed partial class Trainer : IDisposable
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(targets);
         PrepareUpdates();
-        return Step(input, targets, nonFiniteLoss);
+        return Step((input, targets), nonFiniteLoss);
     }
 
     /// <summary>Evaluates the model on <paramref name="data"/> (normalized with <paramref name="normalization"/> if given) with this trainer's loss.</summary>
@@ -258,26 +272,62 @@ public sealed partial class Trainer : IDisposable
         Evaluator.Evaluate(Model, data, batchSize, ClassificationLossOrNull(), normalization);
 
     // The single training step every public entry point runs (see the class remarks).
-    private StepResult Step(Tensor input, Tensor targets, NonFiniteLossPolicy policy)
+    private StepResult Step((Tensor Input, Tensor Targets) batch, NonFiniteLossPolicy policy)
     {
-        var output = Model.Forward(input, training: true);
-        float loss = Loss.Forward(output, targets);
-        bool skip = false;
-        if (!float.IsFinite(loss))
-        {
-            if (policy == NonFiniteLossPolicy.Throw) throw new NonFiniteLossException(Position.Epoch, Position.Batch, Position.GlobalStep, loss);
-            skip = true;
-        }
-        else
+        var output = Model.Forward(batch.Input, training: true);
+        float loss = Loss.Forward(output, batch.Targets);
+        bool skip = SkipUpdate(loss, policy);
+        if (!skip)
         {
             Model.Backward(Loss.Backward());
-            var parameters = _parameters!;
-            foreach (var hook in GradientHooks) hook.OnGradients(parameters, Position.GlobalStep);
-            Optimizer.Step(parameters);
+            Update();
         }
-        Accuracy.Accumulate(output, targets, Loss);
+        Accuracy.Accumulate(output, batch.Targets, Loss);
         var (correct, total) = Accuracy.Read();
         return new StepResult(loss, (int)correct, (int)total, skip);
+    }
+
+    // The data-parallel step: this rank's shard forward and backward (its loss gradient weighted by its share of the
+    // global batch), bucketed gradient all-reduce overlapping backward, then the same decision and update on every
+    // rank from the global loss. A rank with an empty shard (last batch smaller than the world) contributes zeros.
+    private StepResult ParallelStep(DataParallel parallel, DataBatch batch, NonFiniteLossPolicy policy)
+    {
+        parallel.BeginStep(batch, Position.GlobalStep);
+        int n = batch.Count;
+        float localLoss = 0f;
+        int localCorrect = 0;
+        if (n > 0)
+        {
+            var (input, targets) = Upload(batch.Images.Span, batch.Labels.Span);
+            var output = Model.Forward(input, training: true);
+            localLoss = Loss.Forward(output, targets);
+            Accuracy.Accumulate(output, targets, Loss);
+            localCorrect = (int)Accuracy.Read().Correct;
+            var gradient = Loss.Backward();
+            parallel.ScaleLossGradient(gradient);
+            Model.Backward([gradient], parallel.LayerDone);
+        }
+        var (loss, correct) = parallel.FinishStep(localLoss, localCorrect, computed: n > 0);
+        bool skip = SkipUpdate(loss, policy);
+        if (!skip) Update();
+        return new StepResult(loss, correct, batch.GlobalCount, skip);
+    }
+
+    // The one non-finite-loss rule: a NaN or infinite loss never updates the weights; it throws (naming the step) or,
+    // when the policy says so, the update is skipped and counted.
+    private bool SkipUpdate(float loss, NonFiniteLossPolicy policy)
+    {
+        if (float.IsFinite(loss)) return false;
+        if (policy == NonFiniteLossPolicy.Throw) throw new NonFiniteLossException(Position.Epoch, Position.Batch, Position.GlobalStep, loss);
+        return true;
+    }
+
+    // The gradient hooks, in order, then the optimizer update of the trainable parameters.
+    private void Update()
+    {
+        var parameters = _parameters!;
+        foreach (var hook in GradientHooks) hook.OnGradients(parameters, Position.GlobalStep);
+        Optimizer.Step(parameters);
     }
 
     // The trainable parameters (fixed for a Fit call) with their optimizer state allocated.

@@ -1,5 +1,6 @@
 using ConvNet.Gpu.Data;
 using ConvNet.Gpu.Optimizers;
+using ConvNet.Gpu.Training.Distributed;
 
 namespace ConvNet.Gpu.Training;
 
@@ -57,6 +58,12 @@ public sealed class TrainingOptions
 
     /// <summary>Stop once the global step count reaches this value (null: no limit).</summary>
     public long? MaxSteps { get; init; }
+
+    /// <summary>
+    /// Data-parallel training across processes (null: this process alone). <see cref="BatchSize"/> is then the global
+    /// batch, shared out among the ranks; see <see cref="Distributed.DataParallel"/>.
+    /// </summary>
+    public DataParallel? DataParallel { get; init; }
 
     /// <summary>Stops training after the current batch; <see cref="TrainingHistory.StopReason"/> is then <see cref="StopReason.Cancelled"/>.</summary>
     public CancellationToken CancellationToken { get; init; }

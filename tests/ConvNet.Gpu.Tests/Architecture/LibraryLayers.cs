@@ -34,12 +34,12 @@ public static class LibraryLayers
     [
         new("Core (tensors, shapes, geometry specs, the IBackend contract, errors)", 0, ["ConvNet.Gpu"]),
         new("Backends (CPU, CUDA)", 1, ["ConvNet.Gpu.Backends.Cpu.*", "ConvNet.Gpu.Backends.Cuda.*"]),
-        new("Foundation (parameters and buffers, initializers, data, atomic files)", 2,
-            ["ConvNet.Gpu.Parameters", "ConvNet.Gpu.Initializers", "ConvNet.Gpu.Data", "ConvNet.Gpu.IO"]),
+        new("Foundation (parameters and buffers, initializers, data, atomic files, collectives)", 2,
+            ["ConvNet.Gpu.Parameters", "ConvNet.Gpu.Initializers", "ConvNet.Gpu.Data", "ConvNet.Gpu.IO", "ConvNet.Gpu.Distributed.*"]),
         new("Nn (layers, graph models)", 3, ["ConvNet.Gpu.Nn"]),
         new("Losses, optimizers, ready-made models", 4, ["ConvNet.Gpu.Losses", "ConvNet.Gpu.Optimizers", "ConvNet.Gpu.ModelZoo"]),
         new("Checkpoints", 5, ["ConvNet.Gpu.Checkpoints"]),
-        new("Training", 6, ["ConvNet.Gpu.Training"]),
+        new("Training (and data-parallel training)", 6, ["ConvNet.Gpu.Training.*"]),
         new("Entry points (root-namespace facades)", 7, []),
     ];
 

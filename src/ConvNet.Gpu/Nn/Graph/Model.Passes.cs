@@ -88,7 +88,16 @@ public partial class Model
     /// every trainable parameter's gradient. Must follow a training-mode forward pass with the same batch. Frozen
     /// layers get no gradient, and calls that neither hold trainable parameters nor depend on any are skipped.
     /// </summary>
-    public void Backward(IReadOnlyList<Tensor> gradOutputs)
+    public void Backward(IReadOnlyList<Tensor> gradOutputs) => Backward(gradOutputs, null);
+
+    /// <summary>
+    /// <see cref="Backward(IReadOnlyList{Tensor})"/>, calling <paramref name="layerDone"/> with each layer of
+    /// <see cref="Layers"/> once its parameter gradients are final, in backward order: right after its call's backward
+    /// pass (skipped calls included), or, for a layer called several times, once the calls' gradients have been summed
+    /// at the end. Data-parallel training starts the all-reduce of finished gradient buckets there, while the layers
+    /// below still run.
+    /// </summary>
+    public void Backward(IReadOnlyList<Tensor> gradOutputs, Action<Layer>? layerDone)
     {
         ArgumentNullException.ThrowIfNull(gradOutputs);
         ObjectDisposedException.ThrowIf(IsDisposed, this);
@@ -131,8 +140,12 @@ public partial class Model
                 _grads[slot] = null;
                 _ownsGrad[slot] = false;
                 _arena.Sweep();
+                if (layerDone is not null && node.Owner.Calls.Count <= 1) layerDone(node.Owner);
             }
             SumSharedGradients();
+            if (layerDone is not null)
+                for (int i = _layers.Count - 1; i >= 0; i--)
+                    if (_layers[i].Calls.Count > 1) layerDone(_layers[i]);
         }
         finally
         {
