@@ -37,6 +37,10 @@ public static class ModelRegistry
             (b, s, c, seed) => ClassicModels.VggSmall(b, s, c, seed)),
         new("resnet-small", "A small ResNet-style network (three residual blocks)", ModelTask.Classification, Shapes.Image(1, 28, 28),
             (b, s, c, seed) => ClassicModels.ResNetSmall(b, s, c, seed)),
+        new("resnet18", "ResNet-18, CIFAR variant (graph model, 11,173,962 parameters at 3x32x32 and 10 classes)", ModelTask.Classification,
+            Shapes.Image(3, 32, 32), (b, s, c, seed) => ResNet.ResNet18(b, s, c, seed)),
+        new("unet-small", "A small U-Net (graph model: ConvTranspose2D upsampling, Concat skips), one logit map per class", ModelTask.Segmentation,
+            Shapes.Image(1, 64, 64), (b, s, c, seed) => UNet.Create(b, s, c, seed)),
     ];
 
     /// <summary>Every registered model, in a fixed order (the default first).</summary>

@@ -16,11 +16,19 @@ public abstract class AccuracyMetric : IDisposable
     /// <summary>Correct predictions and predictions made since the previous read (both 0 when nothing was scored).</summary>
     public abstract (long Correct, long Total) Read();
 
-    /// <summary>The metric that fits <paramref name="loss"/>: class accuracy for a <see cref="ClassificationLoss"/>, none otherwise.</summary>
+    /// <summary>
+    /// The metric that fits <paramref name="loss"/>: class accuracy for a <see cref="ClassificationLoss"/>, element
+    /// accuracy for <see cref="BinaryCrossEntropyWithLogitsLoss"/> (pixel accuracy for masks), none otherwise.
+    /// </summary>
     public static AccuracyMetric For(Loss loss)
     {
         ArgumentNullException.ThrowIfNull(loss);
-        return loss is ClassificationLoss ? new ClassAccuracy() : new NoAccuracy();
+        return loss switch
+        {
+            ClassificationLoss => new ClassAccuracy(),
+            BinaryCrossEntropyWithLogitsLoss => new BinaryAccuracy(),
+            _ => new NoAccuracy(),
+        };
     }
 
     /// <summary>Frees what the metric holds on the device.</summary>
@@ -52,6 +60,45 @@ public sealed class ClassAccuracy : AccuracyMetric
         for (int i = 0; i < n; i++)
             if (ArgMax.Of(_probabilities.AsSpan(i * classes, classes)) == _labels[i]) _correct++;
         _total += n;
+    }
+
+    /// <inheritdoc/>
+    public override (long Correct, long Total) Read()
+    {
+        var result = (_correct, _total);
+        _correct = _total = 0;
+        return result;
+    }
+}
+
+/// <summary>
+/// Element accuracy of binary predictions given as logits: an element is predicted positive when its logit is above 0
+/// (σ(z) &gt; 1/2) and counts as correct when that matches target &gt; 1/2. For masks it is the pixel accuracy. Scores on
+/// the host (downloads the predictions and targets per batch).
+/// </summary>
+public sealed class BinaryAccuracy : AccuracyMetric
+{
+    private float[] _z = [], _t = [];
+    private long _correct, _total;
+
+    /// <inheritdoc/>
+    public override void Accumulate(Tensor predictions, Tensor targets, Loss loss)
+    {
+        ArgumentNullException.ThrowIfNull(predictions);
+        ArgumentNullException.ThrowIfNull(targets);
+        if (targets.ElementCount != predictions.ElementCount)
+            throw new ShapeMismatchException($"Binary accuracy: {targets} does not match the predictions {predictions.Shape}.");
+        int count = checked((int)predictions.ElementCount);
+        if (_z.Length != count)
+        {
+            _z = new float[count];
+            _t = new float[count];
+        }
+        predictions.Download(_z);
+        targets.Download(_t);
+        for (int i = 0; i < count; i++)
+            if (_z[i] > 0f == _t[i] > 0.5f) _correct++;
+        _total += count;
     }
 
     /// <inheritdoc/>
