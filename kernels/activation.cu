@@ -1,6 +1,7 @@
 // activation.cu: point-wise activations. kind follows ConvNet.Gpu.ActivationKind:
 // 0 ReLU, 1 LeakyReLU (alpha = negative slope), 2 ELU (alpha = saturation), 3 Sigmoid, 4 Tanh.
-// x, y, dy, dx all hold n elements; y may alias x, and dx may alias dy (each thread reads its element before writing it).
+// x, y, dy, dx all hold n elements. One thread per element: it reads its element of each input before writing its
+// element of the output, and touches no other element, so outputs may be the very tensors they are computed from.
 #include "cn_runtime.cuh"
 
 CN_DEVICE float cn_act(int kind, float alpha, float v)
@@ -9,13 +10,14 @@ CN_DEVICE float cn_act(int kind, float alpha, float v)
     {
         case 0: return v > 0.0f ? v : 0.0f;
         case 1: return v > 0.0f ? v : alpha * v;
-        case 2: return v > 0.0f ? v : alpha * (cn_expf(v) - 1.0f);
+        case 2: return v > 0.0f ? v : alpha * cn_expm1f(v);
         case 3: return 1.0f / (1.0f + cn_expf(-v));
         default: return cn_tanhf(v);
     }
 }
 
 // y = f(x).
+// Aliasing: y may alias x (in-place activation).
 CN_KERNEL cn_activation_fwd(GPTR(const float) x, GPTR(float) y, long long n, int kind, float alpha)
 {
     CN_GRID_STRIDE(i, n) y[i] = cn_act(kind, alpha, x[i]);
@@ -23,6 +25,7 @@ CN_KERNEL cn_activation_fwd(GPTR(const float) x, GPTR(float) y, long long n, int
 
 // dx = f'(x) * dy. ReLU/LeakyReLU take the sign from x; ELU uses f' = y + alpha for x <= 0;
 // Sigmoid and Tanh use y (y(1 - y) and 1 - y^2).
+// Aliasing: dx may alias x, y or dy.
 CN_KERNEL cn_activation_bwd(GPTR(const float) x, GPTR(const float) y, GPTR(const float) dy, GPTR(float) dx,
                             long long n, int kind, float alpha)
 {

@@ -9,9 +9,12 @@
 // sum((x - mean)^2) / M with M = N*inner. Saves mean and invStd = 1/sqrt(var + eps), writes
 // y = gamma * (x - mean) * invStd + beta, and moves the running statistics by momentum toward the batch
 // mean and the unbiased variance var * M / (M - 1) (var itself when M = 1).
-CN_KERNEL cn_batchnorm_fwd_train(GPTR(const float) x, GPTR(const float) gamma, GPTR(const float) beta, GPTR(float) y,
-                                 GPTR(float) saveMean, GPTR(float) saveInvStd, GPTR(float) runningMean,
-                                 GPTR(float) runningVar, int N, int C, long long inner, float momentum, float epsilon)
+// Aliasing: y may alias x (both sums end with a barrier before the first write of y, and each thread then rewrites only
+// the elements it reads); the per-channel vectors alias nothing.
+CN_KERNEL cn_batchnorm_fwd_train(GPTR(const float) x, GPTR_UNIQUE(const float) gamma, GPTR_UNIQUE(const float) beta,
+                                 GPTR(float) y, GPTR_UNIQUE(float) saveMean, GPTR_UNIQUE(float) saveInvStd,
+                                 GPTR_UNIQUE(float) runningMean, GPTR_UNIQUE(float) runningVar, int N, int C,
+                                 long long inner, float momentum, float epsilon)
 {
     __shared__ float buf[CN_MAX_BLOCK];
     const long long count = (long long)N * inner;
@@ -48,9 +51,10 @@ CN_KERNEL cn_batchnorm_fwd_train(GPTR(const float) x, GPTR(const float) gamma, G
 }
 
 // Inference: y = gamma * (x - runningMean) / sqrt(runningVar + eps) + beta, one thread per element (total = N*C*inner).
-CN_KERNEL cn_batchnorm_fwd_infer(GPTR(const float) x, GPTR(const float) gamma, GPTR(const float) beta,
-                                 GPTR(const float) runningMean, GPTR(const float) runningVar, GPTR(float) y,
-                                 long long total, int C, long long inner, float epsilon)
+// Aliasing: y may alias x.
+CN_KERNEL cn_batchnorm_fwd_infer(GPTR(const float) x, GPTR_UNIQUE(const float) gamma, GPTR_UNIQUE(const float) beta,
+                                 GPTR_UNIQUE(const float) runningMean, GPTR_UNIQUE(const float) runningVar,
+                                 GPTR(float) y, long long total, int C, long long inner, float epsilon)
 {
     CN_GRID_STRIDE(i, total)
     {
@@ -63,10 +67,12 @@ CN_KERNEL cn_batchnorm_fwd_infer(GPTR(const float) x, GPTR(const float) gamma, G
 // Backward, one block per channel, with xhat = (x - mean) * invStd and M = N*inner:
 //   dbeta = sum dy, dgamma = sum dy * xhat (overwritten or accumulated),
 //   dx = gamma * invStd / M * (M * dy - dbeta_batch - xhat * dgamma_batch).
-// dx may alias dy: every read of dy for the sums happens before the block's first dx write (barrier in between).
-CN_KERNEL cn_batchnorm_bwd(GPTR(const float) x, GPTR(const float) dy, GPTR(const float) gamma,
-                           GPTR(const float) saveMean, GPTR(const float) saveInvStd, GPTR(float) dx,
-                           GPTR(float) dgamma, GPTR(float) dbeta, int N, int C, long long inner, int accumulate)
+// Aliasing: dx may alias dy or x (every read for the sums happens before the barrier that precedes the block's first dx
+// write, and the dx pass reads only the elements each thread writes); the per-channel vectors alias nothing.
+CN_KERNEL cn_batchnorm_bwd(GPTR(const float) x, GPTR(const float) dy, GPTR_UNIQUE(const float) gamma,
+                           GPTR_UNIQUE(const float) saveMean, GPTR_UNIQUE(const float) saveInvStd, GPTR(float) dx,
+                           GPTR_UNIQUE(float) dgamma, GPTR_UNIQUE(float) dbeta, int N, int C, long long inner,
+                           int accumulate)
 {
     __shared__ float buf[CN_MAX_BLOCK];
     const long long count = (long long)N * inner;

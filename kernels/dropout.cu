@@ -13,8 +13,9 @@ CN_DEVICE float cn_dropout_uniform(unsigned long long seed, unsigned long long c
     return (float)(z >> 40) * (1.0f / 16777216.0f);
 }
 
-CN_KERNEL cn_dropout_fwd(GPTR(const float) x, GPTR(float) y, GPTR(float) mask, long long n, float p, float keepScale,
-                         unsigned long long seed, unsigned long long offset)
+// Aliasing: y may alias x; mask aliases nothing (it is written before x is read).
+CN_KERNEL cn_dropout_fwd(GPTR(const float) x, GPTR(float) y, GPTR_UNIQUE(float) mask, long long n, float p,
+                         float keepScale, unsigned long long seed, unsigned long long offset)
 {
     CN_GRID_STRIDE(i, n)
     {

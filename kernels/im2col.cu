@@ -9,9 +9,10 @@
 #include "cn_index.cuh"
 
 // One thread per column element: total = N*C*KH*KW*OH*OW. A pure gather, every element written.
-CN_KERNEL cn_im2col(GPTR(const float) x, GPTR(float) col, long long total,
-                    int C, int H, int W, int KH, int KW, int SH, int SW, int PT, int PL, int DH, int DW,
-                    int OH, int OW, long long sampleStride, long long rowStride)
+// Aliasing: none.
+CN_KERNEL cn_im2col(GPTR_UNIQUE(const float) x, GPTR_UNIQUE(float) col, long long total, int C, int H, int W, int KH,
+                    int KW, int SH, int SW, int PT, int PL, int DH, int DW, int OH, int OW, long long sampleStride,
+                    long long rowStride)
 {
     const long long plane = (long long)OH * OW;
     const long long rows = (long long)C * KH * KW;
@@ -34,9 +35,9 @@ CN_KERNEL cn_im2col(GPTR(const float) x, GPTR(float) col, long long total,
 // col2im as a gather: one thread per input element (total = N*C*H*W) sums, in a fixed (kh, kw) order,
 // every column entry that im2col copied from it. No atomics, so the result is bit-reproducible.
 // Columns in the (N, C*KH*KW, OH*OW) layout. x is overwritten.
-CN_KERNEL cn_col2im(GPTR(const float) col, GPTR(float) x, long long total,
-                    int C, int H, int W, int KH, int KW, int SH, int SW, int PT, int PL, int DH, int DW,
-                    int OH, int OW)
+// Aliasing: none.
+CN_KERNEL cn_col2im(GPTR_UNIQUE(const float) col, GPTR_UNIQUE(float) x, long long total, int C, int H, int W, int KH,
+                    int KW, int SH, int SW, int PT, int PL, int DH, int DW, int OH, int OW)
 {
     const long long plane = (long long)OH * OW;
     CN_GRID_STRIDE(i, total)
@@ -69,7 +70,9 @@ CN_KERNEL cn_col2im(GPTR(const float) col, GPTR(float) x, long long total,
 
 // y[b, a, i] = x[a, b, i]: swaps the two outer axes of x viewed as (A, B, inner); total = A*B*inner.
 // Backward-weights uses it to lay dY (N, K, OH*OW) out as (K, N*OH*OW).
-CN_KERNEL cn_swap_outer(GPTR(const float) x, GPTR(float) y, long long total, int A, int B, long long inner)
+// Aliasing: none.
+CN_KERNEL cn_swap_outer(GPTR_UNIQUE(const float) x, GPTR_UNIQUE(float) y, long long total, int A, int B,
+                        long long inner)
 {
     CN_GRID_STRIDE(i, total)
     {

@@ -3,8 +3,9 @@
 
 // SGD with momentum (PyTorch semantics): g = grad + wd*param; with momentum > 0, v = momentum*v + g and
 // param -= lr * (nesterov ? g + momentum*v : v); with momentum = 0, param -= lr*g and v is untouched.
-CN_KERNEL cn_sgd_step(GPTR(float) param, GPTR(const float) grad, GPTR(float) velocity, long long n,
-                      float lr, float momentum, float weightDecay, int nesterov)
+// Aliasing: none.
+CN_KERNEL cn_sgd_step(GPTR_UNIQUE(float) param, GPTR_UNIQUE(const float) grad, GPTR_UNIQUE(float) velocity,
+                      long long n, float lr, float momentum, float weightDecay, int nesterov)
 {
     CN_GRID_STRIDE(i, n)
     {
@@ -20,9 +21,10 @@ CN_KERNEL cn_sgd_step(GPTR(float) param, GPTR(const float) grad, GPTR(float) vel
 // Adam / AdamW. biasCorrection1 = 1 - beta1^t and biasCorrection2 = 1 - beta2^t come from the host (computed in double).
 // decoupled: param *= 1 - lr*wd before the step; otherwise g = grad + wd*param.
 // m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2; param -= lr * (m/bc1) / (sqrt(v/bc2) + eps).
-CN_KERNEL cn_adam_step(GPTR(float) param, GPTR(const float) grad, GPTR(float) m, GPTR(float) v, long long n,
-                       float lr, float beta1, float beta2, float epsilon, float weightDecay, int decoupled,
-                       float biasCorrection1, float biasCorrection2)
+// Aliasing: none.
+CN_KERNEL cn_adam_step(GPTR_UNIQUE(float) param, GPTR_UNIQUE(const float) grad, GPTR_UNIQUE(float) m,
+                       GPTR_UNIQUE(float) v, long long n, float lr, float beta1, float beta2, float epsilon,
+                       float weightDecay, int decoupled, float biasCorrection1, float biasCorrection2)
 {
     CN_GRID_STRIDE(i, n)
     {

@@ -28,6 +28,13 @@ namespace ConvNet.Gpu.Nn;
 /// forward pass. Every parameter list has a fixed order (the order of <see cref="Layers"/>, then each layer's own
 /// order), which optimizers and checkpoints rely on.
 /// </para>
+/// <para>
+/// Thread safety: a model serves one thread at a time. Its layers keep activation and gradient buffers between calls,
+/// so two threads calling Forward, Predict, Evaluate or training at the same time would read each other's data; the
+/// later call throws <see cref="ConcurrentUseException"/> naming both threads instead. Calls from different threads one
+/// after the other are fine. For parallel inference, load one model per thread (each on its own backend: a backend,
+/// too, runs one compute op at a time).
+/// </para>
 /// </remarks>
 public partial class Model : IDisposable
 {
@@ -82,7 +89,14 @@ public partial class Model : IDisposable
         Backend = backend;
         Seed = seed;
         Name = name;
+        UseGuard = new ConcurrencyGuard(() => $"model '{Name}'");
     }
+
+    /// <summary>
+    /// One thread at a time: Forward, Backward, Predict and Evaluate (and a Trainer's steps and Fit) share the model's
+    /// activation and gradient buffers, so a call that overlaps another thread's throws <see cref="ConcurrentUseException"/>.
+    /// </summary>
+    internal ConcurrencyGuard UseGuard { get; }
 
     /// <summary>A symbolic image input (channels, height, width) for the functional API.</summary>
     /// <param name="shape">Per-sample shape.</param>

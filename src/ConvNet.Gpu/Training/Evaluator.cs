@@ -24,6 +24,7 @@ public static class Evaluator
         ClassificationLoss? loss = null)
     {
         ArgumentNullException.ThrowIfNull(model);
+        using var use = model.UseGuard.Enter("Evaluate");
         int classes = ClassCount(model);
         int count = labels.Length;
         long sample = model.InputShape.ElementCount;
@@ -83,6 +84,7 @@ public static class Evaluator
     public static Prediction Predict(Model model, ReadOnlySpan<float> images, int count, int batchSize = 256)
     {
         ArgumentNullException.ThrowIfNull(model);
+        using var use = model.UseGuard.Enter("Predict");
         int classes = ClassCount(model);
         long sample = model.InputShape.ElementCount;
         if (count < 1 || images.Length != count * sample)

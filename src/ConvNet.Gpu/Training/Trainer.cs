@@ -120,6 +120,7 @@ public sealed partial class Trainer : IDisposable
     /// <exception cref="NonFiniteLossException">A loss was NaN or infinite under <see cref="NonFiniteLossPolicy.Throw"/>.</exception>
     public TrainingHistory Fit(Dataset train, TrainingOptions options)
     {
+        using var use = Model.UseGuard.Enter("Fit");
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(options);
         if (options.Epochs < 0) throw new ConvNetArgumentException($"Epochs must be >= 0, got {options.Epochs}.");
@@ -140,6 +141,10 @@ public sealed partial class Trainer : IDisposable
         {
             Shard = parallel?.Shard ?? DataShard.Whole,
         };
+        if (Position.Batch > loader.BatchesPerEpoch)
+            throw new ConvNetArgumentException(
+                $"The run stopped after batch {Position.Batch} of epoch {Position.Epoch + 1}, but the training set '{train.Source}' gives only " +
+                $"{loader.BatchesPerEpoch} batches of {options.BatchSize}; continue it on the data it was trained on.", nameof(train));
         float[]? validationImages = PrepareValidation(options);
         var history = new TrainingHistory { StopReason = StopReason.Completed };
         PrepareUpdates();
@@ -237,6 +242,7 @@ public sealed partial class Trainer : IDisposable
     /// <exception cref="NonFiniteLossException">The loss is NaN or infinite under <see cref="NonFiniteLossPolicy.Throw"/>; no weight changed.</exception>
     public StepResult TrainStep(ReadOnlySpan<float> images, ReadOnlySpan<int> labels, NonFiniteLossPolicy nonFiniteLoss = NonFiniteLossPolicy.Throw)
     {
+        using var use = Model.UseGuard.Enter("TrainStep");
         int classes = Evaluator.ClassCount(Model);
         if (labels.Length < 1 || images.Length != labels.Length * Model.InputShape.ElementCount)
             throw new ShapeMismatchException($"TrainStep: {labels.Length} labels need {labels.Length} samples of {Model.InputShape}, got {images.Length} floats.");
@@ -261,6 +267,7 @@ public sealed partial class Trainer : IDisposable
     /// <exception cref="NonFiniteLossException">The loss is NaN or infinite under <see cref="NonFiniteLossPolicy.Throw"/>; no weight changed.</exception>
     public StepResult TrainStep(Tensor input, Tensor targets, NonFiniteLossPolicy nonFiniteLoss = NonFiniteLossPolicy.Throw)
     {
+        using var use = Model.UseGuard.Enter("TrainStep");
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(targets);
         PrepareUpdates();

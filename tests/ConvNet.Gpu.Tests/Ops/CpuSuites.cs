@@ -34,3 +34,6 @@ public sealed class OptimizerOps_Cpu() : OptimizerOpsSuite(TestBackends.Cpu());
 
 /// <summary>Bad-input rejection on the CPU backend.</summary>
 public sealed class BadInput_Cpu() : BadInputSuite(TestBackends.Cpu());
+
+/// <summary>In-place calls (outputs that are their inputs) on the CPU backend.</summary>
+public sealed class AliasingOps_Cpu() : AliasingOpsSuite(TestBackends.Cpu());

@@ -8,6 +8,10 @@ namespace ConvNet.Gpu.Backends.Cuda;
 /// <see cref="CudaException"/> naming the call (and the kernel, for launches).
 /// All work is queued on the device's single stream in call order; only the *Sync copies and
 /// <see cref="Synchronize"/> block the host.
+/// A sticky error (an illegal address or another kernel fault: the context is corrupt) is reported once, kept in
+/// <see cref="StickyError"/>, and every later call that would do work throws a <see cref="CudaException"/> that quotes it.
+/// Releasing never throws after that: <see cref="Free"/> does nothing (the memory goes with the context) and
+/// <see cref="IDisposable.Dispose"/> releases every handle it can, so a <c>using</c> block keeps the original exception.
 /// </summary>
 internal interface ICudaDevice : IDisposable
 {
@@ -17,10 +21,13 @@ internal interface ICudaDevice : IDisposable
     /// <summary>True for the emulated device.</summary>
     bool IsEmulated { get; }
 
+    /// <summary>The first sticky error of this context (also one first seen while disposing), or null.</summary>
+    CudaException? StickyError { get; }
+
     /// <summary>Allocates <paramref name="bytes"/> of device memory (uninitialized). Throws <see cref="CudaOutOfMemoryException"/> when it does not fit.</summary>
     ulong Allocate(long bytes);
 
-    /// <summary>Frees memory returned by <see cref="Allocate"/>.</summary>
+    /// <summary>Frees memory returned by <see cref="Allocate"/>. After a sticky error it does nothing and never throws.</summary>
     void Free(ulong pointer);
 
     /// <summary>(free, total) device memory in bytes.</summary>

@@ -42,6 +42,7 @@ public partial class Model
     /// <exception cref="ShapeMismatchException">The number of inputs, a shape or the batch sizes do not match.</exception>
     public IReadOnlyList<Tensor> Forward(IReadOnlyList<Tensor> inputs, bool training)
     {
+        using var use = UseGuard.Enter("Forward");
         ArgumentNullException.ThrowIfNull(inputs);
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         if (_nodes.Count == 0) throw new InvalidOperationException($"Model '{Name}' has no layers.");
@@ -99,6 +100,7 @@ public partial class Model
     /// </summary>
     public void Backward(IReadOnlyList<Tensor> gradOutputs, Action<Layer>? layerDone)
     {
+        using var use = UseGuard.Enter("Backward");
         ArgumentNullException.ThrowIfNull(gradOutputs);
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         if (gradOutputs.Count != _outputs.Count)

@@ -1,16 +1,53 @@
-// fake_cublas.cpp: a stand-in libcublas.so.13 (column-major SGEMM on host memory) for build/test-driver-path.sh.
+// fake_cublas.cpp: a stand-in libcublas.so.N (column-major SGEMM on host memory) for build/test-driver-path.sh, built
+// once per major: -DFAKE_CUBLAS_MAJOR=13 reports cuBLAS 13.1.0, =12 reports 12.8.4 (default 13).
+// Test seams: fake_cublas_fail_next_create(status) makes the next cublasCreate_v2 return that status (as a real cuBLAS
+// does on a driver too old for it), and fake_cublas_live_handles() counts handles not yet destroyed.
 // Test tool only, never shipped.
+#include <atomic>
 #include <cstdint>
+
+#ifndef FAKE_CUBLAS_MAJOR
+#define FAKE_CUBLAS_MAJOR 13
+#endif
+#define FAKE_CUBLAS_MINOR (FAKE_CUBLAS_MAJOR == 13 ? 1 : 8)
+#define FAKE_CUBLAS_PATCH (FAKE_CUBLAS_MAJOR == 13 ? 0 : 4)
 
 #define API extern "C" __attribute__((visibility("default")))
 
-API int cublasCreate_v2(void** h) { *h = reinterpret_cast<void*>(0x3); return 0; }
-API int cublasDestroy_v2(void*) { return 0; }
+namespace
+{
+std::atomic<int> g_fail_next_create{0};
+std::atomic<int> g_handles{0};
+}  // namespace
+
+API void fake_cublas_fail_next_create(int status) { g_fail_next_create = status; }
+API int fake_cublas_live_handles() { return g_handles; }
+
+API int cublasCreate_v2(void** h)
+{
+    int fail = g_fail_next_create.exchange(0);
+    if (fail != 0) return fail;
+    g_handles++;
+    *h = reinterpret_cast<void*>(0x3);
+    return 0;
+}
+API int cublasDestroy_v2(void*) { g_handles--; return 0; }
 API int cublasSetStream_v2(void*, void*) { return 0; }
 API int cublasSetMathMode(void*, int mode) { return mode == 0 || mode == 3 ? 0 : 7; }
-API int cublasGetVersion_v2(void*, int* v) { *v = 130000; return 0; }
-API int cublasGetProperty(int type, int* v) { *v = type == 0 ? 13 : 0; return 0; }
-API const char* cublasGetStatusString(int s) { return s == 7 ? "fake: invalid value" : "fake status"; }
+API int cublasGetVersion_v2(void*, int* v)
+{
+    *v = FAKE_CUBLAS_MAJOR * 10000 + FAKE_CUBLAS_MINOR * 100 + FAKE_CUBLAS_PATCH;
+    return 0;
+}
+API int cublasGetProperty(int type, int* v)
+{
+    *v = type == 0 ? FAKE_CUBLAS_MAJOR : type == 1 ? FAKE_CUBLAS_MINOR : FAKE_CUBLAS_PATCH;
+    return type >= 0 && type <= 2 ? 0 : 7;
+}
+API const char* cublasGetStatusString(int s)
+{
+    return s == 7 ? "fake: invalid value" : s == 1 ? "fake: the library was not initialized" : "fake status";
+}
 
 API int cublasSgemmStridedBatched(void*, int ta, int tb, int m, int n, int k, const float* alpha, const float* a, int lda,
                                   long long sa, const float* b, int ldb, long long sb, const float* beta, float* c,

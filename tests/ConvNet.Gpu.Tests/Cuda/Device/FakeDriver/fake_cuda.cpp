@@ -2,7 +2,12 @@
 // module loading, launches, OOM and sticky-error handling) on a machine without a GPU. It implements the driver
 // API calls ConvNet.Gpu uses on host memory; kernel launches run the same kernels through the emulator library
 // (libconvnet_cuda_emu.so), reading each parameter with the size the kernel's signature gives it.
-// Test tool only: build and run it with build/test-driver-path.sh, never ship it.
+// Like a real driver: a kernel fault is sticky (every later call on the context returns it) until the primary context's
+// last reference is released, which destroys the context and its memory.
+// Seams for tests: FAKE_CUDA_DRIVER_VERSION (what cuDriverGetVersion reports, default 13000), FAKE_CUDA_CC (the
+// compute capability, default 80), FAKE_CUDA_MEMORY_BYTES (device memory), and fake_cuda_live("allocations" | "streams" | "modules" | "events" | "context_refs" | "sticky"),
+// which tests call through the loaded library to see what is still held.
+// Test tool only: build and run it with build/test-driver-path.sh (and gpu-run.sh --rehearsal), never ship it.
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -31,6 +36,9 @@ size_t g_used = 0;
 int g_sticky = 0;
 std::map<uintptr_t, std::set<std::string>> g_modules;
 uintptr_t g_next_module = 0x100;
+int g_context_refs = 0;
+int g_streams = 0;
+int g_events = 0;
 
 size_t limit_bytes()
 {
@@ -51,7 +59,12 @@ double now_ms()
 }  // namespace
 
 API int cuInit(unsigned) { return 0; }
-API int cuDriverGetVersion(int* v) { *v = 13000; return 0; }
+API int cuDriverGetVersion(int* v)
+{
+    const char* env = std::getenv("FAKE_CUDA_DRIVER_VERSION");
+    *v = env ? std::atoi(env) : 13000;
+    return 0;
+}
 API int cuDeviceGetCount(int* c) { *c = 1; return 0; }
 API int cuDeviceGet(int* d, int ordinal) { if (ordinal != 0) return 101; *d = 0; return 0; }
 API int cuDeviceGetName(char* name, int len, int) { std::snprintf(name, len, "Fake CUDA driver (test)"); return 0; }
@@ -60,16 +73,40 @@ API int cuDeviceGetAttribute(int* v, int attribute, int)
 {
     const char* env = std::getenv("FAKE_CUDA_CC");
     int cc = env ? std::atoi(env) : 80;
-    *v = attribute == 75 ? cc / 10 : attribute == 76 ? cc % 10 : attribute == 16 ? 1 : 0;
+    *v = attribute == 75 ? cc / 10 : attribute == 76 ? cc % 10 : attribute == 16 ? 4 : 0;  // 4 SMs
     return 0;
 }
 API int cuDeviceTotalMem_v2(size_t* bytes, int) { *bytes = limit_bytes(); return 0; }
-API int cuDevicePrimaryCtxRetain(void** ctx, int) { *ctx = reinterpret_cast<void*>(0x1); return 0; }
-API int cuDevicePrimaryCtxRelease_v2(int) { return 0; }
+API int cuDevicePrimaryCtxRetain(void** ctx, int)
+{
+    std::lock_guard<std::mutex> lock(g_mutex);
+    g_context_refs++;
+    *ctx = reinterpret_cast<void*>(0x1);
+    return 0;
+}
+API int cuDevicePrimaryCtxRelease_v2(int)
+{
+    std::lock_guard<std::mutex> lock(g_mutex);
+    if (g_context_refs == 0) return 201;  // CUDA_ERROR_INVALID_CONTEXT
+    if (--g_context_refs == 0)
+    {
+        // The context is destroyed: its memory goes with it, and a new retain gets a fresh, unpoisoned context.
+        for (auto& [pointer, bytes] : g_allocs)
+        {
+            cn_emu_unregister_alloc(pointer);
+            std::free(reinterpret_cast<void*>(pointer));
+        }
+        g_allocs.clear();
+        g_used = 0;
+        g_sticky = 0;
+    }
+    return 0;
+}
 API int cuCtxSetCurrent(void*) { return 0; }
 
 API int cuModuleLoadDataEx(void** module, const void* image, unsigned count, int* options, void** values)
 {
+    if (g_sticky) return g_sticky;
     const char* text = static_cast<const char*>(image);
     if (!std::strstr(text, ".version"))
     {
@@ -147,6 +184,7 @@ API int cuMemAlloc_v2(uint64_t* pointer, size_t bytes)
 API int cuMemFree_v2(uint64_t pointer)
 {
     std::lock_guard<std::mutex> lock(g_mutex);
+    if (g_sticky) return g_sticky;  // a poisoned context frees nothing until it is destroyed
     auto it = g_allocs.find(pointer);
     if (it == g_allocs.end()) return 1;
     g_used -= it->second;
@@ -176,10 +214,10 @@ API int cuMemcpyDtoH_v2(void* d, uint64_t s, size_t n) { std::memcpy(d, (void*)s
 API int cuMemcpyHtoDAsync_v2(uint64_t d, const void* s, size_t n, void*) { if (g_sticky) return g_sticky; std::memcpy((void*)d, s, n); return 0; }
 API int cuMemcpyDtoHAsync_v2(void* d, uint64_t s, size_t n, void*) { if (g_sticky) return g_sticky; std::memcpy(d, (void*)s, n); return 0; }
 API int cuMemcpyDtoDAsync_v2(uint64_t d, uint64_t s, size_t n, void*) { if (g_sticky) return g_sticky; std::memmove((void*)d, (void*)s, n); return 0; }
-API int cuStreamCreate(void** stream, unsigned) { *stream = reinterpret_cast<void*>(0x2); return 0; }
-API int cuStreamDestroy_v2(void*) { return 0; }
+API int cuStreamCreate(void** stream, unsigned) { if (g_sticky) return g_sticky; g_streams++; *stream = reinterpret_cast<void*>(0x2); return 0; }
+API int cuStreamDestroy_v2(void*) { g_streams--; return 0; }
 API int cuStreamSynchronize(void*) { return g_sticky; }
-API int cuEventCreate(void** e, unsigned) { *e = new event_t(); return 0; }
+API int cuEventCreate(void** e, unsigned) { if (g_sticky) return g_sticky; g_events++; *e = new event_t(); return 0; }
 API int cuEventRecord(void* e, void*) { static_cast<event_t*>(e)->ms = now_ms(); return g_sticky; }
 API int cuEventSynchronize(void*) { return g_sticky; }
 API int cuEventElapsedTime(float* ms, void* a, void* b)
@@ -190,7 +228,21 @@ API int cuEventElapsedTime(float* ms, void* a, void* b)
     *ms = (float)(e->ms - s->ms);
     return 0;
 }
-API int cuEventDestroy_v2(void* e) { delete static_cast<event_t*>(e); return 0; }
+API int cuEventDestroy_v2(void* e) { g_events--; delete static_cast<event_t*>(e); return 0; }
+
+// Test seam: how many of a kind of resource the process still holds ("sticky": the poisoning error, 0 when none).
+API long long fake_cuda_live(const char* what)
+{
+    std::lock_guard<std::mutex> lock(g_mutex);
+    std::string w = what;
+    if (w == "allocations") return (long long)g_allocs.size();
+    if (w == "streams") return g_streams;
+    if (w == "modules") return (long long)g_modules.size();
+    if (w == "events") return g_events;
+    if (w == "context_refs") return g_context_refs;
+    if (w == "sticky") return g_sticky;
+    return -1;
+}
 
 API int cuGetErrorName(int code, const char** name)
 {
@@ -200,6 +252,7 @@ API int cuGetErrorName(int code, const char** name)
         case 1: *name = "CUDA_ERROR_INVALID_VALUE"; return 0;
         case 2: *name = "CUDA_ERROR_OUT_OF_MEMORY"; return 0;
         case 101: *name = "CUDA_ERROR_INVALID_DEVICE"; return 0;
+        case 201: *name = "CUDA_ERROR_INVALID_CONTEXT"; return 0;
         case 218: *name = "CUDA_ERROR_INVALID_PTX"; return 0;
         case 400: *name = "CUDA_ERROR_INVALID_HANDLE"; return 0;
         case 500: *name = "CUDA_ERROR_NOT_FOUND"; return 0;
