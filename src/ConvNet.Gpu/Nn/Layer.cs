@@ -18,7 +18,7 @@ namespace ConvNet.Gpu.Nn;
 /// call and returns the symbolic output; a <see cref="Model"/> built over those tensors builds the layer. Calling a layer
 /// more than once shares it: every call uses the same parameters (later calls run on a replica with its own buffers).
 /// </remarks>
-public abstract class Layer : IDisposable
+public abstract partial class Layer : IDisposable
 {
     private readonly List<Parameter> _parameters = [];
     private readonly List<StateTensor> _state = [];
@@ -161,24 +161,6 @@ public abstract class Layer : IDisposable
         OnBuild(new ParameterFactory(this, backend, seed, shareFrom: null));
     }
 
-    /// <summary>
-    /// Builds this (fresh) layer as a replica of <paramref name="owner"/>, a built layer of the same type and
-    /// hyper-parameters: the same input shapes, the very same parameter values and state tensors, and buffers and
-    /// parameter gradients of its own. <paramref name="seed"/> seeds what is per-call (a dropout mask stream).
-    /// </summary>
-    internal void BuildReplica(Layer owner, ulong seed)
-    {
-        _backend = owner.Backend;
-        _inputShapes = [.. owner.InputShapes];
-        _outputShape = ComputeOutputShape(_inputShapes);
-        _replicaOf = owner;
-        OnBuild(new ParameterFactory(this, owner.Backend, seed, shareFrom: owner));
-    }
-
-    /// <summary>A fresh, unbuilt layer with this one's type and hyper-parameters (what a shared layer's later calls run on).</summary>
-    /// <remarks>The default rebuilds it from <see cref="GetConfig"/> through <see cref="LayerRegistry"/>.</remarks>
-    protected internal virtual Layer CreateReplica() => LayerRegistry.Create(GetConfig());
-
     /// <summary>Shape inference for one input, with errors that name the layer and the shapes.</summary>
     protected abstract TensorShape InferOutputShape(TensorShape inputShape);
 
@@ -188,59 +170,6 @@ public abstract class Layer : IDisposable
 
     /// <summary>Allocates parameters and state with <paramref name="factory"/>; the default layer has none.</summary>
     protected virtual void OnBuild(ParameterFactory factory) { }
-
-    /// <summary>
-    /// Records a call of this layer on a symbolic tensor (functional API) and returns its symbolic output; nothing is
-    /// built or run until a <see cref="Model"/> is made of the tensors. Calling a layer again shares its parameters.
-    /// </summary>
-    /// <exception cref="ShapeMismatchException">The input does not fit, or differs from an earlier call's (the message names both).</exception>
-    /// <exception cref="InvalidOperationException">The layer is already built in a model.</exception>
-    public SymbolicTensor Call(SymbolicTensor input)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        return Call([input]);
-    }
-
-    /// <summary>Records a call on several symbolic tensors (merge layers such as <see cref="Add"/> and <see cref="Concat"/>).</summary>
-    /// <exception cref="ShapeMismatchException">The inputs do not fit, or differ from an earlier call's.</exception>
-    public SymbolicTensor Call(params SymbolicTensor[] inputs)
-    {
-        ArgumentNullException.ThrowIfNull(inputs);
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        if (IsBuilt)
-            throw new InvalidOperationException($"Layer '{Name}' ({TypeName}) is already built in a model; create a new layer to call it symbolically.");
-        for (int i = 0; i < inputs.Length; i++)
-            if (inputs[i] is null) throw new ArgumentNullException(nameof(inputs), $"Input {i} of the call of layer '{Name}' ({TypeName}) is null.");
-        var shapes = inputs.Select(t => t.Shape).ToArray();
-        string Describe() => string.Join(", ", inputs.Select(t => $"'{t.Name}' {t.Shape}"));
-        if (_calls.Count > 0)
-        {
-            var first = _calls[0].Inputs;
-            if (first.Count != inputs.Length || !first.Select(t => t.Shape).Zip(shapes).All(p => p.First.SameDimensions(p.Second)))
-                throw new ShapeMismatchException(
-                    $"Shared layer '{Name}' ({TypeName}) was first called on {string.Join(", ", first.Select(t => $"'{t.Name}' {t.Shape}"))} " +
-                    $"and now on {Describe()}; every call of a shared layer must take the same shapes.");
-        }
-        TensorShape output;
-        try
-        {
-            output = ComputeOutputShape(shapes);
-        }
-        catch (ConvNetArgumentException e)
-        {
-            string message = $"Calling layer '{(Name.Length == 0 ? TypeName : Name)}' ({TypeName}) on {Describe()}: {e.Message}";
-            throw e switch
-            {
-                InvalidGeometryException => new InvalidGeometryException(message),
-                ShapeMismatchException => new ShapeMismatchException(message),
-                _ => new ConvNetArgumentException(message),
-            };
-        }
-        var node = new GraphNode(this, inputs, _calls.Count);
-        node.Output = new SymbolicTensor(output, node);
-        _calls.Add(node);
-        return node.Output;
-    }
 
     /// <summary>
     /// Runs the layer on a batch (N, sample...) living on <see cref="Backend"/>. In training mode it keeps what
@@ -410,81 +339,4 @@ public abstract class Layer : IDisposable
 
     /// <inheritdoc/>
     public override string ToString() => $"{Name} ({TypeName})";
-
-    /// <summary>Creates a layer's parameters on the backend with seeded host initialization.</summary>
-    protected sealed class ParameterFactory
-    {
-        private readonly Layer _layer;
-        private readonly Layer? _shareFrom;
-        private ulong _stream;
-        private int _sharedParameters, _sharedState;
-
-        internal ParameterFactory(Layer layer, IBackend backend, ulong seed, Layer? shareFrom)
-        {
-            _layer = layer;
-            _shareFrom = shareFrom;
-            Backend = backend;
-            Seed = seed;
-        }
-
-        /// <summary>The backend to allocate on.</summary>
-        public IBackend Backend { get; }
-
-        /// <summary>The layer's seed (derive sub-seeds from it for nested layers).</summary>
-        public ulong Seed { get; }
-
-        /// <summary>
-        /// Allocates a parameter (its gradient comes on first use), fills the value with <paramref name="initializer"/>
-        /// (its own random stream derived from the layer seed and the parameter's position) and uploads it. For a
-        /// replica of a shared layer it returns the original's parameter value instead, with a gradient of its own.
-        /// </summary>
-        public Parameter Create(string name, TensorShape shape, Initializer initializer, int fanIn, int fanOut,
-            long? count = null, ReadOnlySpan<float> mask = default)
-        {
-            ++_stream;
-            Parameter p;
-            if (_shareFrom is not null)
-            {
-                var original = _shareFrom._parameters[_sharedParameters++];
-                if (original.Name != name || !original.Shape.SameDimensions(shape))
-                    throw new InvalidOperationException($"Layer '{_layer.Name}': replica parameter {name} {shape} does not match the shared {original}.");
-                p = original.Share();
-            }
-            else
-            {
-                BuildGuard.Claim(isState: false, _layer, name, shape);
-                var host = new float[shape.ElementCount];
-                initializer.Fill(host, fanIn, fanOut, new HostRandom(HostRandom.Derive(Seed, _stream)));
-                if (!mask.IsEmpty)
-                    for (int i = 0; i < host.Length; i++) host[i] *= mask[i];
-                var value = Persistent.Allocate(Backend, shape);
-                value.Upload(host);
-                p = new Parameter(name, value, count ?? shape.ElementCount);
-            }
-            _layer.AddParameter(p);
-            return p;
-        }
-
-        /// <summary>
-        /// Allocates a non-trainable state tensor filled with <paramref name="value"/>; a replica of a shared layer gets
-        /// the original's tensor (so running statistics are shared).
-        /// </summary>
-        public StateTensor CreateState(string name, TensorShape shape, float value)
-        {
-            StateTensor s;
-            if (_shareFrom is not null)
-            {
-                s = _shareFrom._state[_sharedState++];
-            }
-            else
-            {
-                BuildGuard.Claim(isState: true, _layer, name, shape);
-                var t = Persistent.Allocate(Backend, shape);
-                if (value != 0f) Backend.Fill(t, value);
-                s = new StateTensor(name, t);
-            }
-            _layer.AddState(s);
-            return s;
-        }
-    }
 }
