@@ -76,7 +76,7 @@ internal sealed class TrainingSession : IDisposable
     public static string SummaryOf(string model)
     {
         using IBackend cpu = Backend.Cpu(1);
-        using Model network = ModelRegistry.Create(model, cpu, Shapes.Image(1, 28, 28), FashionMnist.ClassNames.Count, 42);
+        using Model network = ModelRegistry.Create(model, cpu, Nn.Shapes.Image(1, 28, 28), FashionMnist.ClassNames.Count, 42);
         return network.Summary().ToString();
     }
 
@@ -255,6 +255,29 @@ internal sealed class TrainingSession : IDisposable
         for (int i = 0; i < data.Count; i++) confidence[i] = prediction.ProbabilitiesOf(i)[prediction.Classes[i]];
         return summary with { Predicted = prediction.Classes, Confidence = confidence };
     }
+
+    /// <summary>
+    /// Exports the model to ONNX at <paramref name="path"/> (atomically), with the input normalization it was trained
+    /// with in the metadata ("convnet.normalization_mean", "convnet.normalization_std", "convnet.model").
+    /// Returns the normalization, which a runtime must apply to [0, 1] pixels before feeding the model.
+    /// </summary>
+    public Normalization ExportOnnx(string path, ConvNet.Gpu.Onnx.OnnxExportOptions options)
+    {
+        var metadata = new Dictionary<string, string>(options.Metadata ?? new Dictionary<string, string>())
+        {
+            ["convnet.model"] = ModelName,
+            ["convnet.normalization_mean"] = _normalization.Mean.ToString("R", CultureInfo.InvariantCulture),
+            ["convnet.normalization_std"] = _normalization.Std.ToString("R", CultureInfo.InvariantCulture),
+            ["convnet.input"] = "pixels scaled to [0, 1], then (x - convnet.normalization_mean) / convnet.normalization_std",
+        };
+        var chain = _model as Sequential ?? throw CliException.UsageError(
+            $"the model '{ModelName}' is a graph model; ONNX export takes a Sequential model for now.");
+        ConvNet.Gpu.Onnx.OnnxExport.ExportOnnx(chain, path, options with { Metadata = metadata });
+        return _normalization;
+    }
+
+    /// <summary>The model's per-sample input and output shapes.</summary>
+    public (TensorShape Input, TensorShape Output) Shapes => (_model.InputShape, _model.OutputShape);
 
     /// <summary>
     /// Writes a training checkpoint with the model, optimizer, position and the run's metadata (model name, input

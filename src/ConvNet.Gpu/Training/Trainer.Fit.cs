@@ -73,7 +73,7 @@ public sealed partial class Trainer
                 if (options.MaxSteps is long limit && Position.GlobalStep >= limit) return Finish(history, StopReason.MaxStepsReached, options);
                 var step = parallel is null
                     ? Step(Upload(batch.Images.Span, batch.Labels.Span), options.NonFiniteLoss)
-                    : ParallelStep(parallel, batch, options.NonFiniteLoss);
+                    : parallel.Step(this, batch, options.NonFiniteLoss);
                 int n = parallel is null ? batch.Count : batch.GlobalCount; // data-parallel: loss and accuracy are the global batch's
                 float loss = step.Loss;
                 bool skip = step.UpdateSkipped;

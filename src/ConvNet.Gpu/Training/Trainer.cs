@@ -158,40 +158,20 @@ public sealed partial class Trainer : IDisposable
             Model.Backward(Loss.Backward());
             Update();
         }
-        Accuracy.Accumulate(output, batch.Targets, Loss);
-        var (correct, total) = Accuracy.Read();
+        var (correct, total) = Score(output, batch.Targets);
         return new StepResult(loss, (int)correct, (int)total, skip);
     }
 
-    // The data-parallel step: this rank's shard forward and backward (its loss gradient weighted by its share of the
-    // global batch), bucketed gradient all-reduce overlapping backward, then the same decision and update on every
-    // rank from the global loss. A rank with an empty shard (last batch smaller than the world) contributes zeros.
-    private StepResult ParallelStep(DataParallel parallel, DataBatch batch, NonFiniteLossPolicy policy)
+    /// <summary>The <see cref="Accuracy"/> metric's count for one batch the loss has just run on.</summary>
+    internal (long Correct, long Total) Score(Tensor output, Tensor targets)
     {
-        parallel.BeginStep(batch, Position.GlobalStep);
-        int n = batch.Count;
-        float localLoss = 0f;
-        int localCorrect = 0;
-        if (n > 0)
-        {
-            var (input, targets) = Upload(batch.Images.Span, batch.Labels.Span);
-            var output = Model.Forward(input, training: true);
-            localLoss = Loss.Forward(output, targets);
-            Accuracy.Accumulate(output, targets, Loss);
-            localCorrect = (int)Accuracy.Read().Correct;
-            var gradient = Loss.Backward();
-            parallel.ScaleLossGradient(gradient);
-            Model.Backward([gradient], parallel.LayerDone);
-        }
-        var (loss, correct) = parallel.FinishStep(localLoss, localCorrect, computed: n > 0);
-        bool skip = SkipUpdate(loss, policy);
-        if (!skip) Update();
-        return new StepResult(loss, correct, batch.GlobalCount, skip);
+        Accuracy.Accumulate(output, targets, Loss);
+        return Accuracy.Read();
     }
 
     // The one non-finite-loss rule: a NaN or infinite loss never updates the weights; it throws (naming the step) or,
     // when the policy says so, the update is skipped and counted.
-    private bool SkipUpdate(float loss, NonFiniteLossPolicy policy)
+    internal bool SkipUpdate(float loss, NonFiniteLossPolicy policy)
     {
         if (float.IsFinite(loss)) return false;
         if (policy == NonFiniteLossPolicy.Throw) throw new NonFiniteLossException(Position.Epoch, Position.Batch, Position.GlobalStep, loss);
@@ -199,7 +179,7 @@ public sealed partial class Trainer : IDisposable
     }
 
     // The gradient hooks, in order, then the optimizer update of the trainable parameters.
-    private void Update()
+    internal void Update()
     {
         var parameters = _parameters!;
         foreach (var hook in GradientHooks) hook.OnGradients(parameters, Position.GlobalStep);
@@ -213,7 +193,8 @@ public sealed partial class Trainer : IDisposable
         Optimizer.EnsureState(_parameters);
     }
 
-    private (Tensor Input, Tensor Targets) Upload(ReadOnlySpan<float> images, ReadOnlySpan<int> labels)
+    /// <summary>Uploads a host batch into the trainer's device buffers: (N, input sample) floats and (N) int32 labels.</summary>
+    internal (Tensor Input, Tensor Targets) Upload(ReadOnlySpan<float> images, ReadOnlySpan<int> labels)
     {
         int n = labels.Length;
         var input = _batch.Get(Model.Backend, "input", Shapes.Batch(Model.InputShape, n));

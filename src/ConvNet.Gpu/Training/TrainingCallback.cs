@@ -127,11 +127,14 @@ public sealed class CheckpointCallback : TrainingCallback
     /// <summary>Best monitored value so far.</summary>
     public double? Best => _tracker?.Best;
 
-    /// <inheritdoc/>
+    /// <summary>Writes the checkpoints; in data-parallel training only rank 0 writes (every rank holds the same state).</summary>
     public override void OnEpochEnd(Trainer trainer, EpochMetrics metrics)
     {
+        ArgumentNullException.ThrowIfNull(trainer);
+        bool improved = _tracker is not null && _tracker.Update(metrics); // tracked on every rank: the metrics are global
+        if (trainer.DataParallel is { IsRoot: false }) return;
         System.IO.Directory.CreateDirectory(Directory);
         if (SaveLast) trainer.SaveCheckpoint(LastPath);
-        if (_tracker is not null && _tracker.Update(metrics)) trainer.SaveCheckpoint(BestPath);
+        if (improved) trainer.SaveCheckpoint(BestPath);
     }
 }

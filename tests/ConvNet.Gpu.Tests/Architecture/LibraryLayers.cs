@@ -38,7 +38,7 @@ public static class LibraryLayers
             ["ConvNet.Gpu.Parameters", "ConvNet.Gpu.Initializers", "ConvNet.Gpu.Data", "ConvNet.Gpu.IO", "ConvNet.Gpu.Distributed.*"]),
         new("Nn (layers, graph models)", 3, ["ConvNet.Gpu.Nn"]),
         new("Losses, optimizers, ready-made models", 4, ["ConvNet.Gpu.Losses", "ConvNet.Gpu.Optimizers", "ConvNet.Gpu.ModelZoo"]),
-        new("Checkpoints", 5, ["ConvNet.Gpu.Checkpoints"]),
+        new("Checkpoints and export (ONNX)", 5, ["ConvNet.Gpu.Checkpoints", "ConvNet.Gpu.Onnx.*"]),
         new("Training (and data-parallel training)", 6, ["ConvNet.Gpu.Training.*"]),
         new("Entry points (root-namespace facades)", 7, []),
     ];
