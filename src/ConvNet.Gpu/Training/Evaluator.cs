@@ -28,7 +28,9 @@ public static class Evaluator
         int classes = ClassCount(model);
         int count = labels.Length;
         long sample = model.InputShape.ElementCount;
-        if (count < 1 || images.Length != count * sample)
+        if (count < 1)
+            throw new ConvNetArgumentException($"Evaluate: the labelled data is empty (0 labels, {images.Length} floats); there is nothing to evaluate.", nameof(labels));
+        if (images.Length != count * sample)
             throw new ShapeMismatchException($"Evaluate: expected {count} samples of {model.InputShape} ({count * sample} floats) for {count} labels, got {images.Length} floats.");
         if (batchSize < 1) throw new ConvNetArgumentException($"Evaluate: batch size must be positive, got {batchSize}.", nameof(batchSize));
         for (int i = 0; i < count; i++)
@@ -87,7 +89,9 @@ public static class Evaluator
         using var use = model.UseGuard.Enter("Predict");
         int classes = ClassCount(model);
         long sample = model.InputShape.ElementCount;
-        if (count < 1 || images.Length != count * sample)
+        if (count < 1)
+            throw new ConvNetArgumentException($"Predict: the sample count must be at least 1, got {count} (with {images.Length} floats); there is nothing to predict.", nameof(count));
+        if (images.Length != count * sample)
             throw new ShapeMismatchException($"Predict: expected {count} samples of {model.InputShape} ({count * sample} floats), got {images.Length} floats.");
         if (batchSize < 1) throw new ConvNetArgumentException($"Predict: batch size must be positive, got {batchSize}.", nameof(batchSize));
         bool endsInSoftmax = EndsInSoftmax(model);
