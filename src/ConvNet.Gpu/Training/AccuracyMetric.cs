@@ -35,15 +35,35 @@ public abstract class AccuracyMetric : IDisposable
     public virtual void Dispose() => GC.SuppressFinalize(this);
 }
 
+/// <summary>A metric that scores each batch on the host and keeps the running counts until read.</summary>
+public abstract class HostAccuracy : AccuracyMetric
+{
+    private long _correct, _total;
+
+    /// <summary>Adds <paramref name="correct"/> correct predictions out of <paramref name="total"/>.</summary>
+    protected void Count(long correct, long total)
+    {
+        _correct += correct;
+        _total += total;
+    }
+
+    /// <inheritdoc/>
+    public sealed override (long Correct, long Total) Read()
+    {
+        var result = (_correct, _total);
+        _correct = _total = 0;
+        return result;
+    }
+}
+
 /// <summary>
 /// Top-1 accuracy of a classifier: the arg-max of the loss's softmax probabilities (first index on ties) against the
 /// int32 labels. Scores on the host (downloads N x classes probabilities and N labels per batch).
 /// </summary>
-public sealed class ClassAccuracy : AccuracyMetric
+public sealed class ClassAccuracy : HostAccuracy
 {
     private float[] _probabilities = [];
     private int[] _labels = [];
-    private long _correct, _total;
 
     /// <inheritdoc/>
     /// <exception cref="ConvNetArgumentException"><paramref name="loss"/> is not a <see cref="ClassificationLoss"/>.</exception>
@@ -57,17 +77,10 @@ public sealed class ClassAccuracy : AccuracyMetric
         if (_labels.Length < n) _labels = new int[n];
         probabilities.Download(_probabilities.AsSpan(0, n * classes));
         targets.Download(_labels.AsSpan(0, n));
+        int correct = 0;
         for (int i = 0; i < n; i++)
-            if (ArgMax.Of(_probabilities.AsSpan(i * classes, classes)) == _labels[i]) _correct++;
-        _total += n;
-    }
-
-    /// <inheritdoc/>
-    public override (long Correct, long Total) Read()
-    {
-        var result = (_correct, _total);
-        _correct = _total = 0;
-        return result;
+            if (ArgMax.Of(_probabilities.AsSpan(i * classes, classes)) == _labels[i]) correct++;
+        Count(correct, n);
     }
 }
 
@@ -76,10 +89,9 @@ public sealed class ClassAccuracy : AccuracyMetric
 /// (σ(z) &gt; 1/2) and counts as correct when that matches target &gt; 1/2. For masks it is the pixel accuracy. Scores on
 /// the host (downloads the predictions and targets per batch).
 /// </summary>
-public sealed class BinaryAccuracy : AccuracyMetric
+public sealed class BinaryAccuracy : HostAccuracy
 {
     private float[] _z = [], _t = [];
-    private long _correct, _total;
 
     /// <inheritdoc/>
     public override void Accumulate(Tensor predictions, Tensor targets, Loss loss)
@@ -96,17 +108,10 @@ public sealed class BinaryAccuracy : AccuracyMetric
         }
         predictions.Download(_z);
         targets.Download(_t);
+        long correct = 0;
         for (int i = 0; i < count; i++)
-            if (_z[i] > 0f == _t[i] > 0.5f) _correct++;
-        _total += count;
-    }
-
-    /// <inheritdoc/>
-    public override (long Correct, long Total) Read()
-    {
-        var result = (_correct, _total);
-        _correct = _total = 0;
-        return result;
+            if (_z[i] > 0f == _t[i] > 0.5f) correct++;
+        Count(correct, count);
     }
 }
 
