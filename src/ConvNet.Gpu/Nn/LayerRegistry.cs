@@ -29,6 +29,8 @@ public static class LayerRegistry
         ["Residual"] = Residual.FromConfig,
         ["Subsampling2D"] = Subsampling2D.FromConfig,
         ["Normalize"] = Normalize.FromConfig,
+        ["Add"] = c => new Add(c.GetOptionalString("name")),
+        ["Concat"] = c => new Concat(c.GetOptionalString("name")),
     };
 
     /// <summary>The layer types that can be restored.</summary>
