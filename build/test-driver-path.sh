@@ -14,7 +14,8 @@ trap 'rm -rf "$out"' EXIT
 cxx="$(command -v g++ || command -v clang++ || command -v clang++-14)"
 "$cxx" -O1 -std=c++17 -fPIC -shared -o "$out/libcuda.so.1" "$fake/fake_cuda.cpp" \
   -L"$bin" -l:libconvnet_cuda_emu.so -Wl,-rpath,"$(cd "$bin" && pwd)"
-"$cxx" -O2 -std=c++17 -fPIC -shared -o "$out/libcublas.so.13" "$fake/fake_cublas.cpp"
+# The stand-in cuBLAS queues its GEMMs through the stand-in driver (so stream capture records them too).
+"$cxx" -O2 -std=c++17 -fPIC -shared -o "$out/libcublas.so.13" "$fake/fake_cublas.cpp" -L"$out" -l:libcuda.so.1 -Wl,-rpath,"$out"
 if [ $# -eq 0 ]; then set -- -namespace ConvNet.Gpu.Tests.Cuda -namespace ConvNet.Gpu.Tests.Cuda.Device; fi
 LD_LIBRARY_PATH="$out${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$bin/ConvNet.Gpu.Tests" "$@" && status=0 || status=$?
 # Second pass, in its own process: a sticky error poisons the (stand-in) context for everything after it.

@@ -12,7 +12,7 @@ namespace ConvNet.Gpu.Backends.Cuda;
 /// </summary>
 public sealed partial class CudaBackend : BackendBase
 {
-    private readonly ICudaDevice _device;
+    private readonly CountingCudaDevice _device;
     private readonly CudaMemoryPool _pool;
     private readonly Dictionary<string, CudaKernel> _kernels = new(StringComparer.Ordinal);
     private readonly LaunchGeometry _launch;
@@ -27,10 +27,10 @@ public sealed partial class CudaBackend : BackendBase
         ArgumentNullException.ThrowIfNull(device);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        _device = device;
+        _device = new CountingCudaDevice(device);
         Options = options;
         _device.AllowTf32 = options.AllowTf32;
-        _pool = new CudaMemoryPool(device, options.UseMemoryPool);
+        _pool = new CudaMemoryPool(_device, options.UseMemoryPool);
         _launch = new LaunchGeometry(options.BlockSize, options.MaxGridBlocks);
     }
 
@@ -62,6 +62,15 @@ public sealed partial class CudaBackend : BackendBase
     /// <inheritdoc/>
     public override bool IsCuda => true;
 
+    /// <summary>
+    /// What this backend has queued on its device and how often the host waited, since it was created (see
+    /// <see cref="CudaCounters"/>): subtract two snapshots to count a region, e.g. one training step.
+    /// </summary>
+    public CudaCounters Counters => _device.Counters;
+
+    /// <summary>The device as the backend drives it (counted).</summary>
+    internal ICudaDevice Device => _device;
+
     // ------------------------------------------------------------ memory
 
     /// <inheritdoc/>
@@ -69,7 +78,7 @@ public sealed partial class CudaBackend : BackendBase
     {
         ThrowIfDisposed();
         long bytes = Math.Max(elementCount, 1) * 4;
-        ulong pointer = _pool.Rent(bytes);
+        ulong pointer = Rent(bytes, "a tensor");
         _device.MemsetD32Async(pointer, 0, Math.Max(elementCount, 1));
         return new CudaStorage(_pool, pointer, elementCount);
     }
@@ -78,17 +87,24 @@ public sealed partial class CudaBackend : BackendBase
     internal static ulong Ptr(Tensor t) => ((CudaStorage)t.Storage).Pointer + (ulong)t.Offset * 4UL;
 
     /// <inheritdoc/>
-    protected override void UploadCore(Tensor destination, ReadOnlySpan<byte> source) =>
+    protected override void UploadCore(Tensor destination, ReadOnlySpan<byte> source)
+    {
+        ThrowIfCapturing("Upload (a blocking host-to-device copy)");
         _device.CopyHostToDevice(Ptr(destination), source);
+    }
 
     /// <inheritdoc/>
-    protected override void DownloadCore(Tensor source, Span<byte> destination) =>
+    protected override void DownloadCore(Tensor source, Span<byte> destination)
+    {
+        ThrowIfCapturing("Download (a blocking device-to-host copy)");
         _device.CopyDeviceToHost(destination, Ptr(source));
+    }
 
     /// <inheritdoc/>
     public override void Synchronize()
     {
         ThrowIfDisposed();
+        ThrowIfCapturing("Synchronize");
         _device.Synchronize();
     }
 
@@ -161,13 +177,21 @@ public sealed partial class CudaBackend : BackendBase
         ref var w = ref _workspaces[slot];
         if (w.Bytes < bytes)
         {
+            ThrowIfCapturing($"growing convolution workspace {slot} to {bytes:N0} bytes");
             if (w.Pointer != 0) _pool.Return(w.Pointer, w.Bytes);
             w.Pointer = 0;
             w.Bytes = 0;
-            w.Pointer = _pool.Rent(bytes);
+            w.Pointer = Rent(bytes, $"convolution workspace {slot}");
             w.Bytes = bytes;
         }
         return w.Pointer;
+    }
+
+    /// <summary>A pooled device block; refused during a graph capture (the graph would keep a pointer the pool may reuse).</summary>
+    private ulong Rent(long bytes, string what)
+    {
+        ThrowIfCapturing($"allocating {bytes:N0} bytes for {what}");
+        return _pool.Rent(bytes);
     }
 
     // ------------------------------------------------------------ lifetime

@@ -4,19 +4,23 @@ using ConvNet.Gpu.Backends.Cuda.Interop;
 namespace ConvNet.Gpu.Backends.Cuda.Driver;
 
 /// <summary>
-/// The real device: the CUDA driver API on the device's primary context, one non-blocking stream for all work,
-/// every embedded PTX module loaded at creation, and a cuBLAS handle bound to the stream.
+/// The real device: the CUDA driver API on the device's primary context, two non-blocking streams (compute for all
+/// kernels, SGEMM and graphs; copy for overlapping uploads), every embedded PTX module loaded at creation, and a cuBLAS
+/// handle bound to the compute stream with its own workspace (so captures never make cuBLAS allocate).
+/// Pinned memory, asynchronous copies, events and graphs live in DriverCudaDevice.Pipeline.cs.
 /// Every status is checked. Out of memory throws <see cref="CudaOutOfMemoryException"/> and leaves the device usable;
 /// a sticky error (illegal address, launch failure) is reported once and every later call is refused with that cause.
 /// </summary>
-internal sealed unsafe class DriverCudaDevice : ICudaDevice
+internal sealed unsafe partial class DriverCudaDevice : ICudaDevice
 {
     private const int JitLogBytes = 16 * 1024;
 
     private readonly int _device;
     private readonly nint _context;
     private readonly nint _stream;
+    private readonly nint _copyStream;
     private readonly nint _cublas;
+    private readonly ulong _cublasWorkspace;
     private readonly List<nint> _modules = new();
     private readonly Dictionary<string, CudaKernel> _kernels = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
@@ -36,9 +40,15 @@ internal sealed unsafe class DriverCudaDevice : ICudaDevice
         {
             MakeCurrent();
             CudaCheck.Driver(CudaDriver.cuStreamCreate(out _stream, CudaDriver.StreamNonBlocking), "cuStreamCreate");
+            CudaCheck.Driver(CudaDriver.cuStreamCreate(out _copyStream, CudaDriver.StreamNonBlocking), "cuStreamCreate");
             foreach (var ptx in EmbeddedPtx.LoadAll()) _modules.Add(LoadModule(ptx, info.DriverVersion));
             CudaCheck.Blas(Cublas.cublasCreate_v2(out _cublas), "cublasCreate_v2");
             CudaCheck.Blas(Cublas.cublasSetStream_v2(_cublas, _stream), "cublasSetStream_v2");
+            // cublasSetStream resets the workspace, so this comes after it. NVIDIA's recommended sizes: 32 MiB on Hopper
+            // and newer, 4 MiB before. An explicit workspace keeps graph captures from allocating inside cuBLAS.
+            long workspaceBytes = info.ComputeCapabilityMajor >= 9 ? 32L << 20 : 4L << 20;
+            CudaCheck.Driver(CudaDriver.cuMemAlloc_v2(out _cublasWorkspace, (nuint)workspaceBytes), "cuMemAlloc_v2");
+            CudaCheck.Blas(Cublas.cublasSetWorkspace_v2(_cublas, _cublasWorkspace, (nuint)workspaceBytes), "cublasSetWorkspace_v2");
             CudaCheck.Blas(Cublas.cublasSetMathMode(_cublas, Cublas.DefaultMath), "cublasSetMathMode");
             if (Cublas.cublasGetVersion_v2(_cublas, out int version) == 0 && version > 0) Info = info with { CublasVersion = version };
         }
@@ -214,15 +224,8 @@ internal sealed unsafe class DriverCudaDevice : ICudaDevice
     public void Synchronize()
     {
         Enter();
+        Check(CudaDriver.cuStreamSynchronize(_copyStream), "cuStreamSynchronize");
         Check(CudaDriver.cuStreamSynchronize(_stream), "cuStreamSynchronize");
-    }
-
-    /// <inheritdoc/>
-    public CudaEvent CreateEvent()
-    {
-        Enter();
-        Check(CudaDriver.cuEventCreate(out nint handle, CudaDriver.EventDefault), "cuEventCreate");
-        return new DriverCudaEvent(this, handle);
     }
 
     // ------------------------------------------------------------------------------------------- cuBLAS
@@ -267,6 +270,9 @@ internal sealed unsafe class DriverCudaDevice : ICudaDevice
         if (_sticky is null)
         {
             MakeCurrent();
+            if (_capturing && CudaDriver.cuStreamEndCapture(_stream, out nint abandoned) == CuResult.Success && abandoned != 0)
+                CudaDriver.cuGraphDestroy(abandoned);
+            CudaDriver.cuStreamSynchronize(_copyStream);
             CudaDriver.cuStreamSynchronize(_stream);
         }
         ReleaseNative();
@@ -328,41 +334,12 @@ internal sealed unsafe class DriverCudaDevice : ICudaDevice
         CudaDriver.cuCtxSetCurrent(_context);
         _currentContext = _context;
         if (_cublas != 0) Cublas.cublasDestroy_v2(_cublas);
+        if (_cublasWorkspace != 0) CudaDriver.cuMemFree_v2(_cublasWorkspace);
         foreach (nint module in _modules) CudaDriver.cuModuleUnload(module);
         _modules.Clear();
+        if (_copyStream != 0) CudaDriver.cuStreamDestroy_v2(_copyStream);
         if (_stream != 0) CudaDriver.cuStreamDestroy_v2(_stream);
         CudaDriver.cuDevicePrimaryCtxRelease_v2(_device);
         _currentContext = 0;
-    }
-
-    private sealed class DriverCudaEvent(DriverCudaDevice device, nint handle) : CudaEvent
-    {
-        protected override void RecordCore()
-        {
-            device.Enter();
-            device.Check(CudaDriver.cuEventRecord(handle, device._stream), "cuEventRecord");
-        }
-
-        protected override void SynchronizeCore()
-        {
-            device.Enter();
-            device.Check(CudaDriver.cuEventSynchronize(handle), "cuEventSynchronize");
-        }
-
-        protected override float ElapsedToCore(CudaEvent end)
-        {
-            device.Enter();
-            device.Check(CudaDriver.cuEventElapsedTime(out float ms, handle, ((DriverCudaEvent)end).Handle), "cuEventElapsedTime");
-            return ms;
-        }
-
-        protected override void DisposeCore()
-        {
-            if (device._disposed) return;
-            device.MakeCurrent();
-            CudaDriver.cuEventDestroy_v2(handle);
-        }
-
-        private nint Handle => handle;
     }
 }

@@ -13,8 +13,10 @@ namespace ConvNet.Gpu.Backends.Cuda.Emulation;
 /// and SGEMM is a CPU SGEMM with cuBLAS's column-major semantics. Work runs synchronously in call order, so the
 /// single-stream ordering of the real device holds trivially. New allocations are filled with 0xFF bytes (NaN),
 /// so reading memory nobody wrote shows up in results. An optional memory limit makes out-of-memory testable.
+/// Pinned host memory, the copy stream, events and graph capture live in EmulatedCudaDevice.Pipeline.cs: with
+/// synchronous work both streams are trivially ordered, and a capture records the calls it would have run.
 /// </summary>
-internal sealed unsafe class EmulatedCudaDevice : ICudaDevice
+internal sealed unsafe partial class EmulatedCudaDevice : ICudaDevice
 {
     /// <summary>Name reported by <see cref="Info"/>.</summary>
     public const string DeviceName = "CUDA (emulated)";
@@ -90,6 +92,7 @@ internal sealed unsafe class EmulatedCudaDevice : ICudaDevice
     public ulong Allocate(long bytes)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(bytes);
+        RefuseDuringCapture("cuMemAlloc_v2");
         lock (_lock)
         {
             ThrowIfDisposed();
@@ -123,6 +126,7 @@ internal sealed unsafe class EmulatedCudaDevice : ICudaDevice
     public void Free(ulong pointer)
     {
         if (pointer == 0) return;
+        RefuseDuringCapture("cuMemFree_v2");
         lock (_lock)
         {
             ThrowIfDisposed();
@@ -152,6 +156,7 @@ internal sealed unsafe class EmulatedCudaDevice : ICudaDevice
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         if (count == 0) return;
         CheckRange("cuMemsetD32Async", pointer, count * 4);
+        if (Record(() => MemsetD32Async(pointer, value, count))) return;
         new Span<uint>((void*)pointer, checked((int)count)).Fill(value);
     }
 
@@ -159,6 +164,7 @@ internal sealed unsafe class EmulatedCudaDevice : ICudaDevice
     public void CopyHostToDevice(ulong destination, ReadOnlySpan<byte> source)
     {
         if (source.IsEmpty) return;
+        RefuseDuringCapture("cuMemcpyHtoD_v2");
         CheckRange("cuMemcpyHtoD_v2", destination, source.Length);
         source.CopyTo(new Span<byte>((void*)destination, source.Length));
     }
@@ -167,6 +173,7 @@ internal sealed unsafe class EmulatedCudaDevice : ICudaDevice
     public void CopyDeviceToHost(Span<byte> destination, ulong source)
     {
         if (destination.IsEmpty) return;
+        RefuseDuringCapture("cuMemcpyDtoH_v2");
         CheckRange("cuMemcpyDtoH_v2", source, destination.Length);
         new ReadOnlySpan<byte>((void*)source, destination.Length).CopyTo(destination);
     }
@@ -178,6 +185,7 @@ internal sealed unsafe class EmulatedCudaDevice : ICudaDevice
         if (bytes == 0) return;
         CheckRange("cuMemcpyDtoDAsync_v2", source, bytes);
         CheckRange("cuMemcpyDtoDAsync_v2", destination, bytes);
+        if (Record(() => CopyDeviceToDeviceAsync(destination, source, bytes))) return;
         Buffer.MemoryCopy((void*)source, (void*)destination, bytes, bytes); // memmove semantics
     }
 
@@ -203,6 +211,8 @@ internal sealed unsafe class EmulatedCudaDevice : ICudaDevice
             throw new ArgumentException($"Kernel '{kernel.Name}' belongs to another device.", nameof(kernel));
         ThrowIfDisposed();
         LaunchChecks.Validate(kernel.Name, grid, block, sharedMemoryBytes);
+        var recorded = args;
+        if (Record(() => Launch(kernel, grid, block, sharedMemoryBytes, recorded))) return;
         ulong* slots = stackalloc ulong[KernelArgs.MaxArguments];
         byte* kinds = stackalloc byte[KernelArgs.MaxArguments];
         byte* error = stackalloc byte[ErrorBufferBytes];
@@ -231,13 +241,10 @@ internal sealed unsafe class EmulatedCudaDevice : ICudaDevice
     }
 
     /// <inheritdoc/>
-    public void Synchronize() => ThrowIfDisposed(); // every call already ran to completion
-
-    /// <inheritdoc/>
-    public CudaEvent CreateEvent()
+    public void Synchronize()
     {
-        ThrowIfDisposed();
-        return new EmulatedCudaEvent();
+        ThrowIfDisposed(); // every call already ran to completion
+        RefuseDuringCapture("cuStreamSynchronize");
     }
 
     // ------------------------------------------------------------------------------------------- cuBLAS
@@ -272,6 +279,13 @@ internal sealed unsafe class EmulatedCudaDevice : ICudaDevice
                 CheckRange(call, bb, ((long)(colsB - 1) * ldb + rowsB) * 4);
             }
             CheckRange(call, cb, ((long)(n - 1) * ldc + m) * 4);
+        }
+        if (Record(() => SgemmStridedBatched(transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC,
+                batchCount, call)))
+            return;
+        for (int batch = 0; batch < batchCount; batch++)
+        {
+            ulong ab = a + (ulong)(batch * strideA * 4), bb = b + (ulong)(batch * strideB * 4), cb = c + (ulong)(batch * strideC * 4);
             EmulatedBlas.ColumnMajorSgemm(transA, transB, m, n, k, alpha, (float*)ab, lda, (float*)bb, ldb, beta, (float*)cb, ldc,
                 _gemmParallelism);
         }
@@ -293,6 +307,8 @@ internal sealed unsafe class EmulatedCudaDevice : ICudaDevice
             }
             _allocations.Clear();
             _bytesAllocated = 0;
+            FreeAllPinned();
+            _capture = null;
         }
     }
 
@@ -325,29 +341,4 @@ internal sealed unsafe class EmulatedCudaDevice : ICudaDevice
         new(call, null, CuResult.InvalidValue, "CUDA_ERROR_INVALID_VALUE", "invalid argument", detail);
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
-
-    /// <summary>Host-clock event: emulated work is synchronous, so the time between records is the work's time.</summary>
-    private sealed class EmulatedCudaEvent : CudaEvent
-    {
-        private long _timestamp = -1;
-
-        protected override void RecordCore() => _timestamp = Stopwatch.GetTimestamp();
-
-        protected override void SynchronizeCore()
-        {
-        }
-
-        protected override float ElapsedToCore(CudaEvent end)
-        {
-            long endStamp = ((EmulatedCudaEvent)end)._timestamp;
-            if (_timestamp < 0 || endStamp < 0)
-                throw new CudaException("cuEventElapsedTime", null, 400, "CUDA_ERROR_INVALID_HANDLE", "invalid resource handle",
-                    "Both events must be recorded before asking for the time between them.");
-            return (float)Stopwatch.GetElapsedTime(_timestamp, endStamp).TotalMilliseconds;
-        }
-
-        protected override void DisposeCore()
-        {
-        }
-    }
 }

@@ -12,6 +12,7 @@ internal static class CuResult
     public const int InvalidPtx = 218;
     public const int UnsupportedPtxVersion = 222;
     public const int NotFound = 500;
+    public const int NotReady = 600;
     public const int IllegalAddress = 700;
     public const int LaunchOutOfResources = 701;
     public const int LaunchTimeout = 702;
@@ -21,6 +22,8 @@ internal static class CuResult
     public const int InvalidAddressSpace = 717;
     public const int InvalidPc = 718;
     public const int LaunchFailed = 719;
+    public const int StreamCaptureUnsupported = 900;
+    public const int StreamCaptureInvalidated = 901;
     public const int Unknown = 999;
 
     /// <summary>
@@ -42,6 +45,9 @@ internal static class CuResult
         InvalidPtx => "CUDA_ERROR_INVALID_PTX",
         UnsupportedPtxVersion => "CUDA_ERROR_UNSUPPORTED_PTX_VERSION",
         NotFound => "CUDA_ERROR_NOT_FOUND",
+        NotReady => "CUDA_ERROR_NOT_READY",
+        StreamCaptureUnsupported => "CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED",
+        StreamCaptureInvalidated => "CUDA_ERROR_STREAM_CAPTURE_INVALIDATED",
         IllegalAddress => "CUDA_ERROR_ILLEGAL_ADDRESS",
         LaunchOutOfResources => "CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES",
         LaunchFailed => "CUDA_ERROR_LAUNCH_FAILED",
