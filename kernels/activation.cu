@@ -1,19 +1,7 @@
-// activation.cu: point-wise activations. kind follows ConvNet.Gpu.ActivationKind:
+// activation.cu: point-wise activations (cn_activation.cuh). kind follows ConvNet.Gpu.ActivationKind:
 // 0 ReLU, 1 LeakyReLU (alpha = negative slope), 2 ELU (alpha = saturation), 3 Sigmoid, 4 Tanh.
 // x, y, dy, dx all hold n elements; y may alias x, and dx may alias dy (each thread reads its element before writing it).
-#include "cn_runtime.cuh"
-
-CN_DEVICE float cn_act(int kind, float alpha, float v)
-{
-    switch (kind)
-    {
-        case 0: return v > 0.0f ? v : 0.0f;
-        case 1: return v > 0.0f ? v : alpha * v;
-        case 2: return v > 0.0f ? v : alpha * (cn_expf(v) - 1.0f);
-        case 3: return 1.0f / (1.0f + cn_expf(-v));
-        default: return cn_tanhf(v);
-    }
-}
+#include "cn_activation.cuh"
 
 // y = f(x).
 CN_KERNEL cn_activation_fwd(GPTR(const float) x, GPTR(float) y, long long n, int kind, float alpha)

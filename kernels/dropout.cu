@@ -23,3 +23,17 @@ CN_KERNEL cn_dropout_fwd(GPTR(const float) x, GPTR(float) y, GPTR(float) mask, l
         y[i] = x[i] * m;
     }
 }
+
+// The same with (seed, offset) read from device memory (two 64-bit words, DropoutRng.WriteSeedAndOffset), so a replayed
+// CUDA graph draws each step's mask from the values the host wrote before the replay.
+CN_KERNEL cn_dropout_fwd_dev(GPTR(const float) x, GPTR(float) y, GPTR(float) mask, long long n, float p, float keepScale,
+                             GPTR(const unsigned long long) seedAndOffset)
+{
+    const unsigned long long seed = seedAndOffset[0], offset = seedAndOffset[1];
+    CN_GRID_STRIDE(i, n)
+    {
+        const float m = cn_dropout_uniform(seed, offset + (unsigned long long)i) >= p ? keepScale : 0.0f;
+        mask[i] = m;
+        y[i] = x[i] * m;
+    }
+}

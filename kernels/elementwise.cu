@@ -1,6 +1,7 @@
-// elementwise.cu: flat element-wise arithmetic and per-channel broadcasts. All kernels take the
-// element count n (or total) and use grid-stride loops; outputs may alias inputs element for element.
-#include "cn_index.cuh"
+// elementwise.cu: flat element-wise arithmetic and per-channel broadcasts (the bias add is epilogue.cu's
+// cn_bias_act_fwd). All kernels take the element count n (or total) and use grid-stride loops; outputs may alias inputs
+// element for element.
+#include "cn_fastdiv.cuh"
 
 // y = v.
 CN_KERNEL cn_fill(GPTR(float) y, long long n, float v)
@@ -32,20 +33,17 @@ CN_KERNEL cn_axpy(GPTR(const float) x, GPTR(float) y, long long n, float alpha)
     CN_GRID_STRIDE(i, n) y[i] += alpha * x[i];
 }
 
-// y[n, c, i] += bias[c]: y viewed as (N, C, inner), total = N*C*inner.
-CN_KERNEL cn_bias_add(GPTR(float) y, GPTR(const float) bias, long long total, int C, long long inner)
-{
-    CN_GRID_STRIDE(i, total) y[i] += bias[cn_channel_of(i, inner, C)];
-}
-
 // y[n, c, i] = x[n, c, i] * scale[c] + (hasShift ? shift[c] : 0): x, y (N, C, inner), total = N*C*inner.
 // Without a shift the caller passes scale again as shift (never read).
+// The channel is (i / inner) % C by two multiply-highs (cn_fastdiv.cuh).
 CN_KERNEL cn_channel_affine(GPTR(const float) x, GPTR(const float) scale, GPTR(const float) shift, GPTR(float) y,
-                            long long total, int C, long long inner, int hasShift)
+                            long long total, int C, long long inner, unsigned long long innerMagic, unsigned long long cMagic,
+                            int hasShift)
 {
     CN_GRID_STRIDE(i, total)
     {
-        const long long c = cn_channel_of(i, inner, C);
+        long long e, c;
+        cn_fdivmod(cn_fdivmod(i, inner, innerMagic, &e), C, cMagic, &c);
         const float v = x[i] * scale[c];
         y[i] = hasShift ? v + shift[c] : v;
     }

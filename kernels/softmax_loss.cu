@@ -1,8 +1,15 @@
 // softmax_loss.cu: softmax over the last axis and the classification losses built on it.
-// Matrices are (rows, classes) row-major. Row kernels give each row one block (grid-stride over rows)
-// and use deterministic block reductions (cn_block_reduce.cuh) for the row max and sums.
+// Matrices are (rows, classes) row-major. Two row mappings, both with deterministic fixed-order reductions
+// (cn_block_reduce.cuh):
+//   *_rows kernels: one group of 32 threads (a warp on the GPU) per row, blockDim/32 rows per block at once, grid-stride
+//     over rows: for the usual 10-1,000 classes a 256-thread block per row left most of its threads idle;
+//   the block kernels: one block per row, for rows longer than CudaBackend's group limit.
+// cn_classify_step fuses a training (or evaluation) batch: softmax, losses, the gradient, the predicted classes and the
+// device-side metrics of cn_step_state.cuh, in one single-block launch.
+#include "cn_bits.cuh"
 #include "cn_block_reduce.cuh"
 #include "cn_index.cuh"
+#include "cn_step_state.cuh"
 
 // A quiet NaN (bit pattern 0x7fc00000): the loss of a row whose label is out of range. Built from its bits rather
 // than 0.0f / 0.0f, which some compilers warn about as a constant division by zero.
@@ -131,4 +138,234 @@ CN_KERNEL cn_focal_bwd(GPTR(const float) p, GPTR(const int) labels, GPTR(float) 
             c -= gamma * cn_powf(q, gamma - 1.0f) * pt * cn_logf(pt);
         grad[i] = -scale * c * ((j == t ? 1.0f : 0.0f) - p[i]);
     }
+}
+
+// ------------------------------------------------------------------------------------------- one group per row
+
+// Each kernel below loops over rounds of rows uniformly over the block: in the round starting at `base`, group g takes
+// row base + g (active when that row exists and the group is complete); inactive threads still reach every barrier.
+// Writes softmax(xr) into pr (lanes stride over the row) and sets lse = logsumexp(xr) in every thread of the group.
+// Inactive threads take part in the reductions with neutral values.
+#define CN_GROUP_ROW_SOFTMAX(buf, xr, pr, classes, lane, active, lse)                                  \
+    do {                                                                                           \
+        const int g_ = (int)CN_GROUP_SIZE();                                                       \
+        float m_ = -3.402823466e38f;                                                               \
+        if (active) for (int j_ = (lane); j_ < (classes); j_ += g_) m_ = cn_fmaxf(m_, xr[j_]);     \
+        float max_;                                                                                \
+        CN_GROUP_MAX(buf, m_, max_);                                                               \
+        float s_ = 0.0f;                                                                           \
+        if (active)                                                                                \
+            for (int j_ = (lane); j_ < (classes); j_ += g_)                                        \
+            {                                                                                      \
+                const float e_ = cn_expf(xr[j_] - max_);                                           \
+                pr[j_] = e_;                                                                       \
+                s_ += e_;                                                                          \
+            }                                                                                      \
+        float sum_;                                                                                \
+        CN_GROUP_SUM(buf, s_, sum_);                                                               \
+        const float inv_ = 1.0f / sum_;                                                            \
+        if (active) for (int j_ = (lane); j_ < (classes); j_ += g_) pr[j_] *= inv_;                \
+        (lse) = cn_logf(sum_) + max_;                                                              \
+    } while (0)
+
+// y = softmax(x) per row: x, y (rows, classes).
+CN_KERNEL cn_softmax_fwd_rows(GPTR(const float) x, GPTR(float) y, int rows, int classes)
+{
+    __shared__ float buf[CN_MAX_BLOCK];
+    const int G = (int)CN_GROUP_SIZE(), groups = (int)blockDim.x / G, group = (int)threadIdx.x / G, lane = (int)threadIdx.x % G;
+    for (long long base = (long long)blockIdx.x * groups; base < rows; base += (long long)gridDim.x * groups)
+    {
+        const long long row = base + group;
+        const bool active = group < groups && row < rows;
+        auto xr = x + (active ? row : 0) * classes;
+        auto yr = y + (active ? row : 0) * classes;
+        float lse;
+        CN_GROUP_ROW_SOFTMAX(buf, xr, yr, classes, lane, active, lse);
+        (void)lse;
+    }
+}
+
+// dx = y * (dy - sum(dy * y)) per row: y, dy, dx (rows, classes); dx may alias dy.
+CN_KERNEL cn_softmax_bwd_rows(GPTR(const float) y, GPTR(const float) dy, GPTR(float) dx, int rows, int classes)
+{
+    __shared__ float buf[CN_MAX_BLOCK];
+    const int G = (int)CN_GROUP_SIZE(), groups = (int)blockDim.x / G, group = (int)threadIdx.x / G, lane = (int)threadIdx.x % G;
+    for (long long base = (long long)blockIdx.x * groups; base < rows; base += (long long)gridDim.x * groups)
+    {
+        const long long row = base + group;
+        const bool active = group < groups && row < rows;
+        const long long at = (active ? row : 0) * classes;
+        float part = 0.0f;
+        if (active) for (int j = lane; j < classes; j += G) part += dy[at + j] * y[at + j];
+        float dot;
+        CN_GROUP_SUM(buf, part, dot);
+        if (active) for (int j = lane; j < classes; j += G) dx[at + j] = y[at + j] * (dy[at + j] - dot);
+    }
+}
+
+// Loss of one row from its log-probability of the label (cross-entropy, or focal when focal != 0); NaN for a bad label.
+CN_DEVICE float cn_row_loss(float logPt, bool validLabel, int focal, float gamma)
+{
+    if (!validLabel) return cn_qnan();
+    float loss = -logPt;
+    if (focal)
+    {
+        const float q = 1.0f - cn_expf(logPt);
+        loss *= cn_powf(q > 0.0f ? q : 0.0f, gamma);
+    }
+    return loss;
+}
+
+// Softmax cross-entropy / focal forward with one group per row: p = softmax(logits), losses[row] as cn_softmax_xent_fwd.
+CN_KERNEL cn_softmax_xent_fwd_rows(GPTR(const float) logits, GPTR(const int) labels, GPTR(float) p, GPTR(float) losses,
+                                   int rows, int classes, int focal, float gamma)
+{
+    __shared__ float buf[CN_MAX_BLOCK];
+    const int G = (int)CN_GROUP_SIZE(), groups = (int)blockDim.x / G, group = (int)threadIdx.x / G, lane = (int)threadIdx.x % G;
+    for (long long base = (long long)blockIdx.x * groups; base < rows; base += (long long)gridDim.x * groups)
+    {
+        const long long row = base + group;
+        const bool active = group < groups && row < rows;
+        auto xr = logits + (active ? row : 0) * classes;
+        auto pr = p + (active ? row : 0) * classes;
+        float lse;
+        CN_GROUP_ROW_SOFTMAX(buf, xr, pr, classes, lane, active, lse);
+        if (active && lane == 0)
+        {
+            const int t = labels[row];
+            const bool valid = t >= 0 && t < classes;
+            losses[row] = cn_row_loss(valid ? xr[t] - lse : 0.0f, valid, focal, gamma);
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------- the fused training step
+
+// One block (launch exactly one) runs a whole batch of a classifier:
+//  1. per row (one group each, rounds of blockDim/32 rows): p = softmax(logits); losses[row] (cross-entropy, or focal);
+//     predictions[row] = the first index of the largest probability (NaN probabilities never win; a NaN at index 0
+//     keeps 0: exactly the host's "replace when strictly greater" scan from index 0); and, when grad is not null,
+//     grad = gradScale * dLoss/dlogits (cross-entropy: p - onehot; focal: cn_focal_bwd's formula); a bad label gives
+//     NaN loss and a NaN gradient row.
+//  2. thread 0 sums the losses in row order in float64 and takes the batch mean as a float: the host's Loss.Mean bits.
+//  3. the metrics buffer (cn_step_state.cuh) is updated. policy 0 (evaluation): seen, correct, loss sum and confusion
+//     always accumulate. policy 1 (train, Throw) and 2 (train, SkipUpdate): the step's loss and correct count go into
+//     the ring slot, the non-finite word is set to whether the mean loss is finite, and a non-finite step is not counted;
+//     under 1 it sets stop (and the first-bad index) once, under 2 it adds one skipped step. Confusion counts are
+//     gathered per label class (thread a owns row a of the matrix), so no two threads touch one count.
+CN_KERNEL cn_classify_step(GPTR(const float) logits, GPTR(const int) labels, GPTR(float) p, GPTR(float) losses,
+                           GPTR(int) predictions, GPTR(float) grad, int rows, int classes, int focal, float gamma,
+                           float gradScale, GPTR(int) metrics, GPTR(double) lossSum, int capacity, int policy)
+{
+    __shared__ float buf[CN_MAX_BLOCK];
+    __shared__ int stepCounted;
+    const int G = (int)CN_GROUP_SIZE(), groups = (int)blockDim.x / G, group = (int)threadIdx.x / G, lane = (int)threadIdx.x % G;
+    for (long long base = 0; base < rows; base += groups)
+    {
+        const long long row = base + group;
+        const bool active = group < groups && row < rows;
+        const long long at = (active ? row : 0) * classes;
+        auto xr = logits + at;
+        auto pr = p + at;
+        float lse;
+        CN_GROUP_ROW_SOFTMAX(buf, xr, pr, classes, lane, active, lse);
+        const int t = active ? labels[row] : 0;
+        const bool valid = t >= 0 && t < classes;
+        // Largest probability (NaN counts as -1, below every probability), then its first index.
+        float best = -1.0f, pt = 0.0f;
+        bool nanAt0 = false;
+        if (active)
+            for (int j = lane; j < classes; j += G)
+            {
+                const float v = pr[j];
+                if (v == v && v > best) best = v;
+                if (j == t) pt = v;
+                if (j == 0 && v != v) nanAt0 = true;
+            }
+        float top;
+        CN_GROUP_MAX(buf, best, top);
+        float first = 3.402823466e38f;
+        if (active)
+            for (int j = lane; j < classes; j += G)
+            {
+                const float v = pr[j];
+                if (v == v && v == top && (float)j < first) first = (float)j;
+            }
+        float index;
+        CN_GROUP_MIN(buf, first, index);
+        float nan0;
+        CN_GROUP_MAX(buf, nanAt0 ? 1.0f : 0.0f, nan0);
+        float ptAll;
+        CN_GROUP_SUM(buf, pt, ptAll);   // p of the label: one lane holds it, the others add 0
+        if (active)
+        {
+            if (lane == 0)
+            {
+                predictions[row] = (nan0 != 0.0f || top < 0.0f) ? 0 : (int)index;
+                losses[row] = cn_row_loss(valid ? xr[t] - lse : 0.0f, valid, focal, gamma);
+            }
+            if (grad)
+            {
+                float c = 1.0f;
+                if (focal)
+                {
+                    const float q = 1.0f - ptAll;
+                    c = cn_powf(q > 0.0f ? q : 0.0f, gamma);
+                    if (gamma != 0.0f && q > 0.0f && ptAll > 0.0f) c -= gamma * cn_powf(q, gamma - 1.0f) * ptAll * cn_logf(ptAll);
+                }
+                for (int j = lane; j < classes; j += G)
+                {
+                    const float onehot = j == t ? 1.0f : 0.0f;
+                    grad[at + j] = !valid ? cn_qnan()
+                                 : focal ? -gradScale * c * (onehot - pr[j])
+                                         : gradScale * (pr[j] - onehot);
+                }
+            }
+        }
+    }
+    __syncthreads();   // every row's loss and prediction is written (and visible to the whole block)
+
+    if (threadIdx.x == 0)
+    {
+        double sum = 0.0;
+        int correct = 0;
+        for (int r = 0; r < rows; ++r)
+        {
+            sum += losses[r];
+            correct += predictions[r] == labels[r] ? 1 : 0;
+        }
+        const float mean = (float)(sum / rows);
+        const bool finite = cn_isfinite(mean);
+        const bool counted = policy == 0 || finite;
+        if (policy != 0)
+        {
+            const int step = metrics[CN_METRICS_STEPS];
+            const int ring = CN_METRICS_CONFUSION + ((classes * classes + 1) & ~1);
+            metrics[ring + step % capacity] = cn_float_as_int(mean);
+            metrics[ring + capacity + step % capacity] = correct;
+            metrics[CN_METRICS_STEPS] = step + 1;
+            metrics[CN_METRICS_NONFINITE] = finite ? 0 : 1;
+            if (!finite && policy == 1 && metrics[CN_METRICS_STOP] == 0)
+            {
+                metrics[CN_METRICS_STOP] = 1;
+                metrics[CN_METRICS_FIRST_BAD] = step + 1;
+            }
+            if (!finite && policy == 2) metrics[CN_METRICS_SKIPPED] += 1;
+        }
+        if (counted)
+        {
+            metrics[CN_METRICS_SEEN] += rows;
+            metrics[CN_METRICS_CORRECT] += correct;
+            lossSum[0] += (double)mean * rows;
+        }
+        stepCounted = counted ? 1 : 0;
+    }
+    __syncthreads();
+    if (stepCounted)
+        for (int a = threadIdx.x; a < classes; a += blockDim.x)
+        {
+            auto row = metrics + CN_METRICS_CONFUSION + (long long)a * classes;
+            for (int r = 0; r < rows; ++r)
+                if (labels[r] == a) row[predictions[r]] += 1;
+        }
 }

@@ -50,7 +50,7 @@ public sealed class CudaBackendStructureTests : IDisposable
 
         _device.Clear();
         _cuda.Conv2dForward(x, w, b, y, g);
-        Assert.Equal([KernelNames.Im2Col, KernelNames.BiasAdd], _device.Launches.Select(l => l.Kernel));
+        Assert.Equal([KernelNames.Im2Col, KernelNames.BiasActivationForward], _device.Launches.Select(l => l.Kernel));
         // Column-major cuBLAS sees C^T: m = OH*OW, n = K/G, k = C/G*KH*KW, batch = N.
         Assert.Equal([new RecordingCudaDevice.GemmRecord(30, 3, 18, 4, true), new RecordingCudaDevice.GemmRecord(30, 3, 18, 4, true)], _device.Gemms);
         Assert.Equal(0, _device.HostBlockingCalls);

@@ -34,3 +34,6 @@ public sealed class OptimizerOps_Cpu() : OptimizerOpsSuite(TestBackends.Cpu());
 
 /// <summary>Bad-input rejection on the CPU backend.</summary>
 public sealed class BadInput_Cpu() : BadInputSuite(TestBackends.Cpu());
+
+/// <summary>Fused bias/activation layer ops on the CPU backend.</summary>
+public sealed class EpilogueOps_Cpu() : EpilogueOpsSuite(TestBackends.Cpu());

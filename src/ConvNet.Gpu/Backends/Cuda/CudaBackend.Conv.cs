@@ -3,14 +3,16 @@ using ConvNet.Gpu.Backends.Cuda.Kernels;
 namespace ConvNet.Gpu.Backends.Cuda;
 
 // Convolution as GEMM (Caffe base_conv_layer): im2col of a chunk of samples into a workspace, then per group ONE
-// strided-batched SGEMM over the chunk; backward-data is the transposed GEMM followed by col2im (a gather);
-// backward-weights lays columns out as (C*KH*KW, N*OH*OW) so each group's dW is a single GEMM that sums over the
-// whole batch inside cuBLAS (deterministic, beta = 1 accumulates). The chunk is the whole batch unless the columns
-// would exceed CudaBackendOptions.MaxWorkspaceBytes.
+// strided-batched SGEMM over the chunk, then the bias and activation epilogue (epilogue.cu) in one pass; backward-data
+// is the transposed GEMM followed by col2im (a gather); backward-weights lays columns out as (C*KH*KW, N*OH*OW) so each
+// group's dW is a single GEMM that sums over the whole batch inside cuBLAS (deterministic, beta = 1 accumulates). The
+// fused layer backward (Conv2dBackwardCore with an epilogue) starts with one prologue kernel that reads dL/dy once and
+// writes dL/dz transposed to (K, N*OH*OW) with the bias gradient: both GEMMs read that layout, so no separate transpose
+// runs. The chunk is the whole batch unless the columns would exceed CudaBackendOptions.MaxWorkspaceBytes.
 public sealed partial class CudaBackend
 {
     private const int ColumnsSlot = 0;   // im2col columns
-    private const int GradOutputSlot = 1; // dY transposed to (K, N*OH*OW) for backward-weights
+    private const int GradOutputSlot = 1; // dY (or dZ) transposed to (K, N*OH*OW) for backward-weights
 
     /// <inheritdoc/>
     protected override void Im2ColCore(Tensor input, Tensor columns, Conv2dGeometry g) =>
@@ -21,7 +23,11 @@ public sealed partial class CudaBackend
         LaunchCol2Im(Ptr(columns), Ptr(input), g, g.N);
 
     /// <inheritdoc/>
-    protected override void Conv2dForwardCore(Tensor input, Tensor weight, Tensor? bias, Tensor output, Conv2dGeometry g)
+    protected override void Conv2dForwardCore(Tensor input, Tensor weight, Tensor? bias, Tensor output, Conv2dGeometry g) =>
+        Conv2dForwardCore(input, weight, bias, output, g, Epilogue.None);
+
+    /// <inheritdoc/>
+    protected override void Conv2dForwardCore(Tensor input, Tensor weight, Tensor? bias, Tensor output, Conv2dGeometry g, Epilogue epilogue)
     {
         int plane = g.OutputPlane, rowsG = g.ColumnRowsPerGroup, kG = g.KPerGroup;
         long colSample = (long)g.ColumnRows * plane;
@@ -49,7 +55,7 @@ public sealed partial class CudaBackend
                     0f, yChunk + (ulong)((long)grp * kG * plane) * 4, (long)g.K * plane, count);
             }
         }
-        if (bias is not null) BiasAddCore(output, bias);
+        LaunchBiasActivation(output, bias, epilogue);
     }
 
     /// <inheritdoc/>
@@ -98,6 +104,7 @@ public sealed partial class CudaBackend
             ulong dyT = WorkspaceFloats(GradOutputSlot, g.K * span);
             var args = new KernelArgs();
             args.AddPointer(dyChunk); args.AddPointer(dyT); args.Add(g.K * span); args.Add(count); args.Add(g.K); args.Add((long)plane);
+            args.Add(FastDivisor.Magic(plane)); args.Add(FastDivisor.Magic(count));
             LaunchElements(KernelNames.SwapOuter, g.K * span, args);
             // dW_g (K/G x C/G*KH*KW) (+)= dYT_g (K/G x span) * colsT_g^T (span x C/G*KH*KW), all groups in one call.
             float beta = accumulate || n0 > 0 ? 1f : 0f;
@@ -107,14 +114,7 @@ public sealed partial class CudaBackend
     }
 
     /// <inheritdoc/>
-    protected override void BiasAddCore(Tensor output, Tensor bias)
-    {
-        int c = output.Shape[1];
-        long inner = output.ElementCount / ((long)output.Shape[0] * c);
-        var args = new KernelArgs();
-        args.AddPointer(Ptr(output)); args.AddPointer(Ptr(bias)); args.Add(output.ElementCount); args.Add(c); args.Add(inner);
-        LaunchElements(KernelNames.BiasAdd, output.ElementCount, args);
-    }
+    protected override void BiasAddCore(Tensor output, Tensor bias) => LaunchBiasActivation(output, bias, Epilogue.None);
 
     /// <inheritdoc/>
     protected override void BiasGradientCore(Tensor gradOutput, Tensor gradBias, bool accumulate)
@@ -139,6 +139,8 @@ public sealed partial class CudaBackend
         args.AddPointer(x); args.AddPointer(cols); args.Add(total);
         AddConvGeometry(ref args, g);
         args.Add(sampleStride); args.Add(rowStride);
+        args.Add(FastDivisor.Magic(g.OutputPlane)); args.Add(FastDivisor.Magic(g.ColumnRows)); args.Add(FastDivisor.Magic(g.OW));
+        args.Add(FastDivisor.Magic(g.KH * g.KW)); args.Add(FastDivisor.Magic(g.KW));
         LaunchElements(KernelNames.Im2Col, total, args);
     }
 
@@ -149,6 +151,8 @@ public sealed partial class CudaBackend
         var args = new KernelArgs();
         args.AddPointer(cols); args.AddPointer(x); args.Add(total);
         AddConvGeometry(ref args, g);
+        args.Add(FastDivisor.Magic(g.InputPlane)); args.Add(FastDivisor.Magic(g.C)); args.Add(FastDivisor.Magic(g.W));
+        args.Add(FastDivisor.Magic(g.SH)); args.Add(FastDivisor.Magic(g.SW));
         LaunchElements(KernelNames.Col2Im, total, args);
     }
 

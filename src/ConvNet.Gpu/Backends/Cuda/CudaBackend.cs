@@ -16,7 +16,8 @@ public sealed partial class CudaBackend : BackendBase
     private readonly CudaMemoryPool _pool;
     private readonly Dictionary<string, CudaKernel> _kernels = new(StringComparer.Ordinal);
     private readonly LaunchGeometry _launch;
-    private readonly Workspace[] _workspaces = new Workspace[2];
+    private PinnedStagingRing? _staging;
+    private readonly Workspace[] _workspaces = new Workspace[4]; // slots: see the *Slot constants of the partial files
 
     /// <summary>
     /// Creates the backend on <paramref name="device"/>, which it owns from now on (disposing the backend disposes the
@@ -91,6 +92,16 @@ public sealed partial class CudaBackend : BackendBase
     {
         ThrowIfCapturing("Upload (a blocking host-to-device copy)");
         _device.CopyHostToDevice(Ptr(destination), source);
+    }
+
+    /// <inheritdoc/>
+    protected override void QueueUploadCore(Tensor destination, ReadOnlySpan<byte> source)
+    {
+        ThrowIfCapturing("QueueUpload (queue it before the capture or the replay)");
+        _staging ??= new PinnedStagingRing(_device);
+        nint staged = _staging.Stage(source, out long start, out long end);
+        _device.CopyHostToDeviceAsync(Ptr(destination), staged, source.Length, CudaStream.Compute);
+        _staging.Queued(start, end);
     }
 
     /// <inheritdoc/>
@@ -200,6 +211,8 @@ public sealed partial class CudaBackend : BackendBase
     protected override void Dispose(bool disposing)
     {
         if (!disposing) return;
+        _staging?.Dispose();
+        _staging = null;
         for (int i = 0; i < _workspaces.Length; i++)
         {
             if (_workspaces[i].Pointer != 0) _pool.Return(_workspaces[i].Pointer, _workspaces[i].Bytes);
