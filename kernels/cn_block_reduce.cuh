@@ -8,6 +8,7 @@
 // After the macro every thread holds the result in `out`, and `buf` may be reused.
 #pragma once
 #include "cn_runtime.cuh"
+#include "cn_warp.cuh"
 
 // Largest block size the launch helpers use; shared reduction buffers are sized by it.
 #define CN_MAX_BLOCK 1024
@@ -37,31 +38,20 @@
 // out = max over the block's threads of v.
 #define CN_BLOCK_MAX(buf, v, out) CN_BLOCK_REDUCE_(buf, v, out, CN_MAX_)
 
-// Group reductions: the block is cut into groups of G = min(32, blockDim.x) consecutive threads (a warp on the GPU) and
-// every group reduces its own values at once, through the shared buffer, with a fixed tree: lane l combines lane l + s
-// for s = 16, 8, 4, 2, 1 when that lane is in its group (so any G <= 32 works, and a partial last group never reads
-// past blockDim). Every thread of the block must reach it (it has block barriers), so loops around it must be uniform
-// over the block. After it, `out` holds the group's result in every thread of the group, and `buf` may be reused.
-#define CN_GROUP_SIZE() (blockDim.x < 32u ? blockDim.x : 32u)
+// Warp reductions by butterfly shuffles (cn_warp.cuh): every lane of a FULL warp gets the same result, combined in the
+// same fixed pairing (xor 16, 8, 4, 2, 1) on every run, so they are deterministic. Only whole warps may call them
+// (kernels give rows to full warps only). The max and min propagate NaN and are commutative, so all lanes agree.
+CN_DEVICE float cn_max_nan(float a, float b) { return (a != a || b != b) ? a + b : (a > b ? a : b); }
+CN_DEVICE float cn_min_nan(float a, float b) { return (a != a || b != b) ? a + b : (a < b ? a : b); }
 
-#define CN_GROUP_REDUCE_(buf, v, out, COMBINE)                                                     \
-    do {                                                                                         \
-        const unsigned t_ = threadIdx.x, g_ = CN_GROUP_SIZE(), lane_ = t_ % g_, first_ = t_ - lane_; \
-        buf[t_] = (v);                                                                           \
-        __syncthreads();                                                                         \
-        for (unsigned s_ = 16u; s_ > 0u; s_ >>= 1)                                               \
-        {                                                                                        \
-            if (lane_ < s_ && lane_ + s_ < g_ && t_ + s_ < blockDim.x)                           \
-                buf[t_] = COMBINE(buf[t_], buf[t_ + s_]);                                        \
-            __syncthreads();                                                                     \
-        }                                                                                        \
-        (out) = buf[first_];                                                                     \
-        __syncthreads();                                                                         \
-    } while (0)
+CN_DEVICE float cn_warp_max(float v)
+{
+    for (int offset = 16; offset > 0; offset >>= 1) v = cn_max_nan(v, cn_shfl_xor_sync(CN_FULL_MASK, v, offset));
+    return v;
+}
 
-#define CN_MIN_(a, b) cn_fminf((a), (b))
-
-// out = sum / max / min over the thread's group of v.
-#define CN_GROUP_SUM(buf, v, out) CN_GROUP_REDUCE_(buf, v, out, CN_ADD_)
-#define CN_GROUP_MAX(buf, v, out) CN_GROUP_REDUCE_(buf, v, out, CN_MAX_)
-#define CN_GROUP_MIN(buf, v, out) CN_GROUP_REDUCE_(buf, v, out, CN_MIN_)
+CN_DEVICE float cn_warp_min(float v)
+{
+    for (int offset = 16; offset > 0; offset >>= 1) v = cn_min_nan(v, cn_shfl_xor_sync(CN_FULL_MASK, v, offset));
+    return v;
+}

@@ -10,7 +10,8 @@
 //     so the emulated build can bounds-check every access;
 //   - use cn_expf / cn_logf / cn_tanhf / cn_sqrtf / cn_powf from this header, never the libm names
 //     (clang -nocudalib has no libdevice);
-//   - static shared memory only (`__shared__ float tile[256];`), no warp intrinsics, no atomics:
+//   - static shared memory only (`__shared__ float tile[256];`), warp intrinsics only through cn_warp.cuh and
+//     cn_sm80.cuh (the emulator checks them), no atomics:
 //     backward passes are gathers, so results are deterministic;
 //   - grid-stride loops (CN_GRID_STRIDE) so any grid size is correct.
 #pragma once

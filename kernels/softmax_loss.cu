@@ -1,8 +1,9 @@
 // softmax_loss.cu: softmax over the last axis and the classification losses built on it.
 // Matrices are (rows, classes) row-major. Two row mappings, both with deterministic fixed-order reductions
 // (cn_block_reduce.cuh):
-//   *_rows kernels: one group of 32 threads (a warp on the GPU) per row, blockDim/32 rows per block at once, grid-stride
-//     over rows: for the usual 10-1,000 classes a 256-thread block per row left most of its threads idle;
+//   *_rows kernels: one warp per row (butterfly shuffles, no block barriers), blockDim/32 rows per block at once,
+//     grid-stride over rows: for the usual 10-1,000 classes a 256-thread block per row left most of its threads idle.
+//     Only full warps take rows (the host launches them with blockDim >= 32);
 //   the block kernels: one block per row, for rows longer than CudaBackend's group limit.
 // cn_classify_step fuses a training (or evaluation) batch: softmax, losses, the gradient, the predicted classes and the
 // device-side metrics of cn_step_state.cuh, in one single-block launch.
@@ -140,47 +141,46 @@ CN_KERNEL cn_focal_bwd(GPTR(const float) p, GPTR(const int) labels, GPTR(float) 
     }
 }
 
-// ------------------------------------------------------------------------------------------- one group per row
+// ------------------------------------------------------------------------------------------- one warp per row
 
-// Each kernel below loops over rounds of rows uniformly over the block: in the round starting at `base`, group g takes
-// row base + g (active when that row exists and the group is complete); inactive threads still reach every barrier.
-// Writes softmax(xr) into pr (lanes stride over the row) and sets lse = logsumexp(xr) in every thread of the group.
-// Inactive threads take part in the reductions with neutral values.
-#define CN_GROUP_ROW_SOFTMAX(buf, xr, pr, classes, lane, active, lse)                                  \
+// Each kernel below loops over rounds of rows uniformly over the block: in the round starting at `base`, full warp g
+// takes row base + g (active when that row exists); lanes stride over the row. A last, incomplete warp (blockDim not a
+// multiple of 32) takes no rows and calls no collective.
+
+// Writes softmax(xr) into pr (lanes stride over the row) and sets lse = logsumexp(xr) in every lane of the warp.
+// Inactive lanes take part in the shuffles with neutral values.
+#define CN_WARP_ROW_SOFTMAX(xr, pr, classes, lane, active, lse)                                        \
     do {                                                                                           \
-        const int g_ = (int)CN_GROUP_SIZE();                                                       \
         float m_ = -3.402823466e38f;                                                               \
-        if (active) for (int j_ = (lane); j_ < (classes); j_ += g_) m_ = cn_fmaxf(m_, xr[j_]);     \
-        float max_;                                                                                \
-        CN_GROUP_MAX(buf, m_, max_);                                                               \
+        if (active) for (int j_ = (lane); j_ < (classes); j_ += 32) m_ = cn_max_nan(m_, xr[j_]);    \
+        const float max_ = cn_warp_max(m_);                                                        \
         float s_ = 0.0f;                                                                           \
         if (active)                                                                                \
-            for (int j_ = (lane); j_ < (classes); j_ += g_)                                        \
+            for (int j_ = (lane); j_ < (classes); j_ += 32)                                        \
             {                                                                                      \
                 const float e_ = cn_expf(xr[j_] - max_);                                           \
                 pr[j_] = e_;                                                                       \
                 s_ += e_;                                                                          \
             }                                                                                      \
-        float sum_;                                                                                \
-        CN_GROUP_SUM(buf, s_, sum_);                                                               \
+        const float sum_ = cn_warp_sum(s_);                                                        \
         const float inv_ = 1.0f / sum_;                                                            \
-        if (active) for (int j_ = (lane); j_ < (classes); j_ += g_) pr[j_] *= inv_;                \
+        if (active) for (int j_ = (lane); j_ < (classes); j_ += 32) pr[j_] *= inv_;                \
         (lse) = cn_logf(sum_) + max_;                                                              \
     } while (0)
 
 // y = softmax(x) per row: x, y (rows, classes).
 CN_KERNEL cn_softmax_fwd_rows(GPTR(const float) x, GPTR(float) y, int rows, int classes)
 {
-    __shared__ float buf[CN_MAX_BLOCK];
-    const int G = (int)CN_GROUP_SIZE(), groups = (int)blockDim.x / G, group = (int)threadIdx.x / G, lane = (int)threadIdx.x % G;
-    for (long long base = (long long)blockIdx.x * groups; base < rows; base += (long long)gridDim.x * groups)
+    const int warps = (int)blockDim.x / 32, warp = (int)threadIdx.x / 32, lane = (int)threadIdx.x % 32;
+    for (long long base = (long long)blockIdx.x * warps; base < rows; base += (long long)gridDim.x * warps)
     {
-        const long long row = base + group;
-        const bool active = group < groups && row < rows;
+        if (warp >= warps) continue;
+        const long long row = base + warp;
+        const bool active = row < rows;
         auto xr = x + (active ? row : 0) * classes;
         auto yr = y + (active ? row : 0) * classes;
         float lse;
-        CN_GROUP_ROW_SOFTMAX(buf, xr, yr, classes, lane, active, lse);
+        CN_WARP_ROW_SOFTMAX(xr, yr, classes, lane, active, lse);
         (void)lse;
     }
 }
@@ -188,18 +188,17 @@ CN_KERNEL cn_softmax_fwd_rows(GPTR(const float) x, GPTR(float) y, int rows, int 
 // dx = y * (dy - sum(dy * y)) per row: y, dy, dx (rows, classes); dx may alias dy.
 CN_KERNEL cn_softmax_bwd_rows(GPTR(const float) y, GPTR(const float) dy, GPTR(float) dx, int rows, int classes)
 {
-    __shared__ float buf[CN_MAX_BLOCK];
-    const int G = (int)CN_GROUP_SIZE(), groups = (int)blockDim.x / G, group = (int)threadIdx.x / G, lane = (int)threadIdx.x % G;
-    for (long long base = (long long)blockIdx.x * groups; base < rows; base += (long long)gridDim.x * groups)
+    const int warps = (int)blockDim.x / 32, warp = (int)threadIdx.x / 32, lane = (int)threadIdx.x % 32;
+    for (long long base = (long long)blockIdx.x * warps; base < rows; base += (long long)gridDim.x * warps)
     {
-        const long long row = base + group;
-        const bool active = group < groups && row < rows;
+        if (warp >= warps) continue;
+        const long long row = base + warp;
+        const bool active = row < rows;
         const long long at = (active ? row : 0) * classes;
         float part = 0.0f;
-        if (active) for (int j = lane; j < classes; j += G) part += dy[at + j] * y[at + j];
-        float dot;
-        CN_GROUP_SUM(buf, part, dot);
-        if (active) for (int j = lane; j < classes; j += G) dx[at + j] = y[at + j] * (dy[at + j] - dot);
+        if (active) for (int j = lane; j < classes; j += 32) part += dy[at + j] * y[at + j];
+        const float dot = cn_warp_sum(part);
+        if (active) for (int j = lane; j < classes; j += 32) dx[at + j] = y[at + j] * (dy[at + j] - dot);
     }
 }
 
@@ -216,20 +215,20 @@ CN_DEVICE float cn_row_loss(float logPt, bool validLabel, int focal, float gamma
     return loss;
 }
 
-// Softmax cross-entropy / focal forward with one group per row: p = softmax(logits), losses[row] as cn_softmax_xent_fwd.
+// Softmax cross-entropy / focal forward with one warp per row: p = softmax(logits), losses[row] as cn_softmax_xent_fwd.
 CN_KERNEL cn_softmax_xent_fwd_rows(GPTR(const float) logits, GPTR(const int) labels, GPTR(float) p, GPTR(float) losses,
                                    int rows, int classes, int focal, float gamma)
 {
-    __shared__ float buf[CN_MAX_BLOCK];
-    const int G = (int)CN_GROUP_SIZE(), groups = (int)blockDim.x / G, group = (int)threadIdx.x / G, lane = (int)threadIdx.x % G;
-    for (long long base = (long long)blockIdx.x * groups; base < rows; base += (long long)gridDim.x * groups)
+    const int warps = (int)blockDim.x / 32, warp = (int)threadIdx.x / 32, lane = (int)threadIdx.x % 32;
+    for (long long base = (long long)blockIdx.x * warps; base < rows; base += (long long)gridDim.x * warps)
     {
-        const long long row = base + group;
-        const bool active = group < groups && row < rows;
+        if (warp >= warps) continue;
+        const long long row = base + warp;
+        const bool active = row < rows;
         auto xr = logits + (active ? row : 0) * classes;
         auto pr = p + (active ? row : 0) * classes;
         float lse;
-        CN_GROUP_ROW_SOFTMAX(buf, xr, pr, classes, lane, active, lse);
+        CN_WARP_ROW_SOFTMAX(xr, pr, classes, lane, active, lse);
         if (active && lane == 0)
         {
             const int t = labels[row];
@@ -241,12 +240,12 @@ CN_KERNEL cn_softmax_xent_fwd_rows(GPTR(const float) logits, GPTR(const int) lab
 
 // ------------------------------------------------------------------------------------------- the fused training step
 
-// One block (launch exactly one) runs a whole batch of a classifier:
-//  1. per row (one group each, rounds of blockDim/32 rows): p = softmax(logits); losses[row] (cross-entropy, or focal);
-//     predictions[row] = the first index of the largest probability (NaN probabilities never win; a NaN at index 0
-//     keeps 0: exactly the host's "replace when strictly greater" scan from index 0); and, when grad is not null,
-//     grad = gradScale * dLoss/dlogits (cross-entropy: p - onehot; focal: cn_focal_bwd's formula); a bad label gives
-//     NaN loss and a NaN gradient row.
+// One block (launch exactly one, blockDim >= 32) runs a whole batch of a classifier:
+//  1. per row (one full warp each, rounds of blockDim/32 rows): p = softmax(logits); losses[row] (cross-entropy, or
+//     focal); predictions[row] = the first index of the largest probability (NaN probabilities never win; a NaN at
+//     index 0 keeps 0: exactly the host's "replace when strictly greater" scan from index 0); and, when grad is not
+//     null, grad = gradScale * dLoss/dlogits (cross-entropy: p - onehot; focal: cn_focal_bwd's formula); a bad label
+//     gives NaN loss and a NaN gradient row.
 //  2. thread 0 sums the losses in row order in float64 and takes the batch mean as a float: the host's Loss.Mean bits.
 //  3. the metrics buffer (cn_step_state.cuh) is updated. policy 0 (evaluation): seen, correct, loss sum and confusion
 //     always accumulate. policy 1 (train, Throw) and 2 (train, SkipUpdate): the step's loss and correct count go into
@@ -257,46 +256,40 @@ CN_KERNEL cn_classify_step(GPTR(const float) logits, GPTR(const int) labels, GPT
                            GPTR(int) predictions, GPTR(float) grad, int rows, int classes, int focal, float gamma,
                            float gradScale, GPTR(int) metrics, GPTR(double) lossSum, int capacity, int policy)
 {
-    __shared__ float buf[CN_MAX_BLOCK];
     __shared__ int stepCounted;
-    const int G = (int)CN_GROUP_SIZE(), groups = (int)blockDim.x / G, group = (int)threadIdx.x / G, lane = (int)threadIdx.x % G;
-    for (long long base = 0; base < rows; base += groups)
+    const int warps = (int)blockDim.x / 32, warp = (int)threadIdx.x / 32, lane = (int)threadIdx.x % 32;
+    for (long long base = 0; base < rows && warp < warps; base += warps)
     {
-        const long long row = base + group;
-        const bool active = group < groups && row < rows;
+        const long long row = base + warp;
+        const bool active = row < rows;
         const long long at = (active ? row : 0) * classes;
         auto xr = logits + at;
         auto pr = p + at;
         float lse;
-        CN_GROUP_ROW_SOFTMAX(buf, xr, pr, classes, lane, active, lse);
+        CN_WARP_ROW_SOFTMAX(xr, pr, classes, lane, active, lse);
         const int t = active ? labels[row] : 0;
         const bool valid = t >= 0 && t < classes;
         // Largest probability (NaN counts as -1, below every probability), then its first index.
-        float best = -1.0f, pt = 0.0f;
-        bool nanAt0 = false;
+        float best = -1.0f, pt = 0.0f, nanAt0 = 0.0f;
         if (active)
-            for (int j = lane; j < classes; j += G)
+            for (int j = lane; j < classes; j += 32)
             {
                 const float v = pr[j];
                 if (v == v && v > best) best = v;
                 if (j == t) pt = v;
-                if (j == 0 && v != v) nanAt0 = true;
+                if (j == 0 && v != v) nanAt0 = 1.0f;
             }
-        float top;
-        CN_GROUP_MAX(buf, best, top);
+        const float top = cn_warp_max(best);
         float first = 3.402823466e38f;
         if (active)
-            for (int j = lane; j < classes; j += G)
+            for (int j = lane; j < classes; j += 32)
             {
                 const float v = pr[j];
                 if (v == v && v == top && (float)j < first) first = (float)j;
             }
-        float index;
-        CN_GROUP_MIN(buf, first, index);
-        float nan0;
-        CN_GROUP_MAX(buf, nanAt0 ? 1.0f : 0.0f, nan0);
-        float ptAll;
-        CN_GROUP_SUM(buf, pt, ptAll);   // p of the label: one lane holds it, the others add 0
+        const float index = cn_warp_min(first);
+        const float nan0 = cn_warp_max(nanAt0);
+        const float ptAll = cn_warp_sum(pt);   // p of the label: one lane holds it, the others add 0
         if (active)
         {
             if (lane == 0)
@@ -313,7 +306,7 @@ CN_KERNEL cn_classify_step(GPTR(const float) logits, GPTR(const int) labels, GPT
                     c = cn_powf(q > 0.0f ? q : 0.0f, gamma);
                     if (gamma != 0.0f && q > 0.0f && ptAll > 0.0f) c -= gamma * cn_powf(q, gamma - 1.0f) * ptAll * cn_logf(ptAll);
                 }
-                for (int j = lane; j < classes; j += G)
+                for (int j = lane; j < classes; j += 32)
                 {
                     const float onehot = j == t ? 1.0f : 0.0f;
                     grad[at + j] = !valid ? cn_qnan()

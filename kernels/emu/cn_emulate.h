@@ -35,6 +35,7 @@ namespace cn
 struct thread_state
 {
     cn_uint3 idx;
+    unsigned linear;  // x + y * blockDim.x + z * blockDim.x * blockDim.y: lane = linear % 32, warp = linear / 32
 };
 
 // Launch geometry of the block being run (launches are serialized, so plain globals suffice).
@@ -62,6 +63,18 @@ public:
     gptr(const gptr<U>& other) : addr_(other.address()), base_(other.base()), bytes_(other.allocation_bytes()) {}
 
     std::uintptr_t address() const { return addr_; }
+
+    // The address of `count` elements starting here, after checking they lie inside the allocation (a violation is
+    // reported like any other access and a scratch location is returned). For accesses made on the pointer's behalf,
+    // e.g. the source of an emulated cp.async.
+    T* checked(std::size_t count) const
+    {
+        std::uintptr_t offset = addr_ - base_;
+        std::size_t bytes = count * sizeof(T);
+        if (base_ == 0 || offset > bytes_ || bytes_ - offset < bytes)
+            return static_cast<T*>(report_bad_access(addr_, base_, bytes_, bytes));
+        return reinterpret_cast<T*>(addr_);
+    }
     std::uintptr_t base() const { return base_; }
     std::size_t allocation_bytes() const { return bytes_; }
 
@@ -135,6 +148,60 @@ gptr<T> pointer_from_address(std::uint64_t address)
     if (address == 0 || !lookup_allocation(address, &base, &bytes)) return gptr<T>(static_cast<std::uintptr_t>(address), 0, 0);
     return gptr<T>(static_cast<std::uintptr_t>(address), base, bytes);
 }
+
+// ---------------------------------------------------------------------------------------- warps (sm_70+)
+// A warp collective: the calling fiber waits until every lane named in `mask` has arrived at a collective of the
+// same kind with the same mask, then all of them get their results at once (cn_emulate_runtime.cpp). A lane named
+// in the mask that has exited, waits at __syncthreads, or calls another collective or another mask fails the launch
+// naming the kernel, the warp and the lanes; so does a mask without the calling lane or naming lanes the block does
+// not have. Lanes are linear thread indices modulo 32, as on the GPU.
+enum warp_op : int
+{
+    op_shfl_idx = 0,   // shfl.sync.idx
+    op_shfl_up = 1,    // shfl.sync.up
+    op_shfl_down = 2,  // shfl.sync.down
+    op_shfl_bfly = 3,  // shfl.sync.bfly
+    op_ballot = 4,     // vote.sync.ballot.b32
+    op_any = 5,        // vote.sync.any.pred
+    op_all = 6,        // vote.sync.all.pred
+    op_sync = 7,       // bar.warp.sync
+    op_mma_tf32 = 8,   // mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32
+};
+
+// shfl.sync.<op>.b32 d|p, a = value, b, c, membermask, with the PTX ISA's semantics for b and c
+// (c = ((32 - width) << 8) | clamp). *in_range receives the destination predicate p.
+unsigned warp_shfl(int op, unsigned mask, unsigned value, unsigned b, unsigned c, bool* in_range);
+// vote.sync.{ballot,any,all}: the ballot of the mask's lanes' predicates, or any/all of them as 0/1.
+unsigned warp_vote(int op, unsigned mask, bool predicate);
+// bar.warp.sync mask.
+void warp_sync(unsigned mask);
+// mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {d}, {a}, {b}, {c} (the fragment layout of the PTX ISA, all 32
+// lanes): d = A (16x8) * B (8x8) + C, with the low 13 bits of every .tf32 operand ignored.
+void warp_mma_tf32(float d[4], const unsigned a[4], const unsigned b[2], const float c[4]);
+// %laneid of the calling thread.
+unsigned lane_id();
+
+// cvt.rna.tf32.f32 as the GPU computes it: for finite inputs add half a TF32 unit in the last place (ties away from
+// zero; a carry may round up to the next binade or to infinity), then clear the low 13 bits; NaN and infinity keep
+// their high 19 bits.
+inline unsigned cvt_rna_tf32(float x)
+{
+    unsigned bits;
+    std::memcpy(&bits, &x, 4);
+    if (std::fabs(x) < INFINITY) bits += 0x1000u;
+    return bits & 0xffffe000u;
+}
+
+// ---------------------------------------------------------------------------------------- cp.async (sm_80+)
+// cp.async.ca.shared.global [dst], [src], bytes, src_size: queued on the calling thread and carried out only when a
+// cp.async.wait_group that covers its group runs (the latest the hardware may do it), so a kernel that reads the
+// destination before waiting, or waits without committing, sees the poison or the previous tile. src_size < bytes
+// zero-fills the rest; src is only read (and bounds-checked) when src_size > 0.
+void cp_async(void* shared_dst, const void* src, int bytes, int src_size);
+// cp.async.commit_group: the thread's uncommitted copies become its newest group.
+void cp_async_commit();
+// cp.async.wait_group n: completes every committed group but the n newest.
+void cp_async_wait(int n);
 
 // ---------------------------------------------------------------------------------------- kernel registry
 // Argument kinds, shared with C# (KernelArgKind).

@@ -1,34 +1,32 @@
 using System.Diagnostics;
 using System.Globalization;
+using ConvNet.Gpu.Backends.Cpu;
 
 namespace ConvNet.Gpu.Benchmarks.Harness;
 
 /// <summary>
 /// The FP32 ceiling each backend's "% of peak" column is quoted against, in GFLOP/s.
-/// CPU: <c>CONVNET_CPU_PEAK_GFLOPS</c>, else <see cref="DefaultCpuPeakGflops"/> (the 2-core development machine).
+/// CPU: <c>CONVNET_CPU_PEAK_GFLOPS</c>, else measured once per process by <see cref="CpuPeak"/> (many independent FMA
+/// chains per thread on every core, best of several trials).
 /// CUDA: <c>CONVNET_GPU_PEAK_GFLOPS</c>, else measured once per process with cuBLAS SGEMM (TF32 off) on a large
 /// square product: the best of several synchronized runs, so the column says how close an op gets to what cuBLAS does.
 /// </summary>
 public static class DevicePeak
 {
-    /// <summary>Default CPU peak for the 2-core development machine (AMD EPYC, AVX-512 on two 256-bit FMA pipes: 2 cores x 32 flops/cycle x ~3.9 GHz boost).</summary>
-    public const double DefaultCpuPeakGflops = 250;
-
     /// <summary>Environment variable overriding the CPU peak.</summary>
     public const string CpuPeakVariable = "CONVNET_CPU_PEAK_GFLOPS";
 
     /// <summary>Environment variable giving the GPU peak instead of measuring it.</summary>
     public const string GpuPeakVariable = "CONVNET_GPU_PEAK_GFLOPS";
 
+    private static readonly Lazy<(double Gflops, string Source)> Cpu = new(MeasureCpu);
     private static readonly Lazy<(double Gflops, string Source)> Gpu = new(() => MeasureGpu(emulated: false));
     private static readonly Lazy<(double Gflops, string Source)> Emulated = new(() => MeasureGpu(emulated: true));
 
     /// <summary>The peak of backend <paramref name="backendName"/> (see <see cref="BenchmarkBackends"/>) and where it came from.</summary>
     public static (double Gflops, string Source) For(string backendName) => backendName switch
     {
-        BenchmarkBackends.Cpu => FromEnvironment(CpuPeakVariable) is double cpu
-            ? (cpu, $"{CpuPeakVariable}={cpu}")
-            : (DefaultCpuPeakGflops, $"default CPU peak {DefaultCpuPeakGflops} GFLOP/s"),
+        BenchmarkBackends.Cpu => Cpu.Value,
         BenchmarkBackends.Cuda => Gpu.Value,
         BenchmarkBackends.CudaEmulated => Emulated.Value,
         _ => throw new ArgumentException($"unknown backend '{backendName}'", nameof(backendName)),
@@ -36,6 +34,14 @@ public static class DevicePeak
 
     private static double? FromEnvironment(string name) =>
         double.TryParse(Environment.GetEnvironmentVariable(name), NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && v > 0 ? v : null;
+
+    private static (double, string) MeasureCpu()
+    {
+        if (FromEnvironment(CpuPeakVariable) is double given) return (given, $"{CpuPeakVariable}={given}");
+        var peak = CpuPeak.Measure();
+        Console.WriteLine($"// ConvNet.Gpu: CPU peak for % of peak: {peak}");
+        return (peak.Gflops, peak.ToString());
+    }
 
     private static (double, string) MeasureGpu(bool emulated)
     {

@@ -1,13 +1,15 @@
 using System.Diagnostics;
 using System.Text.Json;
 using ConvNet.Gpu.Backends.Cpu;
+using ConvNet.Gpu.Benchmarks.PerOp;
+using ConvNet.Gpu.Benchmarks.Shapes;
 
 namespace ConvNet.Gpu.Benchmarks.Ops;
 
 /// <summary>
 /// A minute-long alternative to BenchmarkDotNet: times SGEMM and every conv shape (forward, backward-data,
 /// backward-weights) on the CPU backend and prints median and minimum milliseconds with GFLOP/s (2 x multiply-adds per second).
-/// Usage: <c>dotnet run -c Release --project benchmarks/ConvNet.Gpu.Benchmarks -- quick [gemm|conv] [--threads N] [--shape NAME] [--im2col] [--json FILE] [--col-block FLOATS]</c>.
+/// Usage: <c>dotnet run -c Release --project benchmarks/ConvNet.Gpu.Benchmarks -- quick [gemm|conv|pool] [--threads N] [--shape NAME] [--im2col] [--json FILE] [--col-block FLOATS] [--force ALGORITHM]</c>.
 /// <c>--json</c> also writes the rows in the format of benchmarks/peers/compare.py (ops "sgemm", "conv-forward", ...).
 /// </summary>
 public static class QuickCpuOps
@@ -18,27 +20,34 @@ public static class QuickCpuOps
         int? threads = null;
         string? shapeFilter = null, jsonPath = null;
         int? colBlock = null;
-        bool gemm = true, conv = true, dataMovement = false;
+        CpuConvAlgorithm? force = null;
+        bool gemm = true, conv = true, pool = true, dataMovement = false;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
             {
                 case "--threads": threads = int.Parse(args[++i]); break;
                 case "--shape": shapeFilter = args[++i]; break;
-                case "gemm": conv = false; break;
-                case "conv": gemm = false; break;
+                case "gemm": conv = false; pool = false; break;
+                case "conv": gemm = false; pool = false; break;
+                case "pool": gemm = false; conv = false; break;
                 case "--im2col": dataMovement = true; break;
                 case "--json": jsonPath = args[++i]; break;
                 case "--col-block": colBlock = int.Parse(args[++i]); break;
+                case "--force": force = Enum.Parse<CpuConvAlgorithm>(args[++i]); break;
                 default: throw new ArgumentException($"unknown quick-mode argument '{args[i]}'");
             }
         }
 
         using var backend = new CpuBackend(threads);
         if (colBlock is { } cb) backend.ColumnBlockFloats = cb;
-        Console.WriteLine($"# {backend.Description}; {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; median of repeated runs");
-        Console.WriteLine($"| {"case",-14} | {"op",-16} | {"median ms",10} | {"GFLOP/s",8} | {"min ms",10} | {"best GFLOP/s",12} |");
-        Console.WriteLine($"|{new string('-', 16)}|{new string('-', 18)}|{new string('-', 12)}|{new string('-', 10)}|{new string('-', 12)}|{new string('-', 14)}|");
+        backend.ForcedConvAlgorithm = force;
+        var peak = CpuPeak.Measure(backend.Threads);
+        _peakGflops = peak.Gflops;
+        Console.WriteLine($"# {backend.Description}; {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; load {Load()}; median of repeated runs");
+        Console.WriteLine($"# % peak = best GFLOP/s over the {peak}");
+        Console.WriteLine($"| {"case",-14} | {"op",-16} | {"median ms",10} | {"GFLOP/s",8} | {"min ms",10} | {"best GFLOP/s",12} | {"% peak",6} |");
+        Console.WriteLine($"|{new string('-', 16)}|{new string('-', 18)}|{new string('-', 12)}|{new string('-', 10)}|{new string('-', 12)}|{new string('-', 14)}|{new string('-', 8)}|");
         if (gemm)
         {
             foreach (int s in new[] { 256, 512, 1024 })
@@ -66,10 +75,25 @@ public static class QuickCpuOps
                     Report(shape.Name, "col2im", 0, bench.Col2Im);
                 }
             }
+        if (pool)
+            foreach (var shape in ShapeTable.Pools)
+            {
+                if (shapeFilter is not null && shape.Name != shapeFilter) continue;
+                using var p = new PoolCase(backend, shape.Geometry());
+                Report(shape.Name, "maxpool-forward", 0, p.MaxForward);
+                Report(shape.Name, "maxpool-backward", 0, p.MaxBackward);
+                Report(shape.Name, "avgpool-forward", 0, p.AvgForward);
+                Report(shape.Name, "avgpool-backward", 0, p.AvgBackward);
+            }
         if (jsonPath is not null) WriteJson(jsonPath, backend);
     }
 
     private static readonly List<Dictionary<string, object>> Rows = [];
+    private static double _peakGflops = double.NaN;
+
+    /// <summary>The 1-, 5- and 15-minute load averages (Linux), or "n/a".</summary>
+    internal static string Load() =>
+        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 
     private static void WriteJson(string path, CpuBackend backend)
     {
@@ -91,7 +115,7 @@ public static class QuickCpuOps
         var (median, min) = Time(run);
         if (jsonOp is not null)
             Rows.Add(new() { ["op"] = jsonOp, ["shape"] = jsonShape ?? name, ["ms"] = median, ["min_ms"] = min, ["gflops"] = flops / median / 1e6 });
-        Console.WriteLine($"| {name,-14} | {op,-16} | {median,10:F3} | {flops / median / 1e6,8:F1} | {min,10:F3} | {flops / min / 1e6,12:F1} |");
+        Console.WriteLine($"| {name,-14} | {op,-16} | {median,10:F3} | {flops / median / 1e6,8:F1} | {min,10:F3} | {flops / min / 1e6,12:F1} | {100 * flops / min / 1e6 / _peakGflops,6:F1} |");
     }
 
     /// <summary>Warms up, then repeats for about half a second (at least 5 runs); returns the median and the minimum in ms.</summary>

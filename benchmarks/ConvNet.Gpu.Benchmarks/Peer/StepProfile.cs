@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using ConvNet.Gpu.Benchmarks.EndToEnd;
+using ConvNet.Gpu.Backends.Cpu;
 using ConvNet.Gpu.Benchmarks.Harness;
 
 namespace ConvNet.Gpu.Benchmarks.Peer;
@@ -61,7 +62,23 @@ public static class StepProfile
         Console.WriteLine($"| {"loss (fwd+bwd, x2)",-22} | {Median(loss),9:F3} | {"",9} |");
         Console.WriteLine($"| {"optimizer step",-22} | {Median(update),9:F3} | {"",9} |");
         Console.WriteLine($"| {"whole step",-22} | {Median(total),9:F3} | {"",9} |");
+        if (backend is CpuBackend cpu) PrintConvAlgorithms(cpu, layers, batch);
         return 0;
+    }
+
+    /// <summary>The CPU backend's algorithm choice for every pass of every convolution layer (what ran above).</summary>
+    private static void PrintConvAlgorithms(CpuBackend cpu, IReadOnlyList<Nn.Layer> layers, int batch)
+    {
+        Console.WriteLine();
+        Console.WriteLine("CPU convolution algorithms (CpuBackend.ChooseConvAlgorithm):");
+        foreach (var layer in layers)
+        {
+            if (layer is not Nn.Conv2D conv) continue;
+            var g = conv.Spec.Resolve(Nn.Shapes.Batch(conv.InputShape, batch), conv.OutChannels);
+            Console.WriteLine($"  {layer.Name} ({g}):");
+            foreach (var pass in new[] { CpuConvPass.Forward, CpuConvPass.BackwardData, CpuConvPass.BackwardWeights })
+                Console.WriteLine($"    {cpu.ChooseConvAlgorithm(g, pass)}");
+        }
     }
 
     private static T Timed<T>(IBackend backend, List<double> into, Func<T> run)

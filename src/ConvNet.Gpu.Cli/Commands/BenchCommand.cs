@@ -50,13 +50,16 @@ internal static class BenchCommand
             }
         }
 
-        using IBackend cpu = Backend.Cpu();
+        using var cpu = Backend.Cpu();
         console.Line(cpu.Description);
+        var peak = ConvNet.Gpu.Backends.Cpu.CpuPeak.Measure(cpu.Threads);
+        console.Line($"CPU {peak}; \"% peak\" is the CPU GFLOP/s over it.");
         if (gpu is not null) console.Line(gpu.Backend.Description);
 
         var table = new Table().Border(TableBorder.Rounded)
             .AddColumn("op").AddColumn("shape")
             .AddColumn(new TableColumn("CPU ms").RightAligned()).AddColumn(new TableColumn("CPU GFLOP/s").RightAligned())
+            .AddColumn(new TableColumn("% peak").RightAligned())
             .AddColumn(new TableColumn($"{Markup.Escape(gpuColumn)} ms").RightAligned()).AddColumn(new TableColumn("GFLOP/s").RightAligned())
             .AddColumn(new TableColumn("speed-up").RightAligned());
         try
@@ -66,7 +69,8 @@ internal static class BenchCommand
                 (string ms, string gf, double? t) cpuCell = Cell(c, cpu, seconds, cancellationToken);
                 (string ms, string gf, double? t) gpuCell = gpu is null ? ("n/a", "n/a", null) : Cell(c, gpu.Backend, seconds, cancellationToken);
                 string speedup = cpuCell.t is double a && gpuCell.t is double b ? (a / b).ToString("0.0", CultureInfo.InvariantCulture) + "x" : "";
-                table.AddRow(c.Op, Markup.Escape(c.Shape), cpuCell.ms, cpuCell.gf, gpuCell.ms, gpuCell.gf, speedup);
+                string percent = cpuCell.t is double ms ? (100 * c.Flops / (ms * 1e-3) / 1e9 / peak.Gflops).ToString("0", CultureInfo.InvariantCulture) + "%" : "";
+                table.AddRow(c.Op, Markup.Escape(c.Shape), cpuCell.ms, cpuCell.gf, percent, gpuCell.ms, gpuCell.gf, speedup);
             }
         }
         finally

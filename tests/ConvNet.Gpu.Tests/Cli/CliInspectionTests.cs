@@ -37,6 +37,8 @@ public sealed class CliInspectionTests
             string[] cells = row.Split('│', StringSplitOptions.TrimEntries);
             double ms = double.Parse(cells[3], CultureInfo.InvariantCulture), gflops = double.Parse(cells[4], CultureInfo.InvariantCulture);
             Assert.True(ms > 0 && gflops > 0, row);
+            Assert.EndsWith("%", cells[5]); // % of the measured peak
         }
+        Assert.Contains("measured FP32 FMA peak", r.Out);
     }
 }

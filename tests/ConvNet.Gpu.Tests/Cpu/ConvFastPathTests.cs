@@ -49,6 +49,7 @@ public sealed class ConvFastPathTests
         ["batch 1 many filters (transposed weight gradient)"] = (1, 1, 8, 8, 48, Conv2dSpec.Square(3, padding: 1)),
         ["2x2 groups 2 many filters (transposed weight gradient)"] = (4, 4, 7, 6, 48, new Conv2dSpec(2, 2, groups: 2)),
         ["stride 2 wide rows (vector gather)"] = (2, 3, 9, 41, 4, new Conv2dSpec(3, 3, 2, 2, Padding2d.Explicit(1, 0, 1, 2))),
+        ["stride 3 wide rows (vector gather)"] = (2, 3, 9, 60, 4, new Conv2dSpec(3, 3, 3, 3, Padding2d.Explicit(1, 0, 2, 1))),
         ["stride 2 dilation 2 wide rows"] = (1, 2, 7, 50, 3, new Conv2dSpec(3, 2, 2, 2, Padding2d.Symmetric(2), 1, 2)),
         ["many channels k > panel"] = (4, 20, 6, 6, 40, Conv2dSpec.Square(3, padding: 1)),
     };

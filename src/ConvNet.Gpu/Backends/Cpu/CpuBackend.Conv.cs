@@ -63,6 +63,11 @@ public sealed unsafe partial class CpuBackend
             });
             return;
         }
+        switch (ChooseConvAlgorithm(g, CpuConvPass.Forward).Algorithm)
+        {
+            case CpuConvAlgorithm.WinogradF2x3: RunWinograd(x, w, b, y, g, backwardData: false); return;
+            case CpuConvAlgorithm.DirectSmallChannel: SmallChannelForward(x, w, b, y, g); return;
+        }
         bool pointwise = IsPointwise(g);
         int step = pointwise ? g.OH : OutputRowsPerBlock(g);
         ForEachSample(g, (slot, n, par) =>
@@ -100,6 +105,11 @@ public sealed unsafe partial class CpuBackend
                 }
             });
             return;
+        }
+        switch (ChooseConvAlgorithm(g, CpuConvPass.BackwardData).Algorithm)
+        {
+            case CpuConvAlgorithm.WinogradF2x3: RunWinograd(dy, w, null, dx, g, backwardData: true); return;
+            case CpuConvAlgorithm.DirectSmallChannel: SmallChannelBackwardData(dy, w, dx, g); return;
         }
         bool pointwise = IsPointwise(g);
         int step = pointwise ? g.OH : OutputRowsPerBlock(g);
@@ -143,6 +153,11 @@ public sealed unsafe partial class CpuBackend
                     DepthwiseConv.BackwardWeights(x + (long)(k / kg) * g.InputPlane, (long)g.C * g.InputPlane,
                         dy + (long)k * plane, (long)g.K * plane, dw + (long)k * g.KH * g.KW, accumulate, g);
             });
+            return;
+        }
+        if (ChooseConvAlgorithm(g, CpuConvPass.BackwardWeights).Algorithm == CpuConvAlgorithm.DirectSmallChannel)
+        {
+            SmallChannelBackwardWeights(x, dy, dw, g, accumulate);
             return;
         }
         bool pointwise = IsPointwise(g);
@@ -283,6 +298,19 @@ public sealed unsafe partial class CpuBackend
             for (int i = 0; i < n; i++) s += VectorRuns.Sum(dy + ((long)i * c + ch) * rest, rest);
             db[ch] = accumulate ? db[ch] + (float)s : (float)s;
         }
+    }
+
+    /// <summary>Winograd F(2x2, 3x3) forward (x -> y) or backward-data (dY -> dX): filters transformed once per call.</summary>
+    private void RunWinograd(float* src, float* w, float* bias, float* dst, Conv2dGeometry g, bool backwardData)
+    {
+        int workers = Math.Min(Threads, g.N * g.DH * g.DH);
+        Workspace.EnsureSlots(Math.Max(1, workers));
+        // The filters live in slot 0's WeightPartial lane; every worker's tiles use its own slot's Columns lane.
+        float* u = Workspace.Get(0, WorkspaceLane.WeightPartial, WinogradConv.FilterFloats(g, backwardData));
+        WinogradConv.TransformFilters(w, g, backwardData, u);
+        var workspace = Workspace;
+        WinogradConv.Run(src, u, bias, dst, g, backwardData, workers,
+            (slot, floats) => (nint)workspace.Get(slot, WorkspaceLane.Columns, floats), Parallelism);
     }
 
     // ------------------------------------------------------------ scheduling helpers

@@ -24,9 +24,13 @@ public static partial class Backend
     /// </summary>
     public static CudaBackend CudaEmulated(CudaBackendOptions? options = null) => CudaEmulated(options, memoryLimitBytes: null);
 
-    /// <summary>The emulated CUDA backend with a cap on its "device" memory (to test out-of-memory handling).</summary>
-    internal static CudaBackend CudaEmulated(CudaBackendOptions? options, long? memoryLimitBytes) =>
-        CreateCudaBackend(EmulatedCudaDevice.Open(memoryLimitBytes), options);
+    /// <summary>
+    /// The emulated CUDA backend with a cap on its "device" memory (to test out-of-memory handling) and the compute
+    /// capability it reports (10 * major + minor; 70 leaves out the sm_80 kernels, as an sm_70 GPU would).
+    /// </summary>
+    internal static CudaBackend CudaEmulated(CudaBackendOptions? options, long? memoryLimitBytes,
+        int computeCapability = EmulatedCudaDevice.DefaultComputeCapability) =>
+        CreateCudaBackend(EmulatedCudaDevice.Open(memoryLimitBytes, computeCapability: computeCapability), options);
 
     /// <summary>
     /// CUDA device 0 when it is available, else the CPU backend. <see cref="IBackend.SelectionReason"/> says which

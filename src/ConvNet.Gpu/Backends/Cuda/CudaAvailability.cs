@@ -44,7 +44,7 @@ public sealed record CudaAvailability(
             {
                 string? blas = DriverProbe.LoadCublas(out cublasVersion);
                 for (int i = 0; i < count; i++) devices.Add(DriverProbe.Describe(i, driverVersion, cublasVersion));
-                reason = DriverProbe.CheckPtxAgainstDriver(EmbeddedPtx.LoadAll(), driverVersion) ?? blas;
+                reason = DriverProbe.CheckPtxAgainstDriver(devices[0], driverVersion) ?? blas;
             }
         }
         return new CudaAvailability(reason is null, reason, driverVersion, cublasVersion, devices, NativeLibraries.LoadedFiles(), emulatorReason);

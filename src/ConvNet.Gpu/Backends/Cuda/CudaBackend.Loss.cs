@@ -2,18 +2,18 @@ using ConvNet.Gpu.Backends.Cuda.Kernels;
 
 namespace ConvNet.Gpu.Backends.Cuda;
 
-// Softmax and the classification losses (kernels/softmax_loss.cu). Rows of up to GroupRowLimit classes get one 32-thread
-// group each (blockDim/32 rows per block at once); longer rows, or blocks under 32 threads, one block each. The training
-// step's loss, gradient, predictions and metrics are one single-block kernel (cn_classify_step).
+// Softmax and the classification losses (kernels/softmax_loss.cu). Rows of up to GroupRowLimit classes get one warp each
+// (butterfly shuffles, blockDim/32 rows per block at once); longer rows, or blocks under 32 threads, one block each. The
+// training step's loss, gradient, predictions and metrics are one single-block kernel (cn_classify_step).
 public sealed partial class CudaBackend
 {
-    /// <summary>Longest row handled by one 32-thread group: 32 elements per lane.</summary>
+    /// <summary>Longest row handled by one warp: 32 elements per lane.</summary>
     private const int GroupRowLimit = 1024;
 
-    /// <summary>Whether rows of <paramref name="classes"/> go one per group (else one per block).</summary>
+    /// <summary>Whether rows of <paramref name="classes"/> go one per warp (else one per block).</summary>
     private bool RowsPerGroup(int classes) => classes <= GroupRowLimit && Options.BlockSize >= 32;
 
-    /// <summary>Blocks for <paramref name="rows"/> rows at one row per 32-thread group.</summary>
+    /// <summary>Blocks for <paramref name="rows"/> rows at one row per warp.</summary>
     private long RowGroupBlocks(int rows) => (rows + Options.BlockSize / 32 - 1) / (Options.BlockSize / 32);
 
     /// <inheritdoc/>
@@ -76,8 +76,8 @@ public sealed partial class CudaBackend
         args.Add(rows); args.Add(classes); args.Add(loss == ClassificationLossKind.Focal ? 1 : 0); args.Add(gamma); args.Add(1f / rows);
         args.AddPointer(buffer); args.AddPointer(buffer + ClassificationMetrics.LossSumWord * 4UL); args.Add(metrics.Capacity);
         args.Add((int)mode);
-        // One block: the batch's metrics are reduced in the same launch, in a fixed order.
-        _device.Launch(Kernel(KernelNames.ClassifyStep), 1, Options.BlockSize, 0, args);
+        // One block (of at least a warp): the batch's metrics are reduced in the same launch, in a fixed order.
+        _device.Launch(Kernel(KernelNames.ClassifyStep), 1, Math.Max(32, Options.BlockSize), 0, args);
     }
 
     private void LaunchClassificationForward(Tensor logits, Tensor labels, Tensor probabilities, Tensor losses, bool focal, float gamma)

@@ -23,6 +23,13 @@ public sealed record CudaDeviceInfo(
     IReadOnlyList<string> LoadedLibraries,
     bool IsEmulated)
 {
+    /// <summary>
+    /// The embedded PTX target whose kernels this device runs: 80 (sm_80, from compute capability 8.0 on: the
+    /// tensor-core and cp.async kernels) or 70 (sm_70); 0 when the device can run none. For the emulated device, the
+    /// target it emulates (its kernels are host code).
+    /// </summary>
+    public int PtxTarget { get; init; }
+
     /// <summary>Compute capability as text, e.g. "9.0".</summary>
     public string ComputeCapability => $"{ComputeCapabilityMajor}.{ComputeCapabilityMinor}";
 
@@ -31,9 +38,11 @@ public sealed record CudaDeviceInfo(
 
     /// <summary>One-line summary for logs and <c>convnet info</c>.</summary>
     public override string ToString() => IsEmulated
-        ? $"{Name}: host memory limit {TotalMemoryBytes / (1024.0 * 1024 * 1024):F1} GiB, emulator {string.Join(", ", LoadedLibraries)}"
+        ? $"{Name}: emulates compute capability {ComputeCapability} (sm_{PtxTarget} kernels), host memory limit "
+          + $"{TotalMemoryBytes / (1024.0 * 1024 * 1024):F1} GiB, emulator {string.Join(", ", LoadedLibraries)}"
         : $"[{Index}] {Name}: compute capability {ComputeCapability}, {TotalMemoryBytes / (1024.0 * 1024 * 1024):F1} GiB, "
-          + $"{MultiprocessorCount} SMs, driver {DriverVersionText}, cuBLAS {CublasVersion}";
+          + $"{MultiprocessorCount} SMs, driver {DriverVersionText}, cuBLAS {CublasVersion}, "
+          + (PtxTarget > 0 ? $"PTX sm_{PtxTarget}" : "no PTX target (compute capability below 7.0)");
 
     /// <summary>Formats a CUDA version integer (1000 * major + 10 * minor) as "major.minor".</summary>
     internal static string FormatCudaVersion(int version) =>

@@ -36,6 +36,27 @@ public sealed class DriverDeviceTests
     }
 
     [Fact]
+    public void Loads_the_PTX_target_of_its_compute_capability_and_says_which()
+    {
+        // build/test-driver-path.sh runs this with the stand-in driver at compute capability 8.0 and again at 7.0.
+        using var device = Open();
+        var info = device.Info;
+        int? expected = EmbeddedPtx.TargetFor(info.ComputeCapabilityMajor, info.ComputeCapabilityMinor);
+        Assert.Equal(expected, info.PtxTarget);
+        Assert.Contains($"PTX sm_{expected}", info.ToString());
+        Assert.Equal("cn_im2col", device.GetKernel("cn_im2col").Name);
+        if (expected >= 80)
+        {
+            Assert.Equal("cn_probe_mma_tf32", device.GetKernel("cn_probe_mma_tf32").Name);
+        }
+        else
+        {
+            var e = Assert.Throws<CudaException>(() => device.GetKernel("cn_probe_mma_tf32"));
+            Assert.Equal("CUDA_ERROR_NOT_FOUND", e.ErrorName);
+        }
+    }
+
+    [Fact]
     public void Copies_memset_a_kernel_launch_and_SGEMM_give_the_expected_values()
     {
         using var device = Open();

@@ -30,6 +30,30 @@ internal static partial class KernelSources
 
     public static HashSet<string> DeclaredKernelNames() => KernelsByFile().Values.SelectMany(v => v).ToHashSet();
 
+    /// <summary>
+    /// Names of the CN_KERNELs declared inside an <c>#if CN_SM80</c> block: they exist in the sm_80 PTX and on the
+    /// emulated device only, not in the sm_70 PTX. (Nested #if/#ifdef/#ifndef blocks are tracked; #else flips the block.)
+    /// </summary>
+    public static HashSet<string> Sm80OnlyKernelNames()
+    {
+        string? dir = Directory();
+        if (dir is null) Assert.Skip("kernels/ not found above the test binary (published test run)");
+        var names = new HashSet<string>();
+        foreach (string file in System.IO.Directory.GetFiles(dir, "*.cu"))
+        {
+            var stack = new Stack<bool>(); // per open #if: is this branch sm_80-only?
+            foreach (string raw in File.ReadLines(file))
+            {
+                string line = raw.Trim();
+                if (line.StartsWith("#if", StringComparison.Ordinal)) stack.Push(line == "#if CN_SM80");
+                else if (line.StartsWith("#else", StringComparison.Ordinal) && stack.Count > 0) stack.Push(stack.Pop() && false);
+                else if (line.StartsWith("#endif", StringComparison.Ordinal) && stack.Count > 0) stack.Pop();
+                else if (stack.Contains(true) && KernelDeclaration().Match(line) is { Success: true } m) names.Add(m.Groups[1].Value);
+            }
+        }
+        return names;
+    }
+
     [GeneratedRegex(@"CN_KERNEL\s+([A-Za-z_][A-Za-z0-9_]*)\s*\(")]
     private static partial Regex KernelDeclaration();
 }

@@ -51,7 +51,7 @@ internal static unsafe class ConvColumns
                         else if (g.SW == 2)
                             GatherStride2(src, dst, lo, hi);
                         else
-                            for (int i = lo; i < hi; i++) dst[i] = src[i * g.SW];
+                            GatherStrided(src, dst, lo, hi, g.SW);
                         Zero(dst + hi, ow - hi);
                     }
                 }
@@ -115,6 +115,21 @@ internal static unsafe class ConvColumns
                 Avx.Store(dst + i, Avx2.Permute4x64(even.AsDouble(), 0b11_01_10_00).AsSingle()); // a0 a2 a4 a6 b0 b2 b4 b6
             }
         for (; i < hi; i++) dst[i] = src[2 * i];
+    }
+
+    /// <summary>dst[i] = src[i * stride] for i in [lo, hi): 8 lanes per AVX2 gather (strides 3 and up).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void GatherStrided(float* src, float* dst, int lo, int hi, int stride)
+    {
+        int i = lo;
+        if (Avx2.IsSupported)
+        {
+            var lanes = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * stride;
+            // Every gathered index i*stride with i < hi is a valid tap of the row.
+            for (; i + 8 <= hi; i += 8)
+                Avx.Store(dst + i, Avx2.GatherVector256(src, Vector256.Create(i * stride) + lanes, 4));
+        }
+        for (; i < hi; i++) dst[i] = src[i * stride];
     }
 
     /// <summary>

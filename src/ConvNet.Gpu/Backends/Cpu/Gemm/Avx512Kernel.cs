@@ -32,25 +32,51 @@ internal readonly unsafe struct Avx512Kernel : ISgemmKernel
     {
         switch (mr)
         {
-            case 1: Rows<R1>(nr, kc, a, b, c, ldc, mode, beta, t); break;
-            case 2: Rows<R2>(nr, kc, a, b, c, ldc, mode, beta, t); break;
-            case 3: Rows<R3>(nr, kc, a, b, c, ldc, mode, beta, t); break;
-            case 4: Rows<R4>(nr, kc, a, b, c, ldc, mode, beta, t); break;
-            case 5: Rows<R5>(nr, kc, a, b, c, ldc, mode, beta, t); break;
-            case 6: Rows<R6>(nr, kc, a, b, c, ldc, mode, beta, t); break;
-            case 7: Rows<R7>(nr, kc, a, b, c, ldc, mode, beta, t); break;
-            case 8: Rows<R8>(nr, kc, a, b, c, ldc, mode, beta, t); break;
-            case 9: Rows<R9>(nr, kc, a, b, c, ldc, mode, beta, t); break;
-            case 10: Rows<R10>(nr, kc, a, b, c, ldc, mode, beta, t); break;
-            case 11: Rows<R11>(nr, kc, a, b, c, ldc, mode, beta, t); break;
-            case 12: Rows<R12>(nr, kc, a, b, c, ldc, mode, beta, t); break;
+            case 1: Rows<R1>(nr, kc, a, b, 32, c, ldc, mode, beta, t); break;
+            case 2: Rows<R2>(nr, kc, a, b, 32, c, ldc, mode, beta, t); break;
+            case 3: Rows<R3>(nr, kc, a, b, 32, c, ldc, mode, beta, t); break;
+            case 4: Rows<R4>(nr, kc, a, b, 32, c, ldc, mode, beta, t); break;
+            case 5: Rows<R5>(nr, kc, a, b, 32, c, ldc, mode, beta, t); break;
+            case 6: Rows<R6>(nr, kc, a, b, 32, c, ldc, mode, beta, t); break;
+            case 7: Rows<R7>(nr, kc, a, b, 32, c, ldc, mode, beta, t); break;
+            case 8: Rows<R8>(nr, kc, a, b, 32, c, ldc, mode, beta, t); break;
+            case 9: Rows<R9>(nr, kc, a, b, 32, c, ldc, mode, beta, t); break;
+            case 10: Rows<R10>(nr, kc, a, b, 32, c, ldc, mode, beta, t); break;
+            case 11: Rows<R11>(nr, kc, a, b, 32, c, ldc, mode, beta, t); break;
+            case 12: Rows<R12>(nr, kc, a, b, 32, c, ldc, mode, beta, t); break;
+            default: throw new ArgumentOutOfRangeException(nameof(mr));
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Tile"/> reading B unpacked: row p of the panel at b + p * <paramref name="ldb"/> (32 readable floats
+    /// each, of which the first <paramref name="nr"/> count). For callers whose B is already laid out k-major, such as
+    /// the Winograd transforms. <paramref name="mode"/> is Overwrite or Accumulate.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void TileStridedB(int mr, int nr, int kc, float* a, float* b, int ldb, float* c, int ldc, TileStore mode, float* t)
+    {
+        switch (mr)
+        {
+            case 1: Rows<R1>(nr, kc, a, b, ldb, c, ldc, mode, 1f, t); break;
+            case 2: Rows<R2>(nr, kc, a, b, ldb, c, ldc, mode, 1f, t); break;
+            case 3: Rows<R3>(nr, kc, a, b, ldb, c, ldc, mode, 1f, t); break;
+            case 4: Rows<R4>(nr, kc, a, b, ldb, c, ldc, mode, 1f, t); break;
+            case 5: Rows<R5>(nr, kc, a, b, ldb, c, ldc, mode, 1f, t); break;
+            case 6: Rows<R6>(nr, kc, a, b, ldb, c, ldc, mode, 1f, t); break;
+            case 7: Rows<R7>(nr, kc, a, b, ldb, c, ldc, mode, 1f, t); break;
+            case 8: Rows<R8>(nr, kc, a, b, ldb, c, ldc, mode, 1f, t); break;
+            case 9: Rows<R9>(nr, kc, a, b, ldb, c, ldc, mode, 1f, t); break;
+            case 10: Rows<R10>(nr, kc, a, b, ldb, c, ldc, mode, 1f, t); break;
+            case 11: Rows<R11>(nr, kc, a, b, ldb, c, ldc, mode, 1f, t); break;
+            case 12: Rows<R12>(nr, kc, a, b, ldb, c, ldc, mode, 1f, t); break;
             default: throw new ArgumentOutOfRangeException(nameof(mr));
         }
     }
 
     // Full optimization from the first call: tier-0 code for this loop is many times slower and GEMMs make few calls.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Rows<TR>(int nr, int kc, float* a, float* b, float* c, int ldc, TileStore mode, float beta, float* t)
+    private static void Rows<TR>(int nr, int kc, float* a, float* b, int bStep, float* c, int ldc, TileStore mode, float beta, float* t)
         where TR : struct, IRowCount
     {
         Vector512<float> c0_0 = default; Vector512<float> c0_1 = default;
@@ -82,7 +108,7 @@ internal readonly unsafe struct Avx512Kernel : ISgemmKernel
             if (TR.Value > 10) { var a10 = Vector512.Create(a[10]); c10_0 = Avx512F.FusedMultiplyAdd(a10, b0, c10_0); c10_1 = Avx512F.FusedMultiplyAdd(a10, b1, c10_1); }
             if (TR.Value > 11) { var a11 = Vector512.Create(a[11]); c11_0 = Avx512F.FusedMultiplyAdd(a11, b0, c11_0); c11_1 = Avx512F.FusedMultiplyAdd(a11, b1, c11_1); }
             a += 12;
-            b += 32;
+            b += bStep;
         }
 
         // Full-width tiles go straight to C; a ragged right edge goes through the scratch tile and a scalar merge.

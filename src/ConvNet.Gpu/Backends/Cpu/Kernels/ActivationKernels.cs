@@ -14,6 +14,7 @@ internal static unsafe class ActivationKernels
     private const int Block = 256;
 
     /// <summary>y = f(x) over [0, n).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(ActivationKind kind, float alpha, float* x, float* y, int n)
     {
         var xs = new ReadOnlySpan<float>(x, n);
@@ -33,6 +34,7 @@ internal static unsafe class ActivationKernels
     /// dx = f'(x) * dy over [0, n). ReLU and LeakyReLU branch on x; ELU branches on x and uses f'(x) = y + alpha for
     /// x &lt;= 0 (no exp, and right when x was overwritten by y in place); Sigmoid and Tanh use y only.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward(ActivationKind kind, float alpha, float* x, float* y, float* dy, float* dx, int n)
     {
         switch (kind)
@@ -52,6 +54,7 @@ internal static unsafe class ActivationKernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store(float* p, Vector<float> v) => Unsafe.WriteUnaligned(p, v);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void LeakyReLU(float alpha, float* x, float* y, int n)
     {
         int i = 0, w = Vector<float>.Count;
@@ -69,6 +72,7 @@ internal static unsafe class ActivationKernels
     /// small |x| to cancellation, so on (-1/2, 0] expm1 is its degree-8 Taylor polynomial (truncation below 2e-8
     /// relative); below that exp(x) - 1 &lt;= -0.39 and the subtraction is harmless. NaN stays NaN.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Elu(float alpha, float* x, float* y, int n)
     {
         float* e = stackalloc float[Block];
@@ -127,6 +131,7 @@ internal static unsafe class ActivationKernels
     }
 
     /// <summary>dx = x &gt; 0 ? dy : slope*dy (slope 0 is ReLU).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PiecewiseLinearBackward(float slope, float* x, float* dy, float* dx, int n)
     {
         int i = 0, w = Vector<float>.Count;
@@ -139,6 +144,7 @@ internal static unsafe class ActivationKernels
         for (; i < n; i++) dx[i] = x[i] > 0f ? dy[i] : dy[i] * slope;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void EluBackward(float alpha, float* x, float* y, float* dy, float* dx, int n)
     {
         int i = 0, w = Vector<float>.Count;
@@ -151,6 +157,7 @@ internal static unsafe class ActivationKernels
         for (; i < n; i++) dx[i] = x[i] > 0f ? dy[i] : dy[i] * (y[i] + alpha);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SigmoidBackward(float* y, float* dy, float* dx, int n)
     {
         int i = 0, w = Vector<float>.Count;
@@ -162,6 +169,7 @@ internal static unsafe class ActivationKernels
         for (; i < n; i++) dx[i] = dy[i] * y[i] * (1f - y[i]);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TanhBackward(float* y, float* dy, float* dx, int n)
     {
         int i = 0, w = Vector<float>.Count;

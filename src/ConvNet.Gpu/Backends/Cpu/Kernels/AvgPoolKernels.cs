@@ -11,6 +11,7 @@ namespace ConvNet.Gpu.Backends.Cpu.Kernels;
 internal static unsafe class AvgPoolKernels
 {
     /// <summary>Average pooling of one plane: the window's real elements summed row-major, divided by its divisor.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AvgForwardPlane(float* x, float* y, Pool2dGeometry g, PoolWindows win)
     {
         int w = g.W, oH = g.OH, oW = g.OW;
@@ -51,6 +52,7 @@ internal static unsafe class AvgPoolKernels
     /// Eight horizontally adjacent average windows inside the row (see <see cref="MaxPoolKernels"/>). Each lane adds its
     /// window in the scalar loop's row-major order and divides by the same integer divisor, so the bits match it.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AvgForward8(float* x, float* y, int w, int hs, int he, int col0, int stride, int kw, int rows, int[] colCount, int ow)
     {
         var evenOdd = Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
@@ -77,6 +79,7 @@ internal static unsafe class AvgPoolKernels
     }
 
     /// <summary>Average-pool backward of one plane as a gather: dX[h, w] = sum over windows containing (h, w) of dY / divisor.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AvgBackwardPlane(float* dy, float* dx, Pool2dGeometry g, PoolWindows win)
     {
         if (g.SH >= g.KH && g.SW >= g.KW)
@@ -107,6 +110,7 @@ internal static unsafe class AvgPoolKernels
     }
 
     /// <summary>dX[h, w] for one element: dY / divisor summed over the windows containing it, in row-major window order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float GatherOne(float* dy, Pool2dGeometry g, PoolWindows win, int h, int w)
     {
         int oW = g.OW;
@@ -125,6 +129,7 @@ internal static unsafe class AvgPoolKernels
     /// <see cref="GatherOne"/> for eight adjacent columns: per window row, one load of dY and of the column divisors at
     /// [bse, bse + 8) and a lane shuffle per slot; absent slots add +0, so the order and the bits match.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Gather8(float* dy, float* dxRow, int oW, PoolWindows win, int h, PoolGatherColumns plan, int w0, int bse, int wIn)
     {
         var vBase = Vector256.Create(bse);
@@ -151,6 +156,7 @@ internal static unsafe class AvgPoolKernels
     }
 
     /// <summary>Average-pool gather when windows do not overlap: each covered element receives 0 + dY / divisor of its one window.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AvgBackwardDisjoint(float* dy, float* dx, Pool2dGeometry g, PoolWindows win)
     {
         int wIn = g.W, oH = g.OH, oW = g.OW;
@@ -176,6 +182,7 @@ internal static unsafe class AvgPoolKernels
     }
 
     /// <summary>2x2 stride-2 disjoint average gather, eight windows at a time: each element gets 0 + dY / 4 of its window.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AvgBackward2x2(float* dy, float* dx, int w, int oH, int oW)
     {
         var lowPairs = Vector256.Create(0, 0, 1, 1, 2, 2, 3, 3);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace ConvNet.Gpu.Backends.Cpu.Kernels;
@@ -9,6 +10,7 @@ namespace ConvNet.Gpu.Backends.Cpu.Kernels;
 internal static unsafe class BatchNormKernels
 {
     /// <summary>y[i] = (x[i] - mean) * scale + shift over [0, n); y may alias x.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Normalize(float* x, float* y, int n, double mean, double scale, double shift)
     {
         var vm = Vector256.Create(mean);
@@ -24,6 +26,7 @@ internal static unsafe class BatchNormKernels
     }
 
     /// <summary>dx[i] = kDy * dy[i] + kX * (x[i] - mean) + k0 over [0, n); dx may alias dy.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward(float* x, float* dy, float* dx, int n, double mean, double kDy, double kX, double k0)
     {
         var vm = Vector256.Create(mean);

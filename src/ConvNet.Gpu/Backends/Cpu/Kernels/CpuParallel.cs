@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace ConvNet.Gpu.Backends.Cpu.Kernels;
 
 /// <summary>
@@ -22,6 +23,7 @@ internal static class CpuParallel
     /// <paramref name="workPerItem"/> is the approximate number of elements touched per item, used only to decide
     /// whether and how finely to split.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void For(CpuBackend backend, int count, long workPerItem, Action<int, int> body)
     {
         if (count <= 0) return;
@@ -54,6 +56,7 @@ internal static class CpuParallel
     /// elements (whole cache lines, whole vectors), so SIMD loops see aligned-size blocks and the same element
     /// always lands in the same lane position relative to its block start.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ForElements(CpuBackend backend, int length, Action<int, int> body)
     {
         const int Block = 64;

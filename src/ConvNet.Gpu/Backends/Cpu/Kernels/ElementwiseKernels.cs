@@ -11,6 +11,7 @@ internal static unsafe class ElementwiseKernels
     /// Inverted dropout over elements [start, end): mask[i] = u(seed, offset + i) &gt;= p ? 1/(1-p) : 0, y[i] = x[i] * mask[i].
     /// i is the element's index in the whole tensor, so any split gives the same mask as the CUDA kernel.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Dropout(float* x, float* y, float* mask, int start, int end, float p, ulong seed, ulong offset)
     {
         float keepScale = 1f / (1f - p);
@@ -53,6 +54,7 @@ internal static unsafe class ElementwiseKernels
     }
 
     /// <summary>y[i] = x[i] * scale + shift over [0, n) (multiply, then add: two roundings, like TensorPrimitives.MultiplyAdd).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ScaleShift(float* x, float scale, float shift, float* y, int n)
     {
         int i = 0, w = Vector<float>.Count;

@@ -15,6 +15,7 @@ internal static unsafe class MaxPoolKernels
     /// elements replace it only when strictly greater (ties keep the first in row-major order). The first NaN wins and
     /// holds, so NaNs propagate as in PyTorch.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MaxForwardPlane(float* x, float* y, int* argmax, Pool2dGeometry g, PoolWindows win)
     {
         int w = g.W, oH = g.OH, oW = g.OW;
@@ -64,6 +65,7 @@ internal static unsafe class MaxPoolKernels
     /// Eight horizontally adjacent windows of one output row, all inside the row: rows [hs, he), first column of
     /// window j at col0 + j*stride, kw columns each. Candidates are visited in row-major window order.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MaxForward8(float* x, float* y, int* argmax, int w, int hs, int he, int col0, int stride, int kw)
     {
         var evenOdd = Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
@@ -97,6 +99,7 @@ internal static unsafe class MaxPoolKernels
     /// at a time: the two input rows are split into even and odd columns, and the four candidates are compared in
     /// row-major order with branch-free selects (data-dependent branches mispredict on random activations).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MaxForward2x2(float* x, float* y, int* argmax, int w, int oH, int oW)
     {
         var evenOdd = Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
@@ -158,6 +161,7 @@ internal static unsafe class MaxPoolKernels
     }
 
     /// <summary>Max-pool backward of one plane as a gather: dX[h, w] = sum of dY over the windows whose argmax is h*W + w.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MaxBackwardPlane(float* dy, int* argmax, float* dx, Pool2dGeometry g, PoolWindows win)
     {
         if (g.SH >= g.KH && g.SW >= g.KW)
@@ -192,6 +196,7 @@ internal static unsafe class MaxPoolKernels
     /// dX[h, w] for one element: dY summed over the windows (row-major) whose argmax is h*W + w. Branch-free: a window
     /// that chose another element adds +0, which leaves the sum's bits unchanged.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float GatherOne(float* dy, int* argmax, Pool2dGeometry g, PoolWindows win, int h, int w)
     {
         int oW = g.OW, me = h * g.W + w;
@@ -210,6 +215,7 @@ internal static unsafe class MaxPoolKernels
     /// <see cref="GatherOne"/> for eight adjacent columns: per window row, one load of dY and argmax at [bse, bse + 8)
     /// and a lane shuffle per slot; absent slots and windows that chose another element add +0, in the same order.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Gather8(float* dy, int* argmax, float* dxRow, int oW, int me0, int ohLo, int ohHi,
         PoolGatherColumns plan, int w0, int bse, int wIn)
     {
@@ -236,34 +242,32 @@ internal static unsafe class MaxPoolKernels
     }
 
     /// <summary>
-    /// Max-pool gather when windows do not overlap (stride &gt;= kernel): every input element lies in at most one window,
-    /// so its sum has at most one term. Elements outside every window are zeroed first; each window then writes its
-    /// own elements, 0 + dY at the argmax and 0 elsewhere (branch-free), the same bits as the general gather.
+    /// Max-pool backward when windows do not overlap (stride &gt;= kernel): every input element lies in at most one window,
+    /// so its sum has at most one term and no search is needed. 2x2 stride 2 writes every element in one vector pass;
+    /// other kernels clear the plane and scatter each window's dY to its argmax.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MaxBackwardDisjoint(float* dy, int* argmax, float* dx, Pool2dGeometry g, PoolWindows win)
     {
         int wIn = g.W, oH = g.OH, oW = g.OW;
-        if (g.SH > g.KH || g.SW > g.KW || g.OH * g.SH - g.PadH < g.H || g.OW * g.SW - g.PadW < g.W)
-            new Span<float>(dx, g.H * wIn).Clear();
         if (g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2 && g.PadH == 0 && g.PadW == 0 && 2 * oH <= g.H && 2 * oW <= wIn && oW >= 8)
         {
+            if (2 * oH < g.H || 2 * oW < wIn) new Span<float>(dx, g.H * wIn).Clear(); // a last row or column no window covers
             MaxBackward2x2(dy, argmax, dx, wIn, oH, oW);
             return;
         }
+        // Direct scatter: the plane is cleared and each window's argmax receives 0 + dY (the + 0 turns -0 into +0, the
+        // same bits as the gather's sum starting from +0). An argmax outside its own window (not one the forward pass
+        // wrote) is ignored, as the gather ignores it, so no write can leave the plane.
+        new Span<float>(dx, g.H * wIn).Clear();
         int[] rs = win.RowStart, re = win.RowEnd, cs = win.ColStart, ce = win.ColEnd;
         for (int oh = 0; oh < oH; oh++)
             for (int ow = 0; ow < oW; ow++)
             {
-                int o = oh * oW + ow;
-                int bits = BitConverter.SingleToInt32Bits(dy[o]);
-                int winner = argmax[o];
-                for (int h = rs[oh]; h < re[oh]; h++)
-                    for (int c = cs[ow]; c < ce[ow]; c++)
-                    {
-                        int me = h * wIn + c;
-                        int keep = -(me == winner ? 1 : 0);
-                        dx[me] = 0f + BitConverter.Int32BitsToSingle(bits & keep);
-                    }
+                int o = oh * oW + ow, a = argmax[o];
+                if (a < 0) continue;
+                int h = a / wIn, c = a - h * wIn;
+                if (h >= rs[oh] && h < re[oh] && c >= cs[ow] && c < ce[ow]) dx[a] = 0f + dy[o];
             }
     }
 
@@ -271,6 +275,7 @@ internal static unsafe class MaxPoolKernels
     /// 2x2 stride-2 disjoint gather, eight windows (sixteen input columns) at a time: each window's dY and argmax are
     /// duplicated to its two columns, and every input element keeps 0 + dY where it is the argmax, else 0.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MaxBackward2x2(float* dy, int* argmax, float* dx, int w, int oH, int oW)
     {
         var lowPairs = Vector256.Create(0, 0, 1, 1, 2, 2, 3, 3);

@@ -20,6 +20,7 @@ internal static unsafe class OptimizerKernels
     /// g = grad + wd*param; with momentum: v = momentum*v + g and param -= lr * (nesterov ? g + momentum*v : v);
     /// without: param -= lr*g, velocity untouched.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Sgd(float* param, float* grad, float* velocity, int n, float lr, float momentum, float wd, bool nesterov)
     {
         int i = 0, w = Vector<float>.Count;
@@ -61,6 +62,7 @@ internal static unsafe class OptimizerKernels
     /// Adam adds wd*param to the gradient; then m = b1*m + (1-b1)*g, v = b2*v + (1-b2)*g^2,
     /// param -= stepSize * m / (sqrt(v) / bc2Sqrt + eps).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Adam(float* param, float* grad, float* m, float* v, int n, float lr, float beta1, float beta2, float eps,
         float wd, bool decoupled, float stepSize, float bc2Sqrt)
     {

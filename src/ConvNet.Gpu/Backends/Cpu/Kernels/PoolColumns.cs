@@ -12,6 +12,7 @@ internal static unsafe class PoolColumns
     /// Whether windows ow..ow+7 lie wholly inside the row horizontally and every load <see cref="LoadColumns"/> makes
     /// for them stays inside it (the stride-2 path reads 16 consecutive floats).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static bool CanVectorizeColumns(int ow, int oW, int sw, int kw, int pw, int w)
     {
         if (ow + 8 > oW) return false;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace ConvNet.Gpu.Backends.Cpu.Kernels;
 
 /// <summary>
@@ -47,6 +48,7 @@ internal sealed class PoolWindows
     /// <summary>Resolves the windows of <paramref name="g"/>.</summary>
     public static PoolWindows Create(Pool2dGeometry g) => new(g);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (int[] Lo, int[] Hi) Cover(int inSize, int kernel, int stride, int pad, int outSize)
     {
         var lo = new int[inSize];
@@ -55,6 +57,7 @@ internal sealed class PoolWindows
         return (lo, hi);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (int[] Start, int[] End, int[] Count) Axis(int outSize, int inSize, int kernel, int stride, int pad, bool includePad)
     {
         var start = new int[outSize];
@@ -76,6 +79,7 @@ internal sealed class PoolWindows
     /// The output indices o whose windows contain input index <paramref name="i"/>: o in [lo, hi], empty when lo &gt; hi.
     /// Window o covers [o*stride - pad, o*stride - pad + kernel).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (int Lo, int Hi) Covering(int i, int kernel, int stride, int pad, int outSize)
     {
         int shifted = i + pad;

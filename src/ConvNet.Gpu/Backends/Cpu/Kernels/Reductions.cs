@@ -11,6 +11,7 @@ namespace ConvNet.Gpu.Backends.Cpu.Kernels;
 internal static unsafe class Reductions
 {
     /// <summary>Sum of p[0..n) in float64.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double Sum(float* p, int n)
     {
         var acc0 = Vector256<double>.Zero;
@@ -28,6 +29,7 @@ internal static unsafe class Reductions
     }
 
     /// <summary>Sum of a[i] * b[i] over [0, n) in float64.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double Dot(float* a, float* b, int n)
     {
         var acc0 = Vector256<double>.Zero;
@@ -46,6 +48,7 @@ internal static unsafe class Reductions
     }
 
     /// <summary>Sum of (p[i] - shift)^2 over [0, n) in float64: the second pass of a two-pass variance.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double SumSquaredDeviations(float* p, int n, double shift)
     {
         var acc0 = Vector256<double>.Zero;
@@ -70,6 +73,7 @@ internal static unsafe class Reductions
     }
 
     /// <summary>Sum of b[i] * (a[i] - shift) over [0, n) in float64.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double DotCentered(float* a, double shift, float* b, int n)
     {
         var acc0 = Vector256<double>.Zero;
@@ -92,6 +96,7 @@ internal static unsafe class Reductions
     /// Column sums of a strided block: acc[i] += sum over r &lt; rows of x[r*stride + i], for i &lt; len, rows added in
     /// order. Each column is one float64 accumulator, so the result is independent of how columns are split.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AddRows(float* x, int rows, long stride, int len, double* acc)
     {
         for (int r = 0; r < rows; r++)

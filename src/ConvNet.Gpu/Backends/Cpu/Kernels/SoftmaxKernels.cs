@@ -30,6 +30,7 @@ internal static unsafe class SoftmaxKernels
     }
 
     /// <summary>dx = y * (dy - sum(dy * y)) over one row, element by element, so dx may alias y or dy.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward(float* y, float* dy, float* dx, int k)
     {
         float dot = (float)Reductions.Dot(dy, y, k);
@@ -51,6 +52,7 @@ internal static unsafe class SoftmaxKernels
     public static float TargetLogit(float* x, int label, int k) => (uint)label < (uint)k ? x[label] : 0f;
 
     /// <summary>g = scale * (p - onehot(label)) over one row (g may alias p); a bad label gives a NaN row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void CrossEntropyBackward(float* p, int label, float* g, int k, float scale)
     {
         var gs = new Span<float>(g, k);
@@ -68,6 +70,7 @@ internal static unsafe class SoftmaxKernels
     /// Focal loss of one row, -(1 - p_t)^gamma * log(p_t), from the softmax left in p: log(p_t) = x_t - max - log(sum)
     /// (exact even when p_t underflows) and 1 - p_t = (sum of the other exponentials) / sum (no cancellation as p_t -> 1).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float FocalLoss(float targetLogit, float* p, RowStats stats, int label, int k, float gamma)
     {
         if ((uint)label >= (uint)k) return float.NaN;
@@ -83,6 +86,7 @@ internal static unsafe class SoftmaxKernels
     /// (p log p -> 0). q is the sum of the other probabilities in float64, and log(p_t) = log1p(-q) while q &lt; 1/2, so both
     /// stay accurate as p_t -> 1. A bad label gives a NaN row.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void FocalBackward(float* p, int label, float* g, int k, float gamma, float scale)
     {
         var gs = new Span<float>(g, k);
@@ -113,6 +117,7 @@ internal static unsafe class SoftmaxKernels
         Reductions.Sum(p, label) + Reductions.Sum(p + label + 1, k - label - 1);
 
     /// <summary>log(1 + x) for |x| &lt; 1, accurate for small x (.NET has no log1p): log(u) * x / (u - 1) with u = 1 + x.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double Log1p(double x)
     {
         double u = 1.0 + x;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace ConvNet.Gpu.Backends.Cpu.Kernels;
 
 /// <summary>
@@ -8,6 +9,7 @@ namespace ConvNet.Gpu.Backends.Cpu.Kernels;
 internal static unsafe class UpsampleKernels
 {
     /// <summary>Nearest upsampling of one plane: (h, w) to (h*scaleH, w*scaleW); the first output row of a block is built, the rest copied.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void UpsampleForwardPlane(float* x, float* y, int h, int w, int scaleH, int scaleW)
     {
         int outW = w * scaleW;
@@ -30,6 +32,7 @@ internal static unsafe class UpsampleKernels
     }
 
     /// <summary>Nearest-upsampling backward of one plane: each input element sums its scaleH x scaleW block, row-major.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void UpsampleBackwardPlane(float* dy, float* dx, int h, int w, int scaleH, int scaleW)
     {
         int outW = w * scaleW;

@@ -5,8 +5,9 @@ namespace ConvNet.Gpu.Backends.Cuda.Driver;
 
 /// <summary>
 /// The real device: the CUDA driver API on the device's primary context, two non-blocking streams (compute for all
-/// kernels, SGEMM and graphs; copy for overlapping uploads), every embedded PTX module loaded at creation, and a cuBLAS
-/// handle bound to the compute stream with its own workspace (so captures never make cuBLAS allocate).
+/// kernels, SGEMM and graphs; copy for overlapping uploads), the embedded PTX modules of the device's target loaded at
+/// creation (sm_80 from compute capability 8.0 on, else sm_70; <see cref="CudaDeviceInfo.PtxTarget"/> says which), and a
+/// cuBLAS handle bound to the compute stream with its own workspace (so captures never make cuBLAS allocate).
 /// Pinned memory, asynchronous copies, events and graphs live in DriverCudaDevice.Pipeline.cs.
 /// Every status is checked. Out of memory throws <see cref="CudaOutOfMemoryException"/> and leaves the device usable;
 /// a sticky error (illegal address, launch failure) is reported once and every later call is refused with that cause.
@@ -41,7 +42,7 @@ internal sealed unsafe partial class DriverCudaDevice : ICudaDevice
             MakeCurrent();
             CudaCheck.Driver(CudaDriver.cuStreamCreate(out _stream, CudaDriver.StreamNonBlocking), "cuStreamCreate");
             CudaCheck.Driver(CudaDriver.cuStreamCreate(out _copyStream, CudaDriver.StreamNonBlocking), "cuStreamCreate");
-            foreach (var ptx in EmbeddedPtx.LoadAll()) _modules.Add(LoadModule(ptx, info.DriverVersion));
+            foreach (var ptx in EmbeddedPtx.LoadFor(info.PtxTarget)) _modules.Add(LoadModule(ptx, info.DriverVersion));
             CudaCheck.Blas(Cublas.cublasCreate_v2(out _cublas), "cublasCreate_v2");
             CudaCheck.Blas(Cublas.cublasSetStream_v2(_cublas, _stream), "cublasSetStream_v2");
             // cublasSetStream resets the workspace, so this comes after it. NVIDIA's recommended sizes: 32 MiB on Hopper
@@ -78,12 +79,13 @@ internal sealed unsafe partial class DriverCudaDevice : ICudaDevice
         if (count == 0) throw new CudaUnavailableException("no CUDA device found (cuDeviceGetCount returned 0)");
         if (ordinal < 0 || ordinal >= count)
             throw new CudaUnavailableException($"device index {ordinal} is out of range: this machine has {count} CUDA device(s) (0..{count - 1})");
-        reason = DriverProbe.CheckPtxAgainstDriver(EmbeddedPtx.LoadAll(), driverVersion);
-        if (reason is not null) throw new CudaUnavailableException(reason);
         reason = DriverProbe.LoadCublas(out int cublasVersion);
         if (reason is not null) throw new CudaUnavailableException(reason);
 
+        // The PTX set this GPU runs (sm_80 from compute capability 8.0 on, else sm_70), checked against the driver.
         var info = DriverProbe.Describe(ordinal, driverVersion, cublasVersion);
+        reason = DriverProbe.CheckPtxAgainstDriver(info, driverVersion);
+        if (reason is not null) throw new CudaUnavailableException(reason);
         CudaCheck.Driver(CudaDriver.cuDeviceGet(out int device, ordinal), "cuDeviceGet");
         CudaCheck.Driver(CudaDriver.cuDevicePrimaryCtxRetain(out nint context, device), "cuDevicePrimaryCtxRetain");
         try

@@ -36,7 +36,18 @@ internal static unsafe class DriverProbe
         return null;
     }
 
-    /// <summary>Null when every embedded PTX module can be JIT-compiled by this driver, else the mismatch.</summary>
+    /// <summary>
+    /// Null when <paramref name="device"/> can run an embedded PTX target and the driver can JIT-compile its modules,
+    /// else why not (a compute capability below 7.0, or a driver too old for the PTX ISA).
+    /// </summary>
+    public static string? CheckPtxAgainstDriver(CudaDeviceInfo device, int driverVersion)
+    {
+        if (EmbeddedPtx.TargetFor(device.ComputeCapabilityMajor, device.ComputeCapabilityMinor) is null)
+            return $"{device.Name} has compute capability {device.ComputeCapability}, below 7.0, the lowest target of the embedded PTX (sm_70)";
+        return CheckPtxAgainstDriver(EmbeddedPtx.LoadFor(device.PtxTarget), driverVersion);
+    }
+
+    /// <summary>Null when every module of <paramref name="modules"/> can be JIT-compiled by this driver, else the mismatch.</summary>
     public static string? CheckPtxAgainstDriver(IReadOnlyList<EmbeddedPtx> modules, int driverVersion)
     {
         foreach (var module in modules)
@@ -59,6 +70,6 @@ internal static unsafe class DriverProbe
         CudaCheck.Driver(CudaDriver.cuDeviceTotalMem_v2(out nuint total, device), "cuDeviceTotalMem_v2");
         string text = Encoding.UTF8.GetString(name, new ReadOnlySpan<byte>(name, 256).IndexOf((byte)0) is var n and >= 0 ? n : 256);
         return new CudaDeviceInfo(ordinal, text, major, minor, (long)total, sms, driverVersion, cublasVersion,
-            NativeLibraries.LoadedFiles(), IsEmulated: false);
+            NativeLibraries.LoadedFiles(), IsEmulated: false) { PtxTarget = EmbeddedPtx.TargetFor(major, minor) ?? 0 };
     }
 }

@@ -3,15 +3,42 @@ using System.Text.RegularExpressions;
 
 namespace ConvNet.Gpu.Backends.Cuda.Driver;
 
-/// <summary>One PTX module embedded in the assembly by build/ConvNet.Kernels.targets.</summary>
-/// <param name="ResourceName">Manifest resource name, e.g. "ConvNet.Gpu.Kernels.im2col.ptx".</param>
+/// <summary>
+/// One PTX module embedded in the assembly by build/ConvNet.Kernels.targets. Every kernel file is compiled for two
+/// targets: sm_70 (every GPU we support) and sm_80 (Ampere and later, where the kernels' sm_80 code paths and the
+/// tensor-core and cp.async kernels exist); a device loads the one set <see cref="TargetFor"/> picks.
+/// </summary>
+/// <param name="ResourceName">Manifest resource name, e.g. "ConvNet.Gpu.Kernels.sm_80.im2col.ptx".</param>
 /// <param name="Image">The PTX text as UTF-8 with a terminating NUL (what cuModuleLoadDataEx wants).</param>
 /// <param name="IsaMajor">PTX ISA major version from the <c>.version</c> directive.</param>
 /// <param name="IsaMinor">PTX ISA minor version.</param>
-internal sealed partial record EmbeddedPtx(string ResourceName, byte[] Image, int IsaMajor, int IsaMinor)
+/// <param name="Target">The <c>.target</c> directive's architecture, e.g. 80 for sm_80.</param>
+internal sealed partial record EmbeddedPtx(string ResourceName, byte[] Image, int IsaMajor, int IsaMinor, int Target)
 {
     /// <summary>Prefix of every embedded PTX resource.</summary>
     public const string ResourcePrefix = "ConvNet.Gpu.Kernels.";
+
+    /// <summary>The PTX targets embedded, lowest first.</summary>
+    public static IReadOnlyList<int> Targets { get; } = [70, 80];
+
+    /// <summary>"sm_80"-style name of <see cref="Target"/>.</summary>
+    public string TargetName => $"sm_{Target}";
+
+    /// <summary>
+    /// The PTX target a GPU of compute capability <paramref name="major"/>.<paramref name="minor"/> loads: the highest
+    /// embedded target not above it (sm_80 from 8.0 on, else sm_70), or null below 7.0 (no embedded PTX can run there).
+    /// </summary>
+    public static int? TargetFor(int major, int minor)
+    {
+        int capability = major * 10 + minor;
+        int? chosen = null;
+        foreach (int target in Targets)
+            if (target <= capability) chosen = target;
+        return chosen;
+    }
+
+    /// <summary>The embedded modules of one <paramref name="target"/> (70 or 80), one per kernel file.</summary>
+    public static IReadOnlyList<EmbeddedPtx> LoadFor(int target) => LoadAll().Where(m => m.Target == target).ToList();
 
     /// <summary>The oldest CUDA driver version (1000 * major + 10 * minor) able to JIT this PTX ISA.</summary>
     public int RequiredDriverVersion => RequiredDriverFor(IsaMajor, IsaMinor);
@@ -35,14 +62,18 @@ internal sealed partial record EmbeddedPtx(string ResourceName, byte[] Image, in
         return modules;
     }
 
-    /// <summary>Parses the <c>.version</c> directive of a NUL-terminated PTX image.</summary>
+    /// <summary>Parses the <c>.version</c> and <c>.target</c> directives of a NUL-terminated PTX image.</summary>
     public static EmbeddedPtx Parse(string resourceName, byte[] image)
     {
         string head = Encoding.UTF8.GetString(image, 0, Math.Min(image.Length, 4096));
-        var match = VersionDirective().Match(head);
-        if (!match.Success)
+        var version = VersionDirective().Match(head);
+        if (!version.Success)
             throw new InvalidOperationException($"Embedded PTX '{resourceName}' has no .version directive.");
-        return new EmbeddedPtx(resourceName, image, int.Parse(match.Groups[1].Value), int.Parse(match.Groups[2].Value));
+        var target = TargetDirective().Match(head);
+        if (!target.Success)
+            throw new InvalidOperationException($"Embedded PTX '{resourceName}' has no .target sm_XX directive.");
+        return new EmbeddedPtx(resourceName, image, int.Parse(version.Groups[1].Value), int.Parse(version.Groups[2].Value),
+            int.Parse(target.Groups[1].Value));
     }
 
     /// <summary>
@@ -60,4 +91,7 @@ internal sealed partial record EmbeddedPtx(string ResourceName, byte[] Image, in
 
     [GeneratedRegex(@"^\s*\.version\s+(\d+)\.(\d+)", RegexOptions.Multiline)]
     private static partial Regex VersionDirective();
+
+    [GeneratedRegex(@"^\s*\.target\s+sm_(\d+)", RegexOptions.Multiline)]
+    private static partial Regex TargetDirective();
 }

@@ -10,7 +10,9 @@ namespace ConvNet.Gpu.Backends.Cuda.Emulation;
 /// registry (so every kernel access is bounds-checked), copies are memcpy with range checks, kernels are the same
 /// kernels/*.cu compiled for the host into libconvnet_cuda_emu.so and launched by name with the same
 /// <see cref="KernelArgs"/> packing (count and C type of each argument checked against the kernel's signature),
-/// and SGEMM is a CPU SGEMM with cuBLAS's column-major semantics. Work runs synchronously in call order, so the
+/// warp collectives (shuffles, votes, __syncwarp, mma.sync) wait for every lane of their mask and fail the launch when
+/// one never arrives or diverges, cp.async copies land only when waited for, and SGEMM is a CPU SGEMM with cuBLAS's
+/// column-major semantics. Work runs synchronously in call order, so the
 /// single-stream ordering of the real device holds trivially. New allocations are filled with 0xFF bytes (NaN),
 /// so reading memory nobody wrote shows up in results. An optional memory limit makes out-of-memory testable.
 /// Pinned host memory, the copy stream, events and graph capture live in EmulatedCudaDevice.Pipeline.cs: with
@@ -30,11 +32,15 @@ internal sealed unsafe partial class EmulatedCudaDevice : ICudaDevice
     private long _bytesAllocated;
     private bool _disposed;
 
-    private EmulatedCudaDevice(long memoryLimit, string library, int? gemmThreads)
+    /// <summary>The compute capability the emulated device reports unless asked otherwise: 8.0, so the sm_80 kernels run.</summary>
+    public const int DefaultComputeCapability = 80;
+
+    private EmulatedCudaDevice(long memoryLimit, string library, int? gemmThreads, int computeCapability)
     {
         MemoryLimitBytes = memoryLimit;
         _gemmParallelism = gemmThreads is 1 ? null : new ParallelOptions { MaxDegreeOfParallelism = gemmThreads ?? Environment.ProcessorCount };
-        Info = new CudaDeviceInfo(0, DeviceName, 7, 0, memoryLimit, 1, DriverVersion: 0, CublasVersion: 0, [library], IsEmulated: true);
+        Info = new CudaDeviceInfo(0, DeviceName, computeCapability / 10, computeCapability % 10, memoryLimit, 1, DriverVersion: 0,
+            CublasVersion: 0, [library], IsEmulated: true) { PtxTarget = computeCapability >= 80 ? 80 : 70 };
     }
 
     /// <inheritdoc/>
@@ -65,16 +71,19 @@ internal sealed unsafe partial class EmulatedCudaDevice : ICudaDevice
 
     /// <summary>
     /// Opens the emulated device. <paramref name="memoryLimitBytes"/> caps the memory it hands out (default: the
-    /// memory available to this process); <paramref name="gemmThreads"/> sets SGEMM's parallelism (default: all cores).
+    /// memory available to this process); <paramref name="gemmThreads"/> sets SGEMM's parallelism (default: all cores);
+    /// <paramref name="computeCapability"/> (10 * major + minor, at least 70) is what it reports, which decides the
+    /// kernels CudaBackend may use: 80 and above run the sm_80 kernels (mma.sync, cp.async), 70-79 only the sm_70 ones.
     /// Throws <see cref="CudaUnavailableException"/> when the emulator library is missing.
     /// </summary>
-    public static EmulatedCudaDevice Open(long? memoryLimitBytes = null, int? gemmThreads = null)
+    public static EmulatedCudaDevice Open(long? memoryLimitBytes = null, int? gemmThreads = null, int computeCapability = DefaultComputeCapability)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(computeCapability, 70);
         string? reason = UnavailableReason();
         if (reason is not null) throw new CudaUnavailableException(reason);
         long limit = memoryLimitBytes ?? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit, nameof(memoryLimitBytes));
-        return new EmulatedCudaDevice(limit, NativeLibraries.Load(NativeLibraries.Emulator).Path!, gemmThreads);
+        return new EmulatedCudaDevice(limit, NativeLibraries.Load(NativeLibraries.Emulator).Path!, gemmThreads, computeCapability);
     }
 
     /// <summary>Names of every kernel the emulator library registers.</summary>
@@ -236,6 +245,8 @@ internal sealed unsafe partial class EmulatedCudaDevice : ICudaDevice
                 "CUDA_ERROR_NOT_FOUND", "named symbol not found", report),
             EmulatorNative.StatusBarrier => new CudaException("cuLaunchKernel", kernel.Name, CuResult.LaunchFailed,
                 "CUDA_ERROR_LAUNCH_FAILED", "unspecified launch failure (divergent __syncthreads)", report),
+            EmulatorNative.StatusWarp => new CudaException("cuLaunchKernel", kernel.Name, CuResult.LaunchFailed,
+                "CUDA_ERROR_LAUNCH_FAILED", "unspecified launch failure (warp collective: a lane missing or diverged)", report),
             _ => new CudaException("cuLaunchKernel", kernel.Name, CuResult.Unknown, "CUDA_ERROR_UNKNOWN", "emulator failure", report),
         };
     }

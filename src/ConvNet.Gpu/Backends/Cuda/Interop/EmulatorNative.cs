@@ -9,7 +9,7 @@ namespace ConvNet.Gpu.Backends.Cuda.Interop;
 internal static unsafe partial class EmulatorNative
 {
     /// <summary>The ABI version this code was written against.</summary>
-    public const int ExpectedAbiVersion = 1;
+    public const int ExpectedAbiVersion = 2;
 
     public const int StatusOk = 0;
     public const int StatusInvalidLaunch = 1;
@@ -18,6 +18,7 @@ internal static unsafe partial class EmulatorNative
     public const int StatusBadAccess = 4;
     public const int StatusBarrier = 5;
     public const int StatusInternal = 6;
+    public const int StatusWarp = 7;
 
     static EmulatorNative() => NativeLibraries.EnsureResolver();
 

@@ -67,4 +67,12 @@ internal static class KernelNames
     public const string AdamStep = "cn_adam_step";
     public const string SgdMulti = "cn_sgd_multi";
     public const string AdamMulti = "cn_adam_multi";
+
+    // device_probe.cu: the warp, tensor-core and cp.async wrappers exercised on their own (tests; sm_80 ones marked)
+    public const string ProbeShuffle = "cn_probe_shfl";
+    public const string ProbeVote = "cn_probe_vote";
+    public const string ProbeWarpSum = "cn_probe_warp_sum";
+    public const string ProbeTf32 = "cn_probe_tf32";            // sm_80
+    public const string ProbeMmaTf32 = "cn_probe_mma_tf32";     // sm_80
+    public const string ProbeCpAsync = "cn_probe_cp_async";     // sm_80
 }

@@ -121,9 +121,12 @@ API int cuDriverGetVersion(int* v) { *v = 13000; return 0; }
 API int cuDeviceGetCount(int* c) { *c = 1; return 0; }
 API int cuDeviceGet(int* d, int ordinal) { if (ordinal != 0) return 101; *d = 0; return 0; }
 API int cuDeviceGetName(char* name, int len, int) { std::snprintf(name, len, "Fake CUDA driver (test)"); return 0; }
+// Compute capability: FAKE_CUDA_CC (10 * major + minor, default 80, so the sm_80 PTX set is the one loaded).
 API int cuDeviceGetAttribute(int* v, int attribute, int)
 {
-    *v = attribute == 75 ? 7 : attribute == 76 ? 0 : attribute == 16 ? 1 : 0;
+    const char* env = std::getenv("FAKE_CUDA_CC");
+    int cc = env ? std::atoi(env) : 80;
+    *v = attribute == 75 ? cc / 10 : attribute == 76 ? cc % 10 : attribute == 16 ? 1 : 0;
     return 0;
 }
 API int cuDeviceTotalMem_v2(size_t* bytes, int) { *bytes = limit_bytes(); return 0; }
