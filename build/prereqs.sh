@@ -3,7 +3,9 @@
 #   - the .NET 10 SDK must already be on PATH (it is not in Debian's archive);
 #   - clang-14 compiles kernels/*.cu to PTX (nvcc is used instead when present);
 #   - g++ compiles the same kernels into the emulated CUDA device used by the tests;
-#   - dataset-fashion-mnist provides the real data at /usr/share/datasets/fashion-mnist.
+#   - dataset-fashion-mnist provides the real data at /usr/share/datasets/fashion-mnist;
+#   - openmpi-bin and libopenmpi-dev (Open MPI 4, libmpi.so.40 and mpirun) run the distributed tests and
+#     `mpirun -np N convnet train --distributed`.
 # Missing Debian packages are installed with apt-get when running as root; otherwise we say what to install.
 
 if ! command -v dotnet >/dev/null 2>&1; then
@@ -14,6 +16,8 @@ fi
 cn_missing=()
 command -v clang-14 >/dev/null 2>&1 || command -v nvcc >/dev/null 2>&1 || cn_missing+=(clang-14)
 command -v g++ >/dev/null 2>&1 || cn_missing+=(g++)
+command -v mpirun >/dev/null 2>&1 || cn_missing+=(openmpi-bin)
+ldconfig -p 2>/dev/null | grep -q 'libmpi\.so\.40 ' || cn_missing+=(libopenmpi-dev)
 [ -d /usr/share/datasets/fashion-mnist ] || [ -n "${CONVNET_SKIP_DATASET:-}" ] || cn_missing+=(dataset-fashion-mnist)
 
 if [ ${#cn_missing[@]} -gt 0 ]; then

@@ -43,10 +43,26 @@ internal static class TrainCommand
         };
         var tf32 = new Option<bool>("--tf32") { Description = "Let cuBLAS use TF32 tensor cores (faster on Ampere and newer, ~1e-3 relative error)." };
         var limit = CommonOptions.OptionalInt("--limit", "Use only the first N training images (and at most N test images); handy for quick tries.", 1);
+        var maxLossRatio = CommonOptions.OptionalPositiveDouble("--max-loss-ratio",
+            "Stop with exit code 7 when an epoch's mean training loss exceeds this many times the loss at the start of training. Default: 100 (must be > 1).");
+        var allowChance = new Option<bool>("--allow-chance-accuracy")
+        {
+            Description = "Do not stop (exit code 7) when an epoch ends at chance-level accuracy after an earlier epoch was above it.",
+        };
+        var distributed = new Option<bool>("--distributed")
+        {
+            Description = "Data-parallel training over the ranks of `mpirun -np N convnet train --distributed ...` (add --allow-run-as-root as root). "
+                + "--batch-size is the global batch, split among the ranks; rank 0 alone prints and writes files. Without mpirun: one process.",
+        };
+        var syncBatchNorm = new Option<bool>("--sync-batchnorm") { Description = "With --distributed: BatchNorm statistics of the whole global batch (default: each rank's own)." };
+        var timeout = CommonOptions.OptionalPositiveDouble("--collective-timeout", "With --distributed: seconds a rank waits for the others before the run fails naming the missing rank. Default: 300.");
+        var bucket = CommonOptions.Int("--bucket-kb", "With --distributed: gradient all-reduce bucket size in KiB (buckets start while backward runs). Default: 1024.", 1024, 1);
+        var threads = CommonOptions.OptionalInt("--threads", "CPU threads per process. Default: all cores, or cores / ranks on this machine with --distributed.", 1);
 
         var command = new Command("train", "Train a network on Fashion-MNIST (modern LeNet-5 by default) and write checkpoints, metrics.json and report.html.")
         {
-            model, data, sample, epochs, batchSize, lr, optimizer, device, seed, output, resume, tf32, limit,
+            model, data, sample, epochs, batchSize, lr, optimizer, device, seed, output, resume, tf32, limit, maxLossRatio, allowChance,
+            distributed, syncBatchNorm, timeout, bucket, threads,
         };
         command.SetAction((parse, ct) =>
         {
@@ -65,6 +81,14 @@ internal static class TrainCommand
                 Resume = parse.GetValue(resume),
                 Tf32 = parse.GetValue(tf32),
                 Limit = parse.GetValue(limit),
+                MaxLossRatio = parse.GetValue(maxLossRatio) ?? 100,
+                AllowChanceAccuracy = parse.GetValue(allowChance),
+                Distributed = parse.GetValue(distributed),
+                SyncBatchNorm = parse.GetValue(syncBatchNorm),
+                CollectiveTimeoutSeconds = parse.GetValue(timeout) ?? 300,
+                BucketKilobytes = parse.GetValue(bucket),
+                Threads = parse.GetValue(threads),
+                GpuFromLocalRank = parse.GetValue(device) is "auto" or "cuda",
                 Verbose = parse.GetValue<bool>("--verbose"),
             };
             return Task.FromResult(new TrainRunner(app.Console, settings).Run(ct));

@@ -23,8 +23,11 @@ internal sealed record OpenedDevice(IBackend Backend, string Reason);
 /// </summary>
 internal static class DeviceSelector
 {
-    /// <summary>Opens the requested backend; <paramref name="tf32"/> lets cuBLAS use TF32 tensor cores.</summary>
-    public static OpenedDevice Open(DeviceRequest request, bool tf32)
+    /// <summary>
+    /// Opens the requested backend; <paramref name="tf32"/> lets cuBLAS use TF32 tensor cores; <paramref name="cpuThreads"/>
+    /// sets the CPU backend's threads (null: all cores).
+    /// </summary>
+    public static OpenedDevice Open(DeviceRequest request, bool tf32, int? cpuThreads = null)
     {
         var options = new CudaBackendOptions { AllowTf32 = tf32 };
         try
@@ -32,9 +35,15 @@ internal static class DeviceSelector
             switch (request.Kind)
             {
                 case DeviceKind.Cpu:
-                    return new OpenedDevice(Backend.Cpu(), "requested with --device cpu");
+                    return new OpenedDevice(Backend.Cpu(cpuThreads), "requested with --device cpu");
                 case DeviceKind.Auto:
                     IBackend chosen = Backend.Default(options);
+                    if (cpuThreads is int threads && chosen is ConvNet.Gpu.Backends.Cpu.CpuBackend)
+                    {
+                        string reason = chosen.SelectionReason;
+                        chosen.Dispose();
+                        return new OpenedDevice(Backend.Cpu(threads), $"--device auto: {reason}; {threads} thread(s)");
+                    }
                     return new OpenedDevice(chosen, $"--device auto: {chosen.SelectionReason}");
                 case DeviceKind.Cuda:
                     CudaBackend cuda = Backend.Cuda(request.CudaIndex, options);

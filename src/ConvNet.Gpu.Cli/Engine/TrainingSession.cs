@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using ConvNet.Gpu.Checkpoints;
 using ConvNet.Gpu.Cli.Infrastructure;
 using ConvNet.Gpu.Cli.Reporting;
@@ -21,7 +19,8 @@ namespace ConvNet.Gpu.Cli.Engine;
 /// </summary>
 internal sealed class TrainingSession : IDisposable
 {
-    private const string ModelKey = "cli.model", BatchSizeKey = "cli.batch_size", SeedKey = "cli.seed", MeanKey = "cli.normalization_mean", StdKey = "cli.normalization_std";
+    /// <summary>The name shown for a checkpoint of a model that is not one of the ready-made ones.</summary>
+    private const string CustomModel = "custom";
     private const int EvaluationBatchSize = 500;
 
     private readonly Sequential _model;
@@ -83,47 +82,46 @@ internal sealed class TrainingSession : IDisposable
     }
 
     /// <summary>
-    /// Restores a session from a checkpoint written by <see cref="Save"/>: the model is rebuilt from the saved
-    /// architecture, the optimizer from its saved configuration, and weights, optimizer state and position are loaded.
-    /// <paramref name="expectedModel"/> (an explicit --model) must match the checkpoint's model. Any problem is a
-    /// checkpoint error (exit code 4) naming the file.
+    /// Restores a session from a checkpoint written by <see cref="Save"/>: the file is read once and checked field by
+    /// field (<see cref="SavedCheckpoint"/>), the model is rebuilt from the saved architecture, the optimizer from its
+    /// saved configuration, and weights, optimizer state and position are loaded. <paramref name="expectedModel"/> (an
+    /// explicit --model) must match the checkpoint's model. A checkpoint that does not record the input normalization
+    /// (or, to resume, the batch size) is refused rather than guessed. Any problem is a checkpoint error (exit code 4)
+    /// naming the file.
     /// </summary>
     public static TrainingSession Resume(string checkpoint, IBackend backend, string? expectedModel, bool forTraining)
     {
-        CheckpointContent content;
-        try
-        {
-            content = CheckpointFile.Read(checkpoint);
-        }
-        catch (Exception ex) when (ex is CheckpointFormatException or IOException or UnauthorizedAccessException)
-        {
-            throw CliException.CheckpointError(ex.Message, ex);
-        }
-
-        string modelName = content.Metadata.TryGetValue(ModelKey, out string? m) ? m : "custom";
-        if (expectedModel is not null && modelName != expectedModel)
-            throw CliException.CheckpointError(
-                $"{checkpoint} holds a '{modelName}' model, not '{expectedModel}'. Drop --model to resume it as '{modelName}', or pass a checkpoint of a '{expectedModel}' run.");
-        if (forTraining && content.Kind != ModelCheckpoint.TrainingKind)
-            throw CliException.CheckpointError(
-                $"{checkpoint} is a model-only checkpoint (kind \"{content.Kind}\"): it has no optimizer state or position to resume from.");
-
         Sequential? network = null;
         try
         {
-            network = ModelCheckpoint.LoadModel(checkpoint, backend);
-            Optimizer optimizer = content.Metadata.TryGetValue("optimizer", out string? config) ? OptimizerFromConfig(config, checkpoint) : new Adam();
-            var normalization = new Normalization(Float(content, MeanKey, 0f), Float(content, StdKey, 1f));
-            var session = new TrainingSession(modelName, network, optimizer, normalization,
-                content.Metadata.TryGetValue(SeedKey, out string? s) ? ulong.Parse(s, CultureInfo.InvariantCulture) : network.Seed,
-                content.Metadata.TryGetValue(BatchSizeKey, out string? b) ? int.Parse(b, CultureInfo.InvariantCulture) : 64);
-            if (content.Kind == ModelCheckpoint.TrainingKind) ModelCheckpoint.Restore(checkpoint, session._trainer);
+            SavedCheckpoint saved = SavedCheckpoint.Read(checkpoint);
+            string modelName = saved.Metadata.Model ?? CustomModel;
+            if (expectedModel is not null && modelName != expectedModel)
+                throw CliException.CheckpointError(
+                    $"{checkpoint} holds a '{modelName}' model, not '{expectedModel}'. Drop --model to resume it as '{modelName}', or pass a checkpoint of a '{expectedModel}' run.");
+            TrainingCheckpointState? training = saved.Training;
+            if (forTraining && training is null)
+                throw CliException.CheckpointError(
+                    $"{checkpoint} is a model-only checkpoint (kind \"{saved.Kind}\"): it has no optimizer state or position to resume from.");
+            Normalization normalization = saved.Metadata.RequireInputNormalization(checkpoint);
+            if (forTraining && training!.BatchSize is null)
+                throw CliException.CheckpointError($"{checkpoint}: it does not record the batch size of its run, so the run cannot be continued as it was.");
+
+            network = saved.LoadModel(backend);
+            var session = new TrainingSession(modelName, network, training?.CreateOptimizer() ?? new Adam(), normalization,
+                training?.DataSeed ?? network.Seed, training?.BatchSize ?? EvaluationBatchSize);
+            if (training is not null) saved.Restore(session._trainer);
             return session;
         }
-        catch (Exception ex) when (ex is CheckpointFormatException or ConvNetArgumentException or FormatException or OverflowException or JsonException or KeyNotFoundException)
+        catch (Exception ex) when (ex is CheckpointFormatException or IOException or UnauthorizedAccessException or ConvNetArgumentException)
         {
             network?.Dispose();
             throw CliException.CheckpointError(ex is CheckpointFormatException ? ex.Message : $"cannot restore {checkpoint}: {ex.Message}", ex);
+        }
+        catch
+        {
+            network?.Dispose();
+            throw;
         }
     }
 
@@ -176,9 +174,13 @@ internal sealed class TrainingSession : IDisposable
         return new FilterResponses(raw, sample[1], sample[2], probe.ClassNames[probe.Labels.Span[index]], maps, output.Shape[2], output.Shape[3]);
     }
 
-    /// <summary>Trains up to <paramref name="epochs"/> epochs from <see cref="Position"/>; stops at a batch boundary when cancelled.</summary>
-    public FitOutcome Fit(Dataset train, int epochs, Action<int, int> onEpochStart, Action<BatchEvent> onBatch, Action<EpochEvent> onEpochEnd,
-        CancellationToken cancellationToken)
+    /// <summary>
+    /// Trains up to <paramref name="epochs"/> epochs from <see cref="Position"/>; stops at a batch boundary when cancelled,
+    /// and with a <see cref="TrainingDivergedException"/> when <paramref name="divergence"/> trips. With
+    /// <paramref name="parallel"/> (data-parallel training over several ranks) the batch size is the global batch.
+    /// </summary>
+    public FitOutcome Fit(Dataset train, int epochs, DivergencePolicy divergence, Action<int, int> onEpochStart, Action<BatchEvent> onBatch,
+        Action<EpochEvent> onEpochEnd, CancellationToken cancellationToken, ConvNet.Gpu.Training.Distributed.DataParallel? parallel = null)
     {
         int startEpoch = _trainer.Position.Epoch, startBatch = _trainer.Position.Batch;
         int announced = -1;
@@ -204,7 +206,9 @@ internal sealed class TrainingSession : IDisposable
                 Shuffle = true,
                 Seed = Seed,
                 Normalization = _normalization,
+                Divergence = divergence,
                 CancellationToken = cancellationToken,
+                DataParallel = parallel,
             });
             return new FitOutcome(history.StopReason == StopReason.Cancelled, Position);
         }
@@ -241,20 +245,20 @@ internal sealed class TrainingSession : IDisposable
         return summary with { Predicted = prediction.Classes, Confidence = confidence };
     }
 
-    /// <summary>Writes a training checkpoint (atomically) with the model, optimizer, position and the CLI's run settings.</summary>
+    /// <summary>
+    /// Writes a training checkpoint with the model, optimizer, position and the run's metadata (model name, input
+    /// normalization) in one atomic write; a failure (full disk, permissions) is exit code 6 and leaves any previous
+    /// file at <paramref name="path"/> as it was.
+    /// </summary>
     public void Save(string path)
     {
         try
         {
-            ModelCheckpoint.Save(path, _trainer);
-            // Add the CLI's settings to the library's checkpoint; CheckpointFile.Write replaces the file atomically.
-            CheckpointContent content = CheckpointFile.Read(path);
-            content.Metadata[ModelKey] = ModelName;
-            content.Metadata[BatchSizeKey] = BatchSize.ToString(CultureInfo.InvariantCulture);
-            content.Metadata[SeedKey] = Seed.ToString(CultureInfo.InvariantCulture);
-            content.Metadata[MeanKey] = _normalization.Mean.ToString("R", CultureInfo.InvariantCulture);
-            content.Metadata[StdKey] = _normalization.Std.ToString("R", CultureInfo.InvariantCulture);
-            CheckpointFile.Write(path, content);
+            ModelCheckpoint.Save(path, _trainer, new CheckpointMetadata
+            {
+                Model = ModelName == CustomModel ? null : ModelName,
+                InputNormalization = _normalization,
+            });
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -275,22 +279,4 @@ internal sealed class TrainingSession : IDisposable
         "adamw" => new AdamW(learningRate),
         _ => new Adam(learningRate),
     };
-
-    private static Optimizer OptimizerFromConfig(string json, string path)
-    {
-        JsonObject config = JsonNode.Parse(json) as JsonObject ?? throw new FormatException("the optimizer metadata is not a JSON object");
-        string type = config["type"]?.GetValue<string>() ?? throw new FormatException("the optimizer metadata has no type");
-        float F(string key, float fallback) => config[key] is JsonNode n ? n.GetValue<float>() : fallback;
-        float lr = F("learning_rate", 1e-3f);
-        return type switch
-        {
-            "sgd" => new Sgd(lr, F("momentum", 0f), config["nesterov"]?.GetValue<bool>() ?? false, F("weight_decay", 0f)),
-            "adam" => new Adam(lr, F("beta1", 0.9f), F("beta2", 0.999f), F("epsilon", 1e-8f), F("weight_decay", 0f)),
-            "adamw" => new AdamW(lr, F("beta1", 0.9f), F("beta2", 0.999f), F("epsilon", 1e-8f), F("weight_decay", 0.01f)),
-            _ => throw new FormatException($"{path} was trained with an optimizer this tool does not know: '{type}'"),
-        };
-    }
-
-    private static float Float(CheckpointContent content, string key, float fallback) =>
-        content.Metadata.TryGetValue(key, out string? v) ? float.Parse(v, CultureInfo.InvariantCulture) : fallback;
 }

@@ -1,3 +1,5 @@
+using ConvNet.Gpu.IO;
+
 namespace ConvNet.Gpu.Cli.Infrastructure;
 
 /// <summary>Creates and writes the output directory; any failure becomes exit code 6 with the path and the reason.</summary>
@@ -21,14 +23,15 @@ internal static class OutputDirectories
         }
     }
 
-    /// <summary>Writes a text file atomically (temporary file, then rename), so readers never see half a file.</summary>
+    /// <summary>
+    /// Writes a text file atomically (<see cref="AtomicFile"/>: temporary file, fsync, rename), so readers never see half a
+    /// file; on failure the temporary file is removed and the previous file is unchanged.
+    /// </summary>
     public static void WriteText(string path, string text)
     {
-        string temporary = $"{path}.tmp-{Environment.ProcessId}";
         try
         {
-            File.WriteAllText(temporary, text);
-            File.Move(temporary, path, overwrite: true);
+            AtomicFile.WriteAllText(path, text);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

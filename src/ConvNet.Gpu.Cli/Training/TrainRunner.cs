@@ -3,6 +3,8 @@ using System.Globalization;
 using ConvNet.Gpu.Cli.Engine;
 using ConvNet.Gpu.Cli.Infrastructure;
 using ConvNet.Gpu.Cli.Reporting;
+using ConvNet.Gpu.IO;
+using DivergencePolicy = ConvNet.Gpu.Training.DivergencePolicy;
 
 namespace ConvNet.Gpu.Cli.Training;
 
@@ -11,8 +13,11 @@ namespace ConvNet.Gpu.Cli.Training;
 /// with progress and per-epoch evaluation, checkpoints (last, best, final, or the interruption point), metrics.json
 /// and report.html.
 /// </summary>
-internal sealed class TrainRunner(CliConsole console, TrainSettings settings)
+internal sealed class TrainRunner(CliConsole rootConsole, TrainSettings settings)
 {
+    private CliConsole _log = rootConsole; // this rank's console: rank 0 prints, the other ranks of a distributed run only report errors
+    private DistributedRun? _run;
+
     /// <summary>Checkpoint written at every epoch end and on interruption: what --resume takes.</summary>
     public const string LastCheckpoint = "last.ckpt";
 
@@ -25,20 +30,30 @@ internal sealed class TrainRunner(CliConsole console, TrainSettings settings)
     /// <summary>Trains; returns the exit code (0, or 130 when interrupted with a checkpoint written).</summary>
     public int Run(CancellationToken cancellationToken)
     {
+        using DistributedRun run = DistributedRun.Start(settings, _log, cancellationToken);
+        _run = run;
+        _log = run.Console;
         string? resume = settings.Resume is null ? null : Path.GetFullPath(settings.Resume);
         if (resume is not null && !File.Exists(resume))
             throw CliException.CheckpointError($"the checkpoint to resume from does not exist: {resume}");
 
-        string outputDirectory = OutputDirectories.Prepare(
-            settings.OutputDirectory ?? (resume is not null ? Path.GetDirectoryName(resume)! : Path.Combine("out", settings.Model ?? ModelNames.LeNet5)));
+        string requestedOutput = settings.OutputDirectory ?? (resume is not null ? Path.GetDirectoryName(resume)! : Path.Combine("out", settings.Model ?? ModelNames.LeNet5));
+        string outputDirectory = run.IsRoot ? OutputDirectories.Prepare(requestedOutput) : Path.GetFullPath(requestedOutput);
 
-        OpenedDevice device = DeviceSelector.Open(settings.Device, settings.Tf32);
+        // Temporary files of an earlier run that was killed mid-write are never read; remove them (rank 0 owns the directory).
+        if (run.IsRoot)
+            foreach (string stale in AtomicFile.RemoveStaleTemporaries(outputDirectory))
+                if (settings.Verbose) _log.Line($"Removed {stale}, left by a run that was killed while writing it.");
+
+        var (deviceRequest, threads) = run.Device(settings);
+        OpenedDevice device = DeviceSelector.Open(deviceRequest, settings.Tf32, threads);
         using IBackend backend = device.Backend;
-        console.Note("Device:", $"{backend.Name} ({device.Reason})");
-        if (settings.Verbose) console.Line($"        {backend.Description}");
+        run.Attach(backend);
+        _log.Note("Device:", $"{backend.Name} ({device.Reason})");
+        if (settings.Verbose) _log.Line($"        {backend.Description}");
 
-        LoadedData data = DataSource.Load(settings.DataDirectory, settings.UseSample, settings.Limit, console);
-        console.Note("Data:", $"{data.Description}; {data.Train.Count:N0} training / {data.Test.Count:N0} test images of {data.Train.SampleShape}");
+        LoadedData data = DataSource.Load(settings.DataDirectory, settings.UseSample, settings.Limit, _log);
+        _log.Note("Data:", $"{data.Description}; {data.Train.Count:N0} training / {data.Test.Count:N0} test images of {data.Train.SampleShape}");
 
         using TrainingSession session = resume is null
             ? TrainingSession.Create(settings.Model ?? ModelNames.LeNet5, backend, data.Train, settings.Optimizer,
@@ -47,11 +62,12 @@ internal sealed class TrainRunner(CliConsole console, TrainSettings settings)
         session.CheckCompatible(data.Train);
 
         if (resume is not null)
-            console.Note("Resume:", $"{resume} at epoch {session.Position.CompletedEpochs + 1}, batch {session.Position.BatchesIntoEpoch + 1} "
+            _log.Note("Resume:", $"{resume} at epoch {session.Position.CompletedEpochs + 1}, batch {session.Position.BatchesIntoEpoch + 1} "
                 + $"(model {session.ModelName}, optimizer {session.Optimizer}, batch size {session.BatchSize}, seed {session.Seed}: those come from the checkpoint)");
-        console.Note("Model:", FormattableString.Invariant(
+        _log.Note("Model:", FormattableString.Invariant(
             $"{session.ModelName}, {session.ParameterCount:N0} parameters; {session.Optimizer} lr {session.LearningRate:G4}, batch size {session.BatchSize}, {settings.Epochs} epochs, seed {session.Seed}"));
-        if (settings.Verbose) console.Line(session.Summary());
+        if (settings.Verbose) _log.Line(session.Summary());
+        if (run.Describe(settings) is string distributed) _log.Note("Distributed:", distributed);
 
         if (session.Position.CompletedEpochs >= settings.Epochs)
             throw CliException.UsageError($"the checkpoint has already completed {session.Position.CompletedEpochs} epoch(s); pass --epochs greater than that to train further.");
@@ -76,6 +92,8 @@ internal sealed class TrainRunner(CliConsole console, TrainSettings settings)
         };
 
         FitOutcome outcome = TrainLoop(session, data, metrics, outputDirectory, cancellationToken);
+        if (run.Statistics() is string communication) _log.Note("Communication:", communication);
+        if (!run.IsRoot) return outcome.Interrupted ? ExitCodes.Interrupted : ExitCodes.Success; // rank 0 writes the files
         string metricsPath = Path.Combine(outputDirectory, "metrics.json");
         OutputDirectories.WriteText(metricsPath, metrics.ToJson());
 
@@ -83,9 +101,9 @@ internal sealed class TrainRunner(CliConsole console, TrainSettings settings)
         {
             string last = Path.Combine(outputDirectory, LastCheckpoint);
             int batches = session.BatchesPerEpoch(data.Train);
-            console.Line();
-            console.Line($"Interrupted at epoch {outcome.Position.CompletedEpochs + 1}/{settings.Epochs}, batch {outcome.Position.BatchesIntoEpoch}/{batches}. Checkpoint written to {last}.");
-            console.Line($"Resume with: convnet train --resume {Quote(last)} --epochs {settings.Epochs}{DataHint()}");
+            _log.Line();
+            _log.Line($"Interrupted at epoch {outcome.Position.CompletedEpochs + 1}/{settings.Epochs}, batch {outcome.Position.BatchesIntoEpoch}/{batches}. Checkpoint written to {last}.");
+            _log.Line($"Resume with: convnet train --resume {Quote(last)} --epochs {settings.Epochs}{DataHint()}");
             return ExitCodes.Interrupted;
         }
 
@@ -94,17 +112,17 @@ internal sealed class TrainRunner(CliConsole console, TrainSettings settings)
         ReportData report = ReportBuilder.Build(session, data, metrics);
         string reportPath = Path.Combine(outputDirectory, "report.html");
         OutputDirectories.WriteText(reportPath, ReportHtml.Build(report));
-        console.Line();
-        console.Line(FormattableString.Invariant(
+        _log.Line();
+        _log.Line(FormattableString.Invariant(
             $"Done: test accuracy {report.FinalTest.Accuracy * 100:0.00}% (best {metrics.BestTestAccuracy * 100:0.00}% at epoch {metrics.BestEpoch}), test loss {report.FinalTest.Loss:0.0000}."));
-        console.Line($"Wrote {Path.Combine(outputDirectory, FinalCheckpoint)}, {Path.Combine(outputDirectory, BestCheckpoint)}, {metricsPath} and {reportPath}.");
-        if (settings.Verbose) console.Line($"(report built in {final.Elapsed.TotalSeconds:0.0} s)");
+        _log.Line($"Wrote {Path.Combine(outputDirectory, FinalCheckpoint)}, {Path.Combine(outputDirectory, BestCheckpoint)}, {metricsPath} and {reportPath}.");
+        if (settings.Verbose) _log.Line($"(report built in {final.Elapsed.TotalSeconds:0.0} s)");
         return ExitCodes.Success;
     }
 
     private FitOutcome TrainLoop(TrainingSession session, LoadedData data, RunMetrics metrics, string outputDirectory, CancellationToken ct)
     {
-        ProgressView view = console.IsTerminal ? new LiveProgressView(console) : new PlainProgressView(console);
+        ProgressView view = _log.IsTerminal ? new LiveProgressView(_log) : new PlainProgressView(_log);
         int batches = session.BatchesPerEpoch(data.Train);
         TrainPosition start = session.Position;
         var eta = new EtaEstimator((settings.Epochs - start.CompletedEpochs) * batches - start.BatchesIntoEpoch, settings.Epochs - start.CompletedEpochs);
@@ -114,7 +132,7 @@ internal sealed class TrainRunner(CliConsole console, TrainSettings settings)
         view.Run(() =>
         {
             eta.StartTraining();
-            outcome = session.Fit(data.Train, settings.Epochs,
+            outcome = session.Fit(data.Train, settings.Epochs, Divergence(),
                 onEpochStart: (epoch, startBatch) => view.BeginEpoch(epoch, settings.Epochs, batches, startBatch),
                 onBatch: e =>
                 {
@@ -123,6 +141,7 @@ internal sealed class TrainRunner(CliConsole console, TrainSettings settings)
                 },
                 onEpochEnd: e =>
                 {
+                    if (!_run!.IsRoot) return; // rank 0 evaluates and writes; the others go on and wait for it in the next step
                     eta.PauseTraining();
                     view.Evaluating(e.Epoch);
                     var clock = Stopwatch.StartNew();
@@ -141,14 +160,29 @@ internal sealed class TrainRunner(CliConsole console, TrainSettings settings)
                     view.EndEpoch(epoch, settings.Epochs, best);
                     eta.StartTraining();
                 },
-                ct);
-            if (outcome.Interrupted)
+                ct, _run!.Parallel);
+            if (outcome.Interrupted && _run.IsRoot)
             {
                 session.Save(Path.Combine(outputDirectory, LastCheckpoint));
                 view.Message($"epoch {outcome.Position.CompletedEpochs + 1}/{settings.Epochs}: stopped after batch {outcome.Position.BatchesIntoEpoch}/{batches}; checkpoint saved.");
             }
         });
         return outcome;
+    }
+
+    /// <summary>The library's divergence policy with the thresholds of --max-loss-ratio and --allow-chance-accuracy.</summary>
+    private DivergencePolicy Divergence()
+    {
+        var policy = DivergencePolicy.Default with { MaxLossRatio = settings.MaxLossRatio, StopAtChanceAccuracy = !settings.AllowChanceAccuracy };
+        try
+        {
+            policy.Validate();
+        }
+        catch (ConvNetArgumentException e)
+        {
+            throw CliException.UsageError($"--max-loss-ratio must be greater than 1, got {settings.MaxLossRatio.ToString(CultureInfo.InvariantCulture)} ({e.Message})");
+        }
+        return policy;
     }
 
     private string DataHint()

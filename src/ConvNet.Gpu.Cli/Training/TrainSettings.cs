@@ -44,7 +44,33 @@ internal sealed record TrainSettings
     /// <summary>Use only the first N training (and test) images.</summary>
     public int? Limit { get; init; }
 
+    /// <summary>--max-loss-ratio: the epoch's mean loss may reach this many times the start loss before the run counts as diverged.</summary>
+    public double MaxLossRatio { get; init; } = 100;
+
+    /// <summary>--allow-chance-accuracy: do not stop when an epoch falls back to chance-level accuracy.</summary>
+    public bool AllowChanceAccuracy { get; init; }
+
     /// <summary>More output.</summary>
     public bool Verbose { get; init; }
 
+    /// <summary>
+    /// Data-parallel training across the processes of an mpirun job (rank, world size and local rank from
+    /// OMPI_COMM_WORLD_*); <see cref="BatchSize"/> is then the global batch.
+    /// </summary>
+    public bool Distributed { get; init; }
+
+    /// <summary>Synchronize BatchNorm statistics across ranks (with <see cref="Distributed"/>).</summary>
+    public bool SyncBatchNorm { get; init; }
+
+    /// <summary>How long one collective waits for the other ranks before the run fails, in seconds.</summary>
+    public double CollectiveTimeoutSeconds { get; init; } = 300;
+
+    /// <summary>Gradient bucket size for the all-reduce, in KiB.</summary>
+    public int BucketKilobytes { get; init; } = 1024;
+
+    /// <summary>CPU threads per process (null: all cores, or cores / ranks on this machine with <see cref="Distributed"/>).</summary>
+    public int? Threads { get; init; }
+
+    /// <summary>The device was given as "auto" or "cuda" without a number: with <see cref="Distributed"/>, use GPU LOCAL_RANK.</summary>
+    public bool GpuFromLocalRank { get; init; }
 }

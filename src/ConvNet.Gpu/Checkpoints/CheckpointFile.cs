@@ -1,3 +1,5 @@
+using ConvNet.Gpu.IO;
+
 namespace ConvNet.Gpu.Checkpoints;
 
 /// <summary>
@@ -14,14 +16,16 @@ public static class CheckpointFile
     public const string Magic = "CNGPUCKP";
 
     /// <summary>
-    /// Writes <paramref name="content"/> to <paramref name="path"/> atomically: the bytes go to a new sibling file
-    /// <c>path.tmp-&lt;random&gt;</c>, which is flushed to disk (fsync), then renamed over <paramref name="path"/>; finally the
-    /// directory is fsynced where the platform allows, so the rename is durable too. If anything fails, the temporary
-    /// file is removed and <paramref name="path"/> is left as it was. The parent directory is created if needed.
+    /// Writes <paramref name="content"/> to <paramref name="path"/> atomically with <see cref="AtomicFile.Write(string, Action{Stream})"/>: the bytes go
+    /// to a new sibling file <c>path.tmp-&lt;pid&gt;-&lt;random&gt;</c>, which is flushed to disk (fsync), then renamed over
+    /// <paramref name="path"/>; finally the directory is fsynced where the platform allows. If anything fails, the
+    /// temporary file is removed and <paramref name="path"/> is left as it was. The parent directory is created if needed.
+    /// The content is validated before any file is created.
     /// </summary>
     /// <remarks>
-    /// A process killed mid-write can leave a <c>path.tmp-*</c> file behind; it is never read (the target is untouched)
-    /// and may be deleted. Two processes writing the same path concurrently each produce a complete file; the last rename wins.
+    /// A process killed mid-write can leave a <c>path.tmp-*</c> file behind; it is never read (the target is untouched),
+    /// and <see cref="AtomicFile.RemoveStaleTemporaries"/> deletes it once its writer is gone. Two processes writing the
+    /// same path concurrently each produce a complete file; the last rename wins.
     /// </remarks>
     /// <exception cref="ConvNetArgumentException">An entry name is empty or a value is null.</exception>
     /// <exception cref="IOException">The file cannot be written.</exception>
@@ -35,27 +39,8 @@ public static class CheckpointFile
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(content);
-        string fullPath = Path.GetFullPath(path);
-        string directory = Path.GetDirectoryName(fullPath) ?? throw new ArgumentException($"'{path}' has no parent directory.", nameof(path));
-        Directory.CreateDirectory(directory);
-
-        string temp = $"{fullPath}.tmp-{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6))}";
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16))
-            {
-                CheckpointFileWriter.Write(stream, content);
-                stream.Flush(flushToDisk: true);
-            }
-            beforeRename?.Invoke(temp);
-            File.Move(temp, fullPath, overwrite: true);
-        }
-        catch
-        {
-            TryDelete(temp);
-            throw;
-        }
-        _ = DirectorySync.Flush(directory);
+        CheckpointFileWriter.Validate(content);
+        AtomicFile.Write(path, stream => CheckpointFileWriter.Write(stream, content), beforeRename);
     }
 
     /// <summary>Reads and verifies a checkpoint file.</summary>
@@ -66,12 +51,5 @@ public static class CheckpointFile
         ArgumentException.ThrowIfNullOrEmpty(path);
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
         return CheckpointFileReader.Read(stream, path);
-    }
-
-    private static void TryDelete(string path)
-    {
-        try { File.Delete(path); }
-        catch (IOException) { }
-        catch (UnauthorizedAccessException) { }
     }
 }

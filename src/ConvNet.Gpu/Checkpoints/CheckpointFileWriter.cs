@@ -13,6 +13,10 @@ internal static class CheckpointFileWriter
         public float[]? Floats { get; init; }
     }
 
+    /// <summary>Checks every entry (non-empty names, no null values) without writing anything.</summary>
+    /// <exception cref="ConvNetArgumentException">An entry name is empty or a value is null.</exception>
+    public static void Validate(CheckpointContent content) => _ = CollectSections(content);
+
     /// <summary>Writes the whole file to a seekable stream positioned at 0 (the header is written last, once the checksum is known).</summary>
     public static void Write(Stream stream, CheckpointContent content)
     {

@@ -41,4 +41,10 @@ public sealed class DataBatch
 
     /// <summary>The dataset index of each sample in the batch. Reused by the next batch.</summary>
     public ReadOnlyMemory<int> SampleIndices { get; }
+
+    /// <summary>Samples in the whole global batch across all ranks (equal to <see cref="Count"/> without a <see cref="DataShard"/>).</summary>
+    public int GlobalCount { get; init; }
+
+    /// <summary>Position of this batch's first sample inside the global batch (0 without a <see cref="DataShard"/>).</summary>
+    public int ShardStart { get; init; }
 }

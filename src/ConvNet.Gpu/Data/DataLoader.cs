@@ -51,6 +51,24 @@ public sealed class DataLoader
     /// <summary>The normalization applied to every batch, or null.</summary>
     public Normalization? Normalization { get; }
 
+    /// <summary>
+    /// The part of every global batch this loader hands out (<see cref="DataShard.Whole"/> by default): with a shard,
+    /// <see cref="Epoch(int, int)"/> yields this rank's share of each global batch of <see cref="BatchSize"/>, and
+    /// <see cref="DataBatch.GlobalCount"/> says how many samples the whole global batch has.
+    /// </summary>
+    /// <exception cref="ConvNetArgumentException">The rank is outside [0, world size).</exception>
+    public DataShard Shard
+    {
+        get => _shard;
+        init
+        {
+            value.Validate();
+            _shard = value;
+        }
+    }
+
+    private readonly DataShard _shard = DataShard.Whole;
+
     /// <summary>Batches per epoch: ⌊Count / BatchSize⌋ with <see cref="DropLast"/>, else ⌈Count / BatchSize⌉.</summary>
     public int BatchesPerEpoch => DropLast ? Data.Count / BatchSize : (int)((Data.Count + (long)BatchSize - 1) / BatchSize);
 
@@ -106,20 +124,24 @@ public sealed class DataLoader
         ReadOnlyMemory<int> allLabels = Data.Labels;
         for (int b = startBatch; b < batches; b++)
         {
-            int start = b * BatchSize;
-            int count = Math.Min(BatchSize, total - start);
+            int globalStart = b * BatchSize;
+            int globalCount = Math.Min(BatchSize, total - globalStart);
+            var (offset, count) = _shard.Of(globalCount);
+            int start = globalStart + offset;
             var indices = new ReadOnlyMemory<int>(order, start, count);
             if (zeroCopy)
             {
                 yield return new DataBatch(b, epoch, Data.SampleShape,
-                    allImages.Slice(start * sampleSize, count * sampleSize), allLabels.Slice(start, count), indices);
+                    allImages.Slice(start * sampleSize, count * sampleSize), allLabels.Slice(start, count), indices)
+                    { GlobalCount = globalCount, ShardStart = offset };
                 continue;
             }
 
             Gather(order.AsSpan(start, count), allImages.Span, allLabels.Span, images, labels, sampleSize);
             Normalization?.Apply(images.AsSpan(0, count * sampleSize));
             yield return new DataBatch(b, epoch, Data.SampleShape,
-                new ReadOnlyMemory<float>(images, 0, count * sampleSize), new ReadOnlyMemory<int>(labels, 0, count), indices);
+                new ReadOnlyMemory<float>(images, 0, count * sampleSize), new ReadOnlyMemory<int>(labels, 0, count), indices)
+                { GlobalCount = globalCount, ShardStart = offset };
         }
     }
 

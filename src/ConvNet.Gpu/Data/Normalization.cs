@@ -6,8 +6,11 @@ namespace ConvNet.Gpu.Data;
 /// Standardizes pixels as (x − <see cref="Mean"/>) / <see cref="Std"/>, one mean and standard deviation for all pixels
 /// (Fashion-MNIST has a single channel). Apply the statistics of the training set to every split.
 /// </summary>
-public sealed class Normalization
+public sealed class Normalization : IEquatable<Normalization>
 {
+    /// <summary>Mean 0, std 1: leaves every value exactly as it is ((x - 0) / 1 == x in float32).</summary>
+    public static Normalization Identity { get; } = new(0f, 1f);
+
     /// <summary>Creates a normalization with the given statistics.</summary>
     /// <param name="mean">The value subtracted; must be finite.</param>
     /// <param name="std">The divisor; must be finite and positive.</param>
@@ -74,6 +77,17 @@ public sealed class Normalization
         }
         for (; i < values.Length; i++) values[i] = (values[i] - Mean) / Std;
     }
+
+    /// <summary>True when both statistics are bit-identical, i.e. the two normalizations give the same values.</summary>
+    public bool Equals(Normalization? other) =>
+        other is not null && BitConverter.SingleToInt32Bits(Mean) == BitConverter.SingleToInt32Bits(other.Mean)
+        && BitConverter.SingleToInt32Bits(Std) == BitConverter.SingleToInt32Bits(other.Std);
+
+    /// <inheritdoc/>
+    public override bool Equals(object? obj) => Equals(obj as Normalization);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(Mean, Std);
 
     /// <summary>Formats as "mean 0.2860, std 0.3530".</summary>
     public override string ToString() => $"mean {Mean:0.0000}, std {Std:0.0000}";

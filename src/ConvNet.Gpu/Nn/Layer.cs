@@ -231,6 +231,7 @@ public abstract class Layer : IDisposable
         public Parameter Create(string name, TensorShape shape, Initializer initializer, int fanIn, int fanOut,
             long? count = null, ReadOnlySpan<float> mask = default)
         {
+            BuildGuard.Claim(isState: false, _layer, name, shape);
             var host = new float[shape.ElementCount];
             initializer.Fill(host, fanIn, fanOut, new HostRandom(HostRandom.Derive(Seed, ++_stream)));
             if (!mask.IsEmpty)
@@ -246,6 +247,7 @@ public abstract class Layer : IDisposable
         /// <summary>Allocates a non-trainable state tensor filled with <paramref name="value"/>.</summary>
         public StateTensor CreateState(string name, TensorShape shape, float value)
         {
+            BuildGuard.Claim(isState: true, _layer, name, shape);
             var t = Persistent.Allocate(Backend, shape);
             if (value != 0f) Backend.Fill(t, value);
             var s = new StateTensor(name, t);

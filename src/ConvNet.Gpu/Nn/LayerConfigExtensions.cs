@@ -47,7 +47,7 @@ internal static class LayerConfigExtensions
             : throw new ConvNetArgumentException($"Architecture: expected an integer array, found {a.ToJsonString()}.")).ToArray();
 
     private static ConvNetArgumentException Missing(JsonObject o, string key, string what) =>
-        new($"Architecture: layer {o["type"]?.ToJsonString() ?? "?"} '{o["name"]?.GetValue<string>() ?? "?"}' needs '{key}' as {what}, found {o[key]?.ToJsonString() ?? "nothing"}.");
+        new($"Architecture: layer {o["type"]?.ToJsonString() ?? "?"} {o["name"]?.ToJsonString() ?? "?"} needs '{key}' as {what}, found {o[key]?.ToJsonString() ?? "nothing"}.");
 
     /// <summary>Writes a padding as "valid", "same", "full" or [top, bottom, left, right].</summary>
     public static JsonNode ToJson(this Padding2d p) => p.Mode switch

@@ -9,7 +9,7 @@ namespace ConvNet.Gpu.Nn;
 /// <summary>
 /// A stack of layers, Keras style: give the per-sample input shape up front, <see cref="Add(Layer)"/> layers (each is built
 /// at once, so shapes are inferred and errors point at the layer that does not fit), inspect with <see cref="Summary"/>,
-/// then train with <see cref="Training.Trainer"/> or call <see cref="Forward"/>/<see cref="Backward"/> yourself.
+/// then train with <see cref="Training.Trainer"/> or call <see cref="Forward"/>/<see cref="Backward(Tensor)"/> yourself.
 /// Everything runs through the model's <see cref="IBackend"/>; initialization is seeded and deterministic.
 /// </summary>
 /// <example>
@@ -229,12 +229,24 @@ public sealed class Sequential : IDisposable
     /// Back-propagates the loss gradient with respect to the last output through every layer, overwriting every
     /// parameter gradient. Must follow a training-mode <see cref="Forward"/>.
     /// </summary>
-    public void Backward(Tensor gradOutput)
+    public void Backward(Tensor gradOutput) => Backward(gradOutput, null);
+
+    /// <summary>
+    /// <see cref="Backward(Tensor)"/>, calling <paramref name="layerDone"/> after each top-level layer's backward pass
+    /// (last layer first), when that layer's parameter gradients are final: data-parallel training starts the
+    /// all-reduce of finished gradient buckets there, while the layers below still run.
+    /// </summary>
+    public void Backward(Tensor gradOutput, Action<Layer>? layerDone)
     {
         ArgumentNullException.ThrowIfNull(gradOutput);
         ObjectDisposedException.ThrowIf(_disposed, this);
         Tensor? g = gradOutput;
-        for (int i = _layers.Count - 1; i >= 0 && g is not null; i--) g = _layers[i].Backward(g);
+        for (int i = _layers.Count - 1; i >= 0; i--)
+        {
+            // The first layer returns no input gradient; it still has its own parameter gradients to finish.
+            if (g is not null) g = _layers[i].Backward(g);
+            layerDone?.Invoke(_layers[i]);
+        }
     }
 
     /// <summary>

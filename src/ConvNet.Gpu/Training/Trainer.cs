@@ -4,6 +4,7 @@ using ConvNet.Gpu.Data;
 using ConvNet.Gpu.Losses;
 using ConvNet.Gpu.Nn;
 using ConvNet.Gpu.Optimizers;
+using ConvNet.Gpu.Training.Distributed;
 
 namespace ConvNet.Gpu.Training;
 
@@ -11,7 +12,7 @@ namespace ConvNet.Gpu.Training;
 /// Trains a <see cref="Sequential"/> classifier with an optimizer and a classification loss. <see cref="Fit(Data.Dataset, TrainingOptions)"/> runs
 /// epochs of seeded mini-batches with per-batch and per-epoch events, validation, callbacks, cancellation and
 /// non-finite-loss handling; <see cref="Position"/> says where training stands so that a checkpoint written at any
-/// batch (<see cref="ModelCheckpoint.Save(string, Trainer)"/>) resumes exactly there, bit for bit on the CPU.
+/// batch (<see cref="ModelCheckpoint.Save(string, Trainer, CheckpointMetadata?)"/>) resumes exactly there, bit for bit on the CPU.
 /// </summary>
 public sealed class Trainer : IDisposable
 {
@@ -55,6 +56,23 @@ public sealed class Trainer : IDisposable
     /// </summary>
     public ulong? DataSeed { get; set; }
 
+    /// <summary>
+    /// The normalization of the inputs of the current run: set by Fit from <see cref="TrainingOptions.Normalization"/>
+    /// (<see cref="Normalization.Identity"/> when none) and restored from training checkpoints, which record it so that
+    /// evaluation and resumption apply the same. Null until a run starts or a checkpoint is restored. A resumed Fit
+    /// given another normalization throws instead of training on differently scaled inputs.
+    /// </summary>
+    public Normalization? InputNormalization { get; set; }
+
+    /// <summary>
+    /// The batch size of the current run: set by Fit and restored from training checkpoints (<see cref="Position"/>'s
+    /// batch index counts batches of this size). Null until a run starts or a checkpoint is restored.
+    /// </summary>
+    public int? BatchSize { get; set; }
+
+    /// <summary>What the <see cref="DivergencePolicy"/> judges this run against (saved in and restored from training checkpoints).</summary>
+    public DivergenceReference Divergence { get; set; }
+
     /// <summary>Set by a callback (or any handler) to stop after the current batch or epoch.</summary>
     public bool StopRequested { get; set; }
 
@@ -87,15 +105,30 @@ public sealed class Trainer : IDisposable
             $"Model '{Model.Name}' outputs {Model.OutputShape}; a classifier must output class scores (F).");
         if (train.ClassCount > classes)
             throw new ShapeMismatchException($"The data has {train.ClassCount} classes but model '{Model.Name}' outputs {classes} scores.");
+        if (train.Count == 0)
+            throw new ConvNetArgumentException($"The training set '{train.Source}' is empty; there is nothing to train on.", nameof(train));
+        if (options.BatchSize < 1)
+            throw new ConvNetArgumentException($"The batch size must be at least 1, got {options.BatchSize}.", nameof(options));
+        options.Divergence.Validate();
+        CheckResumable(options);
 
         if (Position.GlobalStep == 0 || DataSeed is null) DataSeed = options.Seed;
-        var loader = new DataLoader(train, options.BatchSize, options.Shuffle, DataSeed.Value, options.DropLast, options.Normalization);
+        InputNormalization = options.Normalization ?? Normalization.Identity;
+        BatchSize = options.BatchSize;
+        var divergence = new DivergenceMonitor(options.Divergence, Position.GlobalStep == 0 ? default : Divergence, train.ClassCount);
+        var parallel = options.DataParallel;
+        var loader = new DataLoader(train, options.BatchSize, options.Shuffle, DataSeed.Value, options.DropLast, options.Normalization)
+        {
+            Shard = parallel?.Shard ?? DataShard.Whole,
+        };
         float[]? validationImages = PrepareValidation(options);
         var history = new TrainingHistory { StopReason = StopReason.Completed };
         _parameters = Model.Parameters;
         Optimizer.EnsureState(_parameters);
         Model.AnomalyDetection = options.AnomalyDetection;
         StopRequested = false;
+        _parallel = parallel;
+        parallel?.Attach(this, train, options);
         foreach (var c in options.Callbacks) c.OnTrainBegin(this);
 
         while (Position.Epoch < options.Epochs)
@@ -108,19 +141,27 @@ public sealed class Trainer : IDisposable
             var clock = Stopwatch.StartNew();
             int batchesPerEpoch = loader.BatchesPerEpoch;
             int ran = 0; // batches run by this call in this epoch (a resumed epoch starts mid-way)
+            int updated = 0; // of which updated the weights
             foreach (var batch in loader.Epoch(epoch, Position.Batch))
             {
                 if (options.CancellationToken.IsCancellationRequested) return Finish(history, StopReason.Cancelled, options);
                 if (options.MaxSteps is long limit && Position.GlobalStep >= limit) return Finish(history, StopReason.MaxStepsReached, options);
-                var step = Step(batch.Images.Span, batch.Labels.Span, classes, options.NonFiniteLoss, epoch, batch.Index);
-                int n = batch.Count;
+                var step = parallel is null
+                    ? Step(batch.Images.Span, batch.Labels.Span, classes, options.NonFiniteLoss, epoch, batch.Index)
+                    : ParallelStep(parallel, batch, classes, options.NonFiniteLoss, epoch);
+                int n = step.Count; // the global batch when data-parallel: loss and accuracy are the global batch's
                 float loss = step.Loss;
                 bool skip = step.UpdateSkipped;
                 int batchCorrect = step.Correct;
                 if (skip) skipped++;
-                if (!skip) { lossSum += (double)loss * n; seen += n; correct += batchCorrect; }
+                if (!skip) { lossSum += (double)loss * n; seen += n; correct += batchCorrect; updated++; }
                 history.StepLosses.Add(loss);
                 Position = new TrainingPosition(epoch, batch.Index + 1, Position.GlobalStep + 1);
+                if (!skip)
+                {
+                    divergence.AfterBatch(loss, lossSum / seen, updated, epoch, batch.Index, Position.GlobalStep);
+                    Divergence = divergence.Reference;
+                }
 
                 double seconds = Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
                 int done = batch.Index + 1;
@@ -132,6 +173,8 @@ public sealed class Trainer : IDisposable
                 foreach (var c in options.Callbacks) c.OnBatchEnd(this, progress);
 
                 if (options.MaxSteps is long max && Position.GlobalStep >= max) return Finish(history, StopReason.MaxStepsReached, options);
+                if (parallel is not null && parallel.AgreeToStop(StopRequested || options.CancellationToken.IsCancellationRequested))
+                    return Finish(history, options.CancellationToken.IsCancellationRequested ? StopReason.Cancelled : StopReason.StoppedByCallback, options);
                 if (StopRequested) return Finish(history, StopReason.StoppedByCallback, options);
             }
             clock.Stop();
@@ -146,6 +189,11 @@ public sealed class Trainer : IDisposable
             double secs = clock.Elapsed.TotalSeconds;
             var metrics = new EpochMetrics(epoch, options.Epochs, seen == 0 ? double.NaN : lossSum / seen, seen == 0 ? 0 : (double)correct / seen,
                 valLoss, valAcc, secs, secs > 0 ? seen / secs : 0, Optimizer.LearningRate, skipped);
+            if (seen > 0)
+            {
+                divergence.AfterEpoch(metrics.TrainLoss, metrics.TrainAccuracy, epoch, Math.Max(Position.Batch - 1, 0), Position.GlobalStep);
+                Divergence = divergence.Reference;
+            }
             Position = new TrainingPosition(epoch + 1, 0, Position.GlobalStep);
             history.Epochs.Add(metrics);
             EpochCompleted?.Invoke(this, metrics);
@@ -154,6 +202,24 @@ public sealed class Trainer : IDisposable
             if (options.CancellationToken.IsCancellationRequested) return Finish(history, StopReason.Cancelled, options);
         }
         return Finish(history, StopReason.Completed, options);
+    }
+
+    /// <summary>
+    /// A run that has started (global step > 0) continues only with the settings it was started with: its input
+    /// normalization, and mid-epoch its batch size (the saved batch index counts batches of that size).
+    /// </summary>
+    private void CheckResumable(TrainingOptions options)
+    {
+        if (Position.GlobalStep == 0) return;
+        var given = options.Normalization ?? Normalization.Identity;
+        if (InputNormalization is { } saved && !saved.Equals(given))
+            throw new ConvNetArgumentException(
+                $"Model '{Model.Name}' was trained with input normalization ({saved}) but Fit was given ({given}); resuming with other inputs " +
+                "would continue on differently scaled data. Pass the run's normalization (Trainer.InputNormalization).", nameof(options));
+        if (Position.Batch > 0 && BatchSize is int size && size != options.BatchSize)
+            throw new ConvNetArgumentException(
+                $"The run stopped after batch {Position.Batch} of epoch {Position.Epoch + 1} with batch size {size}; it cannot continue that " +
+                $"epoch with batch size {options.BatchSize}. Resume with batch size {size}, or change it at an epoch boundary.", nameof(options));
     }
 
     /// <summary>
@@ -175,6 +241,57 @@ public sealed class Trainer : IDisposable
     }
 
     private IReadOnlyList<Parameter>? _parameters;
+    private DataParallel? _parallel;
+
+    /// <summary>The data-parallel setup of the current or last <see cref="Fit(Dataset, TrainingOptions)"/>, or null for one process.</summary>
+    public DataParallel? DataParallel => _parallel;
+
+    // The data-parallel step: this rank's shard forward and backward (its loss gradient weighted by its share of the
+    // global batch), bucketed gradient all-reduce overlapping backward, then the same decision and update on every
+    // rank from the global loss. A rank with an empty shard (last batch smaller than the world) contributes zeros.
+    private StepResult ParallelStep(DataParallel parallel, DataBatch batch, int classes, NonFiniteLossPolicy policy, int epoch)
+    {
+        var parameters = _parameters ??= Model.Parameters;
+        parallel.BeginStep(batch, Position.GlobalStep);
+        int n = batch.Count;
+        float localLoss = 0f;
+        int localCorrect = 0;
+        if (n > 0)
+        {
+            var input = Model.InputBuffer(n);
+            input.Upload(batch.Images.Span);
+            var labelTensor = Model.LabelBuffer(n);
+            labelTensor.Upload(batch.Labels.Span);
+            localLoss = Loss.Forward(Model.Forward(input, training: true), labelTensor);
+            localCorrect = CountCorrect(batch.Labels.Span, classes);
+            var gradient = Loss.Backward();
+            parallel.ScaleLossGradient(gradient);
+            Model.Backward(gradient, parallel.LayerDone);
+        }
+        var (loss, correct) = parallel.FinishStep(localLoss, localCorrect, computed: n > 0);
+        bool skip = false;
+        if (!float.IsFinite(loss))
+        {
+            if (policy == NonFiniteLossPolicy.Throw) throw new NonFiniteLossException(epoch, batch.Index, Position.GlobalStep, loss);
+            skip = true;
+        }
+        else
+        {
+            Optimizer.Step(parameters);
+        }
+        return new StepResult(loss, correct, batch.GlobalCount, skip);
+    }
+
+    private int CountCorrect(ReadOnlySpan<int> labels, int classes)
+    {
+        int n = labels.Length;
+        if (_probabilities.Length < n * classes) _probabilities = new float[n * classes];
+        Loss.Probabilities.Download(_probabilities.AsSpan(0, n * classes));
+        int correct = 0;
+        for (int i = 0; i < n; i++)
+            if (Sequential.ArgMax(_probabilities.AsSpan(i * classes, classes)) == labels[i]) correct++;
+        return correct;
+    }
     private float[] _probabilities = [];
 
     private StepResult Step(ReadOnlySpan<float> images, ReadOnlySpan<int> labels, int classes, NonFiniteLossPolicy policy, int epoch, int batchIndex)
@@ -200,12 +317,7 @@ public sealed class Trainer : IDisposable
             Optimizer.Step(parameters);
         }
 
-        if (_probabilities.Length < n * classes) _probabilities = new float[n * classes];
-        Loss.Probabilities.Download(_probabilities.AsSpan(0, n * classes));
-        int correct = 0;
-        for (int i = 0; i < n; i++)
-            if (Sequential.ArgMax(_probabilities.AsSpan(i * classes, classes)) == labels[i]) correct++;
-        return new StepResult(loss, correct, n, skip);
+        return new StepResult(loss, CountCorrect(labels, classes), n, skip);
     }
 
     private TrainingHistory Finish(TrainingHistory history, StopReason reason, TrainingOptions options)

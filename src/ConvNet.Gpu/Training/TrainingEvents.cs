@@ -77,34 +77,22 @@ public sealed class TrainingHistory
 public readonly record struct TrainingPosition(int Epoch, int Batch, long GlobalStep);
 
 /// <summary>
-/// A training loss was NaN or infinite. The message names the epoch, the batch and the global step; lower the
+/// A training loss was NaN or infinite. The message names the epoch, the batch and the global step (0-based); lower the
 /// learning rate, check the inputs, or enable anomaly detection to find the layer.
 /// </summary>
-public sealed class NonFiniteLossException : Exception
+public sealed class NonFiniteLossException : TrainingDivergedException
 {
     /// <summary>Creates the exception.</summary>
     public NonFiniteLossException(int epoch, int batch, long step, float loss)
-        : base($"Non-finite loss {loss} at epoch {epoch}, batch {batch} (global step {step}). Training stopped before updating the weights; " +
-               "lower the learning rate, check the data, or set AnomalyDetection to find the first layer producing NaN/Inf, " +
-               "or use NonFiniteLossPolicy.SkipUpdate to skip such batches.")
+        : base(DivergenceKind.NonFiniteLoss, epoch, batch, step, loss,
+            $"Non-finite loss {loss} at epoch {epoch}, batch {batch} (global step {step}). Training stopped before updating the weights; " +
+            "lower the learning rate, check the data, or set AnomalyDetection to find the first layer producing NaN/Inf, " +
+            "or use NonFiniteLossPolicy.SkipUpdate to skip such batches.")
     {
-        Epoch = epoch;
-        Batch = batch;
-        Step = step;
-        Loss = loss;
     }
 
-    /// <summary>Epoch (0-based).</summary>
-    public int Epoch { get; }
-
-    /// <summary>Batch inside the epoch (0-based).</summary>
-    public int Batch { get; }
-
-    /// <summary>Global step (0-based index of the failing batch).</summary>
-    public long Step { get; }
-
     /// <summary>The loss value.</summary>
-    public float Loss { get; }
+    public new float Loss => (float)base.Loss;
 }
 
 /// <summary>The outcome of one training step.</summary>

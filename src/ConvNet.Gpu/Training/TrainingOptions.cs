@@ -1,5 +1,6 @@
 using ConvNet.Gpu.Data;
 using ConvNet.Gpu.Optimizers;
+using ConvNet.Gpu.Training.Distributed;
 
 namespace ConvNet.Gpu.Training;
 
@@ -49,11 +50,20 @@ public sealed class TrainingOptions
     /// <summary>What to do on a non-finite loss.</summary>
     public NonFiniteLossPolicy NonFiniteLoss { get; init; } = NonFiniteLossPolicy.Throw;
 
+    /// <summary>When a finite but exploding loss, or a collapse to chance accuracy, stops the run (see <see cref="DivergencePolicy"/>).</summary>
+    public DivergencePolicy Divergence { get; init; } = DivergencePolicy.Default;
+
     /// <summary>Check every layer's output and gradients for NaN/Inf and name the first offender (slow).</summary>
     public bool AnomalyDetection { get; init; }
 
     /// <summary>Stop once the global step count reaches this value (null: no limit).</summary>
     public long? MaxSteps { get; init; }
+
+    /// <summary>
+    /// Data-parallel training across processes (null: this process alone). <see cref="BatchSize"/> is then the global
+    /// batch, shared out among the ranks; see <see cref="Distributed.DataParallel"/>.
+    /// </summary>
+    public DataParallel? DataParallel { get; init; }
 
     /// <summary>Stops training after the current batch; <see cref="TrainingHistory.StopReason"/> is then <see cref="StopReason.Cancelled"/>.</summary>
     public CancellationToken CancellationToken { get; init; }

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using ConvNet.Gpu.Checkpoints;
+using ConvNet.Gpu.IO;
 using ConvNet.Gpu.Tests.Data;
 using Xunit;
 

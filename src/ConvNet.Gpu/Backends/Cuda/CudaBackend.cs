@@ -35,6 +35,12 @@ public sealed partial class CudaBackend : BackendBase
         _launch = new LaunchGeometry(options.BlockSize, options.MaxGridBlocks);
     }
 
+    /// <summary>
+    /// The real device's CUstream with its context made current on this thread, for NCCL; null on the emulated device
+    /// (which has no stream a native library could use).
+    /// </summary>
+    internal nint? NativeStream => _device.Inner is Driver.DriverCudaDevice d ? d.CurrentStream() : null;
+
     /// <summary>The settings this backend was created with.</summary>
     public CudaBackendOptions Options { get; }
 

@@ -64,6 +64,16 @@ internal sealed unsafe partial class DriverCudaDevice : ICudaDevice
     /// <inheritdoc/>
     public CudaDeviceInfo Info { get; }
 
+    /// <summary>
+    /// The CUstream all work is queued on, made current with its context on the calling thread, for libraries that
+    /// enqueue on our stream themselves (NCCL, in Distributed). The stream stays owned by this device.
+    /// </summary>
+    internal nint CurrentStream()
+    {
+        MakeCurrent();
+        return _stream;
+    }
+
     /// <inheritdoc/>
     public bool IsEmulated => false;
 

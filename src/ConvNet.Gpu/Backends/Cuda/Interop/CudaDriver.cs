@@ -56,6 +56,7 @@ internal static unsafe partial class CudaDriver
     [LibraryImport(NativeLibraries.Cuda)] public static partial int cuStreamCreate(out nint stream, uint flags);
     [LibraryImport(NativeLibraries.Cuda)] public static partial int cuStreamDestroy_v2(nint stream);
     [LibraryImport(NativeLibraries.Cuda)] public static partial int cuStreamSynchronize(nint stream);
+    [LibraryImport(NativeLibraries.Cuda)] public static partial int cuStreamQuery(nint stream);
     [LibraryImport(NativeLibraries.Cuda)] public static partial int cuEventCreate(out nint cudaEvent, uint flags);
     [LibraryImport(NativeLibraries.Cuda)] public static partial int cuEventRecord(nint cudaEvent, nint stream);
     [LibraryImport(NativeLibraries.Cuda)] public static partial int cuEventSynchronize(nint cudaEvent);

@@ -21,6 +21,12 @@ internal static class NativeLibraries
     /// <summary>Logical name of the emulated-device library in LibraryImport declarations.</summary>
     public const string Emulator = "convnet_cuda_emu";
 
+    /// <summary>Logical name of the MPI library (Open MPI's libmpi.so.40) in LibraryImport declarations (Distributed).</summary>
+    public const string Mpi = "mpi";
+
+    /// <summary>Logical name of NCCL (libnccl.so.2) in LibraryImport declarations (Distributed).</summary>
+    public const string Nccl = "nccl";
+
     /// <summary>File name of the emulated-device library.</summary>
     public const string EmulatorFileName = "libconvnet_cuda_emu.so";
 
@@ -83,6 +89,8 @@ internal static class NativeLibraries
             ? ["cublas64_13.dll", "cublas64_12.dll", "cublas64_11.dll"]
             : WithCudaDirectories(["libcublas.so.13", "libcublas.so.12", "libcublas.so.11", "libcublas.so"]),
         Emulator => EmulatorCandidates(),
+        Mpi => ["libmpi.so.40", "libmpi.so"],
+        Nccl => NcclCandidates(),
         _ => [logicalName],
     };
 
@@ -100,7 +108,7 @@ internal static class NativeLibraries
 
     private static nint Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath)
     {
-        if (libraryName is not (Cuda or Cublas or Emulator)) return 0;
+        if (libraryName is not (Cuda or Cublas or Emulator or Mpi or Nccl)) return 0;
         var result = Load(libraryName);
         // Returning 0 lets the runtime try its defaults and then throw DllNotFoundException; callers check Load() first.
         return result.Handle;
@@ -119,6 +127,24 @@ internal static class NativeLibraries
         foreach (string directory in directories.Distinct())
             foreach (string name in names)
                 list.Add(Path.Combine(directory, name));
+        return list;
+    }
+
+    // NCCL: $CONVNET_NCCL (a file), the loader's search path, the CUDA directories, then the copy that PyTorch's CUDA
+    // wheels install (site-packages/nvidia/nccl/lib) for any python3.x under /usr and /usr/local.
+    private static List<string> NcclCandidates()
+    {
+        var list = new List<string>();
+        string? explicitPath = Environment.GetEnvironmentVariable("CONVNET_NCCL");
+        if (!string.IsNullOrEmpty(explicitPath)) list.Add(explicitPath);
+        list.AddRange(WithCudaDirectories(["libnccl.so.2", "libnccl.so"]));
+        foreach (string root in new[] { "/usr/local/lib", "/usr/lib" })
+        {
+            if (!Directory.Exists(root)) continue;
+            foreach (string python in Directory.EnumerateDirectories(root, "python3*").Order(StringComparer.Ordinal))
+                foreach (string packages in new[] { "dist-packages", "site-packages" })
+                    list.Add(Path.Combine(python, packages, "nvidia", "nccl", "lib", "libnccl.so.2"));
+        }
         return list;
     }
 

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace ConvNet.Gpu.Checkpoints;
+namespace ConvNet.Gpu.IO;
 
 /// <summary>
 /// fsync of a directory on POSIX systems, so that a rename inside it survives a power loss. .NET cannot open a
