@@ -9,14 +9,16 @@
 #
 # Options: --device cpu|cuda  --threads N (CPU, default 2)  --repeats N (default 10)  --skip-epoch
 #          --epoch-images N (default 60000)  --tf32 on|off (CUDA; cuBLAS on our side, cuDNN+cuBLAS on PyTorch's)
-#          --extended (training steps of both models, small-VGG epoch)  --out-dir DIR (keeps the two JSON files and the table; default: a temp dir)
+#          --extended (training steps of both models, small-VGG epoch)  --out-dir DIR (keeps the JSON files and the table; default: a temp dir)
+#          --rounds N (default 1): run both sides N times, alternating, and keep each row's lowest median over the rounds
+#          (robust on a shared machine: a round slowed by other processes is discarded); epochs run in the first round only
 # Environment: CONVNET_BENCH_BIN (our benchmark executable; default: the published bin/ beside this script, else
 #              a Release build of benchmarks/ConvNet.Gpu.Benchmarks), CONVNET_PEER_PYTHON (the Python with torch).
 # Works from the repository and from the bundle made by benchmarks/publish-gpu-bench.sh (no .NET SDK needed there).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 
-device=cpu threads=2 repeats=10 tf32=off epoch_images=60000 out_dir="" extra=()
+device=cpu threads=2 repeats=10 tf32=off epoch_images=60000 out_dir="" extra=() rounds=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --device) device="$2"; shift 2 ;;
@@ -27,7 +29,8 @@ while [ $# -gt 0 ]; do
     --skip-epoch) extra+=(--skip-epoch); shift ;;
     --extended) extra+=(--extended); shift ;;
     --out-dir) out_dir="$2"; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    --rounds) rounds="$2"; shift 2 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "compare.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -54,19 +57,27 @@ commit="$(git -C "$here" rev-parse --short HEAD 2>/dev/null || cat "$here/COMMIT
 export CONVNET_COMMIT="$commit"
 if [ -z "$out_dir" ]; then out_dir="$(mktemp -d "${TMPDIR:-/tmp}/convnet-compare-$device.XXXXXX")"; fi
 mkdir -p "$out_dir"
-ours_json="$out_dir/convnet-$device.json" peer_json="$out_dir/pytorch-$device.json"
+case "$rounds" in ''|*[!0-9]*|0) echo "compare.sh: --rounds must be a positive integer" >&2; exit 2 ;; esac
 
 common=(--device "$device" --threads "$threads" --repeats "$repeats" --epoch-images "$epoch_images" ${extra[@]+"${extra[@]}"})
-ours_args=("${common[@]}" --out "$ours_json")
-[ "$device" = cuda ] && ours_args+=(--tf32 "$tf32")
+ours_list="" peer_list=""
+for round in $(seq 1 "$rounds"); do
+  suffix=""; [ "$rounds" -gt 1 ] && suffix="-$round"
+  ours_json="$out_dir/convnet-$device$suffix.json" peer_json="$out_dir/pytorch-$device$suffix.json"
+  round_args=("${common[@]}")
+  [ "$round" -gt 1 ] && round_args+=(--skip-epoch)
+  ours_args=("${round_args[@]}" --out "$ours_json")
+  [ "$device" = cuda ] && ours_args+=(--tf32 "$tf32")
+  echo "# round $round/$rounds: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $commit, $(uname -n), load $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out_dir/loads.txt" >&2
+  echo "# ours:    $ours peer ${ours_args[*]}" >&2
+  "$ours" peer "${ours_args[@]}"
+  echo "# round $round/$rounds: PyTorch starts, load $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out_dir/loads.txt" >&2
+  echo "# PyTorch: $py $here/peers/pytorch_peer.py ${round_args[*]} --tf32 $tf32 --out $peer_json" >&2
+  "$py" "$here/peers/pytorch_peer.py" "${round_args[@]}" --tf32 "$tf32" --out "$peer_json"
+  ours_list="${ours_list:+$ours_list,}$ours_json" peer_list="${peer_list:+$peer_list,}$peer_json"
+done
+echo "# done: $(date -u '+%Y-%m-%d %H:%M UTC'), load $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out_dir/loads.txt" >&2
 
-
-echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), commit $commit, $(uname -n), load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-echo "# ours:    $ours peer ${ours_args[*]}" >&2
-"$ours" peer "${ours_args[@]}"
-echo "# PyTorch: $py $here/peers/pytorch_peer.py ${common[*]} --tf32 $tf32 --out $peer_json" >&2
-"$py" "$here/peers/pytorch_peer.py" "${common[@]}" --tf32 "$tf32" --out "$peer_json"
-
-"$py" "$here/peers/compare.py" "$ours_json" "$peer_json" | tee "$out_dir/table.md"
+"$py" "$here/peers/compare.py" "$ours_list" "$peer_list" | tee "$out_dir/table.md"
 echo >&2
 echo "# JSON and table kept in $out_dir" >&2

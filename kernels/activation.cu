@@ -1,9 +1,11 @@
 // activation.cu: point-wise activations (cn_activation.cuh). kind follows ConvNet.Gpu.ActivationKind:
 // 0 ReLU, 1 LeakyReLU (alpha = negative slope), 2 ELU (alpha = saturation), 3 Sigmoid, 4 Tanh.
-// x, y, dy, dx all hold n elements; y may alias x, and dx may alias dy (each thread reads its element before writing it).
+// x, y, dy, dx all hold n elements. One thread per element: it reads its element of each input before writing its
+// element of the output, and touches no other element, so outputs may be the very tensors they are computed from.
 #include "cn_activation.cuh"
 
 // y = f(x).
+// Aliasing: y may alias x (in-place activation).
 CN_KERNEL cn_activation_fwd(GPTR(const float) x, GPTR(float) y, long long n, int kind, float alpha)
 {
     CN_GRID_STRIDE(i, n) y[i] = cn_act(kind, alpha, x[i]);
@@ -11,6 +13,7 @@ CN_KERNEL cn_activation_fwd(GPTR(const float) x, GPTR(float) y, long long n, int
 
 // dx = f'(x) * dy. ReLU/LeakyReLU take the sign from x; ELU uses f' = y + alpha for x <= 0;
 // Sigmoid and Tanh use y (y(1 - y) and 1 - y^2).
+// Aliasing: dx may alias x, y or dy.
 CN_KERNEL cn_activation_bwd(GPTR(const float) x, GPTR(const float) y, GPTR(const float) dy, GPTR(float) dx,
                             long long n, int kind, float alpha)
 {

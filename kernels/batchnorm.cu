@@ -21,7 +21,8 @@ CN_DEVICE long long cn_chunk_count(long long M, long long chunkLen, int q)
 
 // Forward partials: per item, the chunk's mean and M2 = sum((x - chunk mean)^2) (two passes over the chunk, which is
 // in cache for the second), into partials[2*item], partials[2*item + 1].
-CN_KERNEL cn_bn_fwd_partials(GPTR(const float) x, GPTR(double) partials, int N, int C, long long inner, int chunks,
+// Aliasing: none.
+CN_KERNEL cn_bn_fwd_partials(GPTR_UNIQUE(const float) x, GPTR_UNIQUE(double) partials, int N, int C, long long inner, int chunks,
                              long long chunkLen)
 {
     __shared__ double buf[CN_MAX_BLOCK];
@@ -55,9 +56,10 @@ CN_KERNEL cn_bn_fwd_partials(GPTR(const float) x, GPTR(double) partials, int N, 
 // update), giving the batch mean and the biased variance M2 / M; invStd = 1/sqrt(var + eps). Writes
 // y = (x - mean) * (gamma * invStd) + beta over the item's chunk, and in the chunk-0 block saves mean and invStd and
 // moves the running statistics by momentum toward the mean and the unbiased variance M2 / (M - 1) (var when M = 1).
-CN_KERNEL cn_bn_fwd_apply(GPTR(const float) x, GPTR(const float) gamma, GPTR(const float) beta, GPTR(float) y,
-                          GPTR(const double) partials, GPTR(float) saveMean, GPTR(float) saveInvStd,
-                          GPTR(float) runningMean, GPTR(float) runningVar, int N, int C, long long inner, int chunks,
+// Aliasing: y may alias x (each thread reads its element of x before writing the same element of y).
+CN_KERNEL cn_bn_fwd_apply(GPTR(const float) x, GPTR_UNIQUE(const float) gamma, GPTR_UNIQUE(const float) beta, GPTR(float) y,
+                          GPTR_UNIQUE(const double) partials, GPTR_UNIQUE(float) saveMean, GPTR_UNIQUE(float) saveInvStd,
+                          GPTR_UNIQUE(float) runningMean, GPTR_UNIQUE(float) runningVar, int N, int C, long long inner, int chunks,
                           long long chunkLen, float momentum, float epsilon)
 {
     const long long M = (long long)N * inner, items = (long long)C * chunks;
@@ -93,8 +95,9 @@ CN_KERNEL cn_bn_fwd_apply(GPTR(const float) x, GPTR(const float) gamma, GPTR(con
 
 // Inference: y = gamma * (x - runningMean) / sqrt(runningVar + eps) + beta, one thread per element (total = N*C*inner);
 // the channel of element i is (i / inner) % C by two multiply-highs (cn_fastdiv.cuh).
-CN_KERNEL cn_batchnorm_fwd_infer(GPTR(const float) x, GPTR(const float) gamma, GPTR(const float) beta,
-                                 GPTR(const float) runningMean, GPTR(const float) runningVar, GPTR(float) y,
+// Aliasing: y may alias x.
+CN_KERNEL cn_batchnorm_fwd_infer(GPTR(const float) x, GPTR_UNIQUE(const float) gamma, GPTR_UNIQUE(const float) beta,
+                                 GPTR_UNIQUE(const float) runningMean, GPTR_UNIQUE(const float) runningVar, GPTR(float) y,
                                  long long total, int C, long long inner, unsigned long long innerMagic,
                                  unsigned long long cMagic, float epsilon)
 {
@@ -108,8 +111,9 @@ CN_KERNEL cn_batchnorm_fwd_infer(GPTR(const float) x, GPTR(const float) gamma, G
 }
 
 // Backward partials: per item, sum(dy) and sum(dy * (x - mean)) over the chunk (float64), into partials[2*item], [2*item+1].
-CN_KERNEL cn_bn_bwd_partials(GPTR(const float) x, GPTR(const float) dy, GPTR(const float) saveMean,
-                             GPTR(double) partials, int N, int C, long long inner, int chunks, long long chunkLen)
+// Aliasing: none.
+CN_KERNEL cn_bn_bwd_partials(GPTR_UNIQUE(const float) x, GPTR_UNIQUE(const float) dy, GPTR_UNIQUE(const float) saveMean,
+                             GPTR_UNIQUE(double) partials, int N, int C, long long inner, int chunks, long long chunkLen)
 {
     __shared__ double buf[CN_MAX_BLOCK];
     const long long M = (long long)N * inner, items = (long long)C * chunks;
@@ -141,9 +145,10 @@ CN_KERNEL cn_bn_bwd_partials(GPTR(const float) x, GPTR(const float) dy, GPTR(con
 //   dx = gamma * invStd * (dy - dbeta / M - xhat * dgamma / M) = kDy * dy + kX * (x - mean) + k0
 // (the CPU backend's form). The chunk-0 block writes dgamma and dbeta (overwritten or accumulated). dx may alias dy:
 // the partials kernel read every dy before this kernel writes any dx.
-CN_KERNEL cn_bn_bwd_apply(GPTR(const float) x, GPTR(const float) dy, GPTR(const float) gamma, GPTR(const float) saveMean,
-                          GPTR(const float) saveInvStd, GPTR(float) dx, GPTR(float) dgamma, GPTR(float) dbeta,
-                          GPTR(const double) partials, int N, int C, long long inner, int chunks, long long chunkLen,
+// Aliasing: dx may alias dy or x (each thread reads its elements of both before writing its element of dx).
+CN_KERNEL cn_bn_bwd_apply(GPTR(const float) x, GPTR(const float) dy, GPTR_UNIQUE(const float) gamma, GPTR_UNIQUE(const float) saveMean,
+                          GPTR_UNIQUE(const float) saveInvStd, GPTR(float) dx, GPTR_UNIQUE(float) dgamma, GPTR_UNIQUE(float) dbeta,
+                          GPTR_UNIQUE(const double) partials, int N, int C, long long inner, int chunks, long long chunkLen,
                           int accumulate)
 {
     const long long M = (long long)N * inner, items = (long long)C * chunks;

@@ -13,7 +13,7 @@ CN_DEVICE float cn_act(int kind, float alpha, float v)
         case CN_ACT_NONE: return v;
         case 0: return v > 0.0f ? v : 0.0f;
         case 1: return v > 0.0f ? v : alpha * v;
-        case 2: return v > 0.0f ? v : alpha * (cn_expf(v) - 1.0f);
+        case 2: return v > 0.0f ? v : alpha * cn_expm1f(v);
         case 3: return 1.0f / (1.0f + cn_expf(-v));
         default: return cn_tanhf(v);
     }

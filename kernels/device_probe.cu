@@ -13,7 +13,9 @@
 // with `mask_hi` (equal for a whole-warp shuffle; 0x0000ffff and 0xffff0000 for two independent half-warp shuffles).
 // op: 0 __shfl_sync(src = arg), 1 __shfl_up_sync(delta = arg), 2 __shfl_down_sync(delta = arg), 3 __shfl_xor_sync
 // (laneMask = arg); 4..7 the same on float values (in[t] converted to float and back).
-CN_KERNEL cn_probe_shfl(GPTR(const int) in, GPTR(int) out, int op, int arg, int width, int participants, int mask, int mask_hi)
+// Aliasing: none.
+CN_KERNEL cn_probe_shfl(GPTR_UNIQUE(const int) in, GPTR_UNIQUE(int) out, int op, int arg, int width, int participants,
+                        int mask, int mask_hi)
 {
     int t = threadIdx.x;
     unsigned lane = cn_lane_id();
@@ -43,7 +45,8 @@ CN_KERNEL cn_probe_shfl(GPTR(const int) in, GPTR(int) out, int op, int arg, int 
 // 3 __syncwarp: every participant writes in[t] to shared memory, syncs, and reads its neighbour's (lane ^ 1) value,
 // which is only there if the __syncwarp held; 4 the same exchange without the __syncwarp (a race: the emulator must
 // expose it; tests run it on the emulator only). Non-participants write -1.
-CN_KERNEL cn_probe_vote(GPTR(const int) in, GPTR(int) out, int op, int participants, int mask)
+// Aliasing: none.
+CN_KERNEL cn_probe_vote(GPTR_UNIQUE(const int) in, GPTR_UNIQUE(int) out, int op, int participants, int mask)
 {
     __shared__ int exchange[1024];
     int t = threadIdx.x;
@@ -70,7 +73,8 @@ CN_KERNEL cn_probe_vote(GPTR(const int) in, GPTR(int) out, int op, int participa
 }
 
 // Per-lane reduction of in[] (one float per thread) by cn_warp_sum: out[t] = the sum over t's warp, for every lane.
-CN_KERNEL cn_probe_warp_sum(GPTR(const float) in, GPTR(float) out)
+// Aliasing: none.
+CN_KERNEL cn_probe_warp_sum(GPTR_UNIQUE(const float) in, GPTR_UNIQUE(float) out)
 {
     int t = threadIdx.x;
     out[t] = cn_warp_sum(in[t]);
@@ -78,7 +82,8 @@ CN_KERNEL cn_probe_warp_sum(GPTR(const float) in, GPTR(float) out)
 
 #if CN_SM80
 // out[i] = the bits of cvt.rna.tf32.f32(x[i]), i < n (grid-stride).
-CN_KERNEL cn_probe_tf32(GPTR(const float) x, GPTR(int) out, long long n)
+// Aliasing: none.
+CN_KERNEL cn_probe_tf32(GPTR_UNIQUE(const float) x, GPTR_UNIQUE(int) out, long long n)
 {
     CN_GRID_STRIDE(i, n) out[i] = (int)cn_tf32(x[i]);
 }
@@ -86,7 +91,9 @@ CN_KERNEL cn_probe_tf32(GPTR(const float) x, GPTR(int) out, long long n)
 // d (16x8, row-major) = A (16x8, row-major) * B (8x8, row-major k x n) + C (16x8) by one mma.sync m16n8k8 per warp
 // (every warp computes the same product); A and B are rounded with cvt.rna.tf32.f32 on the way into the fragments.
 // Lanes outside `participants` skip the mma (the emulator must reject that); they write nothing.
-CN_KERNEL cn_probe_mma_tf32(GPTR(const float) a, GPTR(const float) b, GPTR(const float) c, GPTR(float) d, int participants)
+// Aliasing: none.
+CN_KERNEL cn_probe_mma_tf32(GPTR_UNIQUE(const float) a, GPTR_UNIQUE(const float) b, GPTR_UNIQUE(const float) c,
+                            GPTR_UNIQUE(float) d, int participants)
 {
     unsigned lane = cn_lane_id();
     if (!(((unsigned)participants >> lane) & 1u)) return;
@@ -107,7 +114,8 @@ CN_KERNEL cn_probe_mma_tf32(GPTR(const float) a, GPTR(const float) b, GPTR(const
 // past n are zero-filled by the copy. mode 0 is correct (commit, wait_group 1 / 0, __syncthreads); mode 1 never waits,
 // mode 2 waits without committing, mode 3 waits for all but the newest group where the newest is the one needed:
 // the emulator must expose each (tests run modes 1-3 on the emulator only).
-CN_KERNEL cn_probe_cp_async(GPTR(const float) src, GPTR(float) out, int n, int tiles, int mode)
+// Aliasing: none.
+CN_KERNEL cn_probe_cp_async(GPTR_UNIQUE(const float) src, GPTR_UNIQUE(float) out, int n, int tiles, int mode)
 {
     __shared__ float stage[2][1024];
     int t = threadIdx.x, B = blockDim.x;

@@ -13,8 +13,9 @@ CN_DEVICE float cn_dropout_uniform(unsigned long long seed, unsigned long long c
     return (float)(z >> 40) * (1.0f / 16777216.0f);
 }
 
-CN_KERNEL cn_dropout_fwd(GPTR(const float) x, GPTR(float) y, GPTR(float) mask, long long n, float p, float keepScale,
-                         unsigned long long seed, unsigned long long offset)
+// Aliasing: y may alias x; mask aliases nothing (it is written before x is read).
+CN_KERNEL cn_dropout_fwd(GPTR(const float) x, GPTR(float) y, GPTR_UNIQUE(float) mask, long long n, float p,
+                         float keepScale, unsigned long long seed, unsigned long long offset)
 {
     CN_GRID_STRIDE(i, n)
     {
@@ -26,8 +27,9 @@ CN_KERNEL cn_dropout_fwd(GPTR(const float) x, GPTR(float) y, GPTR(float) mask, l
 
 // The same with (seed, offset) read from device memory (two 64-bit words, DropoutRng.WriteSeedAndOffset), so a replayed
 // CUDA graph draws each step's mask from the values the host wrote before the replay.
-CN_KERNEL cn_dropout_fwd_dev(GPTR(const float) x, GPTR(float) y, GPTR(float) mask, long long n, float p, float keepScale,
-                             GPTR(const unsigned long long) seedAndOffset)
+// Aliasing: y may alias x; mask aliases nothing.
+CN_KERNEL cn_dropout_fwd_dev(GPTR(const float) x, GPTR(float) y, GPTR_UNIQUE(float) mask, long long n, float p, float keepScale,
+                             GPTR_UNIQUE(const unsigned long long) seedAndOffset)
 {
     const unsigned long long seed = seedAndOffset[0], offset = seedAndOffset[1];
     CN_GRID_STRIDE(i, n)

@@ -16,7 +16,8 @@
 
 // y[n, c, i] = act(y[n, c, i] + (bias ? bias[c] : 0)): y viewed as (N, C, inner), total = N*C*inner.
 // i -> (nc, e) by inner, nc -> (n, c) by C, each a multiply-high (cn_fastdiv.cuh).
-CN_KERNEL cn_bias_act_fwd(GPTR(float) y, GPTR(const float) bias, long long total, int C, long long inner,
+// Aliasing: none (y is updated in place, each element by the thread that reads it).
+CN_KERNEL cn_bias_act_fwd(GPTR_UNIQUE(float) y, GPTR_UNIQUE(const float) bias, long long total, int C, long long inner,
                           unsigned long long innerMagic, unsigned long long cMagic, int kind, float alpha)
 {
     CN_GRID_STRIDE(i, total)
@@ -36,7 +37,8 @@ CN_KERNEL cn_bias_act_fwd(GPTR(float) y, GPTR(const float) bias, long long total
 // channel's N*P elements j = n*P + p in order (thread t takes j = t, t + B, ...; cn_channel_walk.cuh), writes
 // dzT[k, j] = act'(y) * dy[n, k, p] (contiguous per block), and reduces its partial sums with the fixed block tree into
 // dbias[k] (overwritten, or added to when accumulate; skipped when dbias is null). y is not read for CN_ACT_NONE.
-CN_KERNEL cn_conv_bwd_prologue(GPTR(const float) dy, GPTR(const float) y, GPTR(float) dzT, GPTR(float) dbias,
+// Aliasing: none.
+CN_KERNEL cn_conv_bwd_prologue(GPTR_UNIQUE(const float) dy, GPTR_UNIQUE(const float) y, GPTR_UNIQUE(float) dzT, GPTR_UNIQUE(float) dbias,
                                int N, int K, long long P, int kind, float alpha, int accumulate)
 {
     __shared__ float buf[CN_MAX_BLOCK];
@@ -65,8 +67,9 @@ CN_KERNEL cn_conv_bwd_prologue(GPTR(const float) dy, GPTR(const float) y, GPTR(f
 
 // Dense backward prologue, one thread per unit u (grid-stride over units): for n = 0, 1, ... in order,
 // dz[n, u] = act'(y[n, u]) * dy[n, u] (written when dz is not null) and dbias[u] (+)= the sum of those dz (when dbias is
-// not null). Threads of a warp take neighbouring units, so every row access is coalesced. dz may alias dy.
-CN_KERNEL cn_dense_bwd_prologue(GPTR(const float) dy, GPTR(const float) y, GPTR(float) dz, GPTR(float) dbias,
+// not null). Threads of a warp take neighbouring units, so every row access is coalesced.
+// Aliasing: dz may alias dy (each element is read by the thread that then writes it).
+CN_KERNEL cn_dense_bwd_prologue(GPTR(const float) dy, GPTR_UNIQUE(const float) y, GPTR(float) dz, GPTR_UNIQUE(float) dbias,
                                 int N, int U, int kind, float alpha, int accumulate)
 {
     CN_GRID_STRIDE(u, U)

@@ -14,7 +14,8 @@
 
 // One thread per column element: total = N*C*KH*KW*OH*OW. A pure gather, every element written.
 // i -> (t, p) by OH*OW; t -> (n, r) by C*KH*KW; p -> (oh, ow) by OW; r -> (c, k) by KH*KW; k -> (kh, kw) by KW.
-CN_KERNEL cn_im2col(GPTR(const float) x, GPTR(float) col, long long total,
+// Aliasing: none.
+CN_KERNEL cn_im2col(GPTR_UNIQUE(const float) x, GPTR_UNIQUE(float) col, long long total,
                     int C, int H, int W, int KH, int KW, int SH, int SW, int PT, int PL, int DH, int DW,
                     int OH, int OW, long long sampleStride, long long rowStride,
                     unsigned long long planeMagic, unsigned long long rowsMagic, unsigned long long owMagic,
@@ -44,7 +45,8 @@ CN_KERNEL cn_im2col(GPTR(const float) x, GPTR(float) col, long long total,
 // Columns in the (N, C*KH*KW, OH*OW) layout. x is overwritten.
 // i -> (nc, hw) by H*W; nc -> (n, c) by C; hw -> (h, w) by W. Tap (kh, kw) reads (h, w) when h + PT - kh*DH = oh*SH
 // for some 0 <= oh < OH (likewise w): the quotient and remainder by SH come from one multiply-high.
-CN_KERNEL cn_col2im(GPTR(const float) col, GPTR(float) x, long long total,
+// Aliasing: none.
+CN_KERNEL cn_col2im(GPTR_UNIQUE(const float) col, GPTR_UNIQUE(float) x, long long total,
                     int C, int H, int W, int KH, int KW, int SH, int SW, int PT, int PL, int DH, int DW,
                     int OH, int OW, unsigned long long hwMagic, unsigned long long cMagic, unsigned long long wMagic,
                     unsigned long long shMagic, unsigned long long swMagic)
@@ -84,7 +86,8 @@ CN_KERNEL cn_col2im(GPTR(const float) col, GPTR(float) x, long long total,
 
 // y[b, a, i] = x[a, b, i]: swaps the two outer axes of x viewed as (A, B, inner); total = A*B*inner.
 // Backward-weights uses it to lay dY (N, K, OH*OW) out as (K, N*OH*OW). i -> (t, e) by inner; t -> (b, a) by A.
-CN_KERNEL cn_swap_outer(GPTR(const float) x, GPTR(float) y, long long total, int A, int B, long long inner,
+// Aliasing: none.
+CN_KERNEL cn_swap_outer(GPTR_UNIQUE(const float) x, GPTR_UNIQUE(float) y, long long total, int A, int B, long long inner,
                         unsigned long long innerMagic, unsigned long long aMagic)
 {
     CN_GRID_STRIDE(i, total)

@@ -14,8 +14,9 @@
 
 // SGD with momentum (PyTorch semantics): g = grad + wd*param; with momentum > 0, v = momentum*v + g and
 // param -= lr * (nesterov ? g + momentum*v : v); with momentum = 0, param -= lr*g and v is untouched.
-CN_KERNEL cn_sgd_step(GPTR(float) param, GPTR(const float) grad, GPTR(float) velocity, long long n,
-                      float lr, float momentum, float weightDecay, int nesterov)
+// Aliasing: none.
+CN_KERNEL cn_sgd_step(GPTR_UNIQUE(float) param, GPTR_UNIQUE(const float) grad, GPTR_UNIQUE(float) velocity,
+                      long long n, float lr, float momentum, float weightDecay, int nesterov)
 {
     CN_GRID_STRIDE(i, n)
     {
@@ -31,9 +32,10 @@ CN_KERNEL cn_sgd_step(GPTR(float) param, GPTR(const float) grad, GPTR(float) vel
 // Adam / AdamW. biasCorrection1 = 1 - beta1^t and biasCorrection2 = 1 - beta2^t come from the host (computed in double).
 // decoupled: param *= 1 - lr*wd before the step; otherwise g = grad + wd*param.
 // m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2; param -= lr * (m/bc1) / (sqrt(v/bc2) + eps).
-CN_KERNEL cn_adam_step(GPTR(float) param, GPTR(const float) grad, GPTR(float) m, GPTR(float) v, long long n,
-                       float lr, float beta1, float beta2, float epsilon, float weightDecay, int decoupled,
-                       float biasCorrection1, float biasCorrection2)
+// Aliasing: none.
+CN_KERNEL cn_adam_step(GPTR_UNIQUE(float) param, GPTR_UNIQUE(const float) grad, GPTR_UNIQUE(float) m,
+                       GPTR_UNIQUE(float) v, long long n, float lr, float beta1, float beta2, float epsilon,
+                       float weightDecay, int decoupled, float biasCorrection1, float biasCorrection2)
 {
     CN_GRID_STRIDE(i, n)
     {
@@ -69,8 +71,9 @@ CN_DEVICE bool cn_guard_skips(GPTR(const int) guard, int skipNonFinite)
 }
 
 // SGD (as cn_sgd_step) over every tensor of the table (state 0 = velocity); lr from the step scalars.
-CN_KERNEL cn_sgd_multi(GPTR(const long long) table, int tensors, long long chunks, int chunkSize, GPTR(const int) scalars,
-                       GPTR(const int) guard, float momentum, float weightDecay, int nesterov, int skipNonFinite)
+// Aliasing: none (the tensors the table points to are distinct buffers, read and written element by element).
+CN_KERNEL cn_sgd_multi(GPTR_UNIQUE(const long long) table, int tensors, long long chunks, int chunkSize, GPTR_UNIQUE(const int) scalars,
+                       GPTR_UNIQUE(const int) guard, float momentum, float weightDecay, int nesterov, int skipNonFinite)
 {
     if (cn_guard_skips(guard, skipNonFinite)) return;
     const float lr = cn_int_as_float(scalars[CN_SCALAR_LR]);
@@ -98,8 +101,9 @@ CN_KERNEL cn_sgd_multi(GPTR(const long long) table, int tensors, long long chunk
 // with t = step scalar - skipped steps, stepSize = lr / (1 - beta1^t) and bc2Sqrt = sqrt(1 - beta2^t) in float64
 // (powers by repeated squaring, the same bits in every thread); AdamW first scales param by 1 - lr*wd, Adam adds wd*param
 // to the gradient; m = b1*m + (1-b1)*g, v = b2*v + (1-b2)*g^2, param -= stepSize * m / (sqrt(v) / bc2Sqrt + eps).
-CN_KERNEL cn_adam_multi(GPTR(const long long) table, int tensors, long long chunks, int chunkSize, GPTR(const int) scalars,
-                        GPTR(const int) guard, float beta1, float beta2, float epsilon, float weightDecay, int decoupled,
+// Aliasing: none (the tensors the table points to are distinct buffers, read and written element by element).
+CN_KERNEL cn_adam_multi(GPTR_UNIQUE(const long long) table, int tensors, long long chunks, int chunkSize, GPTR_UNIQUE(const int) scalars,
+                        GPTR_UNIQUE(const int) guard, float beta1, float beta2, float epsilon, float weightDecay, int decoupled,
                         int skipNonFinite)
 {
     if (cn_guard_skips(guard, skipNonFinite)) return;

@@ -17,7 +17,8 @@ CN_DEVICE int cn_end_window(int h, int pad, int s, int outSize)
 // One thread per output element (total = N*C*OH*OW). argmax holds h*W + w of the maximum inside the
 // (n, c) input plane; ties keep the first element in row-major window order. A NaN propagates as in PyTorch:
 // the first NaN in the window wins and holds (v is taken when !(v <= best) and best is not already NaN).
-CN_KERNEL cn_maxpool_fwd(GPTR(const float) x, GPTR(float) y, GPTR(int) argmax, long long total,
+// Aliasing: none.
+CN_KERNEL cn_maxpool_fwd(GPTR_UNIQUE(const float) x, GPTR_UNIQUE(float) y, GPTR_UNIQUE(int) argmax, long long total,
                          int H, int W, int KH, int KW, int SH, int SW, int PH, int PW, int OH, int OW)
 {
     CN_GRID_STRIDE(i, total)
@@ -43,8 +44,10 @@ CN_KERNEL cn_maxpool_fwd(GPTR(const float) x, GPTR(float) y, GPTR(int) argmax, l
 }
 
 // One thread per input element (total = N*C*H*W): sums dY of every window whose argmax chose it.
-CN_KERNEL cn_maxpool_bwd(GPTR(const float) dy, GPTR(const int) argmax, GPTR(float) dx, long long total,
-                         int H, int W, int KH, int KW, int SH, int SW, int PH, int PW, int OH, int OW)
+// Aliasing: none.
+CN_KERNEL cn_maxpool_bwd(GPTR_UNIQUE(const float) dy, GPTR_UNIQUE(const int) argmax, GPTR_UNIQUE(float) dx,
+                         long long total, int H, int W, int KH, int KW, int SH, int SW, int PH, int PW, int OH,
+                         int OW)
 {
     CN_GRID_STRIDE(i, total)
     {
@@ -79,8 +82,9 @@ CN_DEVICE int cn_avg_divisor(int oh, int ow, int H, int W, int KH, int KW, int S
 }
 
 // One thread per output element (total = N*C*OH*OW).
-CN_KERNEL cn_avgpool_fwd(GPTR(const float) x, GPTR(float) y, long long total,
-                         int H, int W, int KH, int KW, int SH, int SW, int PH, int PW, int OH, int OW, int includePad)
+// Aliasing: none.
+CN_KERNEL cn_avgpool_fwd(GPTR_UNIQUE(const float) x, GPTR_UNIQUE(float) y, long long total, int H, int W, int KH,
+                         int KW, int SH, int SW, int PH, int PW, int OH, int OW, int includePad)
 {
     CN_GRID_STRIDE(i, total)
     {
@@ -101,8 +105,9 @@ CN_KERNEL cn_avgpool_fwd(GPTR(const float) x, GPTR(float) y, long long total,
 }
 
 // One thread per input element (total = N*C*H*W): sums dY/divisor over the windows containing it.
-CN_KERNEL cn_avgpool_bwd(GPTR(const float) dy, GPTR(float) dx, long long total,
-                         int H, int W, int KH, int KW, int SH, int SW, int PH, int PW, int OH, int OW, int includePad)
+// Aliasing: none.
+CN_KERNEL cn_avgpool_bwd(GPTR_UNIQUE(const float) dy, GPTR_UNIQUE(float) dx, long long total, int H, int W, int KH,
+                         int KW, int SH, int SW, int PH, int PW, int OH, int OW, int includePad)
 {
     CN_GRID_STRIDE(i, total)
     {

@@ -5,8 +5,9 @@
 
 // y[o, i] (+)= sum_r x[o, r, i], x viewed as (outer, reduce, inner). One thread per output, r in order:
 // best when reduce is short (coalesced across i). outputs = outer*inner.
-CN_KERNEL cn_reduce_sum_serial(GPTR(const float) x, GPTR(float) y, long long outputs, int reduce, long long inner,
-                               int accumulate)
+// Aliasing: none.
+CN_KERNEL cn_reduce_sum_serial(GPTR_UNIQUE(const float) x, GPTR_UNIQUE(float) y, long long outputs, int reduce,
+                               long long inner, int accumulate)
 {
     CN_GRID_STRIDE(j, outputs)
     {
@@ -20,8 +21,9 @@ CN_KERNEL cn_reduce_sum_serial(GPTR(const float) x, GPTR(float) y, long long out
 
 // The same sum with one block per output (grid-stride over outputs): thread t adds r = t, t + B, ...,
 // then the block tree-reduces. For long reductions.
-CN_KERNEL cn_reduce_sum_block(GPTR(const float) x, GPTR(float) y, long long outputs, int reduce, long long inner,
-                              int accumulate)
+// Aliasing: none.
+CN_KERNEL cn_reduce_sum_block(GPTR_UNIQUE(const float) x, GPTR_UNIQUE(float) y, long long outputs, int reduce,
+                              long long inner, int accumulate)
 {
     __shared__ float buf[CN_MAX_BLOCK];
     for (long long j = blockIdx.x; j < outputs; j += gridDim.x)
@@ -39,7 +41,9 @@ CN_KERNEL cn_reduce_sum_block(GPTR(const float) x, GPTR(float) y, long long outp
 // y[c] (+)= sum over n and i of x[n, c, i], x viewed as (N, C, inner): one block per channel
 // (grid-stride over channels); thread t adds flat indices t, t + B, ... of the N*inner elements.
 // Serves the bias gradient.
-CN_KERNEL cn_channel_sum(GPTR(const float) x, GPTR(float) y, int N, int C, long long inner, int accumulate)
+// Aliasing: none.
+CN_KERNEL cn_channel_sum(GPTR_UNIQUE(const float) x, GPTR_UNIQUE(float) y, int N, int C, long long inner,
+                         int accumulate)
 {
     __shared__ float buf[CN_MAX_BLOCK];
     for (int c = blockIdx.x; c < C; c += gridDim.x)

@@ -20,9 +20,11 @@ CN_DEVICE float cn_qnan()
     return nan.value;
 }
 
-// Writes softmax(x[row]) into p[row] and returns, in every thread, log(sum exp(x - max)) + max = logsumexp.
+// Writes softmax(x[row]) into p[row] and returns, in every thread, the row max and log(sum exp(x - max)), whose sum is
+// logsumexp. They come separately so a caller can form log p_t = (x_t - max) - logSum, which keeps its relative accuracy
+// when p_t is near 1 (a small loss); max + logSum would round at the magnitude of the logits first.
 // buf is the block's shared reduction buffer. Every thread of the block must call it.
-#define CN_ROW_SOFTMAX(buf, xr, pr, classes, lse)                                          \
+#define CN_ROW_SOFTMAX(buf, xr, pr, classes, maxOut, logSumOut)                            \
     do {                                                                                   \
         float m_ = -3.402823466e38f;                                                       \
         for (int j_ = threadIdx.x; j_ < (classes); j_ += blockDim.x) m_ = cn_fmaxf(m_, xr[j_]); \
@@ -39,10 +41,13 @@ CN_DEVICE float cn_qnan()
         CN_BLOCK_SUM(buf, s_, sum_);                                                       \
         const float inv_ = 1.0f / sum_;                                                    \
         for (int j_ = threadIdx.x; j_ < (classes); j_ += blockDim.x) pr[j_] *= inv_;       \
-        (lse) = cn_logf(sum_) + max_;                                                      \
+        (maxOut) = max_;                                                                   \
+        (logSumOut) = cn_logf(sum_);                                                       \
     } while (0)
 
 // y = softmax(x) per row: x, y (rows, classes).
+// Aliasing: y may alias x (the row max is complete, behind a barrier, before any write; each thread then writes
+// exp(x - max) over the very elements it reads).
 CN_KERNEL cn_softmax_fwd(GPTR(const float) x, GPTR(float) y, int rows, int classes)
 {
     __shared__ float buf[CN_MAX_BLOCK];
@@ -50,13 +55,15 @@ CN_KERNEL cn_softmax_fwd(GPTR(const float) x, GPTR(float) y, int rows, int class
     {
         auto xr = x + (long long)row * classes;
         auto yr = y + (long long)row * classes;
-        float lse;
-        CN_ROW_SOFTMAX(buf, xr, yr, classes, lse);
-        (void)lse;
+        float rowMax, logSum;
+        CN_ROW_SOFTMAX(buf, xr, yr, classes, rowMax, logSum);
+        (void)rowMax;
+        (void)logSum;
     }
 }
 
-// dx = y * (dy - sum(dy * y)) per row: y, dy, dx (rows, classes); dx may alias dy.
+// dx = y * (dy - sum(dy * y)) per row: y, dy, dx (rows, classes).
+// Aliasing: dx may alias y or dy (the dot product is complete, behind a barrier, before any write).
 CN_KERNEL cn_softmax_bwd(GPTR(const float) y, GPTR(const float) dy, GPTR(float) dx, int rows, int classes)
 {
     __shared__ float buf[CN_MAX_BLOCK];
@@ -73,32 +80,42 @@ CN_KERNEL cn_softmax_bwd(GPTR(const float) y, GPTR(const float) dy, GPTR(float) 
 }
 
 // Softmax cross-entropy (focal == 0) or focal loss (focal != 0), forward, one block per row:
-// p = softmax(logits); with t = labels[row] and log p_t = logits[t] - logsumexp,
+// p = softmax(logits); with t = labels[row] and log p_t = (logits[t] - max) - log(sum exp(logits - max)),
 //   cross-entropy: loss = -log p_t;   focal: loss = -(1 - p_t)^gamma * log p_t.
 // A label outside [0, classes) gives a NaN loss. logits, p (rows, classes); labels, losses (rows).
-CN_KERNEL cn_softmax_xent_fwd(GPTR(const float) logits, GPTR(const int) labels, GPTR(float) p, GPTR(float) losses,
-                              int rows, int classes, int focal, float gamma)
+// Aliasing: p may alias logits (thread 0 reads the label's logit before the row max's first barrier, and every write of
+// p comes after it); labels and losses alias nothing.
+CN_KERNEL cn_softmax_xent_fwd(GPTR(const float) logits, GPTR_UNIQUE(const int) labels, GPTR(float) p,
+                              GPTR_UNIQUE(float) losses, int rows, int classes, int focal, float gamma)
 {
     __shared__ float buf[CN_MAX_BLOCK];
     for (int row = blockIdx.x; row < rows; row += gridDim.x)
     {
         auto xr = logits + (long long)row * classes;
         auto pr = p + (long long)row * classes;
-        float lse;
-        CN_ROW_SOFTMAX(buf, xr, pr, classes, lse);
+        // The label's logit, read by thread 0 before CN_ROW_SOFTMAX's first barrier: p may be logits itself, and the
+        // softmax overwrites the row after that barrier. The previous row's reads ended at its own barriers.
+        int t = 0;
+        float logitT = 0.0f;
         if (threadIdx.x == 0)
         {
-            const int t = labels[row];
+            t = labels[row];
+            if (t >= 0 && t < classes) logitT = xr[t];
+        }
+        float rowMax, logSum;
+        CN_ROW_SOFTMAX(buf, xr, pr, classes, rowMax, logSum);
+        if (threadIdx.x == 0)
+        {
             float loss;
             if (t < 0 || t >= classes)
                 loss = cn_qnan();
             else
             {
-                const float logPt = xr[t] - lse;
+                const float logPt = (logitT - rowMax) - logSum;
                 loss = -logPt;
                 if (focal)
                 {
-                    const float q = 1.0f - cn_expf(logPt);
+                    const float q = -cn_expm1f(logPt); // 1 - p_t without cancelling when p_t is near 1
                     loss *= cn_powf(q > 0.0f ? q : 0.0f, gamma);
                 }
             }
@@ -109,7 +126,8 @@ CN_KERNEL cn_softmax_xent_fwd(GPTR(const float) logits, GPTR(const int) labels, 
 
 // gradLogits = scale * (p - onehot(label)): one thread per element (total = rows*classes).
 // A label outside [0, classes) gives a NaN gradient row, like its NaN loss, so the bad row cannot train silently.
-CN_KERNEL cn_softmax_xent_bwd(GPTR(const float) p, GPTR(const int) labels, GPTR(float) grad, long long total,
+// Aliasing: grad may alias p (one thread per element, reading only its own element of p).
+CN_KERNEL cn_softmax_xent_bwd(GPTR(const float) p, GPTR_UNIQUE(const int) labels, GPTR(float) grad, long long total,
                               int classes, float scale)
 {
     CN_GRID_STRIDE(i, total)
@@ -123,8 +141,9 @@ CN_KERNEL cn_softmax_xent_bwd(GPTR(const float) p, GPTR(const int) labels, GPTR(
 // Focal-loss gradient, one thread per element: with p_t the probability of the label,
 // dL/dz_j = -c * (onehot_j - p_j) where c = (1 - p_t)^gamma - gamma * (1 - p_t)^(gamma - 1) * p_t * log p_t
 // (the gamma term is 0 when gamma = 0, p_t = 1 or p_t = 0, its limits). Times scale.
-CN_KERNEL cn_focal_bwd(GPTR(const float) p, GPTR(const int) labels, GPTR(float) grad, long long total,
-                       int classes, float gamma, float scale)
+// Aliasing: none (each thread reads p_t, an element of its row that another thread writes).
+CN_KERNEL cn_focal_bwd(GPTR_UNIQUE(const float) p, GPTR_UNIQUE(const int) labels, GPTR_UNIQUE(float) grad,
+                       long long total, int classes, float gamma, float scale)
 {
     CN_GRID_STRIDE(i, total)
     {
@@ -147,9 +166,10 @@ CN_KERNEL cn_focal_bwd(GPTR(const float) p, GPTR(const int) labels, GPTR(float) 
 // takes row base + g (active when that row exists); lanes stride over the row. A last, incomplete warp (blockDim not a
 // multiple of 32) takes no rows and calls no collective.
 
-// Writes softmax(xr) into pr (lanes stride over the row) and sets lse = logsumexp(xr) in every lane of the warp.
-// Inactive lanes take part in the shuffles with neutral values.
-#define CN_WARP_ROW_SOFTMAX(xr, pr, classes, lane, active, lse)                                        \
+// Writes softmax(xr) into pr (lanes stride over the row) and sets, in every lane of the warp, the row max and
+// log(sum exp(x - max)) separately (as CN_ROW_SOFTMAX does, so log p_t = (x_t - max) - logSum keeps its relative accuracy
+// when p_t is near 1). Inactive lanes take part in the shuffles with neutral values.
+#define CN_WARP_ROW_SOFTMAX(xr, pr, classes, lane, active, maxOut, logSumOut)                          \
     do {                                                                                           \
         float m_ = -3.402823466e38f;                                                               \
         if (active) for (int j_ = (lane); j_ < (classes); j_ += 32) m_ = cn_max_nan(m_, xr[j_]);    \
@@ -165,10 +185,13 @@ CN_KERNEL cn_focal_bwd(GPTR(const float) p, GPTR(const int) labels, GPTR(float) 
         const float sum_ = cn_warp_sum(s_);                                                        \
         const float inv_ = 1.0f / sum_;                                                            \
         if (active) for (int j_ = (lane); j_ < (classes); j_ += 32) pr[j_] *= inv_;                \
-        (lse) = cn_logf(sum_) + max_;                                                              \
+        (maxOut) = max_;                                                                           \
+        (logSumOut) = cn_logf(sum_);                                                               \
     } while (0)
 
 // y = softmax(x) per row: x, y (rows, classes).
+// Aliasing: y may alias x (each lane reads its elements of x for the max before the warp's collective, then reads and
+// writes only its own elements).
 CN_KERNEL cn_softmax_fwd_rows(GPTR(const float) x, GPTR(float) y, int rows, int classes)
 {
     const int warps = (int)blockDim.x / 32, warp = (int)threadIdx.x / 32, lane = (int)threadIdx.x % 32;
@@ -179,13 +202,16 @@ CN_KERNEL cn_softmax_fwd_rows(GPTR(const float) x, GPTR(float) y, int rows, int 
         const bool active = row < rows;
         auto xr = x + (active ? row : 0) * classes;
         auto yr = y + (active ? row : 0) * classes;
-        float lse;
-        CN_WARP_ROW_SOFTMAX(xr, yr, classes, lane, active, lse);
-        (void)lse;
+        float rowMax, logSum;
+        CN_WARP_ROW_SOFTMAX(xr, yr, classes, lane, active, rowMax, logSum);
+        (void)rowMax;
+        (void)logSum;
     }
 }
 
-// dx = y * (dy - sum(dy * y)) per row: y, dy, dx (rows, classes); dx may alias dy.
+// dx = y * (dy - sum(dy * y)) per row: y, dy, dx (rows, classes).
+// Aliasing: dx may alias y or dy (the dot product is complete, after the warp's collective, before any write; each lane
+// then reads and writes only its own elements).
 CN_KERNEL cn_softmax_bwd_rows(GPTR(const float) y, GPTR(const float) dy, GPTR(float) dx, int rows, int classes)
 {
     const int warps = (int)blockDim.x / 32, warp = (int)threadIdx.x / 32, lane = (int)threadIdx.x % 32;
@@ -203,20 +229,23 @@ CN_KERNEL cn_softmax_bwd_rows(GPTR(const float) y, GPTR(const float) dy, GPTR(fl
 }
 
 // Loss of one row from its log-probability of the label (cross-entropy, or focal when focal != 0); NaN for a bad label.
+// The arithmetic of cn_softmax_xent_fwd: 1 - p_t as -expm1(log p_t), without cancelling when p_t is near 1.
 CN_DEVICE float cn_row_loss(float logPt, bool validLabel, int focal, float gamma)
 {
     if (!validLabel) return cn_qnan();
     float loss = -logPt;
     if (focal)
     {
-        const float q = 1.0f - cn_expf(logPt);
+        const float q = -cn_expm1f(logPt);
         loss *= cn_powf(q > 0.0f ? q : 0.0f, gamma);
     }
     return loss;
 }
 
 // Softmax cross-entropy / focal forward with one warp per row: p = softmax(logits), losses[row] as cn_softmax_xent_fwd.
-CN_KERNEL cn_softmax_xent_fwd_rows(GPTR(const float) logits, GPTR(const int) labels, GPTR(float) p, GPTR(float) losses,
+// Aliasing: p may alias logits (lane 0 reads the label's logit before the warp's first collective; every other element is
+// read and rewritten by one lane).
+CN_KERNEL cn_softmax_xent_fwd_rows(GPTR(const float) logits, GPTR_UNIQUE(const int) labels, GPTR(float) p, GPTR_UNIQUE(float) losses,
                                    int rows, int classes, int focal, float gamma)
 {
     const int warps = (int)blockDim.x / 32, warp = (int)threadIdx.x / 32, lane = (int)threadIdx.x % 32;
@@ -227,14 +256,12 @@ CN_KERNEL cn_softmax_xent_fwd_rows(GPTR(const float) logits, GPTR(const int) lab
         const bool active = row < rows;
         auto xr = logits + (active ? row : 0) * classes;
         auto pr = p + (active ? row : 0) * classes;
-        float lse;
-        CN_WARP_ROW_SOFTMAX(xr, pr, classes, lane, active, lse);
-        if (active && lane == 0)
-        {
-            const int t = labels[row];
-            const bool valid = t >= 0 && t < classes;
-            losses[row] = cn_row_loss(valid ? xr[t] - lse : 0.0f, valid, focal, gamma);
-        }
+        const int t = active && lane == 0 ? labels[row] : 0;
+        const bool valid = t >= 0 && t < classes;
+        const float logitT = active && lane == 0 && valid ? xr[t] : 0.0f;   // before p (which may alias) is written
+        float rowMax, logSum;
+        CN_WARP_ROW_SOFTMAX(xr, pr, classes, lane, active, rowMax, logSum);
+        if (active && lane == 0) losses[row] = cn_row_loss((logitT - rowMax) - logSum, valid, focal, gamma);
     }
 }
 
@@ -252,8 +279,10 @@ CN_KERNEL cn_softmax_xent_fwd_rows(GPTR(const float) logits, GPTR(const int) lab
 //     the ring slot, the non-finite word is set to whether the mean loss is finite, and a non-finite step is not counted;
 //     under 1 it sets stop (and the first-bad index) once, under 2 it adds one skipped step. Confusion counts are
 //     gathered per label class (thread a owns row a of the matrix), so no two threads touch one count.
-CN_KERNEL cn_classify_step(GPTR(const float) logits, GPTR(const int) labels, GPTR(float) p, GPTR(float) losses,
-                           GPTR(int) predictions, GPTR(float) grad, int rows, int classes, int focal, float gamma,
+// Aliasing: p may alias logits (each lane reads the label's logit and its own elements before writing them); metrics may
+// alias lossSum (lossSum points at the float64 word inside the metrics buffer; the two touch disjoint words).
+CN_KERNEL cn_classify_step(GPTR(const float) logits, GPTR_UNIQUE(const int) labels, GPTR(float) p, GPTR_UNIQUE(float) losses,
+                           GPTR_UNIQUE(int) predictions, GPTR_UNIQUE(float) grad, int rows, int classes, int focal, float gamma,
                            float gradScale, GPTR(int) metrics, GPTR(double) lossSum, int capacity, int policy)
 {
     __shared__ int stepCounted;
@@ -265,10 +294,11 @@ CN_KERNEL cn_classify_step(GPTR(const float) logits, GPTR(const int) labels, GPT
         const long long at = (active ? row : 0) * classes;
         auto xr = logits + at;
         auto pr = p + at;
-        float lse;
-        CN_WARP_ROW_SOFTMAX(xr, pr, classes, lane, active, lse);
         const int t = active ? labels[row] : 0;
         const bool valid = t >= 0 && t < classes;
+        const float logitT = active && valid ? xr[t] : 0.0f;   // before p (which may alias logits) is written
+        float rowMax, logSum;
+        CN_WARP_ROW_SOFTMAX(xr, pr, classes, lane, active, rowMax, logSum);
         // Largest probability (NaN counts as -1, below every probability), then its first index.
         float best = -1.0f, pt = 0.0f, nanAt0 = 0.0f;
         if (active)
@@ -295,7 +325,7 @@ CN_KERNEL cn_classify_step(GPTR(const float) logits, GPTR(const int) labels, GPT
             if (lane == 0)
             {
                 predictions[row] = (nan0 != 0.0f || top < 0.0f) ? 0 : (int)index;
-                losses[row] = cn_row_loss(valid ? xr[t] - lse : 0.0f, valid, focal, gamma);
+                losses[row] = cn_row_loss((logitT - rowMax) - logSum, valid, focal, gamma);
             }
             if (grad)
             {

@@ -3,7 +3,9 @@
 #include "cn_index.cuh"
 
 // One thread per output element (total = N*C*H*SH*W*SW).
-CN_KERNEL cn_upsample_nearest_fwd(GPTR(const float) x, GPTR(float) y, long long total, int H, int W, int SH, int SW)
+// Aliasing: none.
+CN_KERNEL cn_upsample_nearest_fwd(GPTR_UNIQUE(const float) x, GPTR_UNIQUE(float) y, long long total, int H, int W,
+                                  int SH, int SW)
 {
     const int OW = W * SW, OH = H * SH;
     CN_GRID_STRIDE(i, total)
@@ -16,7 +18,9 @@ CN_KERNEL cn_upsample_nearest_fwd(GPTR(const float) x, GPTR(float) y, long long 
 }
 
 // Gather: one thread per input element (total = N*C*H*W) sums its SH x SW block of dY in row-major order.
-CN_KERNEL cn_upsample_nearest_bwd(GPTR(const float) dy, GPTR(float) dx, long long total, int H, int W, int SH, int SW)
+// Aliasing: none.
+CN_KERNEL cn_upsample_nearest_bwd(GPTR_UNIQUE(const float) dy, GPTR_UNIQUE(float) dx, long long total, int H, int W,
+                                  int SH, int SW)
 {
     const int OW = W * SW, OH = H * SH;
     CN_GRID_STRIDE(i, total)

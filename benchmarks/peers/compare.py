@@ -2,14 +2,32 @@
 """Prints one side-by-side table of ConvNet.Gpu vs PyTorch from result JSON files with the same row format:
    {"engine": ..., "backend": "cpu"|"cuda", "rows": [{"op": ..., "shape": ..., "ms": ...}, ...]}
 Usage: compare.py OURS.json PEER.json [OURS2.json PEER2.json ...]   (pairs, one per backend)
+Either side may be a comma-separated list of files from alternating rounds (compare.sh --rounds N): each row then takes
+the lowest of the rounds' medians on each side, which discards rounds slowed by other processes on a shared machine.
 Ratio = our time / PyTorch's time (below 1.0 means we are faster). Geomeans are over the conv rows.
 """
 import json, math, sys
 
 
-def load(path):
-    with open(path) as f:
-        return json.load(f)
+def load(paths):
+    """One document; with several (comma-separated) files, each (op, shape) row keeps its lowest ms over the files."""
+    docs = []
+    for path in paths.split(","):
+        with open(path) as f:
+            docs.append(json.load(f))
+    best, order = {}, []
+    for d in docs:
+        for r in d["rows"]:
+            key = (r["op"], r["shape"])
+            if key not in best:
+                order.append(key)
+                best[key] = dict(r)
+            elif r["ms"] < best[key]["ms"]:
+                best[key] = dict(r)
+    merged = dict(docs[0])
+    merged["rows"] = [best[k] for k in order]
+    merged["rounds"] = len(docs)
+    return merged
 
 
 def table(ours, peer):
@@ -32,6 +50,9 @@ def main(argv):
         rows = table(ours, peer)
         print(f"\n## {ours.get('backend', '?')}: {ours.get('engine', 'ConvNet.Gpu')} ({ours.get('device', '')}) "
               f"vs {peer.get('engine')} ({peer.get('device', '')}, threads={peer.get('threads')}, tf32={peer.get('tf32')})\n")
+        if ours.get("rounds", 1) > 1 or peer.get("rounds", 1) > 1:
+            print(f"Each row: the lowest of {ours.get('rounds', 1)} (ours) and {peer.get('rounds', 1)} (PyTorch) alternating "
+                  f"rounds' medians.\n")
         print(f"| {'op':24} | {'shape':22} | {'ours ms':>10} | {'PyTorch ms':>10} | {'ratio':>6} |")
         print(f"|{'-' * 26}|{'-' * 24}|{'-' * 12}|{'-' * 12}|{'-' * 8}|")
         for op, shape, a, b, ratio in rows:

@@ -11,7 +11,9 @@
 //     missing __syncthreads then reads poison or a not-yet-updated value and the result is wrong;
 //   - GPTR(T): a bounds-checked device pointer remembering the allocation it came from. Every access is checked;
 //     a violation is recorded (kernel, block, thread, byte offset, allocation size) and the launch fails;
-//   - cn_expf etc. from <cmath>.
+//   - the math primitives cn_ex2/cn_lg2 (below) err like the GPU's ex2.approx/lg2.approx at their documented maximum;
+//     cn_expf, cn_logf, cn_tanhf and cn_powf are the same formulas as on the GPU (cn_runtime.cuh). The kernel objects
+//     are compiled with FMA contraction (build/build-emu-object.sh), as nvcc and clang compile them for the GPU.
 #pragma once
 
 #include <cmath>
@@ -337,18 +339,39 @@ struct registrar
 #define CN_KERNEL static void
 #define CN_DEVICE static inline
 #define GPTR(T) ::cn::gptr<T>
+#define GPTR_UNIQUE(T) ::cn::gptr<T>
 
 #define CN_GRID_STRIDE(i, n) \
     for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < (long long)(n); i += (long long)blockDim.x * gridDim.x)
 
-CN_DEVICE float cn_ex2(float x) { return std::exp2(x); }
-CN_DEVICE float cn_lg2(float x) { return std::log2(x); }
+// The GPU's approximate primitives, modelled at their documented worst case (CUDA C Programming Guide, "Intrinsic
+// Functions", for exp2f/__log2f with -use_fast_math, which compile to these instructions):
+//   ex2.approx.f32: at most 2 ulp;  lg2.approx.f32: at most 2^-22 absolute for x in [0.5, 2], else 2 ulp.
+// The exact value (in double) is pushed by that maximum, up or down by a hash of the input bits (so the error is
+// deterministic but not systematically one-sided), then rounded to float. Results the hardware gets exactly (2^k for
+// an integer k, lg2 of a power of two) and non-finite ones are exact. sqrt.rn and rcp.rn are correctly rounded, as here.
+namespace cn
+{
+inline double approx_sign(float x)
+{
+    std::uint32_t bits;
+    std::memcpy(&bits, &x, sizeof bits);
+    return ((bits * 0x9E3779B1u) >> 31) != 0 ? 1.0 : -1.0;
+}
+}  // namespace cn
+
+CN_DEVICE float cn_ex2(float x)
+{
+    const double exact = std::exp2((double)x);
+    if (!std::isfinite(exact) || exact == 0.0 || x == std::nearbyint(x)) return (float)exact;
+    return (float)(exact * (1.0 + ::cn::approx_sign(x) * 0x1p-22));
+}
+CN_DEVICE float cn_lg2(float x)
+{
+    const double exact = std::log2((double)x);
+    if (!std::isfinite(exact) || exact == std::nearbyint(exact)) return (float)exact;
+    const double error = x >= 0.5f && x <= 2.0f ? 0x1p-22 : std::fabs(exact) * 0x1p-22;
+    return (float)(exact + ::cn::approx_sign(x) * error);
+}
 CN_DEVICE float cn_sqrtf(float x) { return std::sqrt(x); }
 CN_DEVICE float cn_rcp(float x) { return 1.0f / x; }
-CN_DEVICE float cn_expf(float x) { return std::exp(x); }
-CN_DEVICE float cn_logf(float x) { return std::log(x); }
-CN_DEVICE float cn_powf(float x, float y) { return std::pow(x, y); }
-CN_DEVICE float cn_tanhf(float x) { return std::tanh(x); }
-CN_DEVICE float cn_fmaxf(float a, float b) { return a > b ? a : b; }
-CN_DEVICE float cn_fminf(float a, float b) { return a < b ? a : b; }
-CN_DEVICE bool cn_isfinite(float x) { return std::isfinite(x); }

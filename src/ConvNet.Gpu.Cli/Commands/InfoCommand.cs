@@ -51,6 +51,7 @@ internal static class InfoCommand
         }
         console.Line(probe.Available ? "CUDA: available" : $"CUDA: unavailable: {probe.Reason}");
         console.Line($"  driver (CUDA API version): {probe.DriverVersion}, cuBLAS: {probe.CublasVersion}");
+        if (probe.CublasSelection.Length > 0) console.Line($"  cuBLAS choice: {probe.CublasSelection}");
         foreach (string library in probe.Libraries) console.Line($"  loaded: {library}");
         console.Line(probe.EmulatorAvailable
             ? "Emulated CUDA device: available (--device cuda-emulated)"

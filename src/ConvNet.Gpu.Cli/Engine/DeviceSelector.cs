@@ -11,7 +11,7 @@ internal sealed record CudaDeviceSummary(
 /// <summary>What the CUDA probe found: devices and versions, or exactly why there are none; and the emulator's state.</summary>
 internal sealed record CudaProbe(
     bool Available, IReadOnlyList<CudaDeviceSummary> Devices, string Reason, string DriverVersion, string CublasVersion,
-    IReadOnlyList<string> Libraries, bool EmulatorAvailable, string EmulatorReason);
+    IReadOnlyList<string> Libraries, bool EmulatorAvailable, string EmulatorReason, string CublasSelection);
 
 /// <summary>An opened backend and why it was chosen.</summary>
 internal sealed record OpenedDevice(IBackend Backend, string Reason);
@@ -76,7 +76,8 @@ internal static class DeviceSelector
             a.CublasVersion > 0 ? FormatCublas(a.CublasVersion) : "n/a",
             a.LoadedLibraries,
             a.IsEmulatorAvailable,
-            a.EmulatorReason ?? "");
+            a.EmulatorReason ?? "",
+            a.CublasSelection ?? "");
     }
 
     /// <summary>cuBLAS reports major*10000 + minor*100 + patch, e.g. 130100 is 13.1.0.</summary>

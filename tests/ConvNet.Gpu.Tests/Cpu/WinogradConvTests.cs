@@ -63,6 +63,21 @@ public sealed class WinogradConvTests
         AssertWithin(ConvReference.BackwardData(D(dy), D(w), g), dx1, Bound(g, dy, w, null, backwardData: true), $"{name} backward-data");
     }
 
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void BackwardWeightsWithinDerivedBoundOfFloat64Reference(string name)
+    {
+        var (g, x, _, _, dy) = Setup(name);
+        Assert.Equal(CpuConvAlgorithm.WinogradF2x3, Forced(1).ChooseConvAlgorithm(g, CpuConvPass.BackwardWeights).Algorithm);
+        float[] dw1 = BackwardWeights(Forced(1), g, x, dy, out float[] again1), dw2 = BackwardWeights(Forced(2), g, x, dy, out float[] again2);
+        Assert.Equal(dw1, again1); // same bits on a repeat (fixed chunks, fixed order)
+        Assert.Equal(dw2, again2);
+        double[] exact = ConvReference.BackwardWeights(D(x), D(dy), g);
+        double[] bound = WeightBound(g, x, dy);
+        AssertWithin(exact, dw1, bound, $"{name} backward-weights, 1 thread");
+        AssertWithin(exact, dw2, bound, $"{name} backward-weights, 2 threads");
+    }
+
     [Fact]
     public void GradientChecksOfWinogradPasses()
     {
@@ -76,10 +91,15 @@ public sealed class WinogradConvTests
             double[] gd = Array.ConvertAll(gf, v => (double)v);
             using Tensor xt = Up(backend, g.InputShape, x), wt = Up(backend, g.WeightShape, w), yt = backend.Allocate(g.OutputShape);
             using Tensor gt = Up(backend, g.OutputShape, gf), dx = backend.Allocate(g.InputShape);
+            using Tensor dw = backend.Allocate(g.WeightShape);
             backend.Conv2dBackwardData(gt, wt, dx, g);
+            backend.Conv2dBackwardWeights(xt, gt, dw, g, accumulate: false);
             float[] Y() { backend.Conv2dForward(xt, wt, null, yt, g); return yt.ToArray(); }
             GradientCheck.Float32($"winograd {g} dX", x, v => { xt.Upload(v); return Y(); }, dx.ToArray(), gd,
                 GradientCheck.Settings.ConvDense, g.InputShape);
+            xt.Upload(x);
+            GradientCheck.Float32($"winograd {g} dW", w, v => { wt.Upload(v); return Y(); }, dw.ToArray(), gd,
+                GradientCheck.Settings.ConvDense, g.WeightShape);
         }
     }
 
@@ -92,7 +112,8 @@ public sealed class WinogradConvTests
         var strided = Conv2dSpec.Square(3, stride: 2, padding: 1).Resolve(TensorShape.Nchw(8, 64, 56, 56), 128);
         bool avx512 = System.Runtime.Intrinsics.X86.Avx512F.IsSupported;
         Assert.Equal(avx512 ? CpuConvAlgorithm.WinogradF2x3 : CpuConvAlgorithm.Im2ColGemm, cpu.ChooseConvAlgorithm(resnet, CpuConvPass.Forward).Algorithm);
-        Assert.Equal(CpuConvAlgorithm.Im2ColGemm, cpu.ChooseConvAlgorithm(resnet, CpuConvPass.BackwardWeights).Algorithm);
+        Assert.Equal(avx512 ? CpuConvAlgorithm.WinogradF2x3 : CpuConvAlgorithm.Im2ColGemm, cpu.ChooseConvAlgorithm(resnet, CpuConvPass.BackwardWeights).Algorithm);
+        Assert.Equal(CpuConvAlgorithm.Im2ColGemm, cpu.ChooseConvAlgorithm(strided, CpuConvPass.BackwardWeights).Algorithm);
         var c = cpu.ChooseConvAlgorithm(wide5x5, CpuConvPass.Forward);
         Assert.Equal(CpuConvAlgorithm.Im2ColGemm, c.Algorithm);
         Assert.Contains(avx512 ? "5x5" : "AVX-512", c.Reason);
@@ -154,6 +175,61 @@ public sealed class WinogradConvTests
         return result;
     }
 
+    /// <summary>
+    /// The weight-gradient bound: γ(T + 16) · |G^T| (Σ_tiles (|A||y||A^T|) ⊙ (|B^T||d||B|)) |G| per (k, c, r, s), with T
+    /// the tiles of the whole batch (the longest possible summation: every tile, then the chunk partials).
+    /// </summary>
+    private static double[] WeightBound(Conv2dGeometry g, float[] x, float[] dy)
+    {
+        int d = g.DH, padT = g.PadTop / d, padL = g.PadLeft / d;
+        double[,] bT = { { 1, 0, 1, 0 }, { 0, 1, 1, 0 }, { 0, 1, 1, 0 }, { 0, 1, 0, 1 } };
+        double[,] a = { { 1, 0 }, { 1, 1 }, { 1, 1 }, { 0, 1 } };                      // |A|
+        double[,] gT = { { 1, .5, .5, 0 }, { 0, .5, .5, 0 }, { 0, .5, .5, 1 } };       // |G^T|
+        var result = new double[g.K * g.C * 9];
+        int totalTiles = 0;
+        for (int p = 0; p < d; p++)
+            for (int q = 0; q < d; q++)
+                totalTiles += g.N * ((g.OH - p + d - 1) / d + 1) / 2 * (((g.OW - q + d - 1) / d + 1) / 2);
+        double gamma = Gamma(totalTiles + 16);
+        for (int k = 0; k < g.K; k++)
+            for (int c = 0; c < g.C; c++)
+            {
+                var sum = new double[4, 4];
+                for (int n = 0; n < g.N; n++)
+                    for (int p = 0; p < d; p++)
+                        for (int q = 0; q < d; q++)
+                        {
+                            int rows = (g.OH - p + d - 1) / d, cols = (g.OW - q + d - 1) / d;
+                            for (int th = 0; th < (rows + 1) / 2; th++)
+                                for (int tw = 0; tw < (cols + 1) / 2; tw++)
+                                {
+                                    var y = new double[2, 2];
+                                    for (int i = 0; i < 2; i++)
+                                        for (int j = 0; j < 2; j++)
+                                        {
+                                            int vi = 2 * th + i, vj = 2 * tw + j;
+                                            y[i, j] = vi < rows && vj < cols ? Math.Abs(dy[((n * g.K + k) * g.OH + vi * d + p) * g.OW + vj * d + q]) : 0;
+                                        }
+                                    var dp = new double[4, 4];
+                                    for (int i = 0; i < 4; i++)
+                                        for (int j = 0; j < 4; j++)
+                                        {
+                                            int vi = 2 * th - padT + i, vj = 2 * tw - padL + j, iy = vi * d + p, ix = vj * d + q;
+                                            dp[i, j] = vi >= 0 && vj >= 0 && iy < g.H && ix < g.W ? Math.Abs(x[((n * g.C + c) * g.H + iy) * g.W + ix]) : 0;
+                                        }
+                                    var u = Sandwich(a, y);
+                                    var v = Sandwich(bT, dp);
+                                    for (int i = 0; i < 4; i++)
+                                        for (int j = 0; j < 4; j++) sum[i, j] += u[i, j] * v[i, j];
+                                }
+                        }
+                var s3 = Sandwich(gT, sum);
+                for (int r = 0; r < 3; r++)
+                    for (int s = 0; s < 3; s++) result[((k * g.C + c) * 3 + r) * 3 + s] = gamma * s3[r, s];
+            }
+        return result;
+    }
+
     /// <summary>M X M^T for a (r x c) M and (c x c) X.</summary>
     private static double[,] Sandwich(double[,] m, double[,] x)
     {
@@ -201,6 +277,20 @@ public sealed class WinogradConvTests
             using var tdx = Up(backend, g.InputShape, Enumerable.Repeat(float.NaN, (int)g.InputShape.ElementCount).ToArray());
             backend.Conv2dBackwardData(tdy, tw, tdx, g);
             return tdx.ToArray();
+        }
+    }
+
+    private static float[] BackwardWeights(CpuBackend backend, Conv2dGeometry g, float[] x, float[] dy, out float[] again)
+    {
+        using (backend)
+        {
+            using Tensor tx = Up(backend, g.InputShape, x), tdy = Up(backend, g.OutputShape, dy);
+            using var tdw = Up(backend, g.WeightShape, Enumerable.Repeat(float.NaN, (int)g.WeightShape.ElementCount).ToArray());
+            backend.Conv2dBackwardWeights(tx, tdy, tdw, g, accumulate: false);
+            float[] once = tdw.ToArray();
+            backend.Conv2dBackwardWeights(tx, tdy, tdw, g, accumulate: false);
+            again = tdw.ToArray();
+            return once;
         }
     }
 

@@ -48,6 +48,9 @@ public sealed class WorkedExamples_CudaEmulated() : WorkedExamplesSuite(CudaTest
 /// <summary>Bad-input rejection on CUDA (emulated): the same typed exceptions, before any launch, nothing written.</summary>
 public sealed class BadInput_CudaEmulated() : BadInputSuite(CudaTestBackends.Emulated());
 
+/// <summary>In-place calls on CUDA (emulated).</summary>
+public sealed class AliasingOps_CudaEmulated() : AliasingOpsSuite(CudaTestBackends.Emulated());
+
 /// <summary>Conv ops on a real GPU.</summary>
 public sealed class ConvOps_CudaGpu() : ConvOpsSuite(CudaTestBackends.Gpu());
 
@@ -80,3 +83,12 @@ public sealed class WorkedExamples_CudaGpu() : WorkedExamplesSuite(CudaTestBacke
 
 /// <summary>Bad-input rejection on a real GPU.</summary>
 public sealed class BadInput_CudaGpu() : BadInputSuite(CudaTestBackends.Gpu());
+
+/// <summary>In-place calls on a real GPU: where a wrongly __restrict__-qualified kernel would read stale data.</summary>
+public sealed class AliasingOps_CudaGpu() : AliasingOpsSuite(CudaTestBackends.Gpu());
+
+/// <summary>Conv ops on a real GPU with TF32 allowed (cuBLAS tensor cores), at the TF32 tolerances.</summary>
+public sealed class ConvOps_CudaGpuTf32() : ConvOpsSuite(CudaTestBackends.GpuTf32());
+
+/// <summary>GEMM on a real GPU with TF32 allowed, at the TF32 tolerances.</summary>
+public sealed class GemmOps_CudaGpuTf32() : GemmOpsSuite(CudaTestBackends.GpuTf32());

@@ -34,6 +34,13 @@ internal static class CudaTestBackends
     public static BackendUnderTest Gpu(CudaBackendOptions? options = null) =>
         TestBackends.ForCuda(CreateGpu(options ?? GpuOptions), Backend.Cpu(TestBackends.CpuThreads));
 
+    /// <summary>
+    /// The CUDA backend on GPU 0 with TF32 tensor cores allowed for cuBLAS, judged at the TF32 tolerances (1e-3 / 1e-2 for conv
+    /// and GEMM, PyTorch's tf32_on_and_off); skips when no GPU is usable.
+    /// </summary>
+    public static BackendUnderTest GpuTf32() =>
+        TestBackends.ForCuda(CreateGpu(GpuOptions with { AllowTf32 = true }), Backend.Cpu(TestBackends.CpuThreads), tf32: true);
+
     /// <summary>A bare emulated CudaBackend (the caller disposes it); skips the test when the emulator library is missing.</summary>
     public static CudaBackend CreateEmulated(CudaBackendOptions? options = null)
     {

@@ -33,6 +33,7 @@ internal sealed class RecordingCudaDevice(ICudaDevice inner) : ICudaDevice
 
     public CudaDeviceInfo Info => inner.Info;
     public bool IsEmulated => inner.IsEmulated;
+    public CudaException? StickyError => inner.StickyError;
     public bool AllowTf32 { get => inner.AllowTf32; set => inner.AllowTf32 = value; }
     public ulong Allocate(long bytes) => inner.Allocate(bytes);
     public void Free(ulong pointer) => inner.Free(pointer);

@@ -155,10 +155,10 @@ public sealed unsafe partial class CpuBackend
             });
             return;
         }
-        if (ChooseConvAlgorithm(g, CpuConvPass.BackwardWeights).Algorithm == CpuConvAlgorithm.DirectSmallChannel)
+        switch (ChooseConvAlgorithm(g, CpuConvPass.BackwardWeights).Algorithm)
         {
-            SmallChannelBackwardWeights(x, dy, dw, g, accumulate);
-            return;
+            case CpuConvAlgorithm.DirectSmallChannel: SmallChannelBackwardWeights(x, dy, dw, g, accumulate); return;
+            case CpuConvAlgorithm.WinogradF2x3: RunWinogradWeights(x, dy, dw, g, accumulate); return;
         }
         bool pointwise = IsPointwise(g);
 
@@ -224,22 +224,15 @@ public sealed unsafe partial class CpuBackend
 
         // Fixed chunks (a few per worker, so a slowed core can be compensated), each with its own partial in the
         // WeightPartial lane of slot = chunk index; workers use their own slot's Columns lane.
-        int chunks = Math.Min(g.N, 4 * workers);
+        int chunks = ChunkedSum.Chunks(g.N, workers);
         Workspace.EnsureSlots(Math.Max(chunks, workers));
-        int next = -1;
-        Parallel.For(0, workers, Parallelism, slot =>
+        ChunkedSum.Run(workers, chunks, Parallelism, (slot, chunk) =>
         {
-            int chunk;
-            while ((chunk = Interlocked.Increment(ref next)) < chunks)
-            {
-                long n0 = (long)g.N * chunk / chunks, n1 = (long)g.N * (chunk + 1) / chunks;
-                SumSamples(slot, n0, n1, Workspace.Get(chunk, WorkspaceLane.WeightPartial, weightCount), false, null);
-            }
+            long n0 = (long)g.N * chunk / chunks, n1 = (long)g.N * (chunk + 1) / chunks;
+            SumSamples(slot, n0, n1, Workspace.Get(chunk, WorkspaceLane.WeightPartial, weightCount), false, null);
         });
         // Partials are added in chunk order into chunk 0's buffer, then written (or added) to dW.
-        var total = new Span<float>(Workspace.Get(0, WorkspaceLane.WeightPartial, weightCount), (int)weightCount);
-        for (int c = 1; c < chunks; c++)
-            TensorPrimitives.Add(total, new ReadOnlySpan<float>(Workspace.Get(c, WorkspaceLane.WeightPartial, weightCount), (int)weightCount), total);
+        var total = new Span<float>(ChunkedSum.AddInOrder(c => (nint)Workspace.Get(c, WorkspaceLane.WeightPartial, weightCount), chunks, weightCount), (int)weightCount);
         if (transposed)
         {
             fixed (float* sum = total) TransposeInto(sum);
@@ -310,6 +303,18 @@ public sealed unsafe partial class CpuBackend
         WinogradConv.TransformFilters(w, g, backwardData, u);
         var workspace = Workspace;
         WinogradConv.Run(src, u, bias, dst, g, backwardData, workers,
+            (slot, floats) => (nint)workspace.Get(slot, WorkspaceLane.Columns, floats), Parallelism);
+    }
+
+    /// <summary>Winograd F(3x3, 2x2) weight gradient: per-chunk partial sums in the WeightPartial lanes, tiles in Columns.</summary>
+    private void RunWinogradWeights(float* x, float* dy, float* dw, Conv2dGeometry g, bool accumulate)
+    {
+        int units = g.N * g.DH * g.DH, workers = Math.Min(Threads, units);
+        Workspace.EnsureSlots(Math.Max(workers, ChunkedSum.Chunks(units, workers)));
+        var workspace = Workspace;
+        long partialFloats = WinogradWeights.PartialFloats(g);
+        WinogradWeights.Run(x, dy, dw, g, accumulate, workers,
+            chunk => (nint)workspace.Get(chunk, WorkspaceLane.WeightPartial, partialFloats),
             (slot, floats) => (nint)workspace.Get(slot, WorkspaceLane.Columns, floats), Parallelism);
     }
 

@@ -34,17 +34,15 @@ public sealed partial class CpuBackend
             return new(pass, CpuConvAlgorithm.DirectSmallChannel, SmallChannelConv.PixelLanes(g) && pass != CpuConvPass.BackwardData
                 ? $"few channels (C = {g.C}, K = {g.K}): 32 output pixels per vector pair, one pair per output channel, no im2col"
                 : $"few channels (C = {g.C}, K = {g.K}): the pass's output channels in the vector lanes, no im2col");
-        if (pass != CpuConvPass.BackwardWeights)
-        {
-            string? why = WinogradConv.Unsupported(g, pass == CpuConvPass.BackwardData);
-            if (why is null && ForcedConvAlgorithm is CpuConvAlgorithm.WinogradF2x3)
-                return new(pass, CpuConvAlgorithm.WinogradF2x3, "forced");
-            if (why is null && ForcedConvAlgorithm is null && Math.Min(g.C, g.K) < WinogradMinChannels)
-                why = $"min(C, K) = {Math.Min(g.C, g.K)} below {WinogradMinChannels}";
-            if (why is null && ForcedConvAlgorithm is null)
-                return new(pass, CpuConvAlgorithm.WinogradF2x3, "3x3 stride 1: 2.25x fewer multiplies than im2col + GEMM");
-            return new(pass, CpuConvAlgorithm.Im2ColGemm, $"Winograd F(2x2,3x3) not used: {why ?? "forced"}");
-        }
-        return new(pass, CpuConvAlgorithm.Im2ColGemm, "weight gradient: im2col + GEMM");
+        string? why = WinogradConv.Unsupported(g, pass == CpuConvPass.BackwardData);
+        if (why is null && ForcedConvAlgorithm is CpuConvAlgorithm.WinogradF2x3)
+            return new(pass, CpuConvAlgorithm.WinogradF2x3, "forced");
+        if (why is null && ForcedConvAlgorithm is null && Math.Min(g.C, g.K) < WinogradMinChannels)
+            why = $"min(C, K) = {Math.Min(g.C, g.K)} below {WinogradMinChannels}";
+        if (why is null && ForcedConvAlgorithm is null)
+            return new(pass, CpuConvAlgorithm.WinogradF2x3, pass == CpuConvPass.BackwardWeights
+                ? "3x3 stride 1: F(3x3,2x2) weight gradient, 2.25x fewer multiplies than im2col + GEMM"
+                : "3x3 stride 1: 2.25x fewer multiplies than im2col + GEMM");
+        return new(pass, CpuConvAlgorithm.Im2ColGemm, $"Winograd F(2x2,3x3) not used: {why ?? "forced"}");
     }
 }

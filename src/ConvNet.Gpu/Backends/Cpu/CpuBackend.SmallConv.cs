@@ -89,7 +89,7 @@ public sealed unsafe partial class CpuBackend
         int taps = g.C * g.KH * g.KW, lanes = SmallChannelConv.Lanes, pixels = g.OutputPlane;
         int hp = (g.OH - 1) * g.SH + g.DH * (g.KH - 1) + 1, wp = (g.OW - 1) * g.SW + g.DW * (g.KW - 1) + 1;
         int workers = SampleWorkers(g.N);
-        int chunks = workers == 1 ? 1 : Math.Min(g.N, 4 * workers);
+        int chunks = ChunkedSum.Chunks(g.N, workers);
         Workspace.EnsureSlots(Math.Max(chunks, workers));
         long partialFloats = (long)taps * lanes;
 
@@ -118,19 +118,9 @@ public sealed unsafe partial class CpuBackend
             }
         }
 
-        if (chunks == 1) Chunk(0, 0);
-        else
-        {
-            int next = -1;
-            Parallel.For(0, workers, Parallelism, slot =>
-            {
-                int chunk;
-                while ((chunk = Interlocked.Increment(ref next)) < chunks) Chunk(slot, chunk);
-            });
-        }
+        ChunkedSum.Run(workers, chunks, Parallelism, Chunk);
         // Partials in chunk order into chunk 0's, then dW[k][t] (+)= total[t][k].
-        float* total = Workspace.Get(0, WorkspaceLane.WeightPartial, partialFloats);
-        for (int c = 1; c < chunks; c++) VectorRuns.Add(Workspace.Get(c, WorkspaceLane.WeightPartial, partialFloats), total, (int)partialFloats);
+        float* total = ChunkedSum.AddInOrder(c => (nint)Workspace.Get(c, WorkspaceLane.WeightPartial, partialFloats), chunks, partialFloats);
         for (int k = 0; k < g.K; k++)
             for (int t = 0; t < taps; t++)
             {
@@ -149,7 +139,7 @@ public sealed unsafe partial class CpuBackend
         int taps = g.C * g.KH * g.KW, segs = SmallChannelRows.Segments(g.OW), dyRow = SmallChannelRows.Segment * segs;
         int rowsP = g.OH + g.DH * (g.KH - 1), colsP = dyRow + g.DW * (g.KW - 1);
         int workers = SampleWorkers(g.N);
-        int chunks = workers == 1 ? 1 : Math.Min(g.N, 4 * workers);
+        int chunks = ChunkedSum.Chunks(g.N, workers);
         Workspace.EnsureSlots(Math.Max(chunks, workers));
         long partialFloats = (long)taps * g.K * 16;
 
@@ -171,18 +161,8 @@ public sealed unsafe partial class CpuBackend
             }
         }
 
-        if (chunks == 1) Chunk(0, 0);
-        else
-        {
-            int next = -1;
-            Parallel.For(0, workers, Parallelism, slot =>
-            {
-                int chunk;
-                while ((chunk = Interlocked.Increment(ref next)) < chunks) Chunk(slot, chunk);
-            });
-        }
-        float* total = Workspace.Get(0, WorkspaceLane.WeightPartial, partialFloats);
-        for (int c = 1; c < chunks; c++) VectorRuns.Add(Workspace.Get(c, WorkspaceLane.WeightPartial, partialFloats), total, (int)partialFloats);
+        ChunkedSum.Run(workers, chunks, Parallelism, Chunk);
+        float* total = ChunkedSum.AddInOrder(c => (nint)Workspace.Get(c, WorkspaceLane.WeightPartial, partialFloats), chunks, partialFloats);
         for (int t = 0; t < taps; t++)
             for (int k = 0; k < g.K; k++)
             {

@@ -9,7 +9,10 @@ public static partial class Backend
     /// <summary>
     /// The CUDA backend on GPU <paramref name="index"/>. Throws <see cref="CudaUnavailableException"/> saying exactly
     /// why when it cannot be had: libcuda missing (with the names tried), no device, index out of range, a driver too
-    /// old for the embedded PTX, or cuBLAS missing (with the names tried). Never falls back to the CPU.
+    /// old for the embedded PTX, no cuBLAS the driver can run (with the names tried and skipped), or a cuBLAS that
+    /// fails to initialize. The cuBLAS major follows the driver (cuDriverGetVersion): a CUDA 13 driver takes
+    /// libcublas.so.13, a CUDA 12 driver libcublas.so.12, and so on; <see cref="CudaDeviceInfo.CublasSelection"/> says
+    /// which file loaded and why. Never falls back to the CPU.
     /// </summary>
     public static CudaBackend Cuda(int index = 0, CudaBackendOptions? options = null)
     {
@@ -45,7 +48,7 @@ public static partial class Backend
             var cuda = Cuda(0, options);
             var info = cuda.DeviceInfo;
             cuda.SelectionReason = $"CUDA available: {info.Name} (compute capability {info.ComputeCapability}, driver "
-                                   + $"{info.DriverVersionText}, cuBLAS {info.CublasVersion}); chosen by Backend.Default()";
+                                   + $"{info.DriverVersionText}, cuBLAS {info.CublasVersion} from {info.CublasLibrary}); chosen by Backend.Default()";
             return cuda;
         }
         catch (CudaUnavailableException e)

@@ -18,6 +18,7 @@ internal sealed class CountingCudaDevice(ICudaDevice inner) : ICudaDevice
 
     public CudaDeviceInfo Info => inner.Info;
     public bool IsEmulated => inner.IsEmulated;
+    public CudaException? StickyError => inner.StickyError;
     public bool AllowTf32 { get => inner.AllowTf32; set => inner.AllowTf32 = value; }
     public bool IsCapturing => inner.IsCapturing;
     public ulong Allocate(long bytes) => inner.Allocate(bytes);

@@ -28,12 +28,20 @@ public sealed record CudaAvailability(
     /// <summary>True when the emulated CUDA device can be created.</summary>
     public bool IsEmulatorAvailable => EmulatorReason is null;
 
+    /// <summary>
+    /// Which cuBLAS file was chosen for this driver and why (e.g. "libcublas.so.12 (cuBLAS 12.8.4, /usr/lib/...): the newest
+    /// cuBLAS a CUDA 12.8 driver runs; skipped cuBLAS 13 (needs a CUDA 13 driver)"), or why none is usable; null when
+    /// the driver or the devices could not be queried.
+    /// </summary>
+    public string? CublasSelection { get; init; }
+
     /// <summary>Probes the driver, the devices, the embedded PTX against the driver, cuBLAS and the emulator.</summary>
     internal static CudaAvailability Query()
     {
         string? emulatorReason = EmulatedCudaDevice.UnavailableReason();
         string? reason = DriverProbe.InitializeDriver(out int driverVersion);
         int cublasVersion = 0;
+        string? cublasSelection = null;
         var devices = new List<CudaDeviceInfo>();
         if (reason is null)
         {
@@ -42,12 +50,19 @@ public sealed record CudaAvailability(
             else if (count == 0) reason = "no CUDA device found (cuDeviceGetCount returned 0)";
             else
             {
-                string? blas = DriverProbe.LoadCublas(out cublasVersion);
-                for (int i = 0; i < count; i++) devices.Add(DriverProbe.Describe(i, driverVersion, cublasVersion));
-                reason = DriverProbe.CheckPtxAgainstDriver(devices[0], driverVersion) ?? blas;
+                for (int i = 0; i < count; i++) devices.Add(DriverProbe.Describe(i, driverVersion));
+                var blas = DriverProbe.LoadCublas(driverVersion, devices[0].ComputeCapabilityMajor * 10 + devices[0].ComputeCapabilityMinor);
+                cublasVersion = blas.Version;
+                cublasSelection = blas.Reason;
+                devices = devices.Select(d => d.WithCublas(blas)).ToList();
+                reason = DriverProbe.CheckPtxAgainstDriver(devices[0], driverVersion)
+                         ?? (blas.Loaded ? null : $"cuBLAS unusable: {blas.Reason}");
             }
         }
-        return new CudaAvailability(reason is null, reason, driverVersion, cublasVersion, devices, NativeLibraries.LoadedFiles(), emulatorReason);
+        return new CudaAvailability(reason is null, reason, driverVersion, cublasVersion, devices, NativeLibraries.LoadedFiles(), emulatorReason)
+        {
+            CublasSelection = cublasSelection,
+        };
     }
 
     /// <summary>Multi-line report for <c>convnet info</c>.</summary>
@@ -56,8 +71,9 @@ public sealed record CudaAvailability(
         var lines = new List<string>
         {
             IsAvailable ? "CUDA: available" : $"CUDA: unavailable: {Reason}",
-            $"  driver: {CudaDeviceInfo.FormatCudaVersion(DriverVersion)}, cuBLAS: {(CublasVersion > 0 ? CublasVersion.ToString(System.Globalization.CultureInfo.InvariantCulture) : "n/a")}",
+            $"  driver: {CudaDeviceInfo.FormatCudaVersion(DriverVersion)}, cuBLAS: {(CublasVersion > 0 ? Driver.CublasSelection.FormatVersion(CublasVersion) : "n/a")}",
         };
+        if (CublasSelection is not null) lines.Add($"  cuBLAS choice: {CublasSelection}");
         foreach (var device in Devices) lines.Add($"  {device}");
         lines.Add($"  loaded: {(LoadedLibraries.Count == 0 ? "(none)" : string.Join(", ", LoadedLibraries))}");
         lines.Add(EmulatorReason is null ? "CUDA (emulated): available" : $"CUDA (emulated): unavailable: {EmulatorReason}");

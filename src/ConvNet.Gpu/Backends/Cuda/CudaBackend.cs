@@ -35,6 +35,9 @@ public sealed partial class CudaBackend : BackendBase
         _launch = new LaunchGeometry(options.BlockSize, options.MaxGridBlocks);
     }
 
+    /// <summary>The device this backend drives, as it drives it (counted; for tests and diagnostics inside the library).</summary>
+    internal ICudaDevice Device => _device;
+
     /// <summary>
     /// The real device's CUstream with its context made current on this thread, for NCCL; null on the emulated device
     /// (which has no stream a native library could use).
@@ -49,6 +52,13 @@ public sealed partial class CudaBackend : BackendBase
 
     /// <summary>True when the kernels run on the emulated device (host-compiled, bounds-checked) rather than a GPU.</summary>
     public bool IsEmulated => _device.IsEmulated;
+
+    /// <summary>
+    /// The first fatal (sticky) error of the CUDA context, e.g. an illegal address, or null. After one every op throws a
+    /// <see cref="CudaException"/> quoting it; <see cref="IDisposable.Dispose"/> still releases everything and does not
+    /// throw. An error that first surfaces while disposing (a faulting kernel nobody waited for) is only reported here.
+    /// </summary>
+    public CudaException? FatalError => _device.StickyError;
 
     /// <summary>Whether cuBLAS may use TF32 tensor cores (off by default; see <see cref="CudaBackendOptions.AllowTf32"/>).</summary>
     public bool AllowTf32
@@ -74,9 +84,6 @@ public sealed partial class CudaBackend : BackendBase
     /// <see cref="CudaCounters"/>): subtract two snapshots to count a region, e.g. one training step.
     /// </summary>
     public CudaCounters Counters => _device.Counters;
-
-    /// <summary>The device as the backend drives it (counted).</summary>
-    internal ICudaDevice Device => _device;
 
     // ------------------------------------------------------------ memory
 
@@ -213,18 +220,28 @@ public sealed partial class CudaBackend : BackendBase
 
     // ------------------------------------------------------------ lifetime
 
-    /// <inheritdoc/>
+    /// <summary>
+    /// Releases the workspaces, the memory pool's cache and the device (stream, cuBLAS handle, modules, context). After a
+    /// sticky error this never throws (the device frees nothing and releases its handles best effort), so inside a
+    /// <c>using</c> block the original exception stays the one that propagates; the device is released in any case.
+    /// </summary>
     protected override void Dispose(bool disposing)
     {
         if (!disposing) return;
-        _staging?.Dispose();
-        _staging = null;
-        for (int i = 0; i < _workspaces.Length; i++)
+        try
         {
-            if (_workspaces[i].Pointer != 0) _pool.Return(_workspaces[i].Pointer, _workspaces[i].Bytes);
-            _workspaces[i] = default;
+            _staging?.Dispose();
+            _staging = null;
+            for (int i = 0; i < _workspaces.Length; i++)
+            {
+                if (_workspaces[i].Pointer != 0) _pool.Return(_workspaces[i].Pointer, _workspaces[i].Bytes);
+                _workspaces[i] = default;
+            }
+            _pool.Dispose();
         }
-        _pool.Dispose();
-        _device.Dispose();
+        finally
+        {
+            _device.Dispose();
+        }
     }
 }

@@ -30,6 +30,20 @@ public sealed record CudaDeviceInfo(
     /// </summary>
     public int PtxTarget { get; init; }
 
+    /// <summary>The cuBLAS file loaded for this device (a full path when the loader says which), or null (emulated, or none usable).</summary>
+    public string? CublasLibrary { get; init; }
+
+    /// <summary>Why that cuBLAS was chosen for the driver (or why none is usable); null when emulated.</summary>
+    public string? CublasSelection { get; init; }
+
+    /// <summary>This record with the cuBLAS facts of <paramref name="choice"/>.</summary>
+    internal CudaDeviceInfo WithCublas(Driver.CublasSelection.Choice choice) =>
+        this with
+        {
+            CublasVersion = choice.Version, CublasLibrary = choice.File, CublasSelection = choice.Reason,
+            LoadedLibraries = Interop.NativeLibraries.LoadedFiles(),
+        };
+
     /// <summary>Compute capability as text, e.g. "9.0".</summary>
     public string ComputeCapability => $"{ComputeCapabilityMajor}.{ComputeCapabilityMinor}";
 

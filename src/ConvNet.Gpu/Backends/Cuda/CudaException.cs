@@ -43,6 +43,15 @@ public class CudaException : Exception
     /// <summary>Extra context such as the PTX JIT log or the emulator's out-of-bounds report; null when none.</summary>
     public string? Detail { get; }
 
+    /// <summary>
+    /// The exception every call after a sticky error throws: the same call, kernel and code as <paramref name="first"/>,
+    /// saying that the context refuses further work, with the first error's message.
+    /// </summary>
+    internal static CudaException Refusing(CudaException first) =>
+        new(first.Call, first.Kernel, first.Code, first.ErrorName, first.ErrorString,
+            "The CUDA context hit a fatal (sticky) error earlier and refuses further work; dispose this backend and "
+            + $"restart the process. First error: {first.Message}");
+
     private static string FormatMessage(string call, string? kernel, int code, string errorName, string errorString, string? detail)
     {
         string where = kernel is null ? call : $"{call} for kernel '{kernel}'";

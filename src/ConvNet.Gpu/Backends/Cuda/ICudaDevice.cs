@@ -25,6 +25,13 @@ namespace ConvNet.Gpu.Backends.Cuda;
 /// fail during capture with CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED and invalidate it, as the driver's thread-local capture
 /// mode does.
 /// </para>
+/// <para>
+/// Sticky errors: a sticky error (an illegal address or another kernel fault: the context is corrupt) is reported once,
+/// kept in <see cref="StickyError"/>, and every later call that would do work throws a <see cref="CudaException"/> that
+/// quotes it. Releasing never throws after that: <see cref="Free"/> and <see cref="FreePinned"/> do nothing (the memory
+/// goes with the context) and <see cref="IDisposable.Dispose"/> releases every handle it can, so a <c>using</c> block
+/// keeps the original exception.
+/// </para>
 /// </summary>
 internal interface ICudaDevice : IDisposable
 {
@@ -34,10 +41,13 @@ internal interface ICudaDevice : IDisposable
     /// <summary>True for the emulated device.</summary>
     bool IsEmulated { get; }
 
+    /// <summary>The first sticky error of this context (also one first seen while disposing), or null.</summary>
+    CudaException? StickyError { get; }
+
     /// <summary>Allocates <paramref name="bytes"/> of device memory (uninitialized). Throws <see cref="CudaOutOfMemoryException"/> when it does not fit.</summary>
     ulong Allocate(long bytes);
 
-    /// <summary>Frees memory returned by <see cref="Allocate"/>.</summary>
+    /// <summary>Frees memory returned by <see cref="Allocate"/>. After a sticky error it does nothing and never throws.</summary>
     void Free(ulong pointer);
 
     /// <summary>(free, total) device memory in bytes.</summary>

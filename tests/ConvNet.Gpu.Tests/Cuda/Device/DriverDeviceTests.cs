@@ -153,4 +153,49 @@ public sealed class DriverDeviceTests
         var refused = Assert.Throws<CudaException>(() => device.Allocate(16));
         Assert.Contains("refuses further work", refused.Message);
     }
+
+    /// <summary>
+    /// The GPU review's finding 3 on the real-driver path: after an illegal address, disposing the backend inside
+    /// <c>using</c> must not throw (before the fix the pool's trim called Free on the poisoned device, which threw, hiding
+    /// the original exception and leaking the stream, the cuBLAS handle and the context reference). Every handle the
+    /// stand-in driver handed out is released, and the context's release frees its memory.
+    /// Only in the stand-in driver's sticky pass (FAKE_CUDA_STICKY_TEST=1), like the test above.
+    /// </summary>
+    [Theory, InlineData(true), InlineData(false)]
+    public void Dispose_after_a_sticky_error_releases_every_handle_and_keeps_the_original_exception(bool pool)
+    {
+        if (Environment.GetEnvironmentVariable("FAKE_CUDA_STICKY_TEST") != "1")
+            Assert.Skip("runs only under build/test-driver-path.sh's sticky-error pass (it poisons the context)");
+        StandInDriver.Require();
+        Assert.Equal(0, StandInDriver.Live("context_refs"));
+        int handlesBefore = StandInDriver.LiveCublasHandles();
+        ICudaDevice? device = null;
+        var thrown = Record.Exception(() =>
+        {
+            using var backend = Backend.Cuda(0, new CudaBackendOptions { UseMemoryPool = pool });
+            device = backend.Device;
+            Assert.Equal((1L, 2L), (StandInDriver.Live("context_refs"), StandInDriver.Live("streams"))); // compute and copy streams
+            using var live = backend.Allocate(TensorShape.Nchw(2, 3, 9, 9));
+            using (backend.Allocate(TensorShape.Vector(4096))) { } // a cached block for the pool to trim
+            var g = Conv2dSpec.Square(3, padding: 1).Resolve(live.Shape, 4);
+            using var w = backend.Allocate(g.WeightShape);
+            using var y = backend.Allocate(g.OutputShape);
+            backend.Conv2dForward(live, w, null, y, g); // leaves workspaces to return
+            using var timer = device!.CreateEvent();
+            timer.Record();
+            DisposeAfterStickyErrorTests.FaultingLaunch(device);
+        });
+        var original = Assert.IsType<CudaException>(thrown);
+        Assert.Equal(("cuStreamSynchronize", "CUDA_ERROR_ILLEGAL_ADDRESS"), (original.Call, original.ErrorName));
+        Assert.DoesNotContain("refuses further work", original.Message);
+        Assert.Same(original, device!.StickyError);
+        Assert.Equal(0, StandInDriver.Live("context_refs")); // released exactly once, so the context was destroyed...
+        Assert.Equal(0, StandInDriver.Live("sticky"));       // ...and with it the poison
+        Assert.Equal((0L, 0L, 0L, 0L), (StandInDriver.Live("streams"), StandInDriver.Live("modules"), StandInDriver.Live("events"), StandInDriver.Live("allocations")));
+        Assert.Equal(handlesBefore, StandInDriver.LiveCublasHandles());
+        using var fresh = Backend.Cuda(); // a new context works
+        using var t = fresh.Allocate(TensorShape.Vector(4));
+        fresh.Fill(t, 1f);
+        Assert.All(t.ToArray(), v => Assert.Equal(1f, v));
+    }
 }

@@ -6,11 +6,11 @@ namespace ConvNet.Gpu.Tests.Cuda.Device;
 /// <summary>Opens the emulated device for a test, or skips the test with the reason it is unavailable.</summary>
 internal static class EmulatorFixture
 {
-    public static EmulatedCudaDevice Open(long? memoryLimitBytes = null)
+    public static EmulatedCudaDevice Open(long? memoryLimitBytes = null, bool stickyErrors = false)
     {
         string? reason = EmulatedCudaDevice.UnavailableReason();
         if (reason is not null) Assert.Skip($"Emulated CUDA device unavailable: {reason}");
-        return EmulatedCudaDevice.Open(memoryLimitBytes, gemmThreads: 2);
+        return EmulatedCudaDevice.Open(memoryLimitBytes, gemmThreads: 2, stickyErrors: stickyErrors);
     }
 
     public static ulong Upload(EmulatedCudaDevice device, float[] values)

@@ -15,6 +15,7 @@ internal sealed class FakeCudaDevice(long limitBytes) : ICudaDevice
 
     public CudaDeviceInfo Info { get; } = new(0, "fake", 0, 0, limitBytes, 1, 0, 0, [], IsEmulated: true);
     public bool IsEmulated => true;
+    public CudaException? StickyError => null;
     public bool AllowTf32 { get; set; }
 
     public ulong Allocate(long bytes)

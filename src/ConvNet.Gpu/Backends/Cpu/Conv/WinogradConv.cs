@@ -81,16 +81,6 @@ internal static unsafe class WinogradConv
                     packed + (long)xi * padded * cin + (long)p0 * padded);
     }
 
-    /// <summary>A strided 2-D view of one phase of a (channels, rows, cols) tensor: element (ch, i, j) at Base[ch*ChannelStep + i*RowStep + j*ColStep].</summary>
-    private readonly struct View(float* origin, long channelStep, int rowStep, int colStep, int rows, int cols)
-    {
-        public float* Base { get; } = origin;
-        public long ChannelStep { get; } = channelStep;
-        public int RowStep { get; } = rowStep;
-        public int ColStep { get; } = colStep;
-        public int Rows { get; } = rows;
-        public int Cols { get; } = cols;
-    }
 
     /// <summary>
     /// Runs one direction over the whole batch: forward (x -> y, filters U K x C, plus bias) or backward-data
@@ -111,9 +101,9 @@ internal static unsafe class WinogradConv
         void Unit(int slot, int unit)
         {
             int n = unit / (d * d), p = unit / d % d, q = unit % d;
-            var input = new View(src + n * cin * inPlane + (long)p * inW + q, inPlane, d * inW, d,
+            var input = new PhaseView(src + n * cin * inPlane + (long)p * inW + q, inPlane, d * inW, d,
                 (inH - p + d - 1) / d, (inW - q + d - 1) / d);
-            var output = new View(dst + n * cout * outPlane + (long)p * outW + q, outPlane, d * outW, d,
+            var output = new PhaseView(dst + n * cout * outPlane + (long)p * outW + q, outPlane, d * outW, d,
                 (outH - p + d - 1) / d, (outW - q + d - 1) / d);
             Plane(input, output, cin, cout, padT, padL, u + 16L * cin * cout, bias, slot, scratch);
         }
@@ -137,7 +127,7 @@ internal static unsafe class WinogradConv
     /// packed filters <paramref name="u"/> (16 blocks of cout rounded up to MR, times cin).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Plane(View input, View output, int cin, int cout, int padT, int padL, float* u, float* bias,
+    private static void Plane(PhaseView input, PhaseView output, int cin, int cout, int padT, int padL, float* u, float* bias,
         int slot, Func<int, long, nint> scratch)
     {
         int tilesH = (output.Rows + 1) / 2, tilesW = (output.Cols + 1) / 2;
@@ -159,19 +149,7 @@ internal static unsafe class WinogradConv
         for (int th0 = 0; th0 < tilesH; th0 += rowsPerBlock)
         {
             int th1 = Math.Min(tilesH, th0 + rowsPerBlock), tiles = (th1 - th0) * tilesW;
-            // Input transform: V[xi][c][t] for the block's tiles (t = (th - th0) * tilesW + tw).
-            for (int c = 0; c < cin; c++)
-                for (int th = th0; th < th1; th++)
-                {
-                    for (int i = 0; i < 4; i++) LoadRow(input, c, 2 * th - padT + i, padL, rows + i * rowLength, rowLength);
-                    float* vt = v + (long)c * tiles + (th - th0) * tilesW;
-                    for (int tw0 = 0; tw0 < tilesW; tw0 += WinogradTransforms.Lanes)
-                    {
-                        int tw = Math.Min(tw0, tilesW - WinogradTransforms.Lanes);
-                        WinogradTransforms.Input16(rows + 2 * tw, rows + rowLength + 2 * tw, rows + 2 * rowLength + 2 * tw,
-                            rows + 3 * rowLength + 2 * tw, vt + tw, vStride);
-                    }
-                }
+            TransformInput(input, cin, th0, th1, tilesW, padT, padL, rows, rowLength, v, vStride);
             // M[xi] (cout x tiles) = U[xi] (cout x cin) * V[xi] (cin x tiles): V is already k-major (row c holds the
             // block's tiles), so the micro-kernel reads it in place; U was packed once per call.
             for (int xi = 0; xi < 16; xi++)
@@ -210,9 +188,31 @@ internal static unsafe class WinogradConv
         }
     }
 
+    /// <summary>
+    /// Input transform of tile rows [th0, th1): V[xi][c][t] at v + xi * vStride + c * tiles + t, with tiles = (th1 - th0)
+    /// * tilesW and t = (th - th0) * tilesW + tw; <paramref name="rows"/> is scratch for four padded rows.
+    /// </summary>
+    internal static void TransformInput(PhaseView input, int cin, int th0, int th1, int tilesW, int padT, int padL,
+        float* rows, int rowLength, float* v, long vStride)
+    {
+        int tiles = (th1 - th0) * tilesW;
+        for (int c = 0; c < cin; c++)
+            for (int th = th0; th < th1; th++)
+            {
+                for (int i = 0; i < 4; i++) LoadRow(input, c, 2 * th - padT + i, padL, rows + i * rowLength, rowLength);
+                float* vt = v + (long)c * tiles + (th - th0) * tilesW;
+                for (int tw0 = 0; tw0 < tilesW; tw0 += WinogradTransforms.Lanes)
+                {
+                    int tw = Math.Min(tw0, tilesW - WinogradTransforms.Lanes);
+                    WinogradTransforms.Input16(rows + 2 * tw, rows + rowLength + 2 * tw, rows + 2 * rowLength + 2 * tw,
+                        rows + 3 * rowLength + 2 * tw, vt + tw, vStride);
+                }
+            }
+    }
+
     /// <summary>buf[j] = input(c, row, j - padL), zero outside the view, for j in [0, length).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void LoadRow(View input, int c, int row, int padL, float* buf, int length)
+    internal static void LoadRow(PhaseView input, int c, int row, int padL, float* buf, int length)
     {
         if ((uint)row >= (uint)input.Rows)
         {
@@ -230,7 +230,7 @@ internal static unsafe class WinogradConv
 
     /// <summary>output(k, row, j) = buf[j] (+ bias) for the view's columns.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreRow(View output, int k, int row, float* buf, float b, bool addBias)
+    private static void StoreRow(PhaseView output, int k, int row, float* buf, float b, bool addBias)
     {
         float* dstRow = output.Base + k * output.ChannelStep + (long)row * output.RowStep;
         int cols = output.Cols;

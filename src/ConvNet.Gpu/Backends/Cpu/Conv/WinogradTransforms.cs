@@ -152,4 +152,51 @@ internal static unsafe class WinogradTransforms
         }
         for (; j < count; j++) dst[2 * j] = src[j];
     }
+
+    /// <summary>
+    /// Gradient transform of the weight-gradient pass (F(3x3, 2x2), the transpose of F(2x2, 3x3)): U = A y A^T for the
+    /// 2x2 output-gradient tile y of 16 tiles side by side, A = [1 0; 1 1; 1 -1; 0 -1]. <paramref name="r0"/> and
+    /// <paramref name="r1"/> are the two padded dY rows of the tile row (tile t's column j at r[2t + j], 32 readable floats);
+    /// U[xi] goes to u[xi * stride .. + 16).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Gradient16(float* r0, float* r1, float* u, long stride)
+    {
+        var evens = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        var odds = Vector512.Create(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+        var a = Vector512.Load(r0); var b = Vector512.Load(r0 + 16);
+        var y00 = Avx512F.PermuteVar16x32x2(a, evens, b); var y01 = Avx512F.PermuteVar16x32x2(a, odds, b);
+        a = Vector512.Load(r1); b = Vector512.Load(r1 + 16);
+        var y10 = Avx512F.PermuteVar16x32x2(a, evens, b); var y11 = Avx512F.PermuteVar16x32x2(a, odds, b);
+        // Rows of A y (4 x 2): (y0, y0 + y1, y0 - y1, -y1) per column.
+        var p0 = y01; var s0 = y00;                 // row 0: (y00, y01)
+        var s1 = y00 + y10; var p1 = y01 + y11;     // row 1
+        var s2 = y00 - y10; var p2 = y01 - y11;     // row 2
+        var s3 = -y10; var p3 = -y11;               // row 3
+        // Columns: (c0, c0 + c1, c0 - c1, -c1).
+        s0.Store(u + 0 * stride); (s0 + p0).Store(u + 1 * stride); (s0 - p0).Store(u + 2 * stride); (-p0).Store(u + 3 * stride);
+        s1.Store(u + 4 * stride); (s1 + p1).Store(u + 5 * stride); (s1 - p1).Store(u + 6 * stride); (-p1).Store(u + 7 * stride);
+        s2.Store(u + 8 * stride); (s2 + p2).Store(u + 9 * stride); (s2 - p2).Store(u + 10 * stride); (-p2).Store(u + 11 * stride);
+        s3.Store(u + 12 * stride); (s3 + p3).Store(u + 13 * stride); (s3 - p3).Store(u + 14 * stride); (-p3).Store(u + 15 * stride);
+    }
+
+    /// <summary>dW = G^T M G for one (k, c): M[xi] at m[xi * stride] (16 sums), in double, rounded once; dW row-major 3x3.</summary>
+    public static void WeightOutput(float* m, long stride, Span<double> dw)
+    {
+        Span<double> t = stackalloc double[12]; // G^T M: 3 x 4
+        for (int j = 0; j < 4; j++)
+        {
+            double m0 = m[j * stride], m1 = m[(4 + j) * stride], m2 = m[(8 + j) * stride], m3 = m[(12 + j) * stride];
+            t[j] = m0 + 0.5 * (m1 + m2);
+            t[4 + j] = 0.5 * (m1 - m2);
+            t[8 + j] = 0.5 * (m1 + m2) + m3;
+        }
+        for (int r = 0; r < 3; r++)
+        {
+            double a = t[4 * r], b = t[4 * r + 1], c = t[4 * r + 2], d = t[4 * r + 3];
+            dw[3 * r] = a + 0.5 * (b + c);
+            dw[3 * r + 1] = 0.5 * (b - c);
+            dw[3 * r + 2] = 0.5 * (b + c) + d;
+        }
+    }
 }

@@ -169,6 +169,11 @@ internal static unsafe class MaxPoolKernels
             MaxBackwardDisjoint(dy, argmax, dx, g, win);
             return;
         }
+        if (MaxPoolGather3x3.Applies(g))
+        {
+            MaxPoolGather3x3.Plane(dy, argmax, dx, g, win, (h, w) => GatherOne(dy, argmax, g, win, h, w));
+            return;
+        }
         int hIn = g.H, wIn = g.W;
         int[] rLo = win.RowCoverLo, rHi = win.RowCoverHi;
         var plan = win.GatherColumns;

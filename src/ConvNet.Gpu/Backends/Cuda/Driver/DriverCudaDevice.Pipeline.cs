@@ -31,7 +31,7 @@ internal sealed unsafe partial class DriverCudaDevice
     /// <inheritdoc/>
     public void FreePinned(nint pointer)
     {
-        if (pointer == 0) return;
+        if (pointer == 0 || _sticky is not null) return; // a poisoned context frees its pinned memory when it is destroyed
         Enter();
         Check(CudaDriver.cuMemFreeHost(pointer), "cuMemFreeHost");
     }
@@ -124,8 +124,9 @@ internal sealed unsafe partial class DriverCudaDevice
 
         protected override void DisposeCore()
         {
-            if (device._disposed) return;
-            device.MakeCurrent();
+            if (device._disposed) return; // the context teardown destroyed it
+            // Best effort and never throwing, also after a sticky error.
+            if (CudaDriver.cuCtxSetCurrent(device._context) == CuResult.Success) _currentContext = device._context;
             CudaDriver.cuGraphExecDestroy(exec);
             CudaDriver.cuGraphDestroy(graph);
         }
@@ -167,8 +168,9 @@ internal sealed unsafe partial class DriverCudaDevice
 
         protected override void DisposeCore()
         {
-            if (device._disposed) return;
-            device.MakeCurrent();
+            if (device._disposed) return; // the context teardown destroyed it
+            // Best effort and never throwing, also after a sticky error.
+            if (CudaDriver.cuCtxSetCurrent(device._context) == CuResult.Success) _currentContext = device._context;
             CudaDriver.cuEventDestroy_v2(handle);
         }
     }

@@ -43,14 +43,16 @@ internal sealed unsafe partial class DriverCudaDevice : ICudaDevice
             CudaCheck.Driver(CudaDriver.cuStreamCreate(out _stream, CudaDriver.StreamNonBlocking), "cuStreamCreate");
             CudaCheck.Driver(CudaDriver.cuStreamCreate(out _copyStream, CudaDriver.StreamNonBlocking), "cuStreamCreate");
             foreach (var ptx in EmbeddedPtx.LoadFor(info.PtxTarget)) _modules.Add(LoadModule(ptx, info.DriverVersion));
-            CudaCheck.Blas(Cublas.cublasCreate_v2(out _cublas), "cublasCreate_v2");
-            CudaCheck.Blas(Cublas.cublasSetStream_v2(_cublas, _stream), "cublasSetStream_v2");
+            // A cuBLAS that loads but cannot start (a driver too old for it, an unsupported GPU, no memory for its
+            // workspace) makes CUDA unusable here, which Backend.Default() turns into the CPU with this reason.
+            CublasInit(Cublas.cublasCreate_v2(out _cublas), "cublasCreate_v2", info);
+            CublasInit(Cublas.cublasSetStream_v2(_cublas, _stream), "cublasSetStream_v2", info);
             // cublasSetStream resets the workspace, so this comes after it. NVIDIA's recommended sizes: 32 MiB on Hopper
             // and newer, 4 MiB before. An explicit workspace keeps graph captures from allocating inside cuBLAS.
             long workspaceBytes = info.ComputeCapabilityMajor >= 9 ? 32L << 20 : 4L << 20;
             CudaCheck.Driver(CudaDriver.cuMemAlloc_v2(out _cublasWorkspace, (nuint)workspaceBytes), "cuMemAlloc_v2");
-            CudaCheck.Blas(Cublas.cublasSetWorkspace_v2(_cublas, _cublasWorkspace, (nuint)workspaceBytes), "cublasSetWorkspace_v2");
-            CudaCheck.Blas(Cublas.cublasSetMathMode(_cublas, Cublas.DefaultMath), "cublasSetMathMode");
+            CublasInit(Cublas.cublasSetWorkspace_v2(_cublas, _cublasWorkspace, (nuint)workspaceBytes), "cublasSetWorkspace_v2", info);
+            CublasInit(Cublas.cublasSetMathMode(_cublas, Cublas.DefaultMath), "cublasSetMathMode", info);
             if (Cublas.cublasGetVersion_v2(_cublas, out int version) == 0 && version > 0) Info = info with { CublasVersion = version };
         }
         catch
@@ -77,9 +79,13 @@ internal sealed unsafe partial class DriverCudaDevice : ICudaDevice
     /// <inheritdoc/>
     public bool IsEmulated => false;
 
+    /// <inheritdoc/>
+    public CudaException? StickyError => _sticky;
+
     /// <summary>
     /// Opens device <paramref name="ordinal"/>. Environment problems (no libcuda, no device, index out of range,
-    /// driver too old for the PTX, no cuBLAS) throw <see cref="CudaUnavailableException"/> with the reason.
+    /// driver too old for the PTX, no cuBLAS this driver can run, a cuBLAS that fails to initialize) throw
+    /// <see cref="CudaUnavailableException"/> with the reason.
     /// </summary>
     public static DriverCudaDevice Open(int ordinal)
     {
@@ -89,24 +95,19 @@ internal sealed unsafe partial class DriverCudaDevice : ICudaDevice
         if (count == 0) throw new CudaUnavailableException("no CUDA device found (cuDeviceGetCount returned 0)");
         if (ordinal < 0 || ordinal >= count)
             throw new CudaUnavailableException($"device index {ordinal} is out of range: this machine has {count} CUDA device(s) (0..{count - 1})");
-        reason = DriverProbe.LoadCublas(out int cublasVersion);
-        if (reason is not null) throw new CudaUnavailableException(reason);
-
         // The PTX set this GPU runs (sm_80 from compute capability 8.0 on, else sm_70), checked against the driver.
-        var info = DriverProbe.Describe(ordinal, driverVersion, cublasVersion);
+        var info = DriverProbe.Describe(ordinal, driverVersion);
         reason = DriverProbe.CheckPtxAgainstDriver(info, driverVersion);
         if (reason is not null) throw new CudaUnavailableException(reason);
+        var cublas = DriverProbe.LoadCublas(driverVersion, info.ComputeCapabilityMajor * 10 + info.ComputeCapabilityMinor);
+        if (!cublas.Loaded) throw new CudaUnavailableException($"cuBLAS unusable: {cublas.Reason}");
+        info = info.WithCublas(cublas);
         CudaCheck.Driver(CudaDriver.cuDeviceGet(out int device, ordinal), "cuDeviceGet");
         CudaCheck.Driver(CudaDriver.cuDevicePrimaryCtxRetain(out nint context, device), "cuDevicePrimaryCtxRetain");
-        try
-        {
-            return new DriverCudaDevice(ordinal, device, context, info with { LoadedLibraries = NativeLibraries.LoadedFiles() });
-        }
-        catch
-        {
-            CudaDriver.cuDevicePrimaryCtxRelease_v2(device);
-            throw;
-        }
+        // The constructor owns the context reference from here: when it fails, it releases everything it took, the
+        // reference included, exactly once (a second release would drop another user's reference to the shared
+        // primary context and destroy it under them).
+        return new DriverCudaDevice(ordinal, device, context, info with { LoadedLibraries = NativeLibraries.LoadedFiles() });
     }
 
     // ------------------------------------------------------------------------------------------- memory
@@ -129,7 +130,7 @@ internal sealed unsafe partial class DriverCudaDevice : ICudaDevice
     /// <inheritdoc/>
     public void Free(ulong pointer)
     {
-        if (pointer == 0) return;
+        if (pointer == 0 || _sticky is not null) return; // a poisoned context frees its memory when it is destroyed
         Enter();
         Check(CudaDriver.cuMemFree_v2(pointer), "cuMemFree_v2");
     }
@@ -274,18 +275,26 @@ internal sealed unsafe partial class DriverCudaDevice : ICudaDevice
 
     // ------------------------------------------------------------------------------------------- lifetime
 
-    /// <summary>Waits for queued work, then releases cuBLAS, the modules, the stream and the primary context.</summary>
+    /// <summary>
+    /// Waits for queued work, then releases cuBLAS, the modules, the stream and the primary context (whose last release
+    /// destroys the context and all its memory). Never throws: after a sticky error it skips the wait and still releases
+    /// every handle; a sticky error that first surfaces in the wait is kept in <see cref="StickyError"/>.
+    /// </summary>
     public void Dispose()
     {
         if (_disposed) return;
         _disposed = true;
-        if (_sticky is null)
+        if (_sticky is null && CudaDriver.cuCtxSetCurrent(_context) == CuResult.Success)
         {
-            MakeCurrent();
+            _currentContext = _context;
             if (_capturing && CudaDriver.cuStreamEndCapture(_stream, out nint abandoned) == CuResult.Success && abandoned != 0)
                 CudaDriver.cuGraphDestroy(abandoned);
-            CudaDriver.cuStreamSynchronize(_copyStream);
-            CudaDriver.cuStreamSynchronize(_stream);
+            int result = CudaDriver.cuStreamSynchronize(_copyStream);
+            if (result == CuResult.Success) result = CudaDriver.cuStreamSynchronize(_stream);
+            if (CuResult.IsSticky(result))
+                _sticky = CudaCheck.DriverError(result, "cuStreamSynchronize", null,
+                    "Found while disposing the device: the failing kernel ran after the last synchronization"
+                    + (_lastKernel is null ? "." : $"; the most recent launch was kernel '{_lastKernel}'."));
         }
         ReleaseNative();
     }
@@ -293,10 +302,7 @@ internal sealed unsafe partial class DriverCudaDevice : ICudaDevice
     internal void Enter()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_sticky is not null)
-            throw new CudaException(_sticky.Call, _sticky.Kernel, _sticky.Code, _sticky.ErrorName, _sticky.ErrorString,
-                "The CUDA context hit a fatal (sticky) error earlier and refuses further work; dispose this backend and "
-                + $"restart the process. First error: {_sticky.Message}");
+        if (_sticky is not null) throw CudaException.Refusing(_sticky);
         MakeCurrent();
     }
 
@@ -318,6 +324,17 @@ internal sealed unsafe partial class DriverCudaDevice : ICudaDevice
         if (_currentContext == _context) return;
         CudaCheck.Driver(CudaDriver.cuCtxSetCurrent(_context), "cuCtxSetCurrent");
         _currentContext = _context;
+    }
+
+    /// <summary>A failed cuBLAS set-up call: CUDA is unusable here (<see cref="CudaUnavailableException"/>), with the file and status.</summary>
+    private static void CublasInit(int status, string call, CudaDeviceInfo info)
+    {
+        if (status == 0) return;
+        var error = new CudaException(call, null, status, Cublas.StatusName(status), Cublas.StatusString(status));
+        throw new CudaUnavailableException(
+            $"cuBLAS {info.CublasLibrary} ({CublasSelection.FormatVersion(info.CublasVersion)}) failed to initialize: {call} returned "
+            + $"{error.ErrorName} ({status}): {error.ErrorString}; driver CUDA {info.DriverVersionText}, compute capability {info.ComputeCapability}",
+            error);
     }
 
     private nint LoadModule(EmbeddedPtx ptx, int driverVersion)

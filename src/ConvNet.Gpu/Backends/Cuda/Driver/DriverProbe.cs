@@ -26,15 +26,13 @@ internal static unsafe class DriverProbe
         return null;
     }
 
-    /// <summary>Loads cuBLAS; returns null on success, else "libcublas not found (tried ...)".</summary>
-    public static string? LoadCublas(out int cublasVersion)
-    {
-        cublasVersion = 0;
-        var cublas = NativeLibraries.Load(NativeLibraries.Cublas);
-        if (!cublas.Loaded) return cublas.Describe("cuBLAS");
-        cublasVersion = Cublas.QueryVersion();
-        return null;
-    }
+    /// <summary>
+    /// Chooses and loads the cuBLAS this driver can run (<see cref="CublasSelection"/>) for a GPU of compute capability
+    /// <paramref name="computeCapability"/> (10 * major + minor). Returns the choice: the file, its version and why it
+    /// was chosen, or why no cuBLAS is usable (then <c>Loaded</c> is false and <c>Reason</c> is the explanation).
+    /// </summary>
+    public static CublasSelection.Choice LoadCublas(int driverVersion, int computeCapability) =>
+        NativeLibraries.SelectCublas(driverVersion, computeCapability);
 
     /// <summary>
     /// Null when <paramref name="device"/> can run an embedded PTX target and the driver can JIT-compile its modules,
@@ -58,8 +56,8 @@ internal static unsafe class DriverProbe
         return null;
     }
 
-    /// <summary>Device facts for <paramref name="ordinal"/> (driver initialized).</summary>
-    public static CudaDeviceInfo Describe(int ordinal, int driverVersion, int cublasVersion)
+    /// <summary>Device facts for <paramref name="ordinal"/> (driver initialized; cuBLAS facts are filled in by the caller).</summary>
+    public static CudaDeviceInfo Describe(int ordinal, int driverVersion)
     {
         CudaCheck.Driver(CudaDriver.cuDeviceGet(out int device, ordinal), "cuDeviceGet");
         byte* name = stackalloc byte[256];
@@ -69,7 +67,7 @@ internal static unsafe class DriverProbe
         CudaCheck.Driver(CudaDriver.cuDeviceGetAttribute(out int sms, CudaDriver.AttributeMultiprocessorCount, device), "cuDeviceGetAttribute");
         CudaCheck.Driver(CudaDriver.cuDeviceTotalMem_v2(out nuint total, device), "cuDeviceTotalMem_v2");
         string text = Encoding.UTF8.GetString(name, new ReadOnlySpan<byte>(name, 256).IndexOf((byte)0) is var n and >= 0 ? n : 256);
-        return new CudaDeviceInfo(ordinal, text, major, minor, (long)total, sms, driverVersion, cublasVersion,
+        return new CudaDeviceInfo(ordinal, text, major, minor, (long)total, sms, driverVersion, CublasVersion: 0,
             NativeLibraries.LoadedFiles(), IsEmulated: false) { PtxTarget = EmbeddedPtx.TargetFor(major, minor) ?? 0 };
     }
 }

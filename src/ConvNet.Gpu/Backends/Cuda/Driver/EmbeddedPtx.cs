@@ -18,6 +18,19 @@ internal sealed partial record EmbeddedPtx(string ResourceName, byte[] Image, in
     /// <summary>Prefix of every embedded PTX resource.</summary>
     public const string ResourcePrefix = "ConvNet.Gpu.Kernels.";
 
+    /// <summary>
+    /// The oldest CUDA driver the embedded PTX supports: CUDA 11.0 (R450), 1000 * major + 10 * minor. Every module must
+    /// declare a PTX ISA it accepts (at most <see cref="PinnedIsaMajor"/>.<see cref="PinnedIsaMinor"/>); build/compile-ptx.sh
+    /// pins nvcc's output to that ISA, and clang-14's (ISA 6.0 for sm_70, 7.0 for sm_80) is no newer.
+    /// </summary>
+    public const int OldestSupportedDriverVersion = 11000;
+
+    /// <summary>Major of the newest PTX ISA the oldest supported driver JITs (7.0 came with CUDA 11.0).</summary>
+    public const int PinnedIsaMajor = 7;
+
+    /// <summary>Minor of that ISA.</summary>
+    public const int PinnedIsaMinor = 0;
+
     /// <summary>The PTX targets embedded, lowest first.</summary>
     public static IReadOnlyList<int> Targets { get; } = [70, 80];
 

@@ -47,7 +47,8 @@ internal sealed unsafe partial class EmulatedCudaDevice
         RefuseDuringCapture("cuMemFreeHost");
         lock (_lock)
         {
-            ThrowIfDisposed();
+            if (_disposed && _sticky is not null) return; // the poisoned device's teardown freed everything
+            ObjectDisposedException.ThrowIf(_disposed, this); // after a sticky error memory is still released, never refused
             if (!_pinned.Remove(pointer))
                 throw Invalid("cuMemFreeHost", $"0x{pointer:X} is not the start of a live pinned allocation of this device (double free?).");
             NativeMemory.AlignedFree((void*)pointer);

@@ -15,6 +15,9 @@ namespace ConvNet.Gpu.Backends.Cuda.Emulation;
 /// column-major semantics. Work runs synchronously in call order, so the
 /// single-stream ordering of the real device holds trivially. New allocations are filled with 0xFF bytes (NaN),
 /// so reading memory nobody wrote shows up in results. An optional memory limit makes out-of-memory testable.
+/// Kernel faults (an out-of-bounds access, a divergent barrier) fail the launch; with <c>stickyErrors</c> they also
+/// poison the device as they poison a real context: every later call that would do work throws a <see cref="CudaException"/>
+/// quoting the first fault, while Free and Dispose keep releasing memory without throwing.
 /// Pinned host memory, the copy stream, events and graph capture live in EmulatedCudaDevice.Pipeline.cs: with
 /// synchronous work both streams are trivially ordered, and a capture records the calls it would have run.
 /// </summary>
@@ -29,15 +32,18 @@ internal sealed unsafe partial class EmulatedCudaDevice : ICudaDevice
     private readonly Lock _lock = new();
     private readonly SortedList<ulong, long> _allocations = new(); // base -> bytes
     private readonly ParallelOptions? _gemmParallelism;
+    private readonly bool _stickyErrors;
     private long _bytesAllocated;
     private bool _disposed;
+    private CudaException? _sticky;
 
     /// <summary>The compute capability the emulated device reports unless asked otherwise: 8.0, so the sm_80 kernels run.</summary>
     public const int DefaultComputeCapability = 80;
 
-    private EmulatedCudaDevice(long memoryLimit, string library, int? gemmThreads, int computeCapability)
+    private EmulatedCudaDevice(long memoryLimit, string library, int? gemmThreads, int computeCapability, bool stickyErrors)
     {
         MemoryLimitBytes = memoryLimit;
+        _stickyErrors = stickyErrors;
         _gemmParallelism = gemmThreads is 1 ? null : new ParallelOptions { MaxDegreeOfParallelism = gemmThreads ?? Environment.ProcessorCount };
         Info = new CudaDeviceInfo(0, DeviceName, computeCapability / 10, computeCapability % 10, memoryLimit, 1, DriverVersion: 0,
             CublasVersion: 0, [library], IsEmulated: true) { PtxTarget = computeCapability >= 80 ? 80 : 70 };
@@ -48,6 +54,9 @@ internal sealed unsafe partial class EmulatedCudaDevice : ICudaDevice
 
     /// <inheritdoc/>
     public bool IsEmulated => true;
+
+    /// <inheritdoc/>
+    public CudaException? StickyError => _sticky;
 
     /// <summary>Total "device" memory: allocations beyond it throw <see cref="CudaOutOfMemoryException"/>.</summary>
     public long MemoryLimitBytes { get; }
@@ -60,6 +69,9 @@ internal sealed unsafe partial class EmulatedCudaDevice : ICudaDevice
     {
         if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64)
             return $"the emulated CUDA device is built for Linux x64 only (this is {RuntimeInformation.OSDescription}, {RuntimeInformation.ProcessArchitecture})";
+        if (!System.Runtime.Intrinsics.X86.Fma.IsSupported)
+            return "the emulated CUDA device contracts a*b + c into fused multiply-adds as GPU compilers do, and this CPU has no FMA "
+                   + "instructions (x86-64 with FMA: Intel Haswell, AMD Piledriver or newer)";
         var library = NativeLibraries.Load(NativeLibraries.Emulator);
         if (!library.Loaded)
             return $"{library.Describe(NativeLibraries.EmulatorFileName)}; `dotnet build` produces it on Linux x64 when g++ or clang++ is installed";
@@ -73,17 +85,19 @@ internal sealed unsafe partial class EmulatedCudaDevice : ICudaDevice
     /// Opens the emulated device. <paramref name="memoryLimitBytes"/> caps the memory it hands out (default: the
     /// memory available to this process); <paramref name="gemmThreads"/> sets SGEMM's parallelism (default: all cores);
     /// <paramref name="computeCapability"/> (10 * major + minor, at least 70) is what it reports, which decides the
-    /// kernels CudaBackend may use: 80 and above run the sm_80 kernels (mma.sync, cp.async), 70-79 only the sm_70 ones.
+    /// kernels CudaBackend may use: 80 and above run the sm_80 kernels (mma.sync, cp.async), 70-79 only the sm_70 ones;
+    /// <paramref name="stickyErrors"/> makes kernel faults poison the device as on a GPU (default: the device stays usable).
     /// Throws <see cref="CudaUnavailableException"/> when the emulator library is missing.
     /// </summary>
-    public static EmulatedCudaDevice Open(long? memoryLimitBytes = null, int? gemmThreads = null, int computeCapability = DefaultComputeCapability)
+    public static EmulatedCudaDevice Open(long? memoryLimitBytes = null, int? gemmThreads = null,
+        int computeCapability = DefaultComputeCapability, bool stickyErrors = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(computeCapability, 70);
         string? reason = UnavailableReason();
         if (reason is not null) throw new CudaUnavailableException(reason);
         long limit = memoryLimitBytes ?? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit, nameof(memoryLimitBytes));
-        return new EmulatedCudaDevice(limit, NativeLibraries.Load(NativeLibraries.Emulator).Path!, gemmThreads, computeCapability);
+        return new EmulatedCudaDevice(limit, NativeLibraries.Load(NativeLibraries.Emulator).Path!, gemmThreads, computeCapability, stickyErrors);
     }
 
     /// <summary>Names of every kernel the emulator library registers.</summary>
@@ -138,7 +152,8 @@ internal sealed unsafe partial class EmulatedCudaDevice : ICudaDevice
         RefuseDuringCapture("cuMemFree_v2");
         lock (_lock)
         {
-            ThrowIfDisposed();
+            if (_disposed && _sticky is not null) return; // the poisoned device's teardown freed everything
+            ObjectDisposedException.ThrowIf(_disposed, this); // after a sticky error memory is still released, never refused
             if (!_allocations.Remove(pointer, out long bytes))
                 throw Invalid("cuMemFree_v2", $"0x{pointer:X} is not the start of a live allocation of this device (double free?).");
             EmulatorNative.cn_emu_unregister_alloc(pointer);
@@ -235,7 +250,7 @@ internal sealed unsafe partial class EmulatedCudaDevice : ICudaDevice
             (uint)block.Z, sharedMemoryBytes, slots, kinds, args.Count, error, ErrorBufferBytes);
         if (status == EmulatorNative.StatusOk) return;
         string report = Marshal.PtrToStringUTF8((nint)error) ?? "";
-        throw status switch
+        var failure = status switch
         {
             EmulatorNative.StatusBadAccess => new CudaException("cuLaunchKernel", kernel.Name, CuResult.IllegalAddress,
                 "CUDA_ERROR_ILLEGAL_ADDRESS", "an illegal memory access was encountered", report),
@@ -249,6 +264,8 @@ internal sealed unsafe partial class EmulatedCudaDevice : ICudaDevice
                 "CUDA_ERROR_LAUNCH_FAILED", "unspecified launch failure (warp collective: a lane missing or diverged)", report),
             _ => new CudaException("cuLaunchKernel", kernel.Name, CuResult.Unknown, "CUDA_ERROR_UNKNOWN", "emulator failure", report),
         };
+        if (_stickyErrors && CuResult.IsSticky(failure.Code)) _sticky ??= failure;
+        throw failure;
     }
 
     /// <inheritdoc/>
@@ -351,5 +368,10 @@ internal sealed unsafe partial class EmulatedCudaDevice : ICudaDevice
     private static CudaException Invalid(string call, string detail) =>
         new(call, null, CuResult.InvalidValue, "CUDA_ERROR_INVALID_VALUE", "invalid argument", detail);
 
-    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+    /// <summary>Refuses work after disposal, and after a sticky error (quoting it).</summary>
+    private void ThrowIfDisposed()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_sticky is not null) throw CudaException.Refusing(_sticky);
+    }
 }

@@ -9,9 +9,6 @@ internal static unsafe partial class Cublas
     public const int OpT = 1;
     public const int DefaultMath = 0;
     public const int Tf32TensorOpMath = 3;
-    public const int PropertyMajor = 0;
-    public const int PropertyMinor = 1;
-    public const int PropertyPatch = 2;
 
     static Cublas() => NativeLibraries.EnsureResolver();
 
@@ -21,7 +18,6 @@ internal static unsafe partial class Cublas
     [LibraryImport(NativeLibraries.Cublas)] public static partial int cublasSetMathMode(nint handle, int mode);
     [LibraryImport(NativeLibraries.Cublas)] public static partial int cublasSetWorkspace_v2(nint handle, ulong workspace, nuint bytes);
     [LibraryImport(NativeLibraries.Cublas)] public static partial int cublasGetVersion_v2(nint handle, out int version);
-    [LibraryImport(NativeLibraries.Cublas)] public static partial int cublasGetProperty(int type, out int value);
 
     [LibraryImport(NativeLibraries.Cublas)]
     public static partial int cublasSgemm_v2(nint handle, int transA, int transB, int m, int n, int k, float* alpha,
@@ -30,15 +26,6 @@ internal static unsafe partial class Cublas
     [LibraryImport(NativeLibraries.Cublas)]
     public static partial int cublasSgemmStridedBatched(nint handle, int transA, int transB, int m, int n, int k, float* alpha,
         ulong a, int lda, long strideA, ulong b, int ldb, long strideB, float* beta, ulong c, int ldc, long strideC, int batchCount);
-
-    /// <summary>cuBLAS version as major * 10000 + minor * 100 + patch (needs no handle), or 0 when unknown.</summary>
-    public static int QueryVersion()
-    {
-        if (cublasGetProperty(PropertyMajor, out int major) != 0) return 0;
-        cublasGetProperty(PropertyMinor, out int minor);
-        cublasGetProperty(PropertyPatch, out int patch);
-        return major * 10000 + minor * 100 + patch;
-    }
 
     /// <summary>The symbolic name of a cublasStatus_t.</summary>
     public static string StatusName(int status) => status switch

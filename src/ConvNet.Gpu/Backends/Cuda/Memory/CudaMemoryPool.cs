@@ -143,14 +143,17 @@ internal sealed class CudaMemoryPool : IDisposable
         lock (_lock) _peakBytes = _bytesInUse;
     }
 
-    /// <summary>Frees the cache. Blocks still rented are left to the device's own teardown.</summary>
+    /// <summary>
+    /// Frees the cache. Blocks still rented are left to the device's own teardown; later <see cref="Return"/>s do nothing.
+    /// After a sticky error the device's Free does nothing, so this never throws then.
+    /// </summary>
     public void Dispose()
     {
         lock (_lock)
         {
             if (_disposed) return;
-            TrimLocked();
             _disposed = true;
+            TrimLocked();
         }
     }
 

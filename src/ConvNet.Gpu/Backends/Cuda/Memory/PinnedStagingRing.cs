@@ -59,10 +59,15 @@ internal sealed class PinnedStagingRing(ICudaDevice device, long initialBytes = 
         _head = 0;
     }
 
-    /// <summary>Waits for the copies still in flight, then frees the pinned memory and the events.</summary>
+    /// <summary>
+    /// Waits for the copies still in flight (not after a sticky error: nothing runs any more), then frees the pinned
+    /// memory and the events. Never throws after a sticky error.
+    /// </summary>
     public void Dispose()
     {
-        while (_inFlight.Count > 0) Retire(_inFlight.Dequeue().Done);
+        if (device.StickyError is null)
+            while (_inFlight.Count > 0) Retire(_inFlight.Dequeue().Done);
+        while (_inFlight.Count > 0) _idleEvents.Push(_inFlight.Dequeue().Done);
         while (_idleEvents.Count > 0) _idleEvents.Pop().Dispose();
         if (_base != 0) device.FreePinned(_base);
         _base = 0;

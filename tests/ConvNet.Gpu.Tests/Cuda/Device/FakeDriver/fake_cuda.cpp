@@ -2,16 +2,21 @@
 // module loading, launches, OOM and sticky-error handling) on a machine without a GPU. It implements the driver
 // API calls ConvNet.Gpu uses on host memory; kernel launches run the same kernels through the emulator library
 // (libconvnet_cuda_emu.so), reading each parameter with the size the kernel's signature gives it.
+// Like a real driver: a kernel fault is sticky (every later call on the context returns it) until the primary context's
+// last reference is released, which destroys the context and its memory.
+// Seams for tests: FAKE_CUDA_DRIVER_VERSION (what cuDriverGetVersion reports, default 13000), FAKE_CUDA_CC (the
+// compute capability, default 80), FAKE_CUDA_MEMORY_BYTES (device memory), and fake_cuda_live("allocations" | "streams" | "modules" | "events" | "context_refs" | "sticky"),
+// which tests call through the loaded library to see what is still held.
 // Stream capture records the work queued on the capturing stream (launches with copies of their arguments, memsets,
 // copies, and the stand-in cuBLAS's GEMMs through fake_cuda_enqueue) into a graph that cuGraphLaunch replays in order;
 // allocation, freeing and blocking calls during a capture fail with CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED and
 // invalidate it, as in the driver's thread-local capture mode. Work runs synchronously, so both streams are ordered.
-// Test tool only: build and run it with build/test-driver-path.sh, never ship it.
+// Test tool only: build and run it with build/test-driver-path.sh (and gpu-run.sh --rehearsal), never ship it.
 #include <atomic>
-#include <chrono>
 #include <functional>
 #include <memory>
 #include <vector>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -40,6 +45,9 @@ size_t g_used = 0;
 int g_sticky = 0;
 std::map<uintptr_t, std::set<std::string>> g_modules;
 uintptr_t g_next_module = 0x100;
+int g_context_refs = 0;
+int g_streams = 0;
+int g_events = 0;
 
 size_t limit_bytes()
 {
@@ -51,6 +59,12 @@ struct event_t
 {
     double ms = -1;
 };
+
+double now_ms()
+{
+    using namespace std::chrono;
+    return duration<double, std::milli>(steady_clock::now().time_since_epoch()).count();
+}
 
 // A recorded operation: returns a CUresult (0 on success).
 using op_t = std::function<int()>;
@@ -109,15 +123,15 @@ int run_ops(const std::vector<op_t>& ops)
     return 0;
 }
 
-double now_ms()
-{
-    using namespace std::chrono;
-    return duration<double, std::milli>(steady_clock::now().time_since_epoch()).count();
-}
 }  // namespace
 
 API int cuInit(unsigned) { return 0; }
-API int cuDriverGetVersion(int* v) { *v = 13000; return 0; }
+API int cuDriverGetVersion(int* v)
+{
+    const char* env = std::getenv("FAKE_CUDA_DRIVER_VERSION");
+    *v = env ? std::atoi(env) : 13000;
+    return 0;
+}
 API int cuDeviceGetCount(int* c) { *c = 1; return 0; }
 API int cuDeviceGet(int* d, int ordinal) { if (ordinal != 0) return 101; *d = 0; return 0; }
 API int cuDeviceGetName(char* name, int len, int) { std::snprintf(name, len, "Fake CUDA driver (test)"); return 0; }
@@ -126,16 +140,40 @@ API int cuDeviceGetAttribute(int* v, int attribute, int)
 {
     const char* env = std::getenv("FAKE_CUDA_CC");
     int cc = env ? std::atoi(env) : 80;
-    *v = attribute == 75 ? cc / 10 : attribute == 76 ? cc % 10 : attribute == 16 ? 1 : 0;
+    *v = attribute == 75 ? cc / 10 : attribute == 76 ? cc % 10 : attribute == 16 ? 4 : 0;  // 4 SMs
     return 0;
 }
 API int cuDeviceTotalMem_v2(size_t* bytes, int) { *bytes = limit_bytes(); return 0; }
-API int cuDevicePrimaryCtxRetain(void** ctx, int) { *ctx = reinterpret_cast<void*>(0x1); return 0; }
-API int cuDevicePrimaryCtxRelease_v2(int) { return 0; }
+API int cuDevicePrimaryCtxRetain(void** ctx, int)
+{
+    std::lock_guard<std::mutex> lock(g_mutex);
+    g_context_refs++;
+    *ctx = reinterpret_cast<void*>(0x1);
+    return 0;
+}
+API int cuDevicePrimaryCtxRelease_v2(int)
+{
+    std::lock_guard<std::mutex> lock(g_mutex);
+    if (g_context_refs == 0) return 201;  // CUDA_ERROR_INVALID_CONTEXT
+    if (--g_context_refs == 0)
+    {
+        // The context is destroyed: its memory goes with it, and a new retain gets a fresh, unpoisoned context.
+        for (auto& [pointer, bytes] : g_allocs)
+        {
+            cn_emu_unregister_alloc(pointer);
+            std::free(reinterpret_cast<void*>(pointer));
+        }
+        g_allocs.clear();
+        g_used = 0;
+        g_sticky = 0;
+    }
+    return 0;
+}
 API int cuCtxSetCurrent(void*) { return 0; }
 
 API int cuModuleLoadDataEx(void** module, const void* image, unsigned count, int* options, void** values)
 {
+    if (g_sticky) return g_sticky;
     const char* text = static_cast<const char*>(image);
     if (!std::strstr(text, ".version"))
     {
@@ -221,6 +259,7 @@ API int cuMemFree_v2(uint64_t pointer)
 {
     if (refuse_during_capture()) return 900;
     std::lock_guard<std::mutex> lock(g_mutex);
+    if (g_sticky) return g_sticky;  // a poisoned context frees nothing until it is destroyed
     auto it = g_allocs.find(pointer);
     if (it == g_allocs.end()) return 1;
     g_used -= it->second;
@@ -276,6 +315,7 @@ API int cuMemcpyDtoDAsync_v2(uint64_t d, uint64_t s, size_t n, void* stream)
 }
 API int cuMemHostAlloc(void** p, size_t bytes, unsigned)
 {
+    if (g_sticky) return g_sticky;
     if (refuse_during_capture()) return 900;
     *p = std::aligned_alloc(4096, (bytes + 4095) / 4096 * 4096);
     return *p ? 0 : 2;
@@ -288,17 +328,19 @@ API int cuMemFreeHost(void* p)
 }
 API int cuStreamCreate(void** stream, unsigned)
 {
+    if (g_sticky) return g_sticky;
+    g_streams++;
     *stream = reinterpret_cast<void*>(g_next_stream++);
     return 0;
 }
-API int cuStreamDestroy_v2(void*) { return 0; }
+API int cuStreamDestroy_v2(void*) { g_streams--; return 0; }
 API int cuStreamSynchronize(void*)
 {
     if (refuse_during_capture()) return 900;
     return g_sticky;
 }
 API int cuStreamWaitEvent(void*, void*, unsigned) { return g_sticky; }  // work is synchronous: nothing to wait for
-API int cuEventCreate(void** e, unsigned) { *e = new event_t(); return 0; }
+API int cuEventCreate(void** e, unsigned) { if (g_sticky) return g_sticky; g_events++; *e = new event_t(); return 0; }
 API int cuEventRecord(void* e, void* stream)
 {
     return enqueue(stream, [e]() -> int { static_cast<event_t*>(e)->ms = now_ms(); return g_sticky; });
@@ -317,7 +359,21 @@ API int cuEventElapsedTime(float* ms, void* a, void* b)
     *ms = (float)(e->ms - s->ms);
     return 0;
 }
-API int cuEventDestroy_v2(void* e) { delete static_cast<event_t*>(e); return 0; }
+API int cuEventDestroy_v2(void* e) { g_events--; delete static_cast<event_t*>(e); return 0; }
+
+// Test seam: how many of a kind of resource the process still holds ("sticky": the poisoning error, 0 when none).
+API long long fake_cuda_live(const char* what)
+{
+    std::lock_guard<std::mutex> lock(g_mutex);
+    std::string w = what;
+    if (w == "allocations") return (long long)g_allocs.size();
+    if (w == "streams") return g_streams;
+    if (w == "modules") return (long long)g_modules.size();
+    if (w == "events") return g_events;
+    if (w == "context_refs") return g_context_refs;
+    if (w == "sticky") return g_sticky;
+    return -1;
+}
 
 API int cuStreamBeginCapture_v2(void* stream, int)
 {
@@ -383,6 +439,7 @@ API int cuGetErrorName(int code, const char** name)
         case 1: *name = "CUDA_ERROR_INVALID_VALUE"; return 0;
         case 2: *name = "CUDA_ERROR_OUT_OF_MEMORY"; return 0;
         case 101: *name = "CUDA_ERROR_INVALID_DEVICE"; return 0;
+        case 201: *name = "CUDA_ERROR_INVALID_CONTEXT"; return 0;
         case 218: *name = "CUDA_ERROR_INVALID_PTX"; return 0;
         case 400: *name = "CUDA_ERROR_INVALID_HANDLE"; return 0;
         case 401: *name = "CUDA_ERROR_ILLEGAL_STATE"; return 0;
