@@ -17,7 +17,7 @@ cn_missing=()
 command -v clang-14 >/dev/null 2>&1 || command -v nvcc >/dev/null 2>&1 || cn_missing+=(clang-14)
 command -v g++ >/dev/null 2>&1 || cn_missing+=(g++)
 command -v mpirun >/dev/null 2>&1 || cn_missing+=(openmpi-bin)
-ldconfig -p 2>/dev/null | grep -q 'libmpi\.so\.40 ' || cn_missing+=(libopenmpi-dev)
+compgen -G '/usr/lib/*/libmpi.so.40' >/dev/null || cn_missing+=(libopenmpi-dev)
 [ -d /usr/share/datasets/fashion-mnist ] || [ -n "${CONVNET_SKIP_DATASET:-}" ] || cn_missing+=(dataset-fashion-mnist)
 
 if [ ${#cn_missing[@]} -gt 0 ]; then

@@ -10,6 +10,7 @@ public abstract partial class BackendBase
     /// <inheritdoc/>
     public void Conv2dForward(Tensor input, Tensor weight, Tensor? bias, Tensor output, Conv2dGeometry geometry, Epilogue epilogue)
     {
+        using var use = _use.Enter("Conv2dForward");
         const string op = "Conv2dForward";
         CheckConv2dForward(op, input, weight, bias, output, geometry);
         CheckEpilogue(op, epilogue, needsBackward: false);
@@ -19,6 +20,7 @@ public abstract partial class BackendBase
     /// <inheritdoc/>
     public void LinearForward(Tensor input, Tensor weight, Tensor? bias, Tensor output, Epilogue epilogue)
     {
+        using var use = _use.Enter("LinearForward");
         const string op = "LinearForward";
         CheckLinear(op, input, weight, bias, "output", output);
         CheckEpilogue(op, epilogue, needsBackward: false);
@@ -29,6 +31,7 @@ public abstract partial class BackendBase
     public void Conv2dBackward(Tensor input, Tensor weight, Tensor? output, Tensor gradOutput, Epilogue epilogue, Tensor gradWeight,
         Tensor? gradBias, Tensor? gradInput, Conv2dGeometry geometry, bool accumulate)
     {
+        using var use = _use.Enter("Conv2dBackward");
         const string op = "Conv2dBackward";
         GeometryConsistency.Check(op, geometry);
         CheckConvInput(op, "input", input, geometry);
@@ -54,6 +57,7 @@ public abstract partial class BackendBase
     public void LinearBackward(Tensor input, Tensor weight, Tensor? output, Tensor gradOutput, Epilogue epilogue, Tensor gradWeight,
         Tensor? gradBias, Tensor? gradInput, bool accumulate)
     {
+        using var use = _use.Enter("LinearBackward");
         const string op = "LinearBackward";
         var (n, _, u) = CheckLinear(op, input, weight, gradBias, "gradOutput", gradOutput);
         CheckEpilogue(op, epilogue, needsBackward: true);
@@ -171,6 +175,7 @@ public abstract partial class BackendBase
     /// <summary>Zeroes every 32-bit word of <paramref name="t"/> (any data type): a queued fill, no host wait.</summary>
     internal void ZeroWords(Tensor t)
     {
+        using var use = _use.Enter("ZeroWords");
         OpChecks.Owned(this, "ZeroWords", "t", t);
         FillCore(t, 0f);
     }

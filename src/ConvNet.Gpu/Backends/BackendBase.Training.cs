@@ -12,6 +12,7 @@ public abstract partial class BackendBase
     /// <inheritdoc/>
     public void QueueUpload(Tensor destination, ReadOnlySpan<float> source)
     {
+        using var use = _use.Enter("QueueUpload");
         OpChecks.Float(this, "QueueUpload", "destination", destination);
         if (source.Length != destination.ElementCount)
             throw new ShapeMismatchException($"QueueUpload: source has {source.Length} floats but destination {destination.Shape} has {destination.ElementCount} elements.");
@@ -21,6 +22,7 @@ public abstract partial class BackendBase
     /// <inheritdoc/>
     public void QueueUpload(Tensor destination, ReadOnlySpan<int> source)
     {
+        using var use = _use.Enter("QueueUpload");
         OpChecks.Int(this, "QueueUpload", "destination", destination);
         if (source.Length != destination.ElementCount)
             throw new ShapeMismatchException($"QueueUpload: source has {source.Length} ints but destination {destination.Shape} has {destination.ElementCount} elements.");
@@ -33,6 +35,7 @@ public abstract partial class BackendBase
     /// <inheritdoc/>
     public void DropoutForward(Tensor x, Tensor y, Tensor mask, float p, Tensor seedAndOffset)
     {
+        using var use = _use.Enter("DropoutForward");
         const string op = "DropoutForward";
         CheckDropout(op, x, y, mask, p);
         OpChecks.Int(this, op, "seedAndOffset", seedAndOffset);
@@ -53,6 +56,7 @@ public abstract partial class BackendBase
     public void ClassificationStep(Tensor logits, Tensor labels, ClassificationLossKind loss, float gamma, Tensor probabilities,
         Tensor losses, Tensor predictions, Tensor? gradLogits, ClassificationMetrics metrics, ClassificationStepMode mode)
     {
+        using var use = _use.Enter("ClassificationStep");
         const string op = "ClassificationStep";
         ArgumentNullException.ThrowIfNull(metrics);
         CheckClassification(op, logits, labels, probabilities, losses);
@@ -118,6 +122,7 @@ public abstract partial class BackendBase
     public ParameterTable CreateParameterTable(IReadOnlyList<IReadOnlyList<Tensor>> rows)
     {
         const string op = "CreateParameterTable";
+        using var use = _use.Enter(op);
         ArgumentNullException.ThrowIfNull(rows);
         if (rows.Count == 0) throw new ConvNetArgumentException($"{op}: at least one row (parameter, gradient, state...) is needed.", nameof(rows));
         int columns = rows[0]?.Count ?? 0;
@@ -144,6 +149,7 @@ public abstract partial class BackendBase
     /// <inheritdoc/>
     public void SgdStep(ParameterTable table, Tensor stepScalars, float momentum, float weightDecay, bool nesterov, Tensor? guard, bool skipNonFinite)
     {
+        using var use = _use.Enter("SgdStep");
         const string op = "SgdStep";
         CheckTable(op, table, 3, "parameter, gradient, velocity");
         CheckStepTensors(op, stepScalars, guard);
@@ -155,6 +161,7 @@ public abstract partial class BackendBase
     public void AdamStep(ParameterTable table, Tensor stepScalars, float beta1, float beta2, float epsilon, float weightDecay,
         bool decoupledWeightDecay, Tensor? guard, bool skipNonFinite)
     {
+        using var use = _use.Enter("AdamStep");
         const string op = "AdamStep";
         CheckTable(op, table, 4, "parameter, gradient, m, v");
         CheckStepTensors(op, stepScalars, guard);
