@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Nodes;
 using ConvNet.Gpu.Checkpoints;
 using ConvNet.Gpu.Cli.Infrastructure;
 using ConvNet.Gpu.Cli.Reporting;
@@ -17,7 +18,7 @@ namespace ConvNet.Gpu.Cli.Engine;
 /// input normalization). Everything the commands need from the library goes through here, so a change in the
 /// library's API touches this file only.
 /// </summary>
-internal sealed class TrainingSession : IDisposable
+internal sealed partial class TrainingSession : IDisposable
 {
     /// <summary>The name shown for a checkpoint of a model that is not one of the ready-made ones.</summary>
     private const string CustomModel = "custom";
@@ -79,50 +80,6 @@ internal sealed class TrainingSession : IDisposable
         using IBackend cpu = Backend.Cpu(1);
         using Sequential network = ModelFactory.Build(model, cpu, new TensorShape([1, 28, 28], ["C", "H", "W"]), FashionMnist.ClassNames.Count, 42);
         return network.Summary().ToString();
-    }
-
-    /// <summary>
-    /// Restores a session from a checkpoint written by <see cref="Save"/>: the file is read once and checked field by
-    /// field (<see cref="SavedCheckpoint"/>), the model is rebuilt from the saved architecture, the optimizer from its
-    /// saved configuration, and weights, optimizer state and position are loaded. <paramref name="expectedModel"/> (an
-    /// explicit --model) must match the checkpoint's model. A checkpoint that does not record the input normalization
-    /// (or, to resume, the batch size) is refused rather than guessed. Any problem is a checkpoint error (exit code 4)
-    /// naming the file.
-    /// </summary>
-    public static TrainingSession Resume(string checkpoint, IBackend backend, string? expectedModel, bool forTraining)
-    {
-        Sequential? network = null;
-        try
-        {
-            SavedCheckpoint saved = SavedCheckpoint.Read(checkpoint);
-            string modelName = saved.Metadata.Model ?? CustomModel;
-            if (expectedModel is not null && modelName != expectedModel)
-                throw CliException.CheckpointError(
-                    $"{checkpoint} holds a '{modelName}' model, not '{expectedModel}'. Drop --model to resume it as '{modelName}', or pass a checkpoint of a '{expectedModel}' run.");
-            TrainingCheckpointState? training = saved.Training;
-            if (forTraining && training is null)
-                throw CliException.CheckpointError(
-                    $"{checkpoint} is a model-only checkpoint (kind \"{saved.Kind}\"): it has no optimizer state or position to resume from.");
-            Normalization normalization = saved.Metadata.RequireInputNormalization(checkpoint);
-            if (forTraining && training!.BatchSize is null)
-                throw CliException.CheckpointError($"{checkpoint}: it does not record the batch size of its run, so the run cannot be continued as it was.");
-
-            network = saved.LoadModel(backend);
-            var session = new TrainingSession(modelName, network, training?.CreateOptimizer() ?? new Adam(), normalization,
-                training?.DataSeed ?? network.Seed, training?.BatchSize ?? EvaluationBatchSize) { Checkpoint = checkpoint };
-            if (training is not null) saved.Restore(session._trainer);
-            return session;
-        }
-        catch (Exception ex) when (ex is CheckpointFormatException or IOException or UnauthorizedAccessException or ConvNetArgumentException)
-        {
-            network?.Dispose();
-            throw CliException.CheckpointError(ex is CheckpointFormatException ? ex.Message : $"cannot restore {checkpoint}: {ex.Message}", ex);
-        }
-        catch
-        {
-            network?.Dispose();
-            throw;
-        }
     }
 
     /// <summary>
