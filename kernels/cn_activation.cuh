@@ -1,4 +1,5 @@
-// cn_activation.cuh: the point-wise activations, shared by activation.cu and the fused epilogues of epilogue.cu.
+// cn_activation.cuh: the point-wise activations, shared by activation.cu, the fused epilogues of epilogue.cu and those of
+// the convolution kernels (cn_igemm_ops.cuh, conv_depthwise.cu).
 // kind follows ConvNet.Gpu.ActivationKind: 0 ReLU, 1 LeakyReLU (alpha = negative slope), 2 ELU (alpha = saturation),
 // 3 Sigmoid, 4 Tanh; CN_ACT_NONE (-1) is the identity (used by the epilogues when only a bias is fused).
 #pragma once
@@ -18,6 +19,9 @@ CN_DEVICE float cn_act(int kind, float alpha, float v)
         default: return cn_tanhf(v);
     }
 }
+
+// The activation of a fused epilogue (the convolution kernels' name for it): kind CN_ACT_NONE leaves v unchanged.
+CN_DEVICE float cn_epilogue_act(int kind, float alpha, float v) { return cn_act(kind, alpha, v); }
 
 // dL/dx from dL/dy = g and the output y = f(x) alone, as the fused backward passes need (they keep no x).
 // ReLU, LeakyReLU and ELU test y > 0 in place of x > 0, the same test when alpha >= 0 (the host only fuses those);

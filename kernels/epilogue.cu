@@ -34,25 +34,27 @@ CN_KERNEL cn_bias_act_fwd(GPTR_UNIQUE(float) y, GPTR_UNIQUE(const float) bias, l
 }
 
 // Convolution backward prologue, one block per output channel k (grid-stride over channels). The block walks the
-// channel's N*P elements j = n*P + p in order (thread t takes j = t, t + B, ...; cn_channel_walk.cuh), writes
-// dzT[k, j] = act'(y) * dy[n, k, p] (contiguous per block), and reduces its partial sums with the fixed block tree into
-// dbias[k] (overwritten, or added to when accumulate; skipped when dbias is null). y is not read for CN_ACT_NONE.
+// channel's N*P elements j = n*P + p in order (thread t takes j = t, t + B, ...; cn_channel_walk.cuh), computes
+// dz = act'(y) * dy[n, k, p], writes it (when dz is not null) transposed to dz[k, j] (contiguous per block; the layout of
+// the im2col path's backward GEMMs) or, with natural != 0, in dy's own layout dz[n, k, p] (for the other convolution
+// algorithms), and reduces its partial sums with the fixed block tree into dbias[k] (overwritten, or added to when
+// accumulate; skipped when dbias is null). y is not read for CN_ACT_NONE.
 // Aliasing: none.
-CN_KERNEL cn_conv_bwd_prologue(GPTR_UNIQUE(const float) dy, GPTR_UNIQUE(const float) y, GPTR_UNIQUE(float) dzT, GPTR_UNIQUE(float) dbias,
-                               int N, int K, long long P, int kind, float alpha, int accumulate)
+CN_KERNEL cn_conv_bwd_prologue(GPTR_UNIQUE(const float) dy, GPTR_UNIQUE(const float) y, GPTR_UNIQUE(float) dz, GPTR_UNIQUE(float) dbias,
+                               int N, int K, long long P, int kind, float alpha, int accumulate, int natural)
 {
     __shared__ float buf[CN_MAX_BLOCK];
     const long long span = (long long)N * P;
     for (int k = blockIdx.x; k < K; k += gridDim.x)
     {
-        auto out = dzT + (long long)k * span;
+        const long long row = (long long)k * span; // dz[k, 0] when transposed
         float part = 0.0f;
         long long j = threadIdx.x;
         CN_FOR_CHANNEL(at, k, N, K, P, threadIdx.x, blockDim.x)
         {
             const float g = dy[at];
             const float d = kind == CN_ACT_NONE ? g : cn_act_grad_from_output(kind, alpha, y[at], g);
-            out[j] = d;
+            if (dz) dz[natural ? at : row + j] = d;
             part += d;
             j += blockDim.x;
         }

@@ -1,3 +1,4 @@
+using ConvNet.Gpu.Backends.Cuda;
 using ConvNet.Gpu.Tests.Examples;
 using ConvNet.Gpu.Tests.Infrastructure;
 using ConvNet.Gpu.Tests.Ops;
@@ -37,10 +38,13 @@ public sealed class OptimizerOps_CudaEmulated() : OptimizerOpsSuite(CudaTestBack
 public sealed class EpilogueOps_CudaEmulated() : EpilogueOpsSuite(CudaTestBackends.Emulated());
 
 /// <summary>
-/// The same with a 4 KiB convolution workspace, so the fused backward processes one sample per chunk (the bias gradient
-/// then accumulates over chunks, and dZ is laid out per chunk).
+/// The same with im2col + GEMM forced and a 4 KiB convolution workspace, so the fused backward processes one sample per
+/// chunk (the bias gradient then accumulates over chunks, and dZ is laid out per chunk).
 /// </summary>
-public sealed class EpilogueOps_CudaEmulated_Chunked() : EpilogueOpsSuite(CudaTestBackends.Emulated(CudaTestBackends.EmulatedOptions with { MaxWorkspaceBytes = 4096 }));
+public sealed class EpilogueOps_CudaEmulated_Chunked() : EpilogueOpsSuite(CudaTestBackends.Emulated(CudaTestBackends.EmulatedOptions with
+{
+    MaxWorkspaceBytes = 4096, ForceConvAlgorithm = ConvAlgorithm.Im2ColGemm,
+}));
 
 /// <summary>The worked examples with exact numbers on CUDA (emulated).</summary>
 public sealed class WorkedExamples_CudaEmulated() : WorkedExamplesSuite(CudaTestBackends.Emulated());

@@ -7,7 +7,7 @@ namespace ConvNet.Gpu.Backends.Cuda;
 // partials in chunk order (deterministic) and processes its chunk. Inference is one thread per element.
 public sealed partial class CudaBackend
 {
-    private const int NormPartialsSlot = 3; // float64 partials, 2 per (channel, chunk)
+    private const int NormPartialsSlot = 4; // float64 partials, 2 per (channel, chunk)
 
     /// <summary>Elements per chunk: about 16 per thread of a block, so a large batch spreads each channel over many blocks.</summary>
     private long NormChunkLength(long perChannel) => Math.Max(1, Math.Min(perChannel, 16L * Options.BlockSize));

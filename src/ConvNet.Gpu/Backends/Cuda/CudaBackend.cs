@@ -17,7 +17,7 @@ public sealed partial class CudaBackend : BackendBase
     private readonly Dictionary<string, CudaKernel> _kernels = new(StringComparer.Ordinal);
     private readonly LaunchGeometry _launch;
     private PinnedStagingRing? _staging;
-    private readonly Workspace[] _workspaces = new Workspace[4]; // slots: see the *Slot constants of the partial files
+    private readonly Workspace[] _workspaces = new Workspace[5]; // slots: see the *Slot constants of the partial files
 
     /// <summary>
     /// Creates the backend on <paramref name="device"/>, which it owns from now on (disposing the backend disposes the
