@@ -63,8 +63,8 @@ for (int epoch = 0; epoch < epochs; epoch++)
 }
 
 var result = model.Evaluate(test);
-Console.WriteLine($"test accuracy {result.Accuracy:P2}, macro F1 {result.ConfusionMatrix.MacroF1:F3}");
-Console.WriteLine(result.ConfusionMatrix.ToString(test.ClassNames));
+Console.WriteLine($"test accuracy {result.Accuracy:P2}, macro F1 {result.ConfusionMatrix!.MacroF1:F3}");
+Console.WriteLine(result.ConfusionMatrix!.ToString(test.ClassNames));
 
 // The normalization is inside the checkpoint: the reloaded model takes the same raw pixels and predicts the same.
 string path = Path.Combine(scratch, "cifar-small.ckpt");
