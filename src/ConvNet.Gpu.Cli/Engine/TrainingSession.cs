@@ -169,7 +169,7 @@ internal sealed partial class TrainingSession : IDisposable
         {
             TrainingHistory history = _trainer.Fit(train, new TrainingOptions
             {
-                Epochs = epochs,
+                UntilEpoch = epochs, // --epochs counts every epoch of the run, those before a --resume included
                 BatchSize = BatchSize,
                 Shuffle = true,
                 Seed = Seed,
@@ -193,11 +193,12 @@ internal sealed partial class TrainingSession : IDisposable
         float[] images = data.Images.ToArray();
         _normalization.Apply(images);
         EvaluationResult result = Evaluator.Evaluate(_model, images, data.Labels.Span, EvaluationBatchSize);
-        int classes = result.ConfusionMatrix.ClassCount;
+        var matrix = result.ConfusionMatrix ?? throw new InvalidOperationException("A classifier's evaluation has a confusion matrix.");
+        int classes = matrix.ClassCount;
         var confusion = new long[classes, classes];
         for (int i = 0; i < classes; i++)
             for (int j = 0; j < classes; j++)
-                confusion[i, j] = result.ConfusionMatrix[i, j];
+                confusion[i, j] = matrix[i, j];
         return new TestResult(result.Loss, result.Accuracy, confusion, [], []);
     }
 

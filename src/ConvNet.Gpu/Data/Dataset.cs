@@ -193,6 +193,14 @@ public sealed partial class Dataset
             count, $"{Source}[{start}..{start + count})");
     }
 
+    /// <summary>The same samples and targets with other inputs of the same shape (e.g. normalized copies).</summary>
+    internal Dataset WithInputs(float[] inputs)
+    {
+        if (inputs.Length != Images.Length)
+            throw new ShapeMismatchException($"WithInputs: {inputs.Length} floats for dataset '{Source}' of {Images.Length}.");
+        return new Dataset(this, inputs, _labels, _targets, Count, Source);
+    }
+
     /// <summary>The first <paramref name="count"/> samples (all of them when count ≥ Count), sharing this one's memory.</summary>
     /// <exception cref="ConvNetArgumentException"><paramref name="count"/> is negative.</exception>
     public Dataset Take(int count)

@@ -20,6 +20,12 @@ public abstract class LearningRateSchedule
         RateAt((int)(step / Math.Max(stepsPerEpoch, 1)), baseRate);
 
     /// <summary>
+    /// Whether the rate changes from batch to batch (cosine and one-cycle over steps, warmup): the trainer then sets it
+    /// before every batch with <see cref="RateAtStep"/>; otherwise once per epoch with <see cref="RateAt"/>.
+    /// </summary>
+    public virtual bool IsPerStep => false;
+
+    /// <summary>
     /// Cosine annealing per batch from the base rate to <paramref name="minRate"/> over <paramref name="totalSteps"/>
     /// steps (PyTorch's <c>CosineAnnealingLR</c> stepped every batch with T_max = totalSteps), then <paramref name="minRate"/>.
     /// </summary>
@@ -109,6 +115,8 @@ public abstract class LearningRateSchedule
             _min = min;
         }
 
+        public override bool IsPerStep => true;
+
         public override float RateAt(int epoch, float baseRate) => RateAtStep(epoch, 1, baseRate);
 
         public override float RateAtStep(long step, int stepsPerEpoch, float baseRate) =>
@@ -133,6 +141,8 @@ public abstract class LearningRateSchedule
             _div = div;
             _finalDiv = finalDiv;
         }
+
+        public override bool IsPerStep => true;
 
         public override float RateAt(int epoch, float baseRate) => RateAtStep(epoch, 1, baseRate);
 
@@ -168,6 +178,8 @@ public abstract class LearningRateSchedule
             _steps = steps;
             _start = start;
         }
+
+        public override bool IsPerStep => true;
 
         public override float RateAt(int epoch, float baseRate) => _inner.RateAt(epoch, baseRate);
 
