@@ -34,33 +34,20 @@ using var model = new Sequential(backend, inputShape: (3, 32, 32), seed: 7, name
 Console.WriteLine(model.Summary());
 
 // Augmentation: every draw depends only on (seed, epoch, sample index), so the batches are the same with any number of
-// workers and a run resumed mid-epoch sees the same images.
-var augment = new TransformPipeline(new RandomCrop(32, padding: 4), new RandomHorizontalFlip());
-var loader = new DataLoader(train, batchSize: 64, shuffle: true, seed: 11) { Transforms = augment, Workers = 1 };
-Console.WriteLine($"augmentation: {augment}, {loader.BatchesPerEpoch} batches per epoch");
-
+// workers and a run resumed mid-epoch sees the same images. One worker thread prepares batches ahead of the step.
 using var optimizer = new Adam(learningRate: 3e-3f);
 using var trainer = new Trainer(model, optimizer);
-int epochs = quick ? 6 : 15;
-double firstLoss = double.NaN, lastLoss = double.NaN;
-for (int epoch = 0; epoch < epochs; epoch++)
+var history = trainer.Fit(train, new TrainingOptions
 {
-    double lossSum = 0;
-    long seen = 0, correct = 0;
-    foreach (var batch in loader.Epoch(epoch))
-    {
-        var step = trainer.TrainStep(batch.Images.Span, batch.Labels.Span);
-        lossSum += (double)step.Loss * batch.Count;
-        seen += batch.Count;
-        correct += step.Correct;
-    }
-    var val = model.Evaluate(validation);
-    var pipeline = loader.LastEpochStatistics;
-    lastLoss = lossSum / seen;
-    if (epoch == 0) firstLoss = lastLoss;
-    Console.WriteLine($"epoch {epoch + 1}/{epochs}: train loss {lastLoss:F4}, train accuracy {(double)correct / seen:P1}, " +
-        $"validation accuracy {val.Accuracy:P1} (the step waited for {pipeline.Waited} of {pipeline.Batches} batches)");
-}
+    Epochs = quick ? 6 : 15,
+    BatchSize = 64,
+    Seed = 11,
+    Transforms = new TransformPipeline(new RandomCrop(32, padding: 4), new RandomHorizontalFlip()),
+    DataWorkers = 1,
+    Validation = validation,
+    Callbacks = [new ConsoleProgress(style: quick ? ProgressStyle.EpochsOnly : ProgressStyle.Auto)],
+});
+double firstLoss = history.Epochs[0].TrainLoss, lastLoss = history.Epochs[^1].TrainLoss;
 
 var result = model.Evaluate(test);
 Console.WriteLine($"test accuracy {result.Accuracy:P2}, macro F1 {result.ConfusionMatrix!.MacroF1:F3}");
