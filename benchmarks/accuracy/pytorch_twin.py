@@ -11,6 +11,10 @@ U(-1/sqrt(fanIn), 1/sqrt(fanIn)), and biases U(-1/sqrt(fanIn), 1/sqrt(fanIn))).
   /usr/bin/python3 benchmarks/accuracy/pytorch_twin.py --seed 42 --threads 2 [--data /usr/share/datasets/fashion-mnist]
 
 Prints one JSON line: {"framework": "pytorch", "seed", "test_accuracy": [per epoch], "best_test_accuracy", ...}.
+
+Replaying one of our runs (to tell numerics from luck): --init FILE starts from given weights (float32 little-endian, in
+PyTorch's parameter order conv1.weight, conv1.bias, ... fc3.bias, which is also ours), and --order FILE takes each epoch's
+sample order from a file (int32 little-endian, epochs x 60,000) instead of torch.randperm.
 """
 import argparse, gzip, json, os, struct, sys, time
 
@@ -72,6 +76,8 @@ def main():
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--data", default=os.environ.get("CONVNET_DATA", "/usr/share/datasets/fashion-mnist"))
+    p.add_argument("--init", help="initial weights, float32 little-endian in parameter order")
+    p.add_argument("--order", help="per-epoch sample orders, int32 little-endian, epochs x N")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -84,25 +90,40 @@ def main():
     test_x = (test_x - mean) / std
 
     model = LeNet5()
+    if a.init:
+        flat = torch.from_numpy(np.fromfile(a.init, dtype="<f4"))
+        if flat.numel() != sum(q.numel() for q in model.parameters()):
+            sys.exit(f"{a.init}: {flat.numel()} floats, the model has {sum(q.numel() for q in model.parameters())} parameters")
+        with torch.no_grad():
+            at = 0
+            for q in model.parameters():
+                q.copy_(flat[at:at + q.numel()].view_as(q))
+                at += q.numel()
+    orders = np.fromfile(a.order, dtype="<i4").reshape(-1, len(train_y)) if a.order else None
     opt = torch.optim.Adam(model.parameters(), lr=a.lr, betas=(0.9, 0.999), eps=1e-8)
     order_rng = torch.Generator().manual_seed(a.seed)
-    accuracies, losses, seconds = [], [], []
+    accuracies, losses, seconds, train_losses = [], [], [], []
     n = len(train_y)
     for epoch in range(a.epochs):
         t0 = time.perf_counter()
-        order = torch.randperm(n, generator=order_rng)
+        order = torch.randperm(n, generator=order_rng) if orders is None else torch.from_numpy(orders[epoch].astype(np.int64))
+        loss_sum = 0.0
         for s in range(0, n, a.batch_size):
             idx = order[s:s + a.batch_size]
             opt.zero_grad(set_to_none=True)
-            F.cross_entropy(model(train_x[idx]), train_y[idx]).backward()
+            loss = F.cross_entropy(model(train_x[idx]), train_y[idx])
+            loss.backward()
             opt.step()
+            loss_sum += loss.item() * len(idx)
+        train_losses.append(loss_sum / n)
         acc, loss = evaluate(model, test_x, test_y)
         seconds.append(time.perf_counter() - t0)
         accuracies.append(acc)
         losses.append(loss)
-        print(f"# seed {a.seed} epoch {epoch + 1}: test accuracy {acc:.4f}, loss {loss:.4f}, {seconds[-1]:.1f} s", file=sys.stderr, flush=True)
+        print(f"# seed {a.seed} epoch {epoch + 1}: train loss {train_losses[-1]:.4f}, test accuracy {acc:.4f}, loss {loss:.4f}, {seconds[-1]:.1f} s", file=sys.stderr, flush=True)
     print(json.dumps({"framework": "pytorch", "torch": torch.__version__, "seed": a.seed, "epochs": a.epochs,
-                      "normalization": {"mean": mean, "std": std}, "test_accuracy": accuracies, "test_loss": losses,
+                      "normalization": {"mean": mean, "std": std}, "test_accuracy": accuracies, "test_loss": losses, "train_loss": train_losses,
+                      "init": a.init, "order": a.order,
                       "best_test_accuracy": max(accuracies), "seconds": seconds, "threads": a.threads}), flush=True)
 
 
