@@ -67,6 +67,7 @@ public sealed unsafe partial class CpuBackend
         {
             case CpuConvAlgorithm.WinogradF2x3: RunWinograd(x, w, b, y, g, backwardData: false); return;
             case CpuConvAlgorithm.DirectSmallChannel: SmallChannelForward(x, w, b, y, g); return;
+            case CpuConvAlgorithm.ImplicitGemm: ImplicitGemmForward(x, w, b, y, g); return;
         }
         bool pointwise = IsPointwise(g);
         int step = pointwise ? g.OH : OutputRowsPerBlock(g);
@@ -159,6 +160,7 @@ public sealed unsafe partial class CpuBackend
         {
             case CpuConvAlgorithm.DirectSmallChannel: SmallChannelBackwardWeights(x, dy, dw, g, accumulate); return;
             case CpuConvAlgorithm.WinogradF2x3: RunWinogradWeights(x, dy, dw, g, accumulate); return;
+            case CpuConvAlgorithm.ImplicitGemm: ImplicitGemmBackwardWeights(x, dy, dw, g, accumulate); return;
         }
         bool pointwise = IsPointwise(g);
 
