@@ -7,8 +7,9 @@ namespace ConvNet.Gpu.Benchmarks.Peer;
 
 /// <summary>
 /// Where a training step's time goes: median and minimum synchronized milliseconds per layer, forward and backward,
-/// plus the loss and the optimizer update, for one model on one backend. On a loaded machine the minimum is the robust
-/// figure (a part well under the scheduler's time slice usually runs undisturbed at least once); the medians inflate.
+/// plus the loss and the optimizer update, for one model on one backend; on CUDA also the convolution algorithm each
+/// pass ran, why, and the autotuner's timings. On a loaded machine the minimum is the robust figure (a part well under
+/// the scheduler's time slice usually runs undisturbed at least once); the medians inflate.
 /// Usage: <c>ConvNet.Gpu.Benchmarks profile-step [lenet5|vgg-small] [--device cpu|cuda] [--threads N] [--batch N] [--repeats N]</c>.
 /// </summary>
 public static class StepProfile
@@ -78,6 +79,20 @@ public static class StepProfile
         Console.WriteLine($"| {"sum of the minima",-22} | {"",10} | {sumOfMinima,9:F3} | {"",10} | {"",9} |");
         Console.WriteLine($"| {"process CPU time/step",-22} | {cpuPerStep,10:F3} | {"",9} | {"",10} | {"",9} |");
         if (backend is CpuBackend cpu) PrintConvAlgorithms(cpu, layers, batch);
+        if (backend is Backends.Cuda.CudaBackend cuda)
+        {
+            // Which convolution algorithm each pass of each layer ran, and why (with the autotuner's timings on a GPU).
+            Console.WriteLine();
+            Console.WriteLine($"| {"conv pass",-16} | {"geometry",-58} | {"algorithm",-17} | reason / timings |");
+            Console.WriteLine($"|{new string('-', 18)}|{new string('-', 60)}|{new string('-', 19)}|---|");
+            foreach (var c in cuda.ConvAlgorithmChoices)
+            {
+                string timings = string.Join(", ", c.TimingsMilliseconds.Select(t => $"{t.Key} {t.Value:F3} ms"));
+                var g = c.Geometry;
+                string shape = $"N{g.N} C{g.C} {g.H}x{g.W} K{g.K} {g.KH}x{g.KW} s{g.SH} p{g.PadTop} d{g.DH} g{g.Groups}";
+                Console.WriteLine($"| {c.Pass,-16} | {shape,-58} | {c.Algorithm,-17} | {c.Reason}{(timings.Length > 0 ? $"; {timings}" : "")} |");
+            }
+        }
         return 0;
     }
 
