@@ -18,7 +18,7 @@ public sealed unsafe partial class CpuBackend
         Workspace.EnsureSlots(workers);
         long bufferFloats = ImplicitGemmConv.BandBufferFloats(g), inStride = (long)g.C * g.InputPlane, outStride = (long)g.K * g.OutputPlane;
         var workspace = Workspace;
-        ChunkedSum.Run(workers, units, Parallelism, (slot, unit) =>
+        ChunkedSum.Run(Workers, workers, units, (slot, unit) =>
             ImplicitGemmConv.ForwardBand(x + unit / bands * inStride, packed, y + unit / bands * outStride, g, unit % bands,
                 workspace.Get(slot, WorkspaceLane.Columns, bufferFloats)));
     }
@@ -34,7 +34,7 @@ public sealed unsafe partial class CpuBackend
         long partialFloats = ImplicitGemmConv.PartialFloats(g), scratchFloats = ImplicitGemmConv.WeightScratchFloats(g);
         long inStride = (long)g.C * g.InputPlane, outStride = (long)g.K * g.OutputPlane;
         var workspace = Workspace;
-        ChunkedSum.Run(workers, chunks, Parallelism, (slot, chunk) =>
+        ChunkedSum.Run(Workers, workers, chunks, (slot, chunk) =>
         {
             long n0 = (long)g.N * chunk / chunks, n1 = (long)g.N * (chunk + 1) / chunks;
             float* partial = workspace.Get(chunk, WorkspaceLane.WeightPartial, partialFloats);

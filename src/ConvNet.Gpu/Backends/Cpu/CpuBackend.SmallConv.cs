@@ -136,7 +136,7 @@ public sealed unsafe partial class CpuBackend
             }
         }
 
-        ChunkedSum.Run(workers, chunks, Parallelism, Chunk);
+        ChunkedSum.Run(Workers, workers, chunks, Chunk);
         // Partials in chunk order into chunk 0's, then dW[k][t] (+)= total[t][k].
         float* total = ChunkedSum.AddInOrder(c => (nint)Workspace.Get(c, WorkspaceLane.WeightPartial, partialFloats), chunks, partialFloats);
         for (int k = 0; k < g.K; k++)
@@ -179,7 +179,7 @@ public sealed unsafe partial class CpuBackend
             }
         }
 
-        ChunkedSum.Run(workers, chunks, Parallelism, Chunk);
+        ChunkedSum.Run(Workers, workers, chunks, Chunk);
         float* total = ChunkedSum.AddInOrder(c => (nint)Workspace.Get(c, WorkspaceLane.WeightPartial, partialFloats), chunks, partialFloats);
         for (int t = 0; t < taps; t++)
             for (int k = 0; k < g.K; k++)

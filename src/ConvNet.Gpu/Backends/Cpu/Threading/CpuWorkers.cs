@@ -19,8 +19,10 @@ namespace ConvNet.Gpu.Backends.Cpu.Threading;
 /// a semaphore; a worker asleep for <see cref="IdleExit"/> ends its thread and is restarted by the next job that wants
 /// it, so a backend that is never disposed holds no threads for long. Nothing is allocated per call once the workers
 /// exist. A job started from inside a job (nested) runs serially on the calling thread as slot 0 of its own.
-/// One job at a time: the backend's concurrency guard (issue 14) admits one calling thread per backend; a second
-/// caller entering anyway would wait for the first job to finish (it is serialized, not corrupted).
+/// One job at a time: the backend's concurrency guard (issue 14) admits one calling thread per backend. A job started
+/// while another thread's job holds the workers (a thread-pool thread inside a job's body, say) runs serially on its
+/// caller instead of waiting, so no chain of waits can deadlock; callers whose bodies use per-slot scratch must
+/// therefore not start jobs from foreign threads inside a job (the backend's ops never do).
 /// </para>
 /// </summary>
 internal sealed class CpuWorkers : IDisposable
@@ -28,8 +30,8 @@ internal sealed class CpuWorkers : IDisposable
     /// <summary>How long a worker spins for the next job before sleeping.</summary>
     public static readonly TimeSpan Spin = TimeSpan.FromMicroseconds(50);
 
-    /// <summary>How long a sleeping worker waits before ending its thread.</summary>
-    public static readonly TimeSpan IdleExit = TimeSpan.FromSeconds(5);
+    /// <summary>How long a sleeping worker waits before ending its thread, unless the constructor is told otherwise.</summary>
+    public static readonly TimeSpan DefaultIdleExit = TimeSpan.FromSeconds(5);
 
     private const int Active = 0, Sleeping = 1, Exited = 2;
     private const long Closed = int.MaxValue; // the claim counter of a finished job: no index is below it
@@ -49,10 +51,15 @@ internal sealed class CpuWorkers : IDisposable
     private volatile bool _disposed;
     private long _jobs;
 
-    /// <summary>A pool for <paramref name="threads"/> threads in all (the caller included); threads start on first use.</summary>
-    public CpuWorkers(int threads)
+    /// <summary>
+    /// A pool for <paramref name="threads"/> threads in all (the caller included); threads start on first use and end
+    /// after <paramref name="idleExit"/> (default <see cref="DefaultIdleExit"/>) without work.
+    /// </summary>
+    public CpuWorkers(int threads, TimeSpan? idleExit = null)
     {
         if (threads < 1) throw new ConvNetArgumentException($"CpuWorkers needs at least one thread, got {threads}.", nameof(threads));
+        IdleExit = idleExit ?? DefaultIdleExit;
+        if (IdleExit <= TimeSpan.Zero) throw new ConvNetArgumentException($"CpuWorkers needs a positive idle exit time, got {IdleExit}.", nameof(idleExit));
         Threads = threads;
         _workers = new Worker[threads - 1];
         for (int i = 0; i < _workers.Length; i++) _workers[i] = new Worker(this, i + 1);
@@ -60,6 +67,12 @@ internal sealed class CpuWorkers : IDisposable
 
     /// <summary>Threads that can take part in a job, the caller included.</summary>
     public int Threads { get; }
+
+    /// <summary>How long a sleeping worker waits for a job before ending its thread.</summary>
+    public TimeSpan IdleExit { get; }
+
+    /// <summary>Worker threads alive now (not counting callers): for tests and profiles.</summary>
+    public int LiveThreads => _workers.Count(w => w.IsAlive);
 
     /// <summary>Jobs handed to the workers so far (serial and nested runs not counted): for profiles.</summary>
     public long JobCount => Interlocked.Read(ref _jobs);
@@ -80,7 +93,12 @@ internal sealed class CpuWorkers : IDisposable
             RunSerially(count, body);
             return;
         }
-        lock (_dispatch)
+        if (!_dispatch.TryEnter())
+        {
+            RunSerially(count, body); // another thread's job holds the workers: never wait for it (see the remarks)
+            return;
+        }
+        try
         {
             t_insideJob = true;
             try
@@ -99,6 +117,10 @@ internal sealed class CpuWorkers : IDisposable
             var failure = _failure;
             _failure = null;
             failure?.Throw();
+        }
+        finally
+        {
+            _dispatch.Exit();
         }
     }
 
@@ -180,6 +202,8 @@ internal sealed class CpuWorkers : IDisposable
         private int _seen; // the last generation this worker worked on
         private Thread? _thread;
 
+        public bool IsAlive => Volatile.Read(ref _thread)?.IsAlive ?? false;
+
         /// <summary>Makes sure this worker looks at job <paramref name="generation"/>: wakes it or starts its thread.</summary>
         public void Wake(int generation)
         {
@@ -226,7 +250,7 @@ internal sealed class CpuWorkers : IDisposable
                     if (Interlocked.CompareExchange(ref _state, Active, Sleeping) != Sleeping) _wake.Wait(); // consume the wake-up
                     continue;
                 }
-                if (_wake.Wait(IdleExit)) continue; // Wake set Active
+                if (_wake.Wait(pool.IdleExit)) continue; // Wake set Active
                 if (Interlocked.CompareExchange(ref _state, Exited, Sleeping) == Sleeping) return;
                 _wake.Wait(); // woken just as the wait timed out
             }
