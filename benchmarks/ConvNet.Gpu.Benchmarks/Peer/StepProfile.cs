@@ -35,6 +35,8 @@ public static class StepProfile
         using IBackend backend = name == BenchmarkBackends.Cpu ? Backend.Cpu(threads) : BenchmarkBackends.Create(name);
         using var w = new TrainingWorkload(backend, model, batch);
         for (int i = 0; i < 3; i++) w.Step();
+        if (w.Model is not ConvNet.Gpu.Nn.Sequential)
+            throw new ArgumentException($"profile-step times a stack of layers; '{model}' is a {w.Model.GetType().Name} model");
         var layers = w.Model.Layers;
         var forward = new List<double>[layers.Count];
         var backward = new List<double>[layers.Count];
@@ -42,11 +44,8 @@ public static class StepProfile
         List<double> lossForward = [], lossBackward = [], update = [], total = [];
         var process = System.Diagnostics.Process.GetCurrentProcess();
         var cpu0 = process.TotalProcessorTime;
-        var input = w.Model.InputBuffer(batch);
-        var labels = w.Model.LabelBuffer(batch);
-        var rng = new Random(3);
-        input.Upload(Enumerable.Range(0, batch * 784).Select(_ => rng.NextSingle()).ToArray());
-        backend.Upload(labels, Enumerable.Range(0, batch).Select(_ => rng.Next(10)).ToArray());
+        var input = w.Images;
+        var labels = w.Labels;
         for (int r = 0; r < repeats; r++)
         {
             long start = Stopwatch.GetTimestamp();
