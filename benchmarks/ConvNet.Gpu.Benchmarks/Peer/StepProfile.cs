@@ -63,6 +63,11 @@ public static class StepProfile
         Console.WriteLine($"| {"optimizer step",-22} | {Median(update),9:F3} | {"",9} |");
         Console.WriteLine($"| {"whole step",-22} | {Median(total),9:F3} | {"",9} |");
         if (backend is CpuBackend cpu) PrintConvAlgorithms(cpu, layers, batch);
+        if (backend is Backends.Cuda.CudaBackend counted)
+        {
+            Console.WriteLine();
+            StepCountTable.Print(counted, model, batch, Console.Out);
+        }
         if (backend is Backends.Cuda.CudaBackend cuda)
         {
             // Which convolution algorithm each pass of each layer ran, and why (with the autotuner's timings on a GPU).
