@@ -10,7 +10,7 @@ internal sealed partial class OnnxImporter
     [
         "Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool", "Gemm", "MatMul", "Add", "Concat",
         "BatchNormalization", "Relu", "LeakyRelu", "Elu", "Sigmoid", "Tanh", "Softmax", "Flatten", "Reshape", "Resize",
-        "Dropout", "Identity", "Constant", "Pad", "Shape",
+        "Dropout", "Identity", "Constant", "Pad", "Shape", "Sub", "Div",
     ];
 
     private void Lower(OnnxNode node)
@@ -40,6 +40,7 @@ internal sealed partial class OnnxImporter
                 case "Gemm": Gemm(node); break;
                 case "MatMul": MatMul(node); break;
                 case "Add": Add(node); break;
+                case "Sub": case "Div": ChannelConstant(node); break;
                 case "Concat": Concat(node); break;
                 case "BatchNormalization": BatchNormalization(node); break;
                 case "Relu": AddLayer(node, Activation(node, 0), new ReLU(), []); break;
@@ -143,6 +144,27 @@ internal sealed partial class OnnxImporter
         string id = Unique(node.Name);
         _graph.Ops.Add(new AddOp(node.Name, [a.Id, b.Id], id, a.Sample));
         Bind(node, new Act(id, a.Dims));
+    }
+
+    // x - c or x / c with a constant c of one value per channel (axis 1) or one value in all, as our Normalize layer
+    // exports it (Sub then Div): each becomes a Normalize layer, (x - c) / 1 or (x - 0) / c.
+    private void ChannelConstant(OnnxNode node)
+    {
+        var x = Activation(node, 0);
+        var c = Resolve(node, 1) is Const ? Constant(node, 1, "constant")
+            : throw node.Unsupported(null, $"{node.Op} of two computed tensors is not supported; only {node.Op} of a per-channel constant is.");
+        long channels = x.Dims[1];
+        // Right-aligned broadcast: every dimension of the constant is 1 except, at most, the one over axis 1.
+        int offset = x.Rank - c.Dims.Length;
+        bool perChannel = offset >= 0 && c.Dims.Select((d, i) => i + offset == 1 ? d == channels || d == 1 : d == 1).All(ok => ok);
+        if (!perChannel || !(c.Count == 1 || c.Count == channels))
+            throw node.Unsupported(null, $"{node.Op} by a constant of shape {Dims(c.Dims)} on {Dims(x.Dims)} is not supported; only one value per channel (axis 1) or one value is.");
+        float[] values = Floats(node, c, "constant");
+        float[] ones = [.. values.Select(_ => 1f)], zeros = new float[values.Length];
+        if (node.Op == "Div" && values.Any(v => !(v > 0) || !float.IsFinite(v)))
+            throw node.Unsupported(null, $"Div by {string.Join(", ", values)} is not supported; only by finite positive constants (a standard deviation).");
+        var layer = node.Op == "Sub" ? new Normalize(values, ones) : new Normalize(zeros, values);
+        AddLayer(node, x, layer, []);
     }
 
     private void Concat(OnnxNode node)
