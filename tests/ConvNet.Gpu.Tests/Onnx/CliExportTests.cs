@@ -5,7 +5,6 @@ using ConvNet.Gpu.Nn;
 using ConvNet.Gpu.Tests.Cli;
 using ConvNet.Gpu.Training;
 using ConvNet.Gpu.Tests.Infrastructure;
-using ConvNet.Gpu.Training;
 using Microsoft.ML.OnnxRuntime;
 using Xunit;
 
