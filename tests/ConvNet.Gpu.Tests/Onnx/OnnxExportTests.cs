@@ -33,7 +33,10 @@ public sealed class OnnxExportTests : IDisposable
     public void EveryReadyMadeModelMatchesOnnxRuntime(string name)
     {
         using var model = OnnxTestModels.ReadyMade[name](_backend);
-        AssertMatchesOnnxRuntime(model, name, batch: 4, OnnxOpsets.Default);
+        // ResNet-18 (width 64) is the one exception to 1e-5: 18 convolutions with reductions of up to 4,608 terms,
+        // summed by our CPU algorithms (Winograd among them) and ORT's in different orders, differ by up to ~5e-5 on
+        // its logits (measured over runs); 2e-4 leaves room. Every other model and layer is held to 1e-5.
+        AssertMatchesOnnxRuntime(model, name, batch: 4, OnnxOpsets.Default, name == "resnet18" ? new Tolerance(2e-4, 2e-4) : Within1e5);
     }
 
     // The ops whose inputs or attributes changed between opsets (Softmax, Dropout, Resize, Pad, BatchNormalization)
@@ -130,7 +133,7 @@ public sealed class OnnxExportTests : IDisposable
         protected override Tensor? BackwardCore(Tensor gradOutput) => throw new NotSupportedException();
     }
 
-    private void AssertMatchesOnnxRuntime(Sequential model, string name, int batch, int opset)
+    private void AssertMatchesOnnxRuntime(Model model, string name, int batch, int opset, Tolerance? tolerance = null)
     {
         var rng = new TestRng();
         OnnxTestModels.Randomize(model, (ulong)rng.Seed);
@@ -143,6 +146,6 @@ public sealed class OnnxExportTests : IDisposable
         var (theirs, dims) = OnnxRuntimeOracle.Run(bytes, input, [batch, .. model.InputShape.Dimensions.Select(d => (long)d)]);
 
         Assert.Equal([batch, .. model.OutputShape.Dimensions.Select(d => (long)d)], dims);
-        TensorAssert.Close(theirs, ours, Within1e5, Shapes.Batch(model.OutputShape, batch), rng.Label($"{name} opset {opset}: ONNX Runtime vs ours"));
+        TensorAssert.Close(theirs, ours, tolerance ?? Within1e5, Shapes.Batch(model.OutputShape, batch), rng.Label($"{name} opset {opset}: ONNX Runtime vs ours"));
     }
 }

@@ -69,12 +69,14 @@ public static class OnnxTestModels
     };
 
     /// <summary>The ready-made models.</summary>
-    public static readonly IReadOnlyDictionary<string, Func<IBackend, Sequential>> ReadyMade = new Dictionary<string, Func<IBackend, Sequential>>
+    public static readonly IReadOnlyDictionary<string, Func<IBackend, Model>> ReadyMade = new Dictionary<string, Func<IBackend, Model>>
     {
         ["lenet5"] = b => ConvNet.Gpu.Models.LeNet5(b),
         ["lenet5-classic"] = b => ConvNet.Gpu.Models.LeNet5Classic(b),
         ["vgg-small"] = b => ConvNet.Gpu.Models.VggSmall(b),
         ["resnet-small"] = b => ConvNet.Gpu.Models.ResNetSmall(b),
+        ["resnet18"] = b => ModelZoo.ResNet.ResNet18(b, Shapes.Image(3, 32, 32)),
+        ["unet"] = b => ModelZoo.UNet.Create(b, Shapes.Image(1, 32, 32)),
     };
 
     /// <summary>
@@ -82,7 +84,7 @@ public static class OnnxTestModels
     /// subsampling coefficients are redrawn (they start at constants); weights of partially connected convolutions
     /// keep their zeros. Running variances are drawn in [0.5, 1.5].
     /// </summary>
-    public static void Randomize(Sequential model, ulong seed)
+    public static void Randomize(Model model, ulong seed)
     {
         var random = new HostRandom(seed);
         foreach (var (path, layer) in model.AllLayers())

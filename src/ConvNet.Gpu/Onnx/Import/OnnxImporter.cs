@@ -185,8 +185,7 @@ internal sealed partial class OnnxImporter
             first = false;
             var act = new Act(input.Name, values);
             _values[input.Name] = act;
-            _names.Add(input.Name);
-            _graph.Inputs.Add(new ImportedInput(input.Name, act.Sample));
+            _graph.Inputs.Add(new ImportedInput(input.Name, Unique(input.Name), act.Sample));
         }
         if (first) throw new OnnxUnsupportedException(_source, null, null, null, "the graph has no (non-constant) input.");
     }
@@ -294,9 +293,14 @@ internal sealed partial class OnnxImporter
 
     private static string Dims(long[] dims) => "(" + string.Join(", ", dims.Select((d, i) => i == 0 && d == DynamicBatch ? "N" : d.ToString(System.Globalization.CultureInfo.InvariantCulture))) + ")";
 
-    /// <summary>A unique value/layer name for a node's output.</summary>
+    /// <summary>
+    /// A unique layer and value name for a node: its name with the path separators of exporters ('/', ':') turned into
+    /// '.', so that "/block1/conv1/Conv" becomes "block1.conv1.Conv" (our model paths use '/' and ':' themselves).
+    /// </summary>
     private string Unique(string name)
     {
+        name = name.Replace('/', '.').Replace(':', '.').Trim('.');
+        if (name.Length == 0) name = "node";
         string candidate = name;
         for (int i = 2; !_names.Add(candidate); i++) candidate = $"{name}_{i}";
         return candidate;
