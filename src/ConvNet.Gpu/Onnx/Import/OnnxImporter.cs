@@ -25,6 +25,7 @@ internal sealed partial class OnnxImporter
     private readonly HashSet<string> _graphOutputs = new(StringComparer.Ordinal);
     private readonly HashSet<string> _names = new(StringComparer.Ordinal);
     private readonly HashSet<OnnxNode> _fused = [];
+    private readonly Dictionary<string, Layer> _sharedLayers = new(StringComparer.Ordinal); // see AddLayer
     private readonly ImportedGraph _graph;
     private long _batch;
 
@@ -318,12 +319,28 @@ internal sealed partial class OnnxImporter
         }
     }
 
-    /// <summary>Adds <paramref name="layer"/> reading <paramref name="input"/> and binds the node's output to its result.</summary>
-    private Act AddLayer(OnnxNode node, Act input, Layer layer, Dictionary<string, float[]> weights, bool flatOutput = false)
+    /// <summary>
+    /// Adds <paramref name="layer"/> reading <paramref name="input"/> and binds the node's output to its result. A layer
+    /// with weights whose node reads the same weight values (<paramref name="weightSources"/>, by default the node's
+    /// inputs after the first) with the same attributes, hyper-parameters and input shape as an earlier node is not
+    /// added again: the node becomes a second call of the earlier layer, so the weights stay shared when fine-tuning
+    /// (how our export writes a layer called twice, and how PyTorch writes a module used twice).
+    /// </summary>
+    private Act AddLayer(OnnxNode node, Act input, Layer layer, Dictionary<string, float[]> weights, bool flatOutput = false, IEnumerable<string>? weightSources = null)
     {
-        var sample = layer.ComputeOutputShape(input.Sample);
         string id = Unique(node.Name);
-        layer.Name = id;
+        bool reused = false;
+        if (weights.Count > 0)
+        {
+            var config = layer.GetConfig();
+            config.Remove("name");
+            string key = string.Join("\n", [node.Op, input.Sample.ToString(), config.ToJsonString(),
+                .. node.Proto.Attribute.Select(a => a.ToByteString().ToBase64()), "--", .. weightSources ?? Enumerable.Range(1, node.InputCount - 1).Select(node.Input)]);
+            if (_sharedLayers.TryGetValue(key, out var first)) (layer, reused) = (first, true);
+            else _sharedLayers[key] = layer;
+        }
+        if (!reused) layer.Name = id;
+        var sample = layer.ComputeOutputShape(input.Sample);
         long[] dims = [_batch, .. sample.Dimensions.Select(d => (long)d)];
         var act = flatOutput ? new Act(id, [_batch, dims[1], 1, 1], Flat: true) : new Act(id, dims);
         _graph.Ops.Add(new LayerOp(node.Name, input.Id, id, sample, layer, weights));
