@@ -223,8 +223,8 @@ internal sealed partial class TrainingSession : IDisposable
         var metadata = new Dictionary<string, string>(options.Metadata ?? new Dictionary<string, string>())
         {
             ["convnet.model"] = ModelName,
-            ["convnet.normalization_mean"] = _normalization.Mean.ToString("R", CultureInfo.InvariantCulture),
-            ["convnet.normalization_std"] = _normalization.Std.ToString("R", CultureInfo.InvariantCulture),
+            [MeanKey] = _normalization.Mean.ToString("R", CultureInfo.InvariantCulture),
+            [StdKey] = _normalization.Std.ToString("R", CultureInfo.InvariantCulture),
             ["convnet.input"] = "pixels scaled to [0, 1], then (x - convnet.normalization_mean) / convnet.normalization_std",
         };
         ConvNet.Gpu.Onnx.OnnxExport.ExportOnnx(_model, path, options with { Metadata = metadata });

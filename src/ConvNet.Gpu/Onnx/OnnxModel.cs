@@ -40,6 +40,18 @@ public static class OnnxModel
         return Build(OnnxImporter.Read(onnx, "<bytes>", options), backend);
     }
 
+    /// <summary>
+    /// The key-value pairs of the file's metadata_props (e.g. the "convnet.normalization_mean" and
+    /// "convnet.normalization_std" that <c>convnet export</c> writes), read without translating the graph.
+    /// </summary>
+    /// <exception cref="OnnxFormatException">The file is empty, truncated or not ONNX.</exception>
+    /// <exception cref="FileNotFoundException">There is no file at <paramref name="path"/>.</exception>
+    public static IReadOnlyDictionary<string, string> ReadMetadata(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        return OnnxImporter.Metadata(File.ReadAllBytes(path), path);
+    }
+
     private static Model Build(ImportedGraph graph, IBackend backend)
     {
         var tensors = new Dictionary<string, SymbolicTensor>(StringComparer.Ordinal);

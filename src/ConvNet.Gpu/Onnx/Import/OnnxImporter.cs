@@ -74,6 +74,14 @@ internal sealed partial class OnnxImporter
         return graph;
     }
 
+    /// <summary>The model's metadata_props (a repeated key keeps its last value), after checking the file parses.</summary>
+    public static IReadOnlyDictionary<string, string> Metadata(byte[] bytes, string source)
+    {
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var entry in Parse(bytes, source).MetadataProps) metadata[entry.Key] = entry.Value;
+        return metadata;
+    }
+
     private static ModelProto Parse(byte[] bytes, string source)
     {
         if (bytes.Length == 0) throw new OnnxFormatException(source, "the file is empty.");
