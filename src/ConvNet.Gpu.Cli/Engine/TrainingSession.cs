@@ -234,14 +234,12 @@ internal sealed partial class TrainingSession : IDisposable
                 ? "pixels scaled to [0, 1]"
                 : "pixels scaled to [0, 1]; the model normalizes them itself (its first node, (x - mean[c]) / std[c] per channel)",
         };
-        var chain = _model as Sequential ?? throw CliException.UsageError(
-            $"the model '{ModelName}' is a graph model; ONNX export takes a Sequential model for now.");
-        ConvNet.Gpu.Onnx.OnnxExport.ExportOnnx(chain, path, options with { Metadata = metadata });
+        ConvNet.Gpu.Onnx.OnnxExport.ExportOnnx(_model, path, options with { Metadata = metadata });
         return InputNormalization;
     }
 
     /// <summary>The model's per-sample input and output shapes.</summary>
-    public (TensorShape Input, TensorShape Output) Shapes => (_model.InputShape, _model.OutputShape);
+    public (TensorShape Input, TensorShape Output) ModelShapes => (_model.InputShape, _model.OutputShape);
 
     /// <summary>
     /// Writes a training checkpoint with the model (its Normalize layer included), optimizer, position and the run's
