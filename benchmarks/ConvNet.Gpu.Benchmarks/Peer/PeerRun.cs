@@ -37,16 +37,7 @@ public static class PeerRun
         Log($"peer: {backend.Description}");
 
         var rows = new JsonArray();
-        foreach (var shape in ShapeTable.Convolutions) ConvRows(backend, shape, o.Repeats, rows);
-        foreach (var pool in ShapeTable.Pools) PoolRows(backend, pool, o.Repeats, rows);
-        SgemmRow(backend, 1024, o.Repeats, rows);
-        if (o.Extended)
-            foreach (string model in TrainingWorkload.AllModelNames) StepRow(backend, model, o.Batch, o.Repeats, rows);
-        if (!o.SkipEpoch)
-        {
-            EpochRow(backend, "lenet5", o.Batch, o.EpochImages, rows);
-            if (o.Extended) EpochRow(backend, "vgg-small", o.Batch, o.EpochImages, rows);
-        }
+        foreach (var (_, produce) in RowSets) produce(backend, o, rows);
 
         var doc = new JsonObject
         {
@@ -65,6 +56,26 @@ public static class PeerRun
         else File.WriteAllText(o.Out, text + "\n");
         return 0;
     }
+
+    /// <summary>
+    /// The row sets, in output order, each appending its rows (pytorch_peer.py's ROW_SETS names the same sets). Adding a
+    /// benchmark row is one line here (and, for a PyTorch column, one line there); compare.py shows every (op, shape)
+    /// either side measured, so a row only one side has still appears.
+    /// </summary>
+    private static readonly (string Name, Action<IBackend, PeerOptions, JsonArray> Produce)[] RowSets =
+    [
+        ("conv", (b, o, rows) => { foreach (var shape in ShapeTable.Convolutions) ConvRows(b, shape, o.Repeats, rows); }),
+        ("pool", (b, o, rows) => { foreach (var pool in ShapeTable.Pools) PoolRows(b, pool, o.Repeats, rows); }),
+        ("sgemm", (b, o, rows) => SgemmRow(b, o.Sgemm, o.Repeats, rows)),
+        // Steps and epochs of the models in TrainingWorkload.ModelNames (CONVNET_BENCH_MODELS may narrow them, as
+        // gpu-run.sh --rehearsal does); without --extended, the LeNet-5 epoch only.
+        ("steps", (b, o, rows) => { if (o.Extended) foreach (string m in TrainingWorkload.ModelNames) StepRow(b, m, o.Batch, o.Repeats, rows); }),
+        ("epochs", (b, o, rows) =>
+        {
+            if (o.SkipEpoch) return;
+            foreach (string m in o.Extended ? TrainingWorkload.ModelNames : ["lenet5"]) EpochRow(b, m, o.Batch, o.EpochImages, rows);
+        }),
+    ];
 
     private static void ConvRows(IBackend backend, ConvShape shape, int repeats, JsonArray rows)
     {
