@@ -89,6 +89,18 @@ printf 'stage\tstatus\tseconds\tbudget\tnote\n' > "$OUT/stages.tsv"
 
 note() { echo "$*" >> "$OUT/logs/$stage_name.notes"; }
 
+# Stages that need a usable CUDA device first ask `convnet info` (the env stage's copy when there is one): on a host
+# where CUDA cannot be used (no driver, a driver older than the PTX, no cuBLAS the driver runs) they report why and end
+# "unavailable" (exit 3) instead of failing.
+require_cuda() {
+  local line
+  line="$(grep -m1 '^CUDA: ' "$OUT/logs/env.log" 2>/dev/null)"
+  [ -n "$line" ] || line="$("$app/convnet" info 2>/dev/null | grep -m1 '^CUDA: ')"
+  case "$line" in "CUDA: available"*) return 0 ;; esac
+  echo "CUDA is not usable here: ${line#CUDA: }"
+  return 3
+}
+
 # ------------------------------------------------------------------------------------------------------------ stage bodies
 stage_env() {
   echo "## host"; uname -a; grep -m1 'model name' /proc/cpuinfo; echo "cores: $(nproc)"; free -g 2>/dev/null | head -2
@@ -127,7 +139,13 @@ stage_tests() {
   local filters=(-namespace ConvNet.Gpu.Tests.Cuda -namespace ConvNet.Gpu.Tests.Cuda.Device)
   [ "$mode" = rehearsal ] && filters=(-class "*_CudaGpu" -class "ConvNet.Gpu.Tests.Cuda.Device.DriverDeviceTests" \
     -class "ConvNet.Gpu.Tests.Cuda.Device.EmbeddedPtxTests")
-  "$app/ConvNet.Gpu.Tests" "${filters[@]}" -noColor -xml "$OUT/tests.xml"
+  "$app/ConvNet.Gpu.Tests" "${filters[@]}" -noColor -xml "$OUT/tests.xml" || return 1
+  ran_tests "$OUT/tests.xml"
+}
+
+# A filter that matches nothing (a renamed class) must not pass as a clean run.
+ran_tests() {
+  grep -qE '<assembly [^>]*total="[1-9]' "$1" || { echo "no tests ran (the test filters matched nothing)"; return 1; }
 }
 
 # compute-sanitizer over the GPU op suites with raw allocations (the pool off), so memcheck sees each buffer's bounds.
@@ -135,17 +153,20 @@ stage_tests() {
 # bias gradient); GEMM is cuBLAS's, whose kernels are not ours to check.
 stage_sanitizer() {
   local tool="$1"
+  require_cuda || return 3
   if ! command -v compute-sanitizer >/dev/null 2>&1; then echo "compute-sanitizer not found (PATH, /usr/local/cuda/bin)"; return 3; fi
   local filters=(-class "*Ops_CudaGpu")
   [ "$tool" = racecheck ] && filters=(-class "*NormOps_CudaGpu" -class "*SoftmaxLossOps_CudaGpu" -class "*ElementwiseOps_CudaGpu" \
     -class "*ConvOps_CudaGpu")
   CONVNET_CUDA_POOL=0 compute-sanitizer --tool "$tool" --error-exitcode=1 --launch-timeout 120 --print-limit 50 \
-    "$app/ConvNet.Gpu.Tests" "${filters[@]}" -noColor -xml "$OUT/$tool.xml"
+    "$app/ConvNet.Gpu.Tests" "${filters[@]}" -noColor -xml "$OUT/$tool.xml" || return 1
+  ran_tests "$OUT/$tool.xml"
 }
 
 # benchmarks/compare.sh from the bundle: our peer mode and the PyTorch peer on the same shapes, then the table.
 stage_compare() {
   local tf32="$1" images=60000 args=()
+  require_cuda || return 3
   [ "$tf32" = on ] && images=20000   # a shorter epoch for the second pass: the per-image rate is what matters
   args=(--device cuda --tf32 "$tf32" --extended --repeats 10 --epoch-images "$images" --out-dir "$OUT/compare-tf32-$tf32")
   if [ "$mode" = rehearsal ]; then
@@ -161,6 +182,7 @@ stage_compare() {
 }
 
 stage_train() {
+  require_cuda || return 3
   local args=(train --device cuda --model lenet5 --epochs 3 --batch-size 64 --seed 42 --data "$data" --out "$OUT/train")
   [ "$mode" = rehearsal ] && args=(train --device cuda --model lenet5 --epochs 1 --batch-size 32 --seed 42 --limit 256 \
     --allow-chance-accuracy --data "$data" --out "$OUT/train")
@@ -191,7 +213,7 @@ for line in "${STAGES[@]}"; do
   echo "== $stage_name: running (limit ${limit}s; ${elapsed}s used of ${budget}s) -> $log"
   t0=$(date +%s)
   # A stage is a shell function or a command line; run it in a subshell under its own time limit.
-  timeout -k 10 "$limit" bash -c "$(declare -f stage_env stage_tests stage_sanitizer stage_compare stage_train note)
+  timeout -k 10 "$limit" bash -c "$(declare -f stage_env stage_tests stage_sanitizer stage_compare stage_train note require_cuda ran_tests)
     set -o pipefail; mode='$mode'; app='$app'; bench='$bench'; data='$data'; tools='$tools'; here='$here'; py='$py'
     stage_name='$stage_name'; cd '$here'; $stage_command" > "$log" 2>&1
   rc=$?
