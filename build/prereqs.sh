@@ -18,7 +18,7 @@ command -v clang-14 >/dev/null 2>&1 || command -v nvcc >/dev/null 2>&1 || cn_mis
 command -v g++ >/dev/null 2>&1 || cn_missing+=(g++)
 command -v python3 >/dev/null 2>&1 || cn_missing+=(python3)  # the GPU kit's data slice and results writer
 command -v mpirun >/dev/null 2>&1 || cn_missing+=(openmpi-bin)
-ldconfig -p 2>/dev/null | grep -q 'libmpi\.so\.40 ' || cn_missing+=(libopenmpi-dev)
+compgen -G '/usr/lib/*/libmpi.so.40' >/dev/null || cn_missing+=(libopenmpi-dev)
 [ -d /usr/share/datasets/fashion-mnist ] || [ -n "${CONVNET_SKIP_DATASET:-}" ] || cn_missing+=(dataset-fashion-mnist)
 
 if [ ${#cn_missing[@]} -gt 0 ]; then

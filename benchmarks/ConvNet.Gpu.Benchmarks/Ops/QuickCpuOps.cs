@@ -9,7 +9,7 @@ namespace ConvNet.Gpu.Benchmarks.Ops;
 /// <summary>
 /// A minute-long alternative to BenchmarkDotNet: times SGEMM and every conv shape (forward, backward-data,
 /// backward-weights) on the CPU backend and prints median and minimum milliseconds with GFLOP/s (2 x multiply-adds per second).
-/// Usage: <c>dotnet run -c Release --project benchmarks/ConvNet.Gpu.Benchmarks -- quick [gemm|conv|pool] [--threads N] [--shape NAME] [--im2col] [--json FILE] [--col-block FLOATS] [--force ALGORITHM]</c>.
+/// Usage: <c>dotnet run -c Release --project benchmarks/ConvNet.Gpu.Benchmarks -- quick [gemm|conv|pool] [--threads N] [--shape NAME] [--im2col] [--json FILE] [--col-block FLOATS] [--force ALGORITHM] [--custom N,C,H,W,K,kernel,stride,pad,dilation]</c>.
 /// <c>--json</c> also writes the rows in the format of benchmarks/peers/compare.py (ops "sgemm", "conv-forward", ...).
 /// </summary>
 public static class QuickCpuOps
@@ -21,6 +21,7 @@ public static class QuickCpuOps
         string? shapeFilter = null, jsonPath = null;
         int? colBlock = null;
         CpuConvAlgorithm? force = null;
+        ConvShape? custom = null;
         bool gemm = true, conv = true, pool = true, dataMovement = false;
         for (int i = 0; i < args.Length; i++)
         {
@@ -35,6 +36,7 @@ public static class QuickCpuOps
                 case "--json": jsonPath = args[++i]; break;
                 case "--col-block": colBlock = int.Parse(args[++i]); break;
                 case "--force": force = Enum.Parse<CpuConvAlgorithm>(args[++i]); break;
+                case "--custom": custom = ParseCustom(args[++i]); break;
                 default: throw new ArgumentException($"unknown quick-mode argument '{args[i]}'");
             }
         }
@@ -62,7 +64,7 @@ public static class QuickCpuOps
             }
         }
         if (conv)
-            foreach (var shape in ConvShapes.All)
+            foreach (var shape in custom is null ? ConvShapes.All : [custom])
             {
                 if (shapeFilter is not null && shape.Name != shapeFilter) continue;
                 using var bench = new ConvCase(backend, shape);
@@ -86,6 +88,15 @@ public static class QuickCpuOps
                 Report(shape.Name, "avgpool-backward", 0, p.AvgBackward);
             }
         if (jsonPath is not null) WriteJson(jsonPath, backend);
+    }
+
+    /// <summary>"N,C,H,W,K,kernel,stride,pad,dilation" (square kernel, symmetric padding) as a shape named "custom".</summary>
+    private static ConvShape ParseCustom(string text)
+    {
+        int[] v = text.Split(',').Select(int.Parse).ToArray();
+        if (v.Length != 9) throw new ArgumentException($"--custom wants N,C,H,W,K,kernel,stride,pad,dilation, got '{text}'");
+        return new ConvShape("custom", v[0], v[1], v[2], v[3], v[4],
+            new Conv2dSpec(v[5], v[5], v[6], v[6], Padding2d.Symmetric(v[7]), v[8], v[8]));
     }
 
     private static readonly List<Dictionary<string, object>> Rows = [];

@@ -109,7 +109,7 @@ internal sealed class TrainingSession : IDisposable
 
             network = saved.LoadModel(backend);
             var session = new TrainingSession(modelName, network, training?.CreateOptimizer() ?? new Adam(), normalization,
-                training?.DataSeed ?? network.Seed, training?.BatchSize ?? EvaluationBatchSize);
+                training?.DataSeed ?? network.Seed, training?.BatchSize ?? EvaluationBatchSize) { Checkpoint = checkpoint };
             if (training is not null) saved.Restore(session._trainer);
             return session;
         }
@@ -125,14 +125,26 @@ internal sealed class TrainingSession : IDisposable
         }
     }
 
-    /// <summary>Throws a data error when the dataset does not fit the model's input or classes.</summary>
+    /// <summary>
+    /// Throws when <paramref name="data"/> does not fit the model's input or classes, or (for a resumed run) when it gives
+    /// fewer batches per epoch than the saved position has already run. For a session read from a checkpoint this is
+    /// a checkpoint error (exit code 4: the file belongs to other data); otherwise a data error (exit code 3).
+    /// </summary>
     public void CheckCompatible(Dataset data)
     {
+        Func<string, CliException> fail = Checkpoint is null ? m => CliException.DataError(m)
+            : m => CliException.CheckpointError($"{Checkpoint} does not fit the data: {m}");
         if (!data.SampleShape.SameDimensions(_model.InputShape))
-            throw CliException.DataError($"the data's images are {data.SampleShape} but the model '{ModelName}' takes {_model.InputShape}.");
+            throw fail($"the data's images are {data.SampleShape} but the model '{ModelName}' takes {_model.InputShape}.");
         if (_model.OutputShape.Rank != 1 || data.ClassCount > _model.OutputShape[0])
-            throw CliException.DataError($"the data has {data.ClassCount} classes but the model '{ModelName}' outputs {_model.OutputShape}.");
+            throw fail($"the data has {data.ClassCount} classes but the model '{ModelName}' outputs {_model.OutputShape}.");
+        if (Position.BatchesIntoEpoch > BatchesPerEpoch(data))
+            throw fail($"the run stopped after batch {Position.BatchesIntoEpoch} of epoch {Position.CompletedEpochs + 1}, but these {data.Count:N0} " +
+                $"images give only {BatchesPerEpoch(data)} batches of {BatchSize}; resume on the data (and --limit) it was trained with.");
     }
+
+    /// <summary>The checkpoint this session was read from, or null for a new run.</summary>
+    public string? Checkpoint { get; private init; }
 
     /// <summary>Batches per epoch for <paramref name="train"/> (the last one may be smaller).</summary>
     public int BatchesPerEpoch(Dataset train) => (train.Count + BatchSize - 1) / BatchSize;

@@ -192,6 +192,7 @@ internal sealed class TrainRunner(CliConsole rootConsole, TrainSettings settings
         if (settings.UseSample) hint.Add("--sample");
         if (settings.Limit is int n) hint.Add(string.Create(CultureInfo.InvariantCulture, $"--limit {n}"));
         if (settings.Device.Kind != DeviceKind.Auto) hint.Add($"--device {settings.Device}");
+        if (settings.Distributed) hint.Add("--distributed (under mpirun -np N, any N: the checkpoint's position is global)");
         return hint.Count == 0 ? "" : " " + string.Join(" ", hint);
     }
 

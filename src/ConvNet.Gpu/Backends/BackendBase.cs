@@ -7,7 +7,17 @@ namespace ConvNet.Gpu;
 /// </summary>
 public abstract class BackendBase : IBackend
 {
+    private readonly ConcurrencyGuard _use;
     private bool _disposed;
+
+    /// <summary>Sets up the concurrent-use check shared by every compute op.</summary>
+    protected BackendBase() => _use = new ConcurrencyGuard(() => $"backend '{Name}'");
+
+    /// <summary>
+    /// The check every compute op enters first: one thread at a time (see <see cref="ConcurrentUseException"/>).
+    /// Memory operations (Allocate, Upload, Download) are not guarded; they are safe on distinct tensors.
+    /// </summary>
+    internal ConcurrencyGuard UseGuard => _use;
 
     /// <inheritdoc/>
     public abstract string Name { get; }
@@ -91,6 +101,7 @@ public abstract class BackendBase : IBackend
     /// <inheritdoc/>
     public void Fill(Tensor x, float value)
     {
+        using var use = _use.Enter("Fill");
         OpChecks.Float(this, "Fill", "x", x);
         FillCore(x, value);
     }
@@ -98,6 +109,7 @@ public abstract class BackendBase : IBackend
     /// <inheritdoc/>
     public void Copy(Tensor source, Tensor destination)
     {
+        using var use = _use.Enter("Copy");
         OpChecks.Owned(this, "Copy", "source", source);
         OpChecks.Owned(this, "Copy", "destination", destination);
         if (source.DataType != destination.DataType)
@@ -116,6 +128,7 @@ public abstract class BackendBase : IBackend
     /// <inheritdoc/>
     public void Gemm(bool transA, bool transB, int m, int n, int k, float alpha, Tensor a, Tensor b, float beta, Tensor c)
     {
+        using var use = _use.Enter("Gemm");
         CheckGemm("Gemm", m, n, k, alpha, beta, a, 0, b, 0, c, 0, 1);
         GemmCore(transA, transB, m, n, k, alpha, a, b, beta, c);
     }
@@ -124,6 +137,7 @@ public abstract class BackendBase : IBackend
     public void GemmStridedBatched(bool transA, bool transB, int m, int n, int k, float alpha,
         Tensor a, long strideA, Tensor b, long strideB, float beta, Tensor c, long strideC, int batchCount)
     {
+        using var use = _use.Enter("GemmStridedBatched");
         OpChecks.Positive("GemmStridedBatched", "batchCount", batchCount);
         if (strideA < 0 || strideB < 0 || strideC < 0)
             throw new ConvNetArgumentException($"GemmStridedBatched: strides must be non-negative, got strideA={strideA}, strideB={strideB}, strideC={strideC}.");
@@ -160,6 +174,7 @@ public abstract class BackendBase : IBackend
     /// <inheritdoc/>
     public void Im2Col(Tensor input, Tensor columns, Conv2dGeometry geometry)
     {
+        using var use = _use.Enter("Im2Col");
         GeometryConsistency.Check("Im2Col", geometry);
         OpChecks.Float(this, "Im2Col", "input", input);
         OpChecks.Float(this, "Im2Col", "columns", columns);
@@ -171,6 +186,7 @@ public abstract class BackendBase : IBackend
     /// <inheritdoc/>
     public void Col2Im(Tensor columns, Tensor input, Conv2dGeometry geometry)
     {
+        using var use = _use.Enter("Col2Im");
         GeometryConsistency.Check("Col2Im", geometry);
         OpChecks.Float(this, "Col2Im", "columns", columns);
         OpChecks.Float(this, "Col2Im", "input", input);
@@ -182,6 +198,7 @@ public abstract class BackendBase : IBackend
     /// <inheritdoc/>
     public void Conv2dForward(Tensor input, Tensor weight, Tensor? bias, Tensor output, Conv2dGeometry geometry)
     {
+        using var use = _use.Enter("Conv2dForward");
         GeometryConsistency.Check("Conv2dForward", geometry);
         const string op = "Conv2dForward";
         CheckConvInput(op, "input", input, geometry);
@@ -199,6 +216,7 @@ public abstract class BackendBase : IBackend
     /// <inheritdoc/>
     public void Conv2dBackwardData(Tensor gradOutput, Tensor weight, Tensor gradInput, Conv2dGeometry geometry)
     {
+        using var use = _use.Enter("Conv2dBackwardData");
         GeometryConsistency.Check("Conv2dBackwardData", geometry);
         const string op = "Conv2dBackwardData";
         CheckConvOutput(op, "gradOutput", gradOutput, geometry);
@@ -210,6 +228,7 @@ public abstract class BackendBase : IBackend
     /// <inheritdoc/>
     public void Conv2dBackwardWeights(Tensor input, Tensor gradOutput, Tensor gradWeight, Conv2dGeometry geometry, bool accumulate)
     {
+        using var use = _use.Enter("Conv2dBackwardWeights");
         GeometryConsistency.Check("Conv2dBackwardWeights", geometry);
         const string op = "Conv2dBackwardWeights";
         CheckConvInput(op, "input", input, geometry);
@@ -246,6 +265,7 @@ public abstract class BackendBase : IBackend
     /// <inheritdoc/>
     public void BiasAdd(Tensor output, Tensor bias)
     {
+        using var use = _use.Enter("BiasAdd");
         OpChecks.Float(this, "BiasAdd", "output", output);
         OpChecks.Float(this, "BiasAdd", "bias", bias);
         OpChecks.Rank("BiasAdd", "output", output, 2, 4);
@@ -257,6 +277,7 @@ public abstract class BackendBase : IBackend
     /// <inheritdoc/>
     public void BiasGradient(Tensor gradOutput, Tensor gradBias, bool accumulate)
     {
+        using var use = _use.Enter("BiasGradient");
         OpChecks.Float(this, "BiasGradient", "gradOutput", gradOutput);
         OpChecks.Float(this, "BiasGradient", "gradBias", gradBias);
         OpChecks.Rank("BiasGradient", "gradOutput", gradOutput, 2, 4);
@@ -285,6 +306,7 @@ public abstract class BackendBase : IBackend
     /// <inheritdoc/>
     public void MaxPool2dForward(Tensor input, Tensor output, Tensor argmax, Pool2dGeometry geometry)
     {
+        using var use = _use.Enter("MaxPool2dForward");
         GeometryConsistency.Check("MaxPool2dForward", geometry);
         const string op = "MaxPool2dForward";
         OpChecks.Float(this, op, "input", input);
@@ -299,6 +321,7 @@ public abstract class BackendBase : IBackend
     /// <inheritdoc/>
     public void MaxPool2dBackward(Tensor gradOutput, Tensor argmax, Tensor gradInput, Pool2dGeometry geometry)
     {
+        using var use = _use.Enter("MaxPool2dBackward");
         GeometryConsistency.Check("MaxPool2dBackward", geometry);
         const string op = "MaxPool2dBackward";
         OpChecks.Float(this, op, "gradOutput", gradOutput);
@@ -313,6 +336,7 @@ public abstract class BackendBase : IBackend
     /// <inheritdoc/>
     public void AvgPool2dForward(Tensor input, Tensor output, Pool2dGeometry geometry)
     {
+        using var use = _use.Enter("AvgPool2dForward");
         GeometryConsistency.Check("AvgPool2dForward", geometry);
         OpChecks.Float(this, "AvgPool2dForward", "input", input);
         OpChecks.Float(this, "AvgPool2dForward", "output", output);
@@ -324,6 +348,7 @@ public abstract class BackendBase : IBackend
     /// <inheritdoc/>
     public void AvgPool2dBackward(Tensor gradOutput, Tensor gradInput, Pool2dGeometry geometry)
     {
+        using var use = _use.Enter("AvgPool2dBackward");
         GeometryConsistency.Check("AvgPool2dBackward", geometry);
         OpChecks.Float(this, "AvgPool2dBackward", "gradOutput", gradOutput);
         OpChecks.Float(this, "AvgPool2dBackward", "gradInput", gradInput);
@@ -335,6 +360,7 @@ public abstract class BackendBase : IBackend
     /// <inheritdoc/>
     public void UpsampleNearest2dForward(Tensor input, Tensor output, int scaleH, int scaleW)
     {
+        using var use = _use.Enter("UpsampleNearest2dForward");
         CheckUpsample("UpsampleNearest2dForward", input, "input", output, "output", scaleH, scaleW);
         UpsampleNearest2dForwardCore(input, output, scaleH, scaleW);
     }
@@ -342,6 +368,7 @@ public abstract class BackendBase : IBackend
     /// <inheritdoc/>
     public void UpsampleNearest2dBackward(Tensor gradOutput, Tensor gradInput, int scaleH, int scaleW)
     {
+        using var use = _use.Enter("UpsampleNearest2dBackward");
         CheckUpsample("UpsampleNearest2dBackward", gradInput, "gradInput", gradOutput, "gradOutput", scaleH, scaleW);
         UpsampleNearest2dBackwardCore(gradOutput, gradInput, scaleH, scaleW);
     }
@@ -375,6 +402,7 @@ public abstract class BackendBase : IBackend
     /// <inheritdoc/>
     public void ActivationForward(ActivationKind kind, float alpha, Tensor x, Tensor y)
     {
+        using var use = _use.Enter("ActivationForward");
         CheckActivation("ActivationForward", kind, alpha);
         OpChecks.Float(this, "ActivationForward", "x", x);
         OpChecks.Float(this, "ActivationForward", "y", y);
@@ -385,6 +413,7 @@ public abstract class BackendBase : IBackend
     /// <inheritdoc/>
     public void ActivationBackward(ActivationKind kind, float alpha, Tensor x, Tensor y, Tensor gradY, Tensor gradX)
     {
+        using var use = _use.Enter("ActivationBackward");
         const string op = "ActivationBackward";
         CheckActivation(op, kind, alpha);
         OpChecks.Float(this, op, "x", x);
@@ -413,6 +442,7 @@ public abstract class BackendBase : IBackend
     /// <inheritdoc/>
     public void SoftmaxForward(Tensor x, Tensor y)
     {
+        using var use = _use.Enter("SoftmaxForward");
         OpChecks.Float(this, "SoftmaxForward", "x", x);
         OpChecks.Float(this, "SoftmaxForward", "y", y);
         OpChecks.Rank("SoftmaxForward", "x", x, 2, 2);
@@ -423,6 +453,7 @@ public abstract class BackendBase : IBackend
     /// <inheritdoc/>
     public void SoftmaxBackward(Tensor y, Tensor gradY, Tensor gradX)
     {
+        using var use = _use.Enter("SoftmaxBackward");
         OpChecks.Float(this, "SoftmaxBackward", "y", y);
         OpChecks.Float(this, "SoftmaxBackward", "gradY", gradY);
         OpChecks.Float(this, "SoftmaxBackward", "gradX", gradX);
@@ -435,6 +466,7 @@ public abstract class BackendBase : IBackend
     /// <inheritdoc/>
     public void SoftmaxCrossEntropyForward(Tensor logits, Tensor labels, Tensor probabilities, Tensor losses)
     {
+        using var use = _use.Enter("SoftmaxCrossEntropyForward");
         CheckClassification("SoftmaxCrossEntropyForward", logits, labels, probabilities, losses);
         SoftmaxCrossEntropyForwardCore(logits, labels, probabilities, losses);
     }
@@ -442,6 +474,7 @@ public abstract class BackendBase : IBackend
     /// <inheritdoc/>
     public void SoftmaxCrossEntropyBackward(Tensor probabilities, Tensor labels, Tensor gradLogits, float scale)
     {
+        using var use = _use.Enter("SoftmaxCrossEntropyBackward");
         CheckClassification("SoftmaxCrossEntropyBackward", probabilities, labels, gradLogits, null);
         OpChecks.Finite("SoftmaxCrossEntropyBackward", "scale", scale);
         SoftmaxCrossEntropyBackwardCore(probabilities, labels, gradLogits, scale);
@@ -450,6 +483,7 @@ public abstract class BackendBase : IBackend
     /// <inheritdoc/>
     public void FocalLossForward(Tensor logits, Tensor labels, float gamma, Tensor probabilities, Tensor losses)
     {
+        using var use = _use.Enter("FocalLossForward");
         CheckClassification("FocalLossForward", logits, labels, probabilities, losses);
         CheckGamma("FocalLossForward", gamma);
         FocalLossForwardCore(logits, labels, gamma, probabilities, losses);
@@ -458,6 +492,7 @@ public abstract class BackendBase : IBackend
     /// <inheritdoc/>
     public void FocalLossBackward(Tensor probabilities, Tensor labels, float gamma, Tensor gradLogits, float scale)
     {
+        using var use = _use.Enter("FocalLossBackward");
         CheckClassification("FocalLossBackward", probabilities, labels, gradLogits, null);
         CheckGamma("FocalLossBackward", gamma);
         OpChecks.Finite("FocalLossBackward", "scale", scale);
@@ -503,6 +538,7 @@ public abstract class BackendBase : IBackend
     /// <inheritdoc/>
     public void DropoutForward(Tensor x, Tensor y, Tensor mask, float p, ulong seed, ulong offset)
     {
+        using var use = _use.Enter("DropoutForward");
         const string op = "DropoutForward";
         if (!(p >= 0f && p < 1f))
             throw new ConvNetArgumentException($"{op}: dropout probability must be in [0, 1), got p={p}.", nameof(p));
@@ -520,14 +556,15 @@ public abstract class BackendBase : IBackend
     // ------------------------------------------------------------ element-wise
 
     /// <inheritdoc/>
-    public void Add(Tensor a, Tensor b, Tensor y) { CheckBinary("Add", a, b, y); AddCore(a, b, y); }
+    public void Add(Tensor a, Tensor b, Tensor y) { using var use = _use.Enter("Add"); CheckBinary("Add", a, b, y); AddCore(a, b, y); }
 
     /// <inheritdoc/>
-    public void Mul(Tensor a, Tensor b, Tensor y) { CheckBinary("Mul", a, b, y); MulCore(a, b, y); }
+    public void Mul(Tensor a, Tensor b, Tensor y) { using var use = _use.Enter("Mul"); CheckBinary("Mul", a, b, y); MulCore(a, b, y); }
 
     /// <inheritdoc/>
     public void Scale(Tensor x, float alpha, Tensor y)
     {
+        using var use = _use.Enter("Scale");
         OpChecks.Float(this, "Scale", "x", x);
         OpChecks.Float(this, "Scale", "y", y);
         OpChecks.SameCount("Scale", "x", x, "y", y);
@@ -537,6 +574,7 @@ public abstract class BackendBase : IBackend
     /// <inheritdoc/>
     public void Axpy(float alpha, Tensor x, Tensor y)
     {
+        using var use = _use.Enter("Axpy");
         OpChecks.Float(this, "Axpy", "x", x);
         OpChecks.Float(this, "Axpy", "y", y);
         OpChecks.SameCount("Axpy", "x", x, "y", y);
@@ -546,6 +584,7 @@ public abstract class BackendBase : IBackend
     /// <inheritdoc/>
     public void ChannelAffine(Tensor x, Tensor scale, Tensor? shift, Tensor y)
     {
+        using var use = _use.Enter("ChannelAffine");
         const string op = "ChannelAffine";
         OpChecks.Float(this, op, "x", x);
         OpChecks.Float(this, op, "y", y);
@@ -564,6 +603,7 @@ public abstract class BackendBase : IBackend
     /// <inheritdoc/>
     public void ReduceSum(Tensor x, Tensor y, int outer, int reduce, int inner, bool accumulate)
     {
+        using var use = _use.Enter("ReduceSum");
         const string op = "ReduceSum";
         OpChecks.Positive(op, "outer", outer);
         OpChecks.Positive(op, "reduce", reduce);
@@ -603,6 +643,7 @@ public abstract class BackendBase : IBackend
     public void BatchNorm2dForwardTraining(Tensor x, Tensor gamma, Tensor beta, Tensor y, Tensor saveMean, Tensor saveInvStd,
         Tensor runningMean, Tensor runningVar, float momentum, float epsilon)
     {
+        using var use = _use.Enter("BatchNorm2dForwardTraining");
         const string op = "BatchNorm2dForwardTraining";
         int c = CheckBatchNormInput(op, x, epsilon);
         OpChecks.Float(this, op, "y", y);
@@ -618,6 +659,7 @@ public abstract class BackendBase : IBackend
     public void BatchNorm2dForwardInference(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
         float epsilon, Tensor y)
     {
+        using var use = _use.Enter("BatchNorm2dForwardInference");
         const string op = "BatchNorm2dForwardInference";
         int c = CheckBatchNormInput(op, x, epsilon);
         OpChecks.Float(this, op, "y", y);
@@ -630,6 +672,7 @@ public abstract class BackendBase : IBackend
     public void BatchNorm2dBackward(Tensor x, Tensor gradY, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
         Tensor gradX, Tensor gradGamma, Tensor gradBeta, bool accumulate)
     {
+        using var use = _use.Enter("BatchNorm2dBackward");
         const string op = "BatchNorm2dBackward";
         int c = CheckBatchNormInput(op, x, 1e-5f);
         OpChecks.Float(this, op, "gradY", gradY);
@@ -674,6 +717,7 @@ public abstract class BackendBase : IBackend
     /// <inheritdoc/>
     public void SgdStep(Tensor param, Tensor grad, Tensor velocity, float learningRate, float momentum, float weightDecay, bool nesterov)
     {
+        using var use = _use.Enter("SgdStep");
         const string op = "SgdStep";
         CheckOptimizerTensors(op, param, ("grad", grad), ("velocity", velocity));
         OpChecks.Finite(op, "learningRate", learningRate);
@@ -690,6 +734,7 @@ public abstract class BackendBase : IBackend
     public void AdamStep(Tensor param, Tensor grad, Tensor m, Tensor v, float learningRate, float beta1, float beta2, float epsilon,
         float weightDecay, bool decoupledWeightDecay, int step)
     {
+        using var use = _use.Enter("AdamStep");
         const string op = "AdamStep";
         CheckOptimizerTensors(op, param, ("grad", grad), ("m", m), ("v", v));
         OpChecks.Finite(op, "learningRate", learningRate);

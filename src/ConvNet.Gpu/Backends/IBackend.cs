@@ -8,6 +8,13 @@ namespace ConvNet.Gpu;
 /// or <see cref="Download(Tensor, Span{float})"/> to wait.
 /// Shapes in the docs: N batch, C input channels, K output channels, H/W spatial sizes.
 /// </summary>
+/// <remarks>
+/// Thread safety: a backend runs one compute op at a time. Its ops share per-backend scratch memory (convolution
+/// workspaces, the CUDA stream and its buffers), so an op called while another thread is inside one throws
+/// <see cref="ConcurrentUseException"/> naming both threads, before any work; results are never silently mixed.
+/// Ops called from different threads one after another are fine. Allocate, Upload and Download are safe from any
+/// thread on distinct tensors. For parallel work, give each thread its own backend.
+/// </remarks>
 public interface IBackend : IDisposable
 {
     /// <summary>Short name for logs and test names, e.g. "CPU", "CUDA (emulated)", "CUDA: NVIDIA H100 80GB HBM3".</summary>

@@ -12,6 +12,13 @@ namespace ConvNet.Gpu.Nn;
 /// then train with <see cref="Training.Trainer"/> or call <see cref="Forward"/>/<see cref="Backward(Tensor)"/> yourself.
 /// Everything runs through the model's <see cref="IBackend"/>; initialization is seeded and deterministic.
 /// </summary>
+/// <remarks>
+/// Thread safety: a model serves one thread at a time. Its layers keep activation and gradient buffers between
+/// calls, so two threads calling Forward, Predict, Evaluate or training at the same time would read each other's
+/// data; the later call throws <see cref="ConcurrentUseException"/> naming both threads instead. Calls from
+/// different threads one after the other are fine. For parallel inference, load one model per thread (each on its
+/// own backend: a backend, too, runs one compute op at a time).
+/// </remarks>
 /// <example>
 /// <code>
 /// using var model = new Sequential(backend, inputShape: (1, 28, 28), seed: 42)
@@ -49,7 +56,14 @@ public sealed class Sequential : IDisposable
         InputShape = inputShape;
         Seed = seed;
         Name = name;
+        UseGuard = new ConcurrencyGuard(() => $"model '{Name}'");
     }
+
+    /// <summary>
+    /// One thread at a time: Forward, Backward, TrainStep, Predict and Evaluate (and a Trainer's Fit) share the model's
+    /// activation buffers, so a call that overlaps another thread's throws <see cref="ConcurrentUseException"/>.
+    /// </summary>
+    internal ConcurrencyGuard UseGuard { get; }
 
     /// <summary>The backend.</summary>
     public IBackend Backend { get; }
@@ -217,6 +231,7 @@ public sealed class Sequential : IDisposable
     /// </summary>
     public Tensor Forward(Tensor input, bool training)
     {
+        using var use = UseGuard.Enter("Forward");
         ArgumentNullException.ThrowIfNull(input);
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (_layers.Count == 0) throw new InvalidOperationException($"Model '{Name}' has no layers.");
@@ -238,6 +253,7 @@ public sealed class Sequential : IDisposable
     /// </summary>
     public void Backward(Tensor gradOutput, Action<Layer>? layerDone)
     {
+        using var use = UseGuard.Enter("Backward");
         ArgumentNullException.ThrowIfNull(gradOutput);
         ObjectDisposedException.ThrowIf(_disposed, this);
         Tensor? g = gradOutput;
@@ -257,6 +273,7 @@ public sealed class Sequential : IDisposable
     /// </summary>
     public float TrainStep(Tensor input, Tensor targets, Loss loss, Optimizers.Optimizer optimizer)
     {
+        using var use = UseGuard.Enter("TrainStep");
         ArgumentNullException.ThrowIfNull(loss);
         ArgumentNullException.ThrowIfNull(optimizer);
         float value = loss.Forward(Forward(input, training: true), targets);
@@ -303,6 +320,7 @@ public sealed class Sequential : IDisposable
     /// </summary>
     public Prediction Predict(ReadOnlySpan<float> images, int count, int batchSize = 256)
     {
+        using var use = UseGuard.Enter("Predict");
         int classes = ClassCount();
         long sample = InputShape.ElementCount;
         if (count < 1 || images.Length != count * sample)
@@ -348,6 +366,7 @@ public sealed class Sequential : IDisposable
     /// </summary>
     public EvaluationResult Evaluate(ReadOnlySpan<float> images, ReadOnlySpan<int> labels, int batchSize = 256, ClassificationLoss? loss = null)
     {
+        using var use = UseGuard.Enter("Evaluate");
         int classes = ClassCount();
         int count = labels.Length;
         long sample = InputShape.ElementCount;

@@ -96,6 +96,7 @@ public sealed class Trainer : IDisposable
     /// </summary>
     public TrainingHistory Fit(Dataset train, TrainingOptions options)
     {
+        using var use = Model.UseGuard.Enter("Fit");
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(options);
         if (options.Epochs < 0) throw new ConvNetArgumentException($"Epochs must be >= 0, got {options.Epochs}.");
@@ -121,6 +122,10 @@ public sealed class Trainer : IDisposable
         {
             Shard = parallel?.Shard ?? DataShard.Whole,
         };
+        if (Position.Batch > loader.BatchesPerEpoch)
+            throw new ConvNetArgumentException(
+                $"The run stopped after batch {Position.Batch} of epoch {Position.Epoch + 1}, but the training set '{train.Source}' gives only " +
+                $"{loader.BatchesPerEpoch} batches of {options.BatchSize}; continue it on the data it was trained on.", nameof(train));
         float[]? validationImages = PrepareValidation(options);
         var history = new TrainingHistory { StopReason = StopReason.Completed };
         _parameters = Model.Parameters;
@@ -148,7 +153,7 @@ public sealed class Trainer : IDisposable
                 if (options.MaxSteps is long limit && Position.GlobalStep >= limit) return Finish(history, StopReason.MaxStepsReached, options);
                 var step = parallel is null
                     ? Step(batch.Images.Span, batch.Labels.Span, classes, options.NonFiniteLoss, epoch, batch.Index)
-                    : ParallelStep(parallel, batch, classes, options.NonFiniteLoss, epoch);
+                    : parallel.Step(this, batch, classes, options.NonFiniteLoss, epoch);
                 int n = step.Count; // the global batch when data-parallel: loss and accuracy are the global batch's
                 float loss = step.Loss;
                 bool skip = step.UpdateSkipped;
@@ -229,6 +234,7 @@ public sealed class Trainer : IDisposable
     /// </summary>
     public StepResult TrainStep(ReadOnlySpan<float> images, ReadOnlySpan<int> labels)
     {
+        using var use = Model.UseGuard.Enter("TrainStep");
         int classes = Model.OutputShape.Rank == 1 ? Model.OutputShape[0] : throw new InvalidOperationException(
             $"Model '{Model.Name}' outputs {Model.OutputShape}; a classifier must output class scores (F).");
         if (labels.Length < 1 || images.Length != labels.Length * Model.InputShape.ElementCount)
@@ -246,43 +252,8 @@ public sealed class Trainer : IDisposable
     /// <summary>The data-parallel setup of the current or last <see cref="Fit(Dataset, TrainingOptions)"/>, or null for one process.</summary>
     public DataParallel? DataParallel => _parallel;
 
-    // The data-parallel step: this rank's shard forward and backward (its loss gradient weighted by its share of the
-    // global batch), bucketed gradient all-reduce overlapping backward, then the same decision and update on every
-    // rank from the global loss. A rank with an empty shard (last batch smaller than the world) contributes zeros.
-    private StepResult ParallelStep(DataParallel parallel, DataBatch batch, int classes, NonFiniteLossPolicy policy, int epoch)
-    {
-        var parameters = _parameters ??= Model.Parameters;
-        parallel.BeginStep(batch, Position.GlobalStep);
-        int n = batch.Count;
-        float localLoss = 0f;
-        int localCorrect = 0;
-        if (n > 0)
-        {
-            var input = Model.InputBuffer(n);
-            input.Upload(batch.Images.Span);
-            var labelTensor = Model.LabelBuffer(n);
-            labelTensor.Upload(batch.Labels.Span);
-            localLoss = Loss.Forward(Model.Forward(input, training: true), labelTensor);
-            localCorrect = CountCorrect(batch.Labels.Span, classes);
-            var gradient = Loss.Backward();
-            parallel.ScaleLossGradient(gradient);
-            Model.Backward(gradient, parallel.LayerDone);
-        }
-        var (loss, correct) = parallel.FinishStep(localLoss, localCorrect, computed: n > 0);
-        bool skip = false;
-        if (!float.IsFinite(loss))
-        {
-            if (policy == NonFiniteLossPolicy.Throw) throw new NonFiniteLossException(epoch, batch.Index, Position.GlobalStep, loss);
-            skip = true;
-        }
-        else
-        {
-            Optimizer.Step(parameters);
-        }
-        return new StepResult(loss, correct, batch.GlobalCount, skip);
-    }
-
-    private int CountCorrect(ReadOnlySpan<int> labels, int classes)
+    /// <summary>Correct predictions among the loss's last probabilities for <paramref name="labels"/>.</summary>
+    internal int CountCorrect(ReadOnlySpan<int> labels, int classes)
     {
         int n = labels.Length;
         if (_probabilities.Length < n * classes) _probabilities = new float[n * classes];

@@ -129,11 +129,14 @@ public sealed class CheckpointCallback : TrainingCallback
     /// <summary>Best monitored value so far.</summary>
     public double? Best => _tracker?.Best;
 
-    /// <inheritdoc/>
+    /// <summary>Writes the checkpoints; in data-parallel training only rank 0 writes (every rank holds the same state).</summary>
     public override void OnEpochEnd(Trainer trainer, EpochMetrics metrics)
     {
+        ArgumentNullException.ThrowIfNull(trainer);
+        bool improved = _tracker is not null && _tracker.Update(metrics); // tracked on every rank: the metrics are global
+        if (trainer.DataParallel is { IsRoot: false }) return;
         System.IO.Directory.CreateDirectory(Directory);
         if (SaveLast) ModelCheckpoint.Save(LastPath, trainer);
-        if (_tracker is not null && _tracker.Update(metrics)) ModelCheckpoint.Save(BestPath, trainer);
+        if (improved) ModelCheckpoint.Save(BestPath, trainer);
     }
 }

@@ -25,6 +25,10 @@ public sealed class WinogradConvTests
         ["dilation 2 pad 2"] = (2, 3, 10, 66, 4, new Conv2dSpec(3, 3, padding: Padding2d.Symmetric(2), dilationH: 2, dilationW: 2)),
         ["dilation 2 odd sizes"] = (1, 2, 11, 67, 3, new Conv2dSpec(3, 3, padding: Padding2d.Symmetric(2), dilationH: 2, dilationW: 2)),
         ["dilation 3 pad 0"] = (1, 2, 12, 105, 3, new Conv2dSpec(3, 3, dilationH: 3, dilationW: 3)),
+        ["narrow rows: 14 wide (7 tiles per row, VGG block 2)"] = (2, 6, 14, 14, 5, Conv2dSpec.Square(3, padding: 1)),
+        ["narrow rows: 28 wide, blocks of tile rows"] = (1, 40, 28, 28, 48, Conv2dSpec.Square(3, padding: 1)),
+        ["narrow and odd: 5 wide, pad 0"] = (3, 3, 6, 7, 4, Conv2dSpec.Square(3)),
+        ["dilation 2, phases of 1 and 2 columns"] = (1, 2, 7, 5, 3, new Conv2dSpec(3, 3, padding: Padding2d.Symmetric(2), dilationH: 2, dilationW: 2)),
     };
 
     public static TheoryData<string> Names() => new(Geometries.Keys);
@@ -110,8 +114,10 @@ public sealed class WinogradConvTests
         var resnet = Conv2dSpec.Square(3, padding: 1).Resolve(TensorShape.Nchw(8, 64, 56, 56), 64);
         var wide5x5 = Conv2dSpec.Square(5, padding: 2).Resolve(TensorShape.Nchw(8, 32, 40, 40), 32);
         var strided = Conv2dSpec.Square(3, stride: 2, padding: 1).Resolve(TensorShape.Nchw(8, 64, 56, 56), 128);
+        var vgg = Conv2dSpec.Square(3, padding: 1).Resolve(TensorShape.Nchw(64, 64, 14, 14), 64);
         bool avx512 = System.Runtime.Intrinsics.X86.Avx512F.IsSupported;
         Assert.Equal(avx512 ? CpuConvAlgorithm.WinogradF2x3 : CpuConvAlgorithm.Im2ColGemm, cpu.ChooseConvAlgorithm(resnet, CpuConvPass.Forward).Algorithm);
+        Assert.Equal(avx512 ? CpuConvAlgorithm.WinogradF2x3 : CpuConvAlgorithm.Im2ColGemm, cpu.ChooseConvAlgorithm(vgg, CpuConvPass.Forward).Algorithm);
         Assert.Equal(avx512 ? CpuConvAlgorithm.WinogradF2x3 : CpuConvAlgorithm.Im2ColGemm, cpu.ChooseConvAlgorithm(resnet, CpuConvPass.BackwardWeights).Algorithm);
         Assert.Equal(CpuConvAlgorithm.Im2ColGemm, cpu.ChooseConvAlgorithm(strided, CpuConvPass.BackwardWeights).Algorithm);
         var c = cpu.ChooseConvAlgorithm(wide5x5, CpuConvPass.Forward);

@@ -285,4 +285,33 @@ public sealed class DataParallelTests
         Assert.True(device[0].BucketCount > 2, $"{device[0].BucketCount} buckets");
         Assert.Equal(4 * device[0].BucketCount, device[0].Calls); // 4 steps, every bucket once per step
     }
+
+    [Fact]
+    public void Only_rank_zero_writes_checkpoints_through_the_callback()
+    {
+        var data = SyntheticData.Squares(60, 3);
+        string root = Directory.CreateTempSubdirectory("convnet-dp-callback").FullName;
+        try
+        {
+            InProcessWorld.Run(2, c =>
+            {
+                string dir = Path.Combine(root, $"rank{c.Rank}");
+                using var backend = Backend.Cpu(1);
+                using var m = LeNetLike(backend);
+                using var opt = new Sgd(0.1f);
+                new Trainer(m, opt).Fit(data, new TrainingOptions
+                {
+                    Epochs = 1, BatchSize = 20, DataParallel = new DataParallel(c), Callbacks = [new CheckpointCallback(dir, monitor: "loss")],
+                });
+                return 0;
+            });
+            Assert.True(File.Exists(Path.Combine(root, "rank0", "last.ckpt")));
+            Assert.True(File.Exists(Path.Combine(root, "rank0", "best.ckpt")));
+            Assert.False(Directory.Exists(Path.Combine(root, "rank1")));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
 }

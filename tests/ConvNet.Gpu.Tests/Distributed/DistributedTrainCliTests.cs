@@ -9,7 +9,7 @@ namespace ConvNet.Gpu.Tests.Distributed;
 /// two runs give bit-identical weights; 2 ranks with global batch 64 end within a stated tolerance of one process with
 /// batch 64; mismatched ranks are refused at start-up; a killed rank ends the other with a clear error at once, a
 /// stopped (hung) rank within the collective timeout, and the last checkpoint stays loadable; ranks launched without
-/// --distributed are refused. About 40 s of CI time in all.
+/// --distributed are refused; a 2-rank checkpoint resumes in one process and on 3 ranks. About a minute of CI time.
 /// </summary>
 public sealed class DistributedTrainCliTests : IDisposable
 {
@@ -19,10 +19,11 @@ public sealed class DistributedTrainCliTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static List<string> Train(string output, params string[] extra) => TrainWithBatch(output, 64, extra);
+    private static List<string> Train(string output, params string[] extra) => TrainWithBatch(output, 64, 1, extra);
 
-    private static List<string> TrainWithBatch(string output, int batch, params string[] extra) =>
-        ["train", "--sample", "--limit", "640", "--epochs", "1", "--batch-size", batch.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    private static List<string> TrainWithBatch(string output, int batch, int epochs, params string[] extra) =>
+        ["train", "--sample", "--limit", "640", "--epochs", epochs.ToString(System.Globalization.CultureInfo.InvariantCulture),
+         "--batch-size", batch.ToString(System.Globalization.CultureInfo.InvariantCulture),
          "--device", "cpu", "--threads", "1", "--seed", "3", "--out", output, .. extra];
 
     private static float[] Weights(string checkpoint)
@@ -71,7 +72,7 @@ public sealed class DistributedTrainCliTests : IDisposable
         var r = MpiJob.Run(2, Cli, [], Limit, perRankArgs:
         [
             Train(Path.Combine(_dir, "m"), "--distributed"),
-            TrainWithBatch(Path.Combine(_dir, "m"), 32, "--distributed"),
+            TrainWithBatch(Path.Combine(_dir, "m"), 32, 1, "--distributed"),
         ]);
         Assert.NotEqual(0, r.ExitCode);
         Assert.Contains("batch size: rank 0 has 64, rank 1 has 32", r.Output, StringComparison.Ordinal);
@@ -115,5 +116,33 @@ public sealed class DistributedTrainCliTests : IDisposable
         using var cpu = Backend.Cpu(1);
         using var model = Sequential.Load(last, cpu); // the last complete checkpoint stays loadable
         Assert.True(model.TrainableParameterCount > 0);
+    }
+
+    [Fact]
+    public async Task A_two_rank_checkpoint_resumes_in_one_process_and_on_three_ranks()
+    {
+        var first = TwoRanks("r"); // one epoch on 2 ranks
+        Assert.True(first.ExitCode == 0, first.ToString());
+        string checkpoint = Path.Combine(_dir, "r", "last.ckpt");
+        List<string> Resume(string output) =>
+            ["train", "--resume", checkpoint, "--epochs", "2", "--sample", "--limit", "640", "--device", "cpu", "--threads", "1", "--out", output];
+
+        int one = await ConvNet.Gpu.Cli.Program.RunAsync([.. Resume(Path.Combine(_dir, "r1"))], TextWriter.Null, TextWriter.Null, TestContext.Current.CancellationToken);
+        Assert.Equal(0, one);
+        var three = MpiJob.Run(3, Cli, [.. Resume(Path.Combine(_dir, "r3")), "--distributed"], Limit);
+        Assert.True(three.ExitCode == 0, three.ToString());
+        Assert.Contains("Resume:", three.Output, StringComparison.Ordinal);
+        int straight = await ConvNet.Gpu.Cli.Program.RunAsync([.. TrainWithBatch(Path.Combine(_dir, "s"), 64, 2)],
+            TextWriter.Null, TextWriter.Null, TestContext.Current.CancellationToken);
+        Assert.Equal(0, straight);
+
+        float[] expected = Weights(Path.Combine(_dir, "s", "final.ckpt"));
+        foreach (string run in new[] { "r1", "r3" })
+        {
+            float[] w = Weights(Path.Combine(_dir, run, "final.ckpt"));
+            double worst = 0;
+            for (int i = 0; i < w.Length; i++) worst = Math.Max(worst, Math.Abs(w[i] - expected[i]));
+            Assert.True(worst <= 1e-4, $"{run}: max |difference| from an uninterrupted 2-epoch run {worst:E2}"); // tolerance as above
+        }
     }
 }

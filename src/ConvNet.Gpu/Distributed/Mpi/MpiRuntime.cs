@@ -142,6 +142,7 @@ internal sealed class MpiRuntime
     public void Abort(int exitCode)
     {
         Finalized = true;
+        // Its status is not checked: MPI_Abort does not return when it works, and when it fails we are already ending.
         MpiNative.MPI_Abort(World, exitCode);
     }
 }

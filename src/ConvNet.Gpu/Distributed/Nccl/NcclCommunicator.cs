@@ -159,7 +159,7 @@ public sealed class NcclCommunicator : IDeviceCollectives, IDisposable
             Check(asyncError, "NCCL asynchronous error");
             if (clock.Elapsed > Timeout)
             {
-                NcclNative.ncclCommAbort(_comm);
+                NcclNative.ncclCommAbort(_comm); // status unchecked: we are failing with the timeout either way
                 _comm = 0;
                 throw new CollectiveTimeoutException("NCCL all-reduce", Rank,
                     Enumerable.Range(0, WorldSize).Where(r => r != Rank).ToList(), Timeout);

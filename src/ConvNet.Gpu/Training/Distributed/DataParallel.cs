@@ -43,6 +43,7 @@ public sealed class DataParallel : IDisposable
 {
     private GradientBuckets? _buckets;
     private Sequential? _model;
+    private IReadOnlyList<Parameter> _parameters = [];
     private readonly Stopwatch _stepClock = new();
     private TimeSpan _communication, _exposed;
     private float _weight = 1f;
@@ -107,6 +108,7 @@ public sealed class DataParallel : IDisposable
         if (!ReferenceEquals(_model, model))
         {
             _model = model;
+            _parameters = model.Parameters;
             _buckets?.Dispose();
             _buckets = new GradientBuckets(model, Options.BucketBytes, Device);
             _dropouts = model.DropoutLayers().Select(d => (d.Layer, 0UL)).ToArray();
@@ -131,8 +133,43 @@ public sealed class DataParallel : IDisposable
         _model = null;
     }
 
+    /// <summary>
+    /// One data-parallel step of <paramref name="trainer"/> (called by <see cref="Trainer.Fit(Dataset, TrainingOptions)"/>):
+    /// this rank's shard forward and backward, its loss gradient weighted by its share of the global batch, the
+    /// bucketed gradient all-reduce overlapping backward, then the same non-finite-loss decision and optimizer update on
+    /// every rank from the global loss. A rank with an empty shard (last batch smaller than the world) contributes zeros.
+    /// Returns the global batch's loss, correct count and size.
+    /// </summary>
+    internal StepResult Step(Trainer trainer, DataBatch batch, int classes, NonFiniteLossPolicy policy, int epoch)
+    {
+        var model = trainer.Model;
+        var loss = trainer.Loss;
+        BeginStep(batch, trainer.Position.GlobalStep);
+        int n = batch.Count;
+        float localLoss = 0f;
+        int localCorrect = 0;
+        if (n > 0)
+        {
+            var input = model.InputBuffer(n);
+            input.Upload(batch.Images.Span);
+            var labels = model.LabelBuffer(n);
+            labels.Upload(batch.Labels.Span);
+            localLoss = loss.Forward(model.Forward(input, training: true), labels);
+            localCorrect = trainer.CountCorrect(batch.Labels.Span, classes);
+            var gradient = loss.Backward();
+            if (_weight != 1f) gradient.Backend.Scale(gradient, _weight, gradient);
+            model.Backward(gradient, LayerDone);
+        }
+        var (globalLoss, correct) = FinishStep(localLoss, localCorrect, computed: n > 0);
+        bool skip = !float.IsFinite(globalLoss);
+        if (skip && policy == NonFiniteLossPolicy.Throw)
+            throw new NonFiniteLossException(epoch, batch.Index, trainer.Position.GlobalStep, globalLoss);
+        if (!skip) trainer.Optimizer.Step(_parameters);
+        return new StepResult(globalLoss, correct, batch.GlobalCount, skip);
+    }
+
     /// <summary>Prepares one step of a global batch: this rank's loss weight and the dropout streams.</summary>
-    internal void BeginStep(DataBatch batch, long globalStep)
+    private void BeginStep(DataBatch batch, long globalStep)
     {
         _stepClock.Restart();
         _step = globalStep;
@@ -150,14 +187,8 @@ public sealed class DataParallel : IDisposable
         }
     }
 
-    /// <summary>Scales the loss gradient by this rank's share of the global batch (n_r / B); a no-op for one rank.</summary>
-    internal void ScaleLossGradient(Tensor gradient)
-    {
-        if (_weight != 1f) gradient.Backend.Scale(gradient, _weight, gradient);
-    }
-
     /// <summary>The layer-completion callback for backward (starts full buckets).</summary>
-    internal void LayerDone(Layer layer)
+    private void LayerDone(Layer layer)
     {
         long t0 = Stopwatch.GetTimestamp();
         _buckets!.LayerDone(layer, Collectives, _step);
@@ -167,7 +198,7 @@ public sealed class DataParallel : IDisposable
     /// <summary>
     /// Finishes the gradient all-reduce; returns the global batch's mean loss and correct count, identical on every rank.
     /// </summary>
-    internal (float Loss, int Correct) FinishStep(float localLoss, int localCorrect, bool computed)
+    private (float Loss, int Correct) FinishStep(float localLoss, int localCorrect, bool computed)
     {
         long t0 = Stopwatch.GetTimestamp();
         var (loss, correct) = _buckets!.Finish(Collectives, _step, computed ? localLoss * _weight : 0f, computed ? localCorrect : 0, computed, out var wait);

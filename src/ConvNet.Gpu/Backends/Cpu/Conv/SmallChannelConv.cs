@@ -45,11 +45,13 @@ internal static unsafe class SmallChannelConv
         (double)g.C / Lanes * g.OutputPlane / g.InputPlane >= 0.5;
 
     /// <summary>
-    /// Backward-weights applies: one group, C &lt;= 8, and either the pixel-lane kernel (<see cref="PixelLanes"/>) or
-    /// K in [4, 16] with C*KH*KW &lt;= 28 taps (two accumulator blocks).
+    /// Backward-weights applies: one group, C &lt;= 8, and either the pixel-lane kernel (<see cref="PixelLanes"/>) or the
+    /// channel-lane one with K in [8, 16] (any number of taps, in blocks of 14: LeNet C3's 150), or K in [4, 8) with
+    /// C*KH*KW &lt;= 28 taps (two blocks; with fewer live lanes, more blocks would cost more than im2col + GEMM).
     /// </summary>
     public static bool AppliesBackwardWeights(Conv2dGeometry g) =>
-        IsSupported && g.Groups == 1 && g.C <= 8 && (PixelLanes(g) || g.K >= 4 && g.K <= Lanes && g.C * g.KH * g.KW <= 2 * MaxBlock);
+        IsSupported && g.Groups == 1 && g.C <= 8 &&
+        (PixelLanes(g) || g.K >= 8 && g.K <= Lanes || g.K >= 4 && g.K < 8 && g.C * g.KH * g.KW <= 2 * MaxBlock);
 
     /// <summary>
     /// Whether the pixel-lane kernels (<see cref="SmallChannelRows"/>: 32 pixels of a row per accumulator pair, one pair

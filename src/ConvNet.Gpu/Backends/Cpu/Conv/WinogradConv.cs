@@ -38,9 +38,6 @@ internal static unsafe class WinogradConv
         int d = g.DH;
         if (g.PadTop % d != 0 || g.PadLeft % d != 0) return $"padding (top {g.PadTop}, left {g.PadLeft}) is not a multiple of the dilation {d}";
         if (backwardData && (g.PadTop / d > 2 || g.PadLeft / d > 2)) return $"padding / dilation above 2 (top {g.PadTop}, left {g.PadLeft}, dilation {d})";
-        // Every phase's output view must be at least 16 tiles (32 columns) wide for the vector transforms.
-        int narrowest = backwardData ? g.W / d : g.OW / d;
-        if (narrowest < 2 * WinogradTransforms.Lanes) return $"phase width {narrowest} below {2 * WinogradTransforms.Lanes}";
         return null;
     }
 
@@ -131,6 +128,7 @@ internal static unsafe class WinogradConv
         int slot, Func<int, long, nint> scratch)
     {
         int tilesH = (output.Rows + 1) / 2, tilesW = (output.Cols + 1) / 2;
+        if (tilesH == 0 || tilesW == 0) return; // a phase with no outputs (dilation wider than the output)
         // Tile rows per block: V and M (16 x (cin + cout) x tiles) within BlockFloats, at least one row.
         int rowsPerBlock = (int)Math.Clamp(BlockFloats / (16L * (cin + cout) * tilesW), 1, tilesH);
         int maxTiles = rowsPerBlock * tilesW;
@@ -178,7 +176,7 @@ internal static unsafe class WinogradConv
                     float* mt = m + (long)k * tiles + (th - th0) * tilesW;
                     for (int tw0 = 0; tw0 < tilesW; tw0 += WinogradTransforms.Lanes)
                     {
-                        int tw = Math.Min(tw0, tilesW - WinogradTransforms.Lanes);
+                        int tw = Math.Max(0, Math.Min(tw0, tilesW - WinogradTransforms.Lanes));
                         WinogradTransforms.Output16(mt + tw, mStride, out0 + 2 * tw, out1 + 2 * tw);
                     }
                     StoreRow(output, k, 2 * th, out0, b, bias != null);
@@ -203,7 +201,7 @@ internal static unsafe class WinogradConv
                 float* vt = v + (long)c * tiles + (th - th0) * tilesW;
                 for (int tw0 = 0; tw0 < tilesW; tw0 += WinogradTransforms.Lanes)
                 {
-                    int tw = Math.Min(tw0, tilesW - WinogradTransforms.Lanes);
+                    int tw = Math.Max(0, Math.Min(tw0, tilesW - WinogradTransforms.Lanes));
                     WinogradTransforms.Input16(rows + 2 * tw, rows + rowLength + 2 * tw, rows + 2 * rowLength + 2 * tw,
                         rows + 3 * rowLength + 2 * tw, vt + tw, vStride);
                 }

@@ -16,7 +16,9 @@ namespace ConvNet.Gpu.Backends.Cpu.Conv;
 /// The 16 products (xi = 4i + j) of every (channel, tile) are summed over channels by 16 GEMMs in the caller.
 /// The input and output transforms run on 16 horizontally adjacent tiles at once (one AVX-512 vector per patch entry);
 /// a row whose tile count is not a multiple of 16 ends with a block shifted left, which recomputes a few tiles with
-/// identical results (so every value is written the same way whichever block wrote it last).
+/// identical results (so every value is written the same way whichever block wrote it last). A row of fewer than 16
+/// tiles is one block whose extra lanes transform padding and spill into the next row's (or the next channel's) slots,
+/// which are written afterwards, or into slack past the last one; they never reach an output.
 /// </summary>
 internal static unsafe class WinogradTransforms
 {

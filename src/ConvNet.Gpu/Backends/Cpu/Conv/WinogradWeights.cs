@@ -66,6 +66,7 @@ internal static unsafe class WinogradWeights
         Func<int, long, nint> scratch)
     {
         int tilesH = (grad.Rows + 1) / 2, tilesW = (grad.Cols + 1) / 2;
+        if (tilesH == 0 || tilesW == 0) return;
         int rowsPerBlock = (int)Math.Clamp(BlockFloats / (16L * (cin + cout) * tilesW), 1, tilesH);
         int maxTiles = rowsPerBlock * tilesW, rowLength = 2 * tilesW + 64;
         long vStride = (long)cin * maxTiles + 16, uStride = (long)cout * maxTiles + 16;
@@ -85,7 +86,7 @@ internal static unsafe class WinogradWeights
                     float* ut = u + (long)k * tiles + (th - th0) * tilesW;
                     for (int tw0 = 0; tw0 < tilesW; tw0 += WinogradTransforms.Lanes)
                     {
-                        int tw = Math.Min(tw0, tilesW - WinogradTransforms.Lanes);
+                        int tw = Math.Max(0, Math.Min(tw0, tilesW - WinogradTransforms.Lanes));
                         WinogradTransforms.Gradient16(rows + 2 * tw, rows + rowLength + 2 * tw, ut + tw, uStride);
                     }
                 }
