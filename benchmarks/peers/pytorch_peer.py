@@ -143,16 +143,23 @@ def graph_step(model, opt, x, y):
     return graph.replay
 
 
+def modes_with_data(name, row, device, images, skipped):
+    """Yields (mode, model, optimizer, images x, labels y) for "eager" and, on CUDA, "graph" (noting in `skipped` why
+    not elsewhere): a fresh model from the same seed and `images` random images already on the device for each."""
+    for mode in ("eager", "graph"):
+        if mode == "graph" and device != "cuda":
+            skipped.append(f"{name}-{row}-graph: CUDA graphs need a CUDA device")
+            continue
+        model, opt = make_model(name, device)
+        x = torch.rand(images, 1, 28, 28, device=device)
+        y = torch.randint(0, 10, (images,), device=device)
+        yield mode, model, opt, x, y
+
+
 def step_rows(name, device, batch, repeats, skipped):
     """One training step on a fixed device batch, as our TrainingStepBenchmarks: eager, and on CUDA also a CUDA graph."""
     rows = []
-    for mode in ("eager", "graph"):
-        if mode == "graph" and device != "cuda":
-            skipped.append(f"{name}-step-graph: CUDA graphs need a CUDA device")
-            continue
-        model, opt = make_model(name, device)
-        x = torch.rand(batch, 1, 28, 28, device=device)
-        y = torch.randint(0, 10, (batch,), device=device)
+    for mode, model, opt, x, y in modes_with_data(name, "step", device, batch, skipped):
         step = (lambda: train_step(model, opt, x, y)) if mode == "eager" else graph_step(model, opt, x, y)
         ms = median_ms(step, device, repeats)
         op = f"{name}-step" if mode == "eager" else f"{name}-step-graph"
@@ -165,13 +172,7 @@ def epoch_rows(name, device, batch, images, skipped):
     batch (the batch copied into the graph's static input first). The graph needs full batches, so it runs
     images // batch of them and reports its own image count."""
     rows = []
-    for mode in ("eager", "graph"):
-        if mode == "graph" and device != "cuda":
-            skipped.append(f"{name}-epoch-graph: CUDA graphs need a CUDA device")
-            continue
-        model, opt = make_model(name, device)
-        x = torch.rand(images, 1, 28, 28, device=device)
-        y = torch.randint(0, 10, (images,), device=device)
+    for mode, model, opt, x, y in modes_with_data(name, "epoch", device, images, skipped):
         if mode == "eager":
             def step(i):
                 train_step(model, opt, x[i:i + batch], y[i:i + batch])
