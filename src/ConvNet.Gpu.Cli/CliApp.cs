@@ -70,6 +70,7 @@ internal sealed class CliApp
         root.Subcommands.Add(TrainCommand.Create(this));
         root.Subcommands.Add(EvaluateCommand.Create(this));
         root.Subcommands.Add(SummaryCommand.Create(this));
+        root.Subcommands.Add(ExportCommand.Create(this));
         root.Subcommands.Add(InfoCommand.Create(this));
         root.Subcommands.Add(BenchCommand.Create(this));
         root.SetAction(parse =>

@@ -24,6 +24,7 @@ internal static class ErrorClassifier
             _ when EngineErrors.IsDeviceError(ex) => (ExitCodes.Device, ex.Message),
             _ when EngineErrors.IsDataError(ex) => (ExitCodes.Data, ex.Message),
             ConvNetArgumentException => (ExitCodes.Usage, ex.Message),
+            ConvNet.Gpu.Onnx.OnnxExportException => (ExitCodes.Usage, ex.Message),
             OutOfMemoryException => (ExitCodes.InternalError, "out of host memory; try a smaller --batch-size or --limit."),
             _ => (ExitCodes.InternalError, $"internal error ({ex.GetType().Name}): {ex.Message}"),
         };

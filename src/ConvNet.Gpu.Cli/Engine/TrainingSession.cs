@@ -258,6 +258,27 @@ internal sealed class TrainingSession : IDisposable
     }
 
     /// <summary>
+    /// Exports the model to ONNX at <paramref name="path"/> (atomically), with the input normalization it was trained
+    /// with in the metadata ("convnet.normalization_mean", "convnet.normalization_std", "convnet.model").
+    /// Returns the normalization, which a runtime must apply to [0, 1] pixels before feeding the model.
+    /// </summary>
+    public Normalization ExportOnnx(string path, ConvNet.Gpu.Onnx.OnnxExportOptions options)
+    {
+        var metadata = new Dictionary<string, string>(options.Metadata ?? new Dictionary<string, string>())
+        {
+            ["convnet.model"] = ModelName,
+            ["convnet.normalization_mean"] = _normalization.Mean.ToString("R", CultureInfo.InvariantCulture),
+            ["convnet.normalization_std"] = _normalization.Std.ToString("R", CultureInfo.InvariantCulture),
+            ["convnet.input"] = "pixels scaled to [0, 1], then (x - convnet.normalization_mean) / convnet.normalization_std",
+        };
+        ConvNet.Gpu.Onnx.OnnxExport.ExportOnnx(_model, path, options with { Metadata = metadata });
+        return _normalization;
+    }
+
+    /// <summary>The model's per-sample input and output shapes.</summary>
+    public (TensorShape Input, TensorShape Output) Shapes => (_model.InputShape, _model.OutputShape);
+
+    /// <summary>
     /// Writes a training checkpoint with the model, optimizer, position and the run's metadata (model name, input
     /// normalization) in one atomic write; a failure (full disk, permissions) is exit code 6 and leaves any previous
     /// file at <paramref name="path"/> as it was.
