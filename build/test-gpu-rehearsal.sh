@@ -6,7 +6,8 @@
 #   1. the run must pass and its results file must hold what a GPU run records: passing CUDA test counts, the
 #      side-by-side table's rows, the training run's accuracy, the versions of the (stand-in) driver and cuBLAS;
 #   2. a run whose tests fail (the stand-in given too little device memory) must exit non-zero and still write the
-#      results file, naming the failures.
+#      results file, naming the failures;
+#   3. on a CUDA 12.8 driver with only cuBLAS 13 (nothing usable) the kit must report why and not fail.
 # So a broken bundle, script or results writer fails CI long before a GPU is lent.
 # Usage: build/test-gpu-rehearsal.sh   (after dotnet build / dotnet test of the solution in Release)
 set -euo pipefail
@@ -64,5 +65,19 @@ grep -qE '^\| tests \| \*\*failed\*\*' "$work/failing/results.md" || fail "the f
 grep -qE '^Tests: [0-9]+ passed, [1-9][0-9]* failed' "$work/failing/results.md" || fail "the failing run's results.md has no failure count"
 grep -qE '^- `ConvNet\.Gpu\.Tests\.Cuda\.' "$work/failing/results.md" || fail "the failing run's results.md does not list the failed tests"
 
+# A CUDA 12.8 driver host with only cuBLAS 13 installed (no cuBLAS it can run): the kit reports and does not crash.
+# The env stage passes saying why CUDA is unusable, the stages that need CUDA end "unavailable" with that reason, and
+# the run exits 0 (nothing failed).
+echo "gpu rehearsal: a CUDA 12 driver without a usable cuBLAS is reported, not crashed on" >&2
+mkdir -p "$work/only13"
+cp "$work/driver/libcuda.so.1" "$work/driver/libcublas.so.13" "$work/only13/"
+env LD_LIBRARY_PATH="$work/only13" FAKE_CUDA_DRIVER_VERSION=12080 OUT="$work/old-driver" bash "$kit/gpu-run.sh" --only env,train \
+  > "$work/old-driver.log" 2>&1 || { cat "$work/old-driver.log" >&2; fail "gpu-run.sh failed on a CUDA 12.8 driver host without cuBLAS 12"; }
+old="$work/old-driver/results.md"
+grep -qE '^\| env \| \*\*passed\*\*' "$old" || fail "CUDA 12 host: the env stage did not pass"
+grep -qE '^\| train \| \*\*unavailable\*\* .*no cuBLAS this driver \(CUDA 12\.8\) can run' "$old" \
+  || { cat "$old" >&2; fail "CUDA 12 host: the train stage does not say CUDA is unavailable and why"; }
+grep -qE '^\| ConvNet\.Gpu CUDA \| unavailable: cuBLAS unusable' "$old" || fail "CUDA 12 host: results.md lacks the reason"
+
 passed=$(grep -oE '^Tests: [0-9]+' "$results" | grep -oE '[0-9]+')
-echo "gpu rehearsal: OK in $(( $(date +%s) - t0 ))s (bundle $(du -m "$work/build/convnet-gpu-bundle.tar.xz" | cut -f1) MB at xz -0; $passed CUDA tests passed on the stand-in; the failing run exited non-zero with its results written)"
+echo "gpu rehearsal: OK in $(( $(date +%s) - t0 ))s (bundle $(du -m "$work/build/convnet-gpu-bundle.tar.xz" | cut -f1) MB at xz -0; $passed CUDA tests passed on the stand-in; the failing run exited non-zero with its results written; a CUDA 12 driver host without cuBLAS 12 was reported)"
