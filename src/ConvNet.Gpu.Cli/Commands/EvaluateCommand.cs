@@ -12,18 +12,21 @@ internal static class EvaluateCommand
     /// <summary>Builds the command.</summary>
     public static Command Create(CliApp app)
     {
-        var checkpoint = new Option<string>("--checkpoint", "-c") { Description = "The checkpoint to evaluate (e.g. out/lenet5/best.ckpt).", Required = true };
-        var data = new Option<string?>("--data", "-d") { Description = "Directory with the Fashion-MNIST IDX files. Default: $CONVNET_DATA, /usr/share/datasets/fashion-mnist, then the built-in sample." };
+        var checkpoint = CommonOptions.OptionalPath("--checkpoint", "The checkpoint to evaluate (e.g. out/lenet5/best.ckpt).", "-c");
+        checkpoint.Required = true;
+        var data = CommonOptions.OptionalPath("--data", "Directory with the Fashion-MNIST IDX files. Default: $CONVNET_DATA, /usr/share/datasets/fashion-mnist, then the built-in sample.", "-d");
         var sample = new Option<bool>("--sample") { Description = "Evaluate on the sample built into convnet." };
         var device = TrainCommand.DeviceOption();
         var limit = CommonOptions.OptionalInt("--limit", "Use only the first N test images.", 1);
         var command = new Command("evaluate", "Evaluate a checkpoint on the Fashion-MNIST test set.") { checkpoint, data, sample, device, limit };
-        command.SetAction(parse => Run(app.Console, parse.GetValue(checkpoint)!, parse.GetValue(data), parse.GetValue(sample),
-            TrainCommand.ParseDevice(parse.GetValue(device)!), parse.GetValue(limit)));
+        command.SetAction((parse, ct) => Task.FromResult(Run(app.Console, parse.GetValue(checkpoint)!, parse.GetValue(data), parse.GetValue(sample),
+            TrainCommand.ParseDevice(parse.GetValue(device)!), parse.GetValue(limit), ct)));
         return command;
     }
 
-    private static int Run(CliConsole console, string checkpoint, string? dataDirectory, bool useSample, DeviceRequest deviceRequest, int? limit)
+    /// <summary>Evaluates; Ctrl-C (<paramref name="ct"/>) stops it before or after the test pass with exit code 130, printing no result.</summary>
+    private static int Run(CliConsole console, string checkpoint, string? dataDirectory, bool useSample, DeviceRequest deviceRequest, int? limit,
+        CancellationToken ct)
     {
         string path = Path.GetFullPath(checkpoint);
         if (!File.Exists(path)) throw CliException.CheckpointError($"the checkpoint does not exist: {path}");
@@ -36,7 +39,9 @@ internal static class EvaluateCommand
         console.Note("Data:", $"{data.Description}; {data.Test.Count:N0} test images");
         console.Note("Device:", $"{backend.Name} ({device.Reason})");
 
+        ct.ThrowIfCancellationRequested();
         EvaluationResult result = session.Evaluate(data.Test);
+        ct.ThrowIfCancellationRequested();
         IReadOnlyList<string> names = data.Test.ClassNames;
         int n = names.Count;
         var table = new Table().Border(TableBorder.Rounded).Title("[bold]confusion matrix[/] (rows: true class, columns: predicted)").AddColumn("true \\ predicted");

@@ -15,17 +15,16 @@ internal static class TrainCommand
     public static Command Create(CliApp app)
     {
         var model = CommonOptions.Choice("--model", "The network to train.", ModelNames.LeNet5, "model", ModelNames.All, "-m");
-        var data = new Option<string?>("--data", "-d")
-        {
-            Description = "Directory with the four Fashion-MNIST IDX files (raw or .gz). Default: $CONVNET_DATA, then /usr/share/datasets/fashion-mnist, then the sample built into convnet.",
-        };
+        var data = CommonOptions.OptionalPath("--data",
+            "Directory with the four Fashion-MNIST IDX files (raw or .gz). Default: $CONVNET_DATA, then /usr/share/datasets/fashion-mnist, then the sample built into convnet.", "-d");
         var sample = new Option<bool>("--sample")
         {
             Description = "Train on the small Fashion-MNIST sample built into convnet, even when the full set is installed.",
         };
         var epochs = CommonOptions.Int("--epochs", "Number of epochs (a resumed run continues up to this many). Default: 10.", 10, 1, "-e");
         var batchSize = CommonOptions.Int("--batch-size", "Mini-batch size. Default: 64.", 64, 1, "-b");
-        var lr = CommonOptions.OptionalPositiveDouble("--lr", "Learning rate. Default: 0.001 for adam/adamw, 0.05 for sgd (momentum 0.9).");
+        var lr = CommonOptions.OptionalPositiveFloat("--lr",
+            "Learning rate. Default: 0.001 for adam/adamw, 0.05 for sgd (momentum 0.9). With --resume: continue with this rate instead of the checkpoint's.");
         var optimizer = CommonOptions.Choice("--optimizer", "The optimizer.", "adam", "optimizer", ModelNames.Optimizers);
         var device = DeviceOption();
         var seed = new Option<ulong>("--seed")
@@ -33,14 +32,11 @@ internal static class TrainCommand
             Description = "Seed of weight initialization, shuffling and dropout. Default: 42.",
             DefaultValueFactory = _ => 42,
         };
-        var output = new Option<string?>("--out", "-o")
-        {
-            Description = "Output directory for checkpoints, metrics.json and report.html. Default: out/<model> (or the resumed checkpoint's directory).",
-        };
-        var resume = new Option<string?>("--resume")
-        {
-            Description = "Continue an interrupted run from this checkpoint (same epoch and batch position).",
-        };
+        var output = CommonOptions.OptionalPath("--out",
+            "Output directory for checkpoints, metrics.json and report.html. Default: out/<model> (or the resumed checkpoint's directory).", "-o");
+        var resume = CommonOptions.OptionalPath("--resume",
+            "Continue an interrupted run from this checkpoint (same epoch and batch position). --lr is honoured, --batch-size at an epoch boundary; " +
+            "another --optimizer or --seed is refused.");
         var tf32 = new Option<bool>("--tf32") { Description = "Let cuBLAS use TF32 tensor cores (faster on Ampere and newer, ~1e-3 relative error)." };
         var limit = CommonOptions.OptionalInt("--limit", "Use only the first N training images (and at most N test images); handy for quick tries.", 1);
         var maxLossRatio = CommonOptions.OptionalPositiveDouble("--max-loss-ratio",
@@ -73,10 +69,13 @@ internal static class TrainCommand
                 UseSample = parse.GetValue(sample),
                 Epochs = parse.GetValue(epochs),
                 BatchSize = parse.GetValue(batchSize),
+                BatchSizeGiven = parse.GetResult(batchSize) is { Implicit: false },
                 LearningRate = parse.GetValue(lr),
                 Optimizer = parse.GetValue(optimizer)!,
+                OptimizerGiven = parse.GetResult(optimizer) is { Implicit: false },
                 Device = ParseDevice(parse.GetValue(device)!),
                 Seed = parse.GetValue(seed),
+                SeedGiven = parse.GetResult(seed) is { Implicit: false },
                 OutputDirectory = parse.GetValue(output),
                 Resume = parse.GetValue(resume),
                 Tf32 = parse.GetValue(tf32),

@@ -58,6 +58,53 @@ internal static class CommonOptions
             },
         };
 
+    /// <summary>
+    /// An optional learning-rate-like option: a positive number that is a normal float32 (1.18e-38 to 3.4e38), since the
+    /// optimizers compute in float32 and a smaller value would silently become 0 (or lose its precision).
+    /// </summary>
+    public static Option<double?> OptionalPositiveFloat(string name, string description, params string[] aliases) =>
+        new(name, aliases)
+        {
+            Description = description,
+            CustomParser = r =>
+            {
+                if (r.Tokens.Count == 0) return null;
+                string text = r.Tokens[0].Value;
+                if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v))
+                {
+                    r.AddError($"{name} must be a number, got '{text}'.");
+                    return null;
+                }
+                if (v <= 0)
+                {
+                    r.AddError($"{name} must be greater than 0, got '{text}'.");
+                    return null;
+                }
+                float f = (float)v;
+                if (!float.IsNormal(f))
+                {
+                    r.AddError(FormattableString.Invariant(
+                        $"{name} {text} is outside what float32 can hold (1.18E-38 to 3.4E+38): training would use {f}."));
+                    return null;
+                }
+                return v;
+            },
+        };
+
+    /// <summary>An optional path option (null when absent) that must not be empty or blank.</summary>
+    public static Option<string?> OptionalPath(string name, string description, params string[] aliases) =>
+        new(name, aliases)
+        {
+            Description = description,
+            CustomParser = r =>
+            {
+                if (r.Tokens.Count == 0) return null;
+                string text = r.Tokens[0].Value;
+                if (string.IsNullOrWhiteSpace(text)) r.AddError($"{name} must not be empty; give a path, or leave the option out for the default.");
+                return text;
+            },
+        };
+
     /// <summary>A string option restricted to <paramref name="allowed"/> (case-insensitive); the error lists the valid values.</summary>
     public static Option<string> Choice(string name, string description, string defaultValue, string what,
         IReadOnlyList<string> allowed, params string[] aliases) =>

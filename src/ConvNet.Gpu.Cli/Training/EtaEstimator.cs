@@ -6,13 +6,15 @@ namespace ConvNet.Gpu.Cli.Training;
 /// Estimates the time left in a run from the batches trained so far in this process (a resumed run measures afresh)
 /// plus the measured duration of the per-epoch test passes.
 /// </summary>
-internal sealed class EtaEstimator(int totalBatches, int epochsLeftToEvaluate)
+internal sealed class EtaEstimator(long totalBatches, int epochsLeftToEvaluate)
 {
     private readonly Stopwatch _training = new();
-    private int _batchesDone;
+    private long _batchesDone;
     private int _evaluationsLeft = epochsLeftToEvaluate;
     private double _evaluationSeconds = double.NaN;
-    private int _remainingBatches = totalBatches;
+    private long _remainingBatches = totalBatches;
+
+    private static readonly double MaxSeconds = TimeSpan.MaxValue.TotalSeconds / 2;
 
     /// <summary>Starts or resumes the training clock (stopped during evaluation).</summary>
     public void StartTraining() => _training.Start();
@@ -43,7 +45,8 @@ internal sealed class EtaEstimator(int totalBatches, int epochsLeftToEvaluate)
             double perBatch = _training.Elapsed.TotalSeconds / _batchesDone;
             double evaluation = double.IsNaN(_evaluationSeconds) ? perBatch * 20 : _evaluationSeconds; // guess until measured
             double seconds = Math.Max(0, _remainingBatches) * perBatch + Math.Max(0, _evaluationsLeft) * evaluation;
-            return TimeSpan.FromSeconds(seconds);
+            // Runs of billions of epochs exceed TimeSpan (about 29,000 years); such an estimate is shown as its maximum.
+            return seconds < MaxSeconds ? TimeSpan.FromSeconds(seconds) : TimeSpan.MaxValue;
         }
     }
 }

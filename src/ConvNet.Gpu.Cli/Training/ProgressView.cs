@@ -45,5 +45,7 @@ internal abstract class ProgressView
 
     /// <summary>Formats an ETA as h:mm:ss (or "--" when unknown).</summary>
     public static string FormatEta(TimeSpan? eta) =>
-        eta is not { } t ? "--:--" : t.TotalHours >= 1 ? $"{(int)t.TotalHours}:{t.Minutes:00}:{t.Seconds:00}" : $"{t.Minutes:00}:{t.Seconds:00}";
+        eta is not { } t ? "--:--"
+        : t.TotalHours >= 100_000 ? ">100000 h" // years: hours:minutes would be noise (and overflow an int)
+        : t.TotalHours >= 1 ? $"{(int)t.TotalHours}:{t.Minutes:00}:{t.Seconds:00}" : $"{t.Minutes:00}:{t.Seconds:00}";
 }

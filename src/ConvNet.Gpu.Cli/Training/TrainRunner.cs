@@ -38,16 +38,17 @@ internal sealed class TrainRunner(CliConsole rootConsole, TrainSettings settings
             throw CliException.CheckpointError($"the checkpoint to resume from does not exist: {resume}");
 
         string requestedOutput = settings.OutputDirectory ?? (resume is not null ? Path.GetDirectoryName(resume)! : Path.Combine("out", settings.Model ?? ModelNames.LeNet5));
+
+        // The device first: a run that cannot start leaves no output directory behind.
+        var (deviceRequest, threads) = run.Device(settings);
+        OpenedDevice device = DeviceSelector.Open(deviceRequest, settings.Tf32, threads);
+        using IBackend backend = device.Backend;
         string outputDirectory = run.IsRoot ? OutputDirectories.Prepare(requestedOutput) : Path.GetFullPath(requestedOutput);
 
         // Temporary files of an earlier run that was killed mid-write are never read; remove them (rank 0 owns the directory).
         if (run.IsRoot)
             foreach (string stale in AtomicFile.RemoveStaleTemporaries(outputDirectory))
                 if (settings.Verbose) _log.Line($"Removed {stale}, left by a run that was killed while writing it.");
-
-        var (deviceRequest, threads) = run.Device(settings);
-        OpenedDevice device = DeviceSelector.Open(deviceRequest, settings.Tf32, threads);
-        using IBackend backend = device.Backend;
         run.Attach(backend);
         _log.Note("Device:", $"{backend.Name} ({device.Reason})");
         if (settings.Verbose) _log.Line($"        {backend.Description}");
@@ -58,12 +59,14 @@ internal sealed class TrainRunner(CliConsole rootConsole, TrainSettings settings
         using TrainingSession session = resume is null
             ? TrainingSession.Create(settings.Model ?? ModelNames.LeNet5, backend, data.Train, settings.Optimizer,
                 settings.LearningRate ?? ModelNames.DefaultLearningRate(settings.Optimizer), settings.Seed, settings.BatchSize)
-            : TrainingSession.Resume(resume, backend, settings.Model, forTraining: true);
+            : TrainingSession.Resume(resume, backend, settings.Model, forTraining: true, new ResumeOverrides(settings.LearningRate,
+                settings.OptimizerGiven ? settings.Optimizer : null, settings.BatchSizeGiven ? settings.BatchSize : null, settings.SeedGiven ? settings.Seed : null));
         session.CheckCompatible(data.Train);
 
         if (resume is not null)
-            _log.Note("Resume:", $"{resume} at epoch {session.Position.CompletedEpochs + 1}, batch {session.Position.BatchesIntoEpoch + 1} "
-                + $"(model {session.ModelName}, optimizer {session.Optimizer}, batch size {session.BatchSize}, seed {session.Seed}: those come from the checkpoint)");
+            _log.Note("Resume:", $"{resume} at epoch {session.Position.CompletedEpochs + 1}, batch {session.Position.BatchesIntoEpoch + 1} " + (session.ResumeNotes.Count == 0
+                ? $"(model {session.ModelName}, optimizer {session.Optimizer}, batch size {session.BatchSize}, seed {session.Seed}: those come from the checkpoint)"
+                : $"(model {session.ModelName}, optimizer {session.Optimizer}, seed {session.Seed} from the checkpoint; {string.Join(", ", session.ResumeNotes)})"));
         _log.Note("Model:", FormattableString.Invariant(
             $"{session.ModelName}, {session.ParameterCount:N0} parameters; {session.Optimizer} lr {session.LearningRate:G4}, batch size {session.BatchSize}, {settings.Epochs} epochs, seed {session.Seed}"));
         if (settings.Verbose) _log.Line(session.Summary());
@@ -87,9 +90,9 @@ internal sealed class TrainRunner(CliConsole rootConsole, TrainSettings settings
             TestImages = data.Test.Count,
             Tf32 = settings.Tf32,
             EpochsRequested = settings.Epochs,
-            Epochs = resume is null ? [] : RunMetrics.ReadEpochs(Path.Combine(outputDirectory, "metrics.json"))
-                .Where(e => e.Epoch <= session.Position.CompletedEpochs).ToList(),
+            Epochs = resume is null ? [] : EarlierEpochs(resume, session.Position.CompletedEpochs),
         };
+        if (resume is not null && run.IsRoot) CarryBestCheckpoint(resume, outputDirectory);
 
         FitOutcome outcome = TrainLoop(session, data, metrics, outputDirectory, cancellationToken);
         if (run.Statistics() is string communication) _log.Note("Communication:", communication);
@@ -125,7 +128,7 @@ internal sealed class TrainRunner(CliConsole rootConsole, TrainSettings settings
         ProgressView view = _log.IsTerminal ? new LiveProgressView(_log) : new PlainProgressView(_log);
         int batches = session.BatchesPerEpoch(data.Train);
         TrainPosition start = session.Position;
-        var eta = new EtaEstimator((settings.Epochs - start.CompletedEpochs) * batches - start.BatchesIntoEpoch, settings.Epochs - start.CompletedEpochs);
+        var eta = new EtaEstimator((long)(settings.Epochs - start.CompletedEpochs) * batches - start.BatchesIntoEpoch, settings.Epochs - start.CompletedEpochs);
         double bestAccuracy = metrics.Epochs.Count == 0 ? double.NegativeInfinity : metrics.BestTestAccuracy;
         FitOutcome outcome = default;
 
@@ -168,6 +171,41 @@ internal sealed class TrainRunner(CliConsole rootConsole, TrainSettings settings
             }
         });
         return outcome;
+    }
+
+    /// <summary>
+    /// The metrics of the epochs a resumed checkpoint has completed, from the metrics.json its run wrote next to it
+    /// (so that resuming into another --out keeps the history and the best epoch); a warning when there is none.
+    /// </summary>
+    private List<EpochMetrics> EarlierEpochs(string checkpoint, int completed)
+    {
+        string path = Path.Combine(Path.GetDirectoryName(checkpoint)!, "metrics.json");
+        var epochs = RunMetrics.ReadEpochs(path).Where(e => e.Epoch <= completed).OrderBy(e => e.Epoch).ToList();
+        if (completed > 0 && epochs.Count < completed)
+            _log.Warn($"{path} holds {epochs.Count} of the {completed} epoch(s) the checkpoint has completed; metrics.json and the report start from what it has.");
+        return epochs;
+    }
+
+    /// <summary>
+    /// Resuming into another directory: the best checkpoint so far is the resumed run's, so it is copied along
+    /// (atomically); the new directory's best.ckpt then always belongs to this run.
+    /// </summary>
+    private static void CarryBestCheckpoint(string checkpoint, string outputDirectory)
+    {
+        string from = Path.Combine(Path.GetDirectoryName(checkpoint)!, BestCheckpoint), to = Path.Combine(outputDirectory, BestCheckpoint);
+        if (string.Equals(Path.GetFullPath(from), Path.GetFullPath(to), StringComparison.Ordinal) || !File.Exists(from)) return;
+        try
+        {
+            AtomicFile.Write(to, target =>
+            {
+                using var source = File.OpenRead(from);
+                source.CopyTo(target);
+            });
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw CliException.OutputError($"cannot copy {from} to {to}: {ex.Message}", ex);
+        }
     }
 
     /// <summary>The library's divergence policy with the thresholds of --max-loss-ratio and --allow-chance-accuracy.</summary>

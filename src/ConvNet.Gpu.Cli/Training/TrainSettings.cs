@@ -20,6 +20,15 @@ internal sealed record TrainSettings
     /// <summary>Mini-batch size.</summary>
     public int BatchSize { get; init; }
 
+    /// <summary>Whether --batch-size was given (a resumed run otherwise keeps the checkpoint's).</summary>
+    public bool BatchSizeGiven { get; init; }
+
+    /// <summary>Whether --optimizer was given (a resumed run refuses another type than the checkpoint's).</summary>
+    public bool OptimizerGiven { get; init; }
+
+    /// <summary>Whether --seed was given (a resumed run refuses another seed than the checkpoint's).</summary>
+    public bool SeedGiven { get; init; }
+
     /// <summary>Learning rate, or null for the optimizer's default.</summary>
     public double? LearningRate { get; init; }
 

@@ -10,8 +10,17 @@ public abstract class BackendBase : IBackend
     private readonly ConcurrencyGuard _use;
     private bool _disposed;
 
+    private static int _instances;
+
     /// <summary>Sets up the concurrent-use check shared by every compute op.</summary>
-    protected BackendBase() => _use = new ConcurrencyGuard(() => $"backend '{Name}'");
+    protected BackendBase()
+    {
+        _use = new ConcurrencyGuard(() => $"backend '{Name}'");
+        InstanceNumber = Interlocked.Increment(ref _instances);
+    }
+
+    /// <summary>1 for the first backend this process created, 2 for the second...: tells apart backends of the same name in messages.</summary>
+    internal int InstanceNumber { get; }
 
     /// <summary>
     /// The check every compute op enters first: one thread at a time (see <see cref="ConcurrentUseException"/>).

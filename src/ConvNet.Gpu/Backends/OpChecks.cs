@@ -10,9 +10,15 @@ internal static class OpChecks
     {
         ArgumentNullException.ThrowIfNull(t, name);
         if (!ReferenceEquals(t.Backend, backend))
-            throw new ShapeMismatchException($"{op}: {name} {t.Shape} lives on backend '{t.Backend.Name}', not on '{backend.Name}'.");
+            throw new ShapeMismatchException(t.Backend.Name == backend.Name
+                ? $"{op}: {name} {t.Shape} lives on another '{backend.Name}' backend instance ({Instance(t.Backend)}) than the one running the op " +
+                  $"({Instance(backend)}); every tensor of an op must be allocated on the backend that runs it (copy it over with ToArray and Upload)."
+                : $"{op}: {name} {t.Shape} lives on backend '{t.Backend.Name}', not on '{backend.Name}'.");
         _ = t.Storage; // throws ObjectDisposedException for disposed tensors
     }
+
+    /// <summary>"instance #3": the order in which the process created the backend (BackendBase.InstanceNumber).</summary>
+    private static string Instance(IBackend backend) => backend is BackendBase b ? $"instance #{b.InstanceNumber}" : "another instance";
 
     public static void Float(IBackend backend, string op, string name, Tensor t)
     {

@@ -133,6 +133,18 @@ public static class FashionMnist
             return false;
         }
 
+        try
+        {
+            // File.Exists says "no" for a file it may not look at; list the directory so that a permission problem says so.
+            _ = Directory.EnumerateFileSystemEntries(candidate).FirstOrDefault();
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            directory = null;
+            reason = $"Fashion-MNIST cannot be read: {candidate} (from {origin}) exists but cannot be listed ({e.Message}); check its permissions.";
+            return false;
+        }
+
         var missing = FileNames.Where(name => FindFile(candidate, name) is null).ToArray();
         if (missing.Length > 0)
         {

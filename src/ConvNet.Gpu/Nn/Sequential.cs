@@ -323,7 +323,9 @@ public sealed class Sequential : IDisposable
         using var use = UseGuard.Enter("Predict");
         int classes = ClassCount();
         long sample = InputShape.ElementCount;
-        if (count < 1 || images.Length != count * sample)
+        if (count < 1)
+            throw new ConvNetArgumentException($"Predict: the sample count must be at least 1, got {count} (with {images.Length} floats); there is nothing to predict.", nameof(count));
+        if (images.Length != count * sample)
             throw new ShapeMismatchException($"Predict: expected {count} samples of {InputShape} ({count * sample} floats), got {images.Length} floats.");
         if (batchSize < 1) throw new ConvNetArgumentException($"Predict: batch size must be positive, got {batchSize}.", nameof(batchSize));
         var probabilities = new float[count * classes];
@@ -370,7 +372,9 @@ public sealed class Sequential : IDisposable
         int classes = ClassCount();
         int count = labels.Length;
         long sample = InputShape.ElementCount;
-        if (count < 1 || images.Length != count * sample)
+        if (count < 1)
+            throw new ConvNetArgumentException($"Evaluate: the labelled data is empty (0 labels, {images.Length} floats); there is nothing to evaluate.", nameof(labels));
+        if (images.Length != count * sample)
             throw new ShapeMismatchException($"Evaluate: expected {count} samples of {InputShape} ({count * sample} floats) for {count} labels, got {images.Length} floats.");
         for (int i = 0; i < count; i++)
             if ((uint)labels[i] >= (uint)classes)

@@ -44,7 +44,9 @@ public static class OptimizerConfig
     private static float Number(JsonObject config, string key)
     {
         // A JSON number that fits float32; strings, booleans, null and overflowing values are refused.
-        if (config[key] is JsonValue v && v.GetValueKind() == System.Text.Json.JsonValueKind.Number && v.TryGetValue(out double d)
+        // (A parsed file holds JSON numbers; a configuration built in code may hold float or double values.)
+        if (config[key] is JsonValue v && v.GetValueKind() == System.Text.Json.JsonValueKind.Number
+            && (v.TryGetValue(out double d) || (v.TryGetValue(out float f) && (d = f) == f))
             && double.IsFinite(d) && Math.Abs(d) <= float.MaxValue)
             return (float)d;
         throw new ConvNetArgumentException($"Optimizer configuration: \"{key}\" must be a finite number, found {Show(config[key])}.");

@@ -55,7 +55,7 @@ public static class CliProcess
     }
 
     /// <summary>The dotnet host running these tests (DOTNET_HOST_PATH under `dotnet test`), else `dotnet` from PATH.</summary>
-    private static string DotnetHost()
+    internal static string DotnetHost()
     {
         string? host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
         return !string.IsNullOrEmpty(host) && File.Exists(host) ? host : "dotnet";

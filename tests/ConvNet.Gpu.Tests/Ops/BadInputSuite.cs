@@ -134,7 +134,7 @@ public abstract class BadInputSuite(BackendUnderTest backend) : BackendSuite(bac
         using var foreign = other.Allocate(TensorShape.Vector(4));
         var y = Out(B, TensorShape.Vector(4));
         var e = Assert.Throws<ShapeMismatchException>(() => B.Add(foreign, Float(TensorShape.Vector(4)), y));
-        Names(e, "Add", "lives on backend", other.Name, B.Name);
+        Names(e, "Add", "lives on", other.Name, B.Name);
         Untouched(y);
     }
 
