@@ -13,6 +13,7 @@
 #   bash compare.sh --device cuda --tf32 on
 #   bin/ConvNet.Gpu.Benchmarks --filter '*Convolution*' '*Gemm*' '*Pooling*' --job short   # per-op, CPU and CUDA rows
 #   bin/ConvNet.Gpu.Benchmarks --filter '*TrainingStep*' '*Epoch*'                        # end to end, images/s
+#   bash conv-algorithms.sh                                    # every conv algorithm forced + autotuned vs cuDNN, TF32 off/on
 # Put the Fashion-MNIST .gz files in a folder and set CONVNET_DATA to it for the epoch on real data.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,9 +35,9 @@ fi
 rm -rf "$bundle"
 mkdir -p "$bundle"
 bash build/publish-app.sh benchmarks/ConvNet.Gpu.Benchmarks "$bundle/bin" "$mode" ${build[@]+"${build[@]}"}
-cp benchmarks/compare.sh benchmarks/conv-shapes.json "$bundle/"
+cp benchmarks/compare.sh benchmarks/conv-algorithms.sh benchmarks/conv-shapes.json benchmarks/conv-extra-shapes.json "$bundle/"
 mkdir -p "$bundle/peers"
-cp benchmarks/peers/pytorch_peer.py benchmarks/peers/compare.py "$bundle/peers/"
+cp benchmarks/peers/pytorch_peer.py benchmarks/peers/compare.py benchmarks/peers/compare_algorithms.py "$bundle/peers/"
 git rev-parse --short HEAD > "$bundle/COMMIT" 2>/dev/null || true
 [ -n "$into" ] && exit 0
 tar -cJf "$out/gpu-bench.tar.xz" -C "$out" gpu-bench

@@ -7,7 +7,9 @@ set -euo pipefail
 src="$1"
 out="$2"
 file="$(basename "$src")"
-names="$(grep -oE 'CN_KERNEL[[:space:]]+[A-Za-z_][A-Za-z0-9_]*[[:space:]]*\(' "$src" | sed -E 's/^CN_KERNEL[[:space:]]+//; s/[[:space:]]*\($//' || true)"
+# A kernel is `CN_KERNEL name(` or `CN_KERNEL CN_LAUNCH_BOUNDS(threads, blocks) name(`.
+names="$(grep -oE 'CN_KERNEL[[:space:]]+(CN_LAUNCH_BOUNDS\([^)]*\)[[:space:]]+)?[A-Za-z_][A-Za-z0-9_]*[[:space:]]*\(' "$src" \
+  | sed -E 's/^CN_KERNEL[[:space:]]+(CN_LAUNCH_BOUNDS\([^)]*\)[[:space:]]+)?//; s/[[:space:]]*\($//' || true)"
 mkdir -p "$(dirname "$out")"
 tmp="$out.tmp.$$"
 {

@@ -3,18 +3,7 @@
 // x, y, dy, dx all hold n elements. One thread per element: it reads its element of each input before writing its
 // element of the output, and touches no other element, so outputs may be the very tensors they are computed from.
 #include "cn_runtime.cuh"
-
-CN_DEVICE float cn_act(int kind, float alpha, float v)
-{
-    switch (kind)
-    {
-        case 0: return v > 0.0f ? v : 0.0f;
-        case 1: return v > 0.0f ? v : alpha * v;
-        case 2: return v > 0.0f ? v : alpha * cn_expm1f(v);
-        case 3: return 1.0f / (1.0f + cn_expf(-v));
-        default: return cn_tanhf(v);
-    }
-}
+#include "cn_activation.cuh"
 
 // y = f(x).
 // Aliasing: y may alias x (in-place activation).

@@ -11,7 +11,8 @@ namespace ConvNet.Gpu.Benchmarks;
 /// <list type="bullet">
 /// <item><c>quick [gemm|conv] [--threads N] [--shape NAME] [--im2col]</c>: a fast median-of-runs table of the CPU ops (<see cref="QuickCpuOps"/>).</item>
 /// <item><c>peer [--device cpu|cuda] ...</c>: the side-by-side mode writing pytorch_peer.py's JSON rows (<see cref="PeerRun"/>).</item>
-/// <item><c>profile-step [lenet5|vgg-small] [--device cpu|cuda]</c>: per-layer times of one training step (<see cref="StepProfile"/>).</item>
+/// <item><c>profile-step [lenet5|vgg-small] [--device cpu|cuda]</c>: per-layer times of one training step and the convolution algorithms chosen (<see cref="StepProfile"/>).</item>
+/// <item><c>conv-algorithms [--device cuda] [--tf32 on|off]</c>: every shape x pass per convolution algorithm (forced) and autotuned, with FLOPs, bytes and % of peak (<see cref="ConvAlgorithmRun"/>).</item>
 /// <item><c>verify-shapes</c>: checks that ConvShapes.cs agrees with benchmarks/conv-shapes.json.</item>
 /// <item>anything else: BenchmarkDotNet's switcher (e.g. <c>--filter *Convolution* --job short</c>), with the GFLOP/s,
 /// % of peak and images/s columns. <c>--inProcess</c> runs in this process (no project generated or built at run time);
@@ -36,6 +37,7 @@ public static class Program
         if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable(ShapeTable.EnvironmentVariable))) ShapeTable.VerifyConvShapesAgree();
         if (args.Length > 0 && args[0] == "peer") return PeerRun.Run(args[1..]);
         if (args.Length > 0 && args[0] == "profile-step") return StepProfile.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "conv-algorithms") return ConvAlgorithmRun.Run(args[1..]);
         if (args.Length > 0 && args[0] == "verify-shapes")
         {
             Console.WriteLine($"ConvShapes.cs agrees with conv-shapes.json ({ShapeTable.Convolutions.Count} conv shapes, {ShapeTable.Pools.Count} pool shapes).");

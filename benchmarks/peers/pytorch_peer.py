@@ -46,14 +46,15 @@ def conv_rows(shapes, device, repeats):
     rows = []
     g = torch.Generator().manual_seed(0)
     for s in shapes:
+        groups = s.get("groups", 1)
         x = torch.randn(s["n"], s["c"], s["h"], s["w"], generator=g).to(device)
-        w = torch.randn(s["k"], s["c"], s["kernel"], s["kernel"], generator=g).to(device)
+        w = torch.randn(s["k"], s["c"] // groups, s["kernel"], s["kernel"], generator=g).to(device)
         b = torch.randn(s["k"], generator=g).to(device)
-        args = dict(stride=s["stride"], padding=s["pad"], dilation=s["dilation"])
+        args = dict(stride=s["stride"], padding=s["pad"], dilation=s["dilation"], groups=groups)
         y = F.conv2d(x, w, b, **args)
         dy = torch.randn_like(y)
         oh, ow = y.shape[2], y.shape[3]
-        flops = 2.0 * s["n"] * s["k"] * oh * ow * s["c"] * s["kernel"] ** 2
+        flops = 2.0 * s["n"] * s["k"] * oh * ow * (s["c"] // groups) * s["kernel"] ** 2
         with torch.no_grad():
             fwd = median_ms(lambda: F.conv2d(x, w, b, **args), device, repeats)
             bwd_data = median_ms(lambda: torch.nn.grad.conv2d_input(x.shape, w, dy, **args), device, repeats)
@@ -228,6 +229,9 @@ def main():
     ap.add_argument("--extended", action="store_true", help="also both models' training steps and the small VGG's epoch")
     ap.add_argument("--shapes", default=os.environ.get("CONVNET_SHAPES", os.path.join(HERE, "..", "conv-shapes.json")),
                     help="the shape table (default: conv-shapes.json beside this folder; CONVNET_SHAPES)")
+    ap.add_argument("--conv-only", action="store_true", help="only the conv rows (no pooling, SGEMM or epoch)")
+    ap.add_argument("--extra-shapes", action="append", default=[],
+                    help="another shape file's convolutions too (e.g. conv-extra-shapes.json: depthwise)")
     ap.add_argument("--out")
     a = ap.parse_args()
 
@@ -239,8 +243,17 @@ def main():
     with open(a.shapes) as f:
         table = json.load(f)
 
+    shapes = list(table["shapes"])
+    for extra in a.extra_shapes:
+        with open(extra) as f:
+            shapes += json.load(f)["shapes"]
+    table = dict(table, shapes=shapes)
+    if a.conv_only:
+        a.skip_epoch = True
     rows, skipped = [], []
     for name, produce in ROW_SETS:
+        if a.conv_only and name != "conv":
+            continue
         rows += produce(a, table, skipped)
     doc = {
         "engine": f"PyTorch {torch.__version__}",

@@ -181,10 +181,12 @@ inline unsigned cvt_rna_tf32(float x)
 }
 
 // ---------------------------------------------------------------------------------------- cp.async (sm_80+)
-// cp.async.ca.shared.global [dst], [src], bytes, src_size: queued on the calling thread and carried out only when a
-// cp.async.wait_group that covers its group runs (the latest the hardware may do it), so a kernel that reads the
-// destination before waiting, or waits without committing, sees the poison or the previous tile. src_size < bytes
-// zero-fills the rest; src is only read (and bounds-checked) when src_size > 0.
+// cp.async.ca.shared.global [dst], [src], bytes, src_size. The hardware may complete a copy any time between its issue
+// and the cp.async.wait_group that covers its group; the emulator takes both extremes: in even blocks (block 0
+// included) the copy is queued on the calling thread and carried out only by that wait, so a kernel that reads the
+// destination before waiting, or waits without committing, sees the poison or the previous tile; in odd blocks it lands
+// at once, so refilling a buffer that other threads still read (a missing __syncthreads) overwrites their data.
+// src_size < bytes zero-fills the rest; src is only read (and bounds-checked) when src_size > 0.
 void cp_async(void* shared_dst, const void* src, int bytes, int src_size);
 // cp.async.commit_group: the thread's uncommitted copies become its newest group.
 void cp_async_commit();

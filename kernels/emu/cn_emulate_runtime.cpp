@@ -181,6 +181,7 @@ ucontext_t g_scheduler;
 void (*g_body)(void*) = nullptr;
 void* g_closure = nullptr;
 fiber* g_current = nullptr;
+bool g_block_odd = false;  // the running block's linear index is odd (threads run in descending order, cp.async lands early)
 alignas(64) char g_sink[64];
 
 void fail(launch_args& args, int status, const char* format, ...) __attribute__((format(printf, 3, 4)));
@@ -648,6 +649,15 @@ void cp_async(void* shared_dst, const void* src, int bytes, int src_size)
                         : "src-size must lie in [0, cp-size]");
         return;
     }
+    // The hardware may complete a copy any time between the issue and the wait that covers it. Even blocks take the
+    // latest moment (a read before the wait sees the old contents), odd blocks the earliest (a refill of a buffer other
+    // threads still read, without the barrier in between, overwrites what they read).
+    if (g_block_odd)
+    {
+        if (src_size > 0) std::memcpy(dst, src, static_cast<std::size_t>(src_size));
+        if (src_size < bytes) std::memset(dst + src_size, 0, static_cast<std::size_t>(bytes - src_size));
+        return;
+    }
     self->copies.push_back(pending_copy{dst, static_cast<const char*>(src), bytes, src_size, -1});
 }
 
@@ -721,8 +731,9 @@ bool run_grid(launch_args& args, void (*body)(void*), void* closure)
             {
                 if (args.status != status_ok) return false;  // stop at the first failing block
                 g_block_idx = cn_uint3{x, y, z};
+                g_block_odd = (linear & 1) != 0;
                 if (shared_bytes) std::memset(__start_cn_shared, 0xFF, shared_bytes);
-                run_block(args, thread_count, (linear & 1) != 0);
+                run_block(args, thread_count, g_block_odd);
             }
     return args.status == status_ok;
 }

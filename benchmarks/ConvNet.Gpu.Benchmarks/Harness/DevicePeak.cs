@@ -19,8 +19,15 @@ public static class DevicePeak
     /// <summary>Environment variable giving the GPU peak instead of measuring it.</summary>
     public const string GpuPeakVariable = "CONVNET_GPU_PEAK_GFLOPS";
 
+    /// <summary>Environment variable giving the GPU's TF32 peak (the TF32 rows' % of peak) instead of measuring it.</summary>
+    public const string GpuTf32PeakVariable = "CONVNET_GPU_TF32_PEAK_GFLOPS";
+
     private static readonly Lazy<(double Gflops, string Source)> Cpu = new(MeasureCpu);
     private static readonly Lazy<(double Gflops, string Source)> Gpu = new(() => MeasureGpu(emulated: false));
+    private static readonly Lazy<(double Gflops, string Source)> GpuTf32 = new(() => MeasureGpu(emulated: false, tf32: true));
+
+    /// <summary>The GPU's TF32 ceiling: <see cref="GpuTf32PeakVariable"/>, else cuBLAS SGEMM 8192^3 with TF32 on.</summary>
+    public static (double Gflops, string Source) Tf32Gpu() => GpuTf32.Value;
     private static readonly Lazy<(double Gflops, string Source)> Emulated = new(() => MeasureGpu(emulated: true));
 
     /// <summary>The peak of backend <paramref name="backendName"/> (see <see cref="BenchmarkBackends"/>) and where it came from.</summary>
@@ -43,11 +50,13 @@ public static class DevicePeak
         return (peak.Gflops, peak.ToString());
     }
 
-    private static (double, string) MeasureGpu(bool emulated)
+    private static (double, string) MeasureGpu(bool emulated, bool tf32 = false)
     {
-        if (!emulated && FromEnvironment(GpuPeakVariable) is double given) return (given, $"{GpuPeakVariable}={given}");
+        string variable = tf32 ? GpuTf32PeakVariable : GpuPeakVariable;
+        if (!emulated && FromEnvironment(variable) is double given) return (given, $"{variable}={given}");
         int n = emulated ? 512 : 8192; // 8192^3 = 1.1 TFLOP per product: long enough that launch overhead is noise
-        using var backend = emulated ? Backend.CudaEmulated() : Backend.Cuda();
+        var options = new Backends.Cuda.CudaBackendOptions { AllowTf32 = tf32 };
+        using var backend = emulated ? Backend.CudaEmulated(options) : Backend.Cuda(options: options);
         using var a = backend.Allocate(TensorShape.Matrix(n, n));
         using var b = backend.Allocate(TensorShape.Matrix(n, n));
         using var c = backend.Allocate(TensorShape.Matrix(n, n));
@@ -63,7 +72,8 @@ public static class DevicePeak
             if (i > 0) best = Math.Min(best, Stopwatch.GetElapsedTime(t0).TotalSeconds);
         }
         double gflops = 2.0 * n * n * n / best / 1e9;
-        Console.WriteLine($"// ConvNet.Gpu: {backend.Name} peak for % of peak: SGEMM {n}^3, TF32 off, best of 5: {gflops:F0} GFLOP/s");
-        return (gflops, $"measured: {(emulated ? "emulated " : "")}cuBLAS SGEMM {n}^3, TF32 off, best of 5 = {gflops:F0} GFLOP/s");
+        string mode = tf32 ? "on" : "off";
+        Console.WriteLine($"// ConvNet.Gpu: {backend.Name} peak for % of peak: SGEMM {n}^3, TF32 {mode}, best of 5: {gflops:F0} GFLOP/s");
+        return (gflops, $"measured: {(emulated ? "emulated " : "")}cuBLAS SGEMM {n}^3, TF32 {mode}, best of 5 = {gflops:F0} GFLOP/s");
     }
 }

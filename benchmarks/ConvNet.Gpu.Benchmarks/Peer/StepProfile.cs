@@ -7,7 +7,8 @@ namespace ConvNet.Gpu.Benchmarks.Peer;
 
 /// <summary>
 /// Where a training step's time goes: median synchronized milliseconds per layer, forward and backward, plus the
-/// loss and the optimizer update, for one model on one backend.
+/// loss and the optimizer update, for one model on one backend; on CUDA also the convolution algorithm each pass ran,
+/// why, and the autotuner's timings.
 /// Usage: <c>ConvNet.Gpu.Benchmarks profile-step [lenet5|vgg-small] [--device cpu|cuda] [--threads N] [--batch N] [--repeats N]</c>.
 /// </summary>
 public static class StepProfile
@@ -63,6 +64,20 @@ public static class StepProfile
         Console.WriteLine($"| {"optimizer step",-22} | {Median(update),9:F3} | {"",9} |");
         Console.WriteLine($"| {"whole step",-22} | {Median(total),9:F3} | {"",9} |");
         if (backend is CpuBackend cpu) PrintConvAlgorithms(cpu, layers, batch);
+        if (backend is Backends.Cuda.CudaBackend cuda)
+        {
+            // Which convolution algorithm each pass of each layer ran, and why (with the autotuner's timings on a GPU).
+            Console.WriteLine();
+            Console.WriteLine($"| {"conv pass",-16} | {"geometry",-58} | {"algorithm",-17} | reason / timings |");
+            Console.WriteLine($"|{new string('-', 18)}|{new string('-', 60)}|{new string('-', 19)}|---|");
+            foreach (var c in cuda.ConvAlgorithmChoices)
+            {
+                string timings = string.Join(", ", c.TimingsMilliseconds.Select(t => $"{t.Key} {t.Value:F3} ms"));
+                var g = c.Geometry;
+                string shape = $"N{g.N} C{g.C} {g.H}x{g.W} K{g.K} {g.KH}x{g.KW} s{g.SH} p{g.PadTop} d{g.DH} g{g.Groups}";
+                Console.WriteLine($"| {c.Pass,-16} | {shape,-58} | {c.Algorithm,-17} | {c.Reason}{(timings.Length > 0 ? $"; {timings}" : "")} |");
+            }
+        }
         return 0;
     }
 

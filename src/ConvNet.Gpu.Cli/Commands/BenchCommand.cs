@@ -10,6 +10,7 @@ namespace ConvNet.Gpu.Cli.Commands;
 /// <summary>
 /// <c>convnet bench</c>: a quick table of SGEMM and convolution (forward, backward-data, backward-weights) times and
 /// GFLOP/s on the CPU and on the GPU; when no GPU works, the emulated device if asked for, otherwise the reason.
+/// <c>convnet bench --algorithms</c>: the CUDA convolution algorithms per shape and pass instead (<see cref="ConvAlgorithmTable"/>).
 /// </summary>
 internal static class BenchCommand
 {
@@ -22,11 +23,42 @@ internal static class BenchCommand
             DefaultValueFactory = _ => "cuda",
         };
         var seconds = CommonOptions.OptionalPositiveDouble("--seconds", $"Time budget per op and device, in seconds (at least 3 timed calls). Default: {OpBenchmark.DefaultSeconds}.");
+        var algorithms = new Option<bool>("--algorithms")
+        {
+            Description = "Instead: per convolution shape and pass, every CUDA convolution algorithm timed on the --gpu device, and the one the backend picks, with why.",
+        };
+        var tf32 = new Option<bool>("--tf32") { Description = "With --algorithms: allow TF32 (cuBLAS and the tensor-core implicit GEMM)." };
+        var batch = CommonOptions.OptionalInt("--batch", "With --algorithms: the batch of the shapes. Default: 8 on a GPU, 1 on the emulated device.", 1);
         var command = new Command("bench", "Time SGEMM and convolutions on the CPU and the GPU (a quick table; see benchmarks/ for BenchmarkDotNet).");
         command.Options.Add(gpu);
         command.Options.Add(seconds);
-        command.SetAction((parse, ct) => Task.FromResult(Run(app.Console, parse.GetValue(gpu)!, parse.GetValue(seconds) ?? OpBenchmark.DefaultSeconds, ct)));
+        command.Options.Add(algorithms);
+        command.Options.Add(tf32);
+        command.Options.Add(batch);
+        command.SetAction((parse, ct) => Task.FromResult(parse.GetValue(algorithms)
+            ? RunAlgorithms(app.Console, parse.GetValue(gpu)!, parse.GetValue(tf32), parse.GetValue(batch), ct)
+            : Run(app.Console, parse.GetValue(gpu)!, parse.GetValue(seconds) ?? OpBenchmark.DefaultSeconds, ct)));
         return command;
+    }
+
+    private static int RunAlgorithms(CliConsole console, string gpuText, bool tf32, int? batch, CancellationToken cancellationToken)
+    {
+        DeviceRequest request = DeviceRequest.TryParse(gpuText) is { Kind: DeviceKind.Cuda or DeviceKind.CudaEmulated } r
+            ? r
+            : throw CliException.UsageError($"--algorithms times the CUDA convolution algorithms: --gpu must be cuda, cuda:N or cuda-emulated, not '{gpuText}'.");
+        OpenedDevice opened = DeviceSelector.Open(request, tf32);
+        using var cuda = (ConvNet.Gpu.Backends.Cuda.CudaBackend)opened.Backend;
+        int n = batch ?? (cuda.IsEmulated ? 1 : 8);
+        console.Line(cuda.Description);
+        var (table, reasons) = ConvAlgorithmTable.Build(cuda, n, runs: cuda.IsEmulated ? 3 : 10, cancellationToken);
+        console.Render(table);
+        foreach (string reason in reasons) console.Line(reason);
+        console.Line($"Batch {n}. Median ms per algorithm ({(cuda.IsEmulated ? "host time: the emulated device runs the kernels on the CPU, so only the choices are meaningful" : "CUDA events")}); "
+                     + "- = cannot run that shape here. The chosen one is what the backend runs: " + (cuda.IsEmulated
+                         ? "the fixed cost order on the emulated device."
+                         : $"{cuda.Options.Autotune} autotuning (cached in {cuda.ConvAutotuneCacheStatus.Path ?? "memory"}).")
+                     + " TF32 " + (tf32 ? "on." : "off (--tf32 to allow it)."));
+        return ExitCodes.Success;
     }
 
     private static int Run(CliConsole console, string gpuText, double seconds, CancellationToken cancellationToken)

@@ -18,7 +18,7 @@ namespace ConvNet.Gpu.Cli.Engine;
 /// input normalization). Everything the commands need from the library goes through here, so a change in the
 /// library's API touches this file only.
 /// </summary>
-internal sealed class TrainingSession : IDisposable
+internal sealed partial class TrainingSession : IDisposable
 {
     /// <summary>The name shown for a checkpoint of a model that is not one of the ready-made ones.</summary>
     private const string CustomModel = "custom";
@@ -83,59 +83,6 @@ internal sealed class TrainingSession : IDisposable
     }
 
     /// <summary>
-    /// Restores a session from a checkpoint written by <see cref="Save"/>: the file is read once and checked field by
-    /// field (<see cref="SavedCheckpoint"/>), the model is rebuilt from the saved architecture, the optimizer from its
-    /// saved configuration, and weights, optimizer state and position are loaded. <paramref name="expectedModel"/> (an
-    /// explicit --model) must match the checkpoint's model. A checkpoint that does not record the input normalization
-    /// (or, to resume, the batch size) is refused rather than guessed. Any problem is a checkpoint error (exit code 4)
-    /// naming the file.
-    /// </summary>
-    public static TrainingSession Resume(string checkpoint, IBackend backend, string? expectedModel, bool forTraining, ResumeOverrides? overrides = null)
-    {
-        Sequential? network = null;
-        try
-        {
-            SavedCheckpoint saved = SavedCheckpoint.Read(checkpoint);
-            string modelName = saved.Metadata.Model ?? CustomModel;
-            if (expectedModel is not null && modelName != expectedModel)
-                throw CliException.CheckpointError(
-                    $"{checkpoint} holds a '{modelName}' model, not '{expectedModel}'. Drop --model to resume it as '{modelName}', or pass a checkpoint of a '{expectedModel}' run.");
-            TrainingCheckpointState? training = saved.Training;
-            if (forTraining && training is null)
-                throw CliException.CheckpointError(
-                    $"{checkpoint} is a model-only checkpoint (kind \"{saved.Kind}\"): it has no optimizer state or position to resume from.");
-            Normalization normalization = saved.Metadata.RequireInputNormalization(checkpoint);
-            if (forTraining && training!.BatchSize is null)
-                throw CliException.CheckpointError($"{checkpoint}: it does not record the batch size of its run, so the run cannot be continued as it was.");
-            var notes = new List<string>();
-            int batchSize = training?.BatchSize ?? EvaluationBatchSize;
-            JsonObject? optimizerConfig = training?.OptimizerConfiguration;
-            if (training is not null && overrides is not null)
-                (batchSize, optimizerConfig) = ApplyOverrides(checkpoint, training, overrides, notes);
-
-            network = saved.LoadModel(backend);
-            var session = new TrainingSession(modelName, network, optimizerConfig is null ? new Adam() : OptimizerConfig.Create(optimizerConfig), normalization,
-                training?.DataSeed ?? network.Seed, batchSize) { Checkpoint = checkpoint, ResumeNotes = notes };
-            if (training is not null)
-            {
-                saved.Restore(session._trainer);
-                if (overrides?.LearningRate is double lr) session._trainer.Optimizer.LearningRate = (float)lr;
-            }
-            return session;
-        }
-        catch (Exception ex) when (ex is CheckpointFormatException or IOException or UnauthorizedAccessException or ConvNetArgumentException)
-        {
-            network?.Dispose();
-            throw CliException.CheckpointError(ex is CheckpointFormatException ? ex.Message : $"cannot restore {checkpoint}: {ex.Message}", ex);
-        }
-        catch
-        {
-            network?.Dispose();
-            throw;
-        }
-    }
-
-    /// <summary>
     /// Throws when <paramref name="data"/> does not fit the model's input or classes, or (for a resumed run) when it gives
     /// fewer batches per epoch than the saved position has already run. For a session read from a checkpoint this is
     /// a checkpoint error (exit code 4: the file belongs to other data); otherwise a data error (exit code 3).
@@ -151,41 +98,6 @@ internal sealed class TrainingSession : IDisposable
         if (Position.BatchesIntoEpoch > BatchesPerEpoch(data))
             throw fail($"the run stopped after batch {Position.BatchesIntoEpoch} of epoch {Position.CompletedEpochs + 1}, but these {data.Count:N0} " +
                 $"images give only {BatchesPerEpoch(data)} batches of {BatchSize}; resume on the data (and --limit) it was trained with.");
-    }
-
-    /// <summary>What an explicit --lr or --batch-size changed on resuming (empty when nothing did).</summary>
-    public IReadOnlyList<string> ResumeNotes { get; private init; } = [];
-
-    /// <summary>
-    /// Applies the options given explicitly with --resume. Honoured: --lr (a new rate for the rest of the run, e.g. to
-    /// fine-tune) and --batch-size at an epoch boundary. Refused with exit code 2, because they cannot continue the saved
-    /// run faithfully: another --optimizer (the saved moments belong to the saved type), --batch-size in the middle of
-    /// an epoch (the saved position counts batches of the old size) and another --seed (it fixes the data order).
-    /// </summary>
-    private static (int BatchSize, JsonObject OptimizerConfig) ApplyOverrides(string checkpoint, TrainingCheckpointState t, ResumeOverrides o, List<string> notes)
-    {
-        int saved = t.BatchSize!.Value;
-        if (o.Optimizer is string name && name != t.OptimizerType)
-            throw CliException.UsageError($"--optimizer {name}: {checkpoint} was trained with {t.OptimizerType}, whose state cannot carry over to {name}. " +
-                $"Drop --optimizer to continue with {t.OptimizerType}, or start a new run.");
-        if (o.Seed is ulong seed && t.DataSeed is ulong dataSeed && seed != dataSeed)
-            throw CliException.UsageError($"--seed {seed}: {checkpoint} was trained with seed {dataSeed}, which fixes its data order. Drop --seed to continue the run.");
-        int batchSize = saved;
-        if (o.BatchSize is int size && size != saved)
-        {
-            if (t.Position.Batch > 0)
-                throw CliException.UsageError($"--batch-size {size}: {checkpoint} stopped after batch {t.Position.Batch} of epoch {t.Position.Epoch + 1} with batch size {saved}, " +
-                    $"and that epoch can only be finished with batch size {saved}. Drop --batch-size, or resume from a checkpoint written at the end of an epoch.");
-            batchSize = size;
-            notes.Add(FormattableString.Invariant($"batch size {size} from --batch-size (the checkpoint's was {saved})"));
-        }
-        var config = (JsonObject)t.OptimizerConfiguration.DeepClone();
-        if (o.LearningRate is double lr)
-        {
-            config["learning_rate"] = (float)lr;
-            notes.Add(FormattableString.Invariant($"lr {lr:G4} from --lr (the checkpoint's was {t.LearningRate:G4})"));
-        }
-        return (batchSize, config);
     }
 
     /// <summary>The checkpoint this session was read from, or null for a new run.</summary>
@@ -358,6 +270,3 @@ internal sealed class TrainingSession : IDisposable
         _ => new Adam(learningRate),
     };
 }
-
-/// <summary>The options given explicitly together with --resume (null when not given).</summary>
-internal sealed record ResumeOverrides(double? LearningRate, string? Optimizer, int? BatchSize, ulong? Seed);

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.RegularExpressions;
 using ConvNet.Gpu.Checkpoints;
 using ConvNet.Gpu.Cli.Infrastructure;
 using ConvNet.Gpu.IO;
@@ -23,14 +22,9 @@ public sealed class CliCheckpointMetadataTests
         return (dir, Accuracy(await Evaluate(Path.Combine(dir, "last.ckpt"))));
     });
 
-    private static Task<CliResult> Evaluate(string checkpoint) =>
-        CliHarness.RunAsync("evaluate", "--checkpoint", checkpoint, "--sample", "--limit", "200", "--device", "cpu");
+    private static Task<CliResult> Evaluate(string checkpoint) => CheckpointOracle.EvaluateAsync(checkpoint, 200);
 
-    private static string Accuracy(CliResult r)
-    {
-        Assert.True(r.ExitCode == 0, r.ToString());
-        return Regex.Match(r.Out, @"test accuracy ([0-9.]+)%").Groups[1].Value;
-    }
+    private static string Accuracy(CliResult r) => CheckpointOracle.Accuracy(r);
 
     /// <summary>A copy of the trained last.ckpt with <paramref name="edit"/> applied (written with valid checksums).</summary>
     private static async Task<string> Variant(string name, Action<IDictionary<string, string>> edit)

@@ -1,9 +1,5 @@
 using System.Diagnostics;
-using System.Globalization;
-using System.Text.RegularExpressions;
-using ConvNet.Gpu.Checkpoints;
 using ConvNet.Gpu.Cli.Infrastructure;
-using ConvNet.Gpu.Cli.Reporting;
 using ConvNet.Gpu.IO;
 using Xunit;
 
@@ -74,17 +70,7 @@ public sealed class CliFullDiskTests(ITestOutputHelper output)
     private async Task AssertLeftoversAreRightAsync(string dir, string reference)
     {
         Assert.Empty(Directory.GetFiles(dir, "*" + AtomicFile.TemporaryInfix + "*"));
-        var accuracy = RunMetrics.ReadEpochs(Path.Combine(reference, "metrics.json")).Select(e => e.TestAccuracy).ToList();
-        foreach (string checkpoint in Directory.GetFiles(dir, "*.ckpt"))
-        {
-            int epoch = int.Parse(CheckpointFile.Read(checkpoint).Metadata["epoch"], CultureInfo.InvariantCulture);
-            CliResult eval = await CliHarness.RunAsync("evaluate", "--checkpoint", checkpoint, "--sample", "--limit", "300", "--device", "cpu");
-            Assert.True(eval.ExitCode == 0, $"{checkpoint}: {eval}");
-            string expected = (accuracy[epoch - 1] * 100).ToString("0.00", CultureInfo.InvariantCulture);
-            string actual = Regex.Match(eval.Out, @"test accuracy ([0-9.]+)%").Groups[1].Value;
-            output.WriteLine($"{Path.GetFileName(checkpoint)}: epoch {epoch}, {actual}% (run that wrote it: {expected}%)");
-            Assert.Equal(expected, actual);
-        }
+        await CheckpointOracle.AssertEveryCheckpointEvaluatesAsWrittenAsync(dir, Path.Combine(reference, "metrics.json"), 300, output);
     }
 
     /// <summary>Mounts a tmpfs of <paramref name="bytes"/>; returns why not when that is not possible.</summary>

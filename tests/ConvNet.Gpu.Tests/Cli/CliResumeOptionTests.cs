@@ -79,14 +79,9 @@ public sealed class CliResumeOptionTests
     [Fact]
     public async Task A_batch_size_is_refused_in_the_middle_of_an_epoch()
     {
-        string dir = CliHarness.TempDirectory("mid-epoch-size");
-        using var cancellation = new CancellationTokenSource();
-        var writer = new CancelOnLineWriter("epoch 1/1  batch", cancellation);
-        CliResult first = await CliHarness.RunAsync(
-            ["train", "--sample", "--limit", "400", "--epochs", "1", "--batch-size", "10", "--device", "cpu", "--out", dir], cancellation.Token, writer);
-        Assert.True(first.ExitCode == ExitCodes.Interrupted, first.ToString());
+        var (last, _) = await CheckpointOracle.InterruptMidEpochAsync(CliHarness.TempDirectory("mid-epoch-size"));
 
-        CliResult r = await CliHarness.RunAsync("train", "--resume", Path.Combine(dir, "last.ckpt"), "--epochs", "1", "--batch-size", "20",
+        CliResult r = await CliHarness.RunAsync("train", "--resume", last, "--epochs", "1", "--batch-size", "20",
             "--sample", "--limit", "400", "--device", "cpu");
 
         Assert.True(r.ExitCode == ExitCodes.Usage, r.ToString());

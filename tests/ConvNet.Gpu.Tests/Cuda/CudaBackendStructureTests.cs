@@ -7,10 +7,10 @@ using Xunit;
 namespace ConvNet.Gpu.Tests.Cuda;
 
 /// <summary>
-/// How CudaBackend carries out its ops, observed through <see cref="RecordingCudaDevice"/>: convolution as im2col plus one
-/// strided-batched GEMM per group over the whole batch (never a GEMM per sample), backward-weights as one GEMM call summing
-/// over the batch, no host-blocking call inside any op, every launch at the configured block size and grid cap, and a
-/// failed launch surfacing with the kernel's name.
+/// How CudaBackend carries out its ops, observed through <see cref="RecordingCudaDevice"/>: Im2ColGemm convolution as
+/// im2col plus one strided-batched GEMM per group over the whole batch (never a GEMM per sample), backward-weights as one
+/// GEMM call summing over the batch, no host-blocking call inside any op, every launch at the configured block size (the
+/// tile kernels at their fixed one) and grid cap, and a failed launch surfacing with the kernel's name.
 /// </summary>
 public sealed class CudaBackendStructureTests : IDisposable
 {
@@ -37,36 +37,44 @@ public sealed class CudaBackendStructureTests : IDisposable
     }
 
     [Fact]
-    public void ConvolutionIsOneStridedBatchedGemmPerGroupOverTheBatch()
+    public void Im2ColConvolutionIsOneStridedBatchedGemmPerGroupOverTheBatch()
     {
         // N = 4 samples, 2 groups: C/G*KH*KW = 18 rows per group, K/G = 3 output channels per group, OH*OW = 30.
         var g = Conv2dSpec.Square(3, padding: 1, groups: 2).Resolve(TensorShape.Nchw(4, 4, 6, 5), 6);
+        var device = new RecordingCudaDevice(EmulatedCudaDevice.Open());
+        using var cuda = new CudaBackend(device, Options with { ForceConvAlgorithm = ConvAlgorithm.Im2ColGemm });
+        Tensor Random(TensorShape shape)
+        {
+            var t = cuda.Allocate(shape);
+            t.Upload(_rng.Uniform(shape.ElementCount));
+            return t;
+        }
         using var x = Random(g.InputShape);
         using var w = Random(g.WeightShape);
         using var b = Random(g.BiasShape);
-        using var y = _cuda.Allocate(g.OutputShape);
-        using var dx = _cuda.Allocate(g.InputShape);
-        using var dw = _cuda.Allocate(g.WeightShape);
+        using var y = cuda.Allocate(g.OutputShape);
+        using var dx = cuda.Allocate(g.InputShape);
+        using var dw = cuda.Allocate(g.WeightShape);
 
-        _device.Clear();
-        _cuda.Conv2dForward(x, w, b, y, g);
-        Assert.Equal([KernelNames.Im2Col, KernelNames.BiasAdd], _device.Launches.Select(l => l.Kernel));
+        device.Clear();
+        cuda.Conv2dForward(x, w, b, y, g);
+        Assert.Equal([KernelNames.Im2Col, KernelNames.BiasAdd], device.Launches.Select(l => l.Kernel));
         // Column-major cuBLAS sees C^T: m = OH*OW, n = K/G, k = C/G*KH*KW, batch = N.
-        Assert.Equal([new RecordingCudaDevice.GemmRecord(30, 3, 18, 4, true), new RecordingCudaDevice.GemmRecord(30, 3, 18, 4, true)], _device.Gemms);
-        Assert.Equal(0, _device.HostBlockingCalls);
+        Assert.Equal([new RecordingCudaDevice.GemmRecord(30, 3, 18, 4, true), new RecordingCudaDevice.GemmRecord(30, 3, 18, 4, true)], device.Gemms);
+        Assert.Equal(0, device.HostBlockingCalls);
 
-        _device.Clear();
-        _cuda.Conv2dBackwardData(y, w, dx, g);
-        Assert.Equal([KernelNames.Col2Im], _device.Launches.Select(l => l.Kernel));
-        Assert.Equal([new RecordingCudaDevice.GemmRecord(30, 18, 3, 4, true), new RecordingCudaDevice.GemmRecord(30, 18, 3, 4, true)], _device.Gemms);
-        Assert.Equal(0, _device.HostBlockingCalls);
+        device.Clear();
+        cuda.Conv2dBackwardData(y, w, dx, g);
+        Assert.Equal([KernelNames.Col2Im], device.Launches.Select(l => l.Kernel));
+        Assert.Equal([new RecordingCudaDevice.GemmRecord(30, 18, 3, 4, true), new RecordingCudaDevice.GemmRecord(30, 18, 3, 4, true)], device.Gemms);
+        Assert.Equal(0, device.HostBlockingCalls);
 
-        _device.Clear();
-        _cuda.Conv2dBackwardWeights(x, y, dw, g, accumulate: true);
-        Assert.Equal([KernelNames.Im2Col, KernelNames.SwapOuter], _device.Launches.Select(l => l.Kernel));
+        device.Clear();
+        cuda.Conv2dBackwardWeights(x, y, dw, g, accumulate: true);
+        Assert.Equal([KernelNames.Im2Col, KernelNames.SwapOuter], device.Launches.Select(l => l.Kernel));
         // One call for all groups; its reduction length is the whole batch's output pixels (N*OH*OW = 120).
-        Assert.Equal([new RecordingCudaDevice.GemmRecord(18, 3, 120, 2, true)], _device.Gemms);
-        Assert.Equal(0, _device.HostBlockingCalls);
+        Assert.Equal([new RecordingCudaDevice.GemmRecord(18, 3, 120, 2, true)], device.Gemms);
+        Assert.Equal(0, device.HostBlockingCalls);
     }
 
     [Fact]
@@ -131,7 +139,10 @@ public sealed class CudaBackendStructureTests : IDisposable
         Assert.NotEmpty(_device.Launches);
         Assert.All(_device.Launches, l =>
         {
-            Assert.Equal(new Dim3(Options.BlockSize), l.Block);
+            // The tile kernels (implicit GEMM) and the depthwise weight-gradient reduction have fixed block shapes.
+            bool fixedBlock = l.Kernel.StartsWith("cn_igemm_", StringComparison.Ordinal) && l.Kernel != KernelNames.ImplicitBackwardWeightsReduce
+                              || l.Kernel == KernelNames.DepthwiseBackwardWeights;
+            Assert.Equal(new Dim3(fixedBlock ? 256 : Options.BlockSize), l.Block);
             Assert.InRange(l.Grid.X, 1, Options.MaxGridBlocks);
         });
     }

@@ -65,7 +65,9 @@ public sealed class CudaBackendTests
     {
         string? reason = Backends.Cuda.Emulation.EmulatedCudaDevice.UnavailableReason();
         if (reason is not null) Assert.Skip($"CUDA (emulated) unavailable: {reason}");
-        using var cuda = Backend.CudaEmulated(CudaTestBackends.EmulatedOptions with { UseMemoryPool = true }, memoryLimitBytes: 1 << 20);
+        // Im2ColGemm forced: its column workspace is what does not fit (the implicit-GEMM kernels need none).
+        using var cuda = Backend.CudaEmulated(CudaTestBackends.EmulatedOptions with { UseMemoryPool = true, ForceConvAlgorithm = ConvAlgorithm.Im2ColGemm },
+            memoryLimitBytes: 1 << 20);
         var tooBig = Assert.Throws<CudaOutOfMemoryException>(() => cuda.Allocate(TensorShape.Vector(1 << 20))); // 4 MiB
         Assert.True(tooBig.RequestedBytes >= 4L << 20, $"requested {tooBig.RequestedBytes}");
         Assert.Contains($"{tooBig.RequestedBytes:N0} bytes", tooBig.Message);

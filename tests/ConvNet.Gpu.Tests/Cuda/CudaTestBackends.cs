@@ -41,12 +41,15 @@ internal static class CudaTestBackends
     public static BackendUnderTest GpuTf32() =>
         TestBackends.ForCuda(CreateGpu(GpuOptions with { AllowTf32 = true }), Backend.Cpu(TestBackends.CpuThreads), tf32: true);
 
-    /// <summary>A bare emulated CudaBackend (the caller disposes it); skips the test when the emulator library is missing.</summary>
-    public static CudaBackend CreateEmulated(CudaBackendOptions? options = null)
+    /// <summary>
+    /// A bare emulated CudaBackend (the caller disposes it) reporting <paramref name="computeCapability"/> (80: the sm_80
+    /// kernels run; 70: only what an sm_70 GPU runs); skips the test when the emulator library is missing.
+    /// </summary>
+    public static CudaBackend CreateEmulated(CudaBackendOptions? options = null, int computeCapability = EmulatedCudaDevice.DefaultComputeCapability)
     {
         string? reason = EmulatedCudaDevice.UnavailableReason();
         if (reason is not null) Assert.Skip($"CUDA (emulated) unavailable: {reason}");
-        return Backend.CudaEmulated(options ?? EmulatedOptions);
+        return Backend.CudaEmulated(options ?? EmulatedOptions, null, computeCapability);
     }
 
     /// <summary>A bare CudaBackend on GPU 0 (the caller disposes it); skips the test with the reason when there is none.</summary>

@@ -31,8 +31,11 @@ internal sealed class RecordingCudaDevice(ICudaDevice inner) : ICudaDevice
         HostBlockingCalls = 0;
     }
 
+    /// <summary>Report the device as a GPU (IsEmulated false), so CudaBackend autotunes on it (with host-clock event timings).</summary>
+    public bool ReportAsGpu { get; init; }
+
     public CudaDeviceInfo Info => inner.Info;
-    public bool IsEmulated => inner.IsEmulated;
+    public bool IsEmulated => !ReportAsGpu && inner.IsEmulated;
     public CudaException? StickyError => inner.StickyError;
     public bool AllowTf32 { get => inner.AllowTf32; set => inner.AllowTf32 = value; }
     public ulong Allocate(long bytes) => inner.Allocate(bytes);

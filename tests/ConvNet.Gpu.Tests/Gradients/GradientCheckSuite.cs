@@ -9,7 +9,7 @@ namespace ConvNet.Gpu.Tests.Gradients;
 /// Covers every op with a backward: conv (dX, dW, db), dense (GEMM + bias), max/avg pooling, upsampling, activations,
 /// softmax, softmax cross-entropy, focal loss, batch norm and dropout.
 /// </summary>
-public abstract class GradientCheckSuite(BackendUnderTest backend) : BackendSuite(backend)
+public abstract class GradientCheckSuite(BackendUnderTest backend) : ConvGradientCheckBase(backend)
 {
     private double[] G(long n, out float[] gFloat)
     {
@@ -18,24 +18,7 @@ public abstract class GradientCheckSuite(BackendUnderTest backend) : BackendSuit
     }
 
     [Theory, MemberData(nameof(ConvCases.GradientNames), MemberType = typeof(ConvCases))]
-    public void Conv(string name)
-    {
-        var g = ConvCases.Get(name).Geometry;
-        float[] x = Rng.Uniform(g.InputShape.ElementCount), w = Rng.Uniform(g.WeightShape.ElementCount), b = Rng.Uniform(g.K);
-        var gd = G(g.OutputShape.ElementCount, out var gf);
-        Tensor xt = In(B, x, g.InputShape), wt = In(B, w, g.WeightShape), bt = In(B, b, g.BiasShape), yt = Out(B, g.OutputShape);
-        Tensor gt = In(B, gf, g.OutputShape), dx = Out(B, g.InputShape), dw = Out(B, g.WeightShape), db = Out(B, g.BiasShape);
-        B.Conv2dBackwardData(gt, wt, dx, g);
-        B.Conv2dBackwardWeights(xt, gt, dw, g, accumulate: false);
-        B.BiasGradient(gt, db, accumulate: false);
-        float[] Y() { B.Conv2dForward(xt, wt, bt, yt, g); return yt.ToArray(); }
-        string what = Rng.Label($"{Under.Name} conv {g}");
-        GradientCheck.Float32(what + " dX", x, v => { xt.Upload(v); return Y(); }, dx.ToArray(), gd, GradientCheck.Settings.ConvDense, g.InputShape);
-        xt.Upload(x);
-        GradientCheck.Float32(what + " dW", w, v => { wt.Upload(v); return Y(); }, dw.ToArray(), gd, GradientCheck.Settings.ConvDense, g.WeightShape);
-        wt.Upload(w);
-        GradientCheck.Float32(what + " db", b, v => { bt.Upload(v); return Y(); }, db.ToArray(), gd, GradientCheck.Settings.ConvDense, g.BiasShape);
-    }
+    public void Conv(string name) => CheckConvGradients(name, B, GradientCheck.Settings.ConvDense);
 
     [Theory]
     [InlineData(1, 7, 3)]

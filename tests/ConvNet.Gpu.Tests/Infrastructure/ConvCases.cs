@@ -72,6 +72,16 @@ public static class ConvCases
         "k3_s2_same", "k2_full", "asym_pad_t2b0l1r3", "k3_dil2_s2_pad1", "groups2_s2_dil2", "depthwise_s2_pad1", "k1x1_s2",
         "kernel_eq_padded_input", "more_out_channels_C1_K8", "fewer_out_channels_C8_K2", "rect_k2x3_s2x1_asym", "k3_s3_pad1");
 
+    /// <summary>
+    /// The longest sum of products any pass of any case computes: C/G*KH*KW (forward), K/G*KH*KW (backward-data) or
+    /// N*OH*OW (backward-weights). TF32 tolerances grow with it.
+    /// </summary>
+    public static long LongestReduction => All.Max(c =>
+    {
+        var g = c.Geometry;
+        return Math.Max((long)g.ColumnRowsPerGroup, Math.Max((long)g.KPerGroup * g.KH * g.KW, (long)g.N * g.OutputPlane));
+    });
+
     /// <summary>The case called <paramref name="name"/>.</summary>
     public static Case Get(string name) => ByName[name];
 

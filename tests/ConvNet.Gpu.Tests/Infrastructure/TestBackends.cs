@@ -29,11 +29,19 @@ public static class TestBackends
     /// A CUDA backend judged against the float64 reference and against <paramref name="cpuReference"/>, with the CUDA-vs-CPU
     /// tolerances (1e-5 for FP32; 1e-3 / 1e-2 for conv and GEMM with TF32). Both backends are disposed with the result.
     /// </summary>
-    public static BackendUnderTest ForCuda(IBackend cuda, IBackend cpuReference, bool tf32 = false) =>
-        new(cuda, cpuReference,
-            kind => kind == OpKind.Matmul && tf32 ? Tolerance.CudaVsCpuTf32 : CpuVsFloat64(kind),
-            kind => kind != OpKind.Matmul ? Tolerance.CudaVsCpuFp32 : tf32 ? Tolerance.CudaVsCpuTf32 : MatmulCudaVsCpuFp32,
+    /// <param name="cuda">The CUDA backend under test.</param>
+    /// <param name="cpuReference">The CPU backend it is compared with.</param>
+    /// <param name="tf32">Whether TF32 math is on.</param>
+    /// <param name="tf32ReductionLength">With TF32: the longest sum of products the suite's conv/GEMM outputs hold, which
+    /// widens atol (<see cref="Tolerance.CudaVsCpuTf32ForReduction"/>); null keeps testing.md's 1e-3 / 1e-2.</param>
+    public static BackendUnderTest ForCuda(IBackend cuda, IBackend cpuReference, bool tf32 = false, long? tf32ReductionLength = null)
+    {
+        var tf32Tolerance = tf32ReductionLength is { } n ? Tolerance.CudaVsCpuTf32ForReduction(n) : Tolerance.CudaVsCpuTf32;
+        return new(cuda, cpuReference,
+            kind => kind == OpKind.Matmul && tf32 ? tf32Tolerance : CpuVsFloat64(kind),
+            kind => kind != OpKind.Matmul ? Tolerance.CudaVsCpuFp32 : tf32 ? tf32Tolerance : MatmulCudaVsCpuFp32,
             ownsBackends: true);
+    }
 
     /// <summary>
     /// CUDA vs CPU for conv/GEMM outputs with FP32 math: testing.md's 1e-5, grown with the reduction length as it allows.

@@ -78,6 +78,29 @@ public sealed class DivergencePolicyTests : IDisposable
     }
 
     [Fact]
+    public void A_run_that_learned_and_then_falls_back_to_chance_stops_with_the_chance_rule()
+    {
+        var data = SyntheticData.Squares(480, 4);
+        using var model = Model();
+        using var opt = new Sgd(0.05f, momentum: 0.9f);
+        var trainer = new Trainer(model, opt);
+        var options = new TrainingOptions { Epochs = 1, BatchSize = 16, Divergence = DivergencePolicy.Default with { MaxLossRatio = double.PositiveInfinity } };
+        var first = trainer.Fit(data, options);
+        Assert.True(first.Epochs[0].TrainAccuracy > 0.5, $"the first epoch should learn: {first.Epochs[0]}");
+
+        // A rate far too high kills every ReLU: the loss stays finite (about ln 3) but the accuracy drops to chance.
+        opt.LearningRate = 50f;
+        var e = Assert.Throws<TrainingDivergedException>(() => trainer.Fit(data, new TrainingOptions
+        {
+            Epochs = 3, BatchSize = 16, Divergence = options.Divergence,
+        }));
+
+        Assert.Equal(DivergenceKind.CollapsedToChance, e.Kind);
+        Assert.Equal(1, e.Epoch);
+        Assert.True(double.IsFinite(e.Loss), e.Message);
+    }
+
+    [Fact]
     public void The_loss_rule_waits_for_min_batches_then_compares_the_epoch_mean_with_the_start_loss()
     {
         var monitor = new DivergenceMonitor(DivergencePolicy.Default with { MinBatches = 3 }, default, classes: 10);

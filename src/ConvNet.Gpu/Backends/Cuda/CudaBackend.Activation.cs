@@ -6,11 +6,15 @@ namespace ConvNet.Gpu.Backends.Cuda;
 public sealed partial class CudaBackend
 {
     /// <inheritdoc/>
-    protected override void ActivationForwardCore(ActivationKind kind, float alpha, Tensor x, Tensor y)
+    protected override void ActivationForwardCore(ActivationKind kind, float alpha, Tensor x, Tensor y) =>
+        LaunchActivationForward(Ptr(x), Ptr(y), x.ElementCount, kind, alpha);
+
+    /// <summary>y = f(x) over <paramref name="n"/> elements; y may be x (in place).</summary>
+    private void LaunchActivationForward(ulong x, ulong y, long n, ActivationKind kind, float alpha)
     {
         var args = new KernelArgs();
-        args.AddPointer(Ptr(x)); args.AddPointer(Ptr(y)); args.Add(x.ElementCount); args.Add((int)kind); args.Add(alpha);
-        LaunchElements(KernelNames.ActivationForward, x.ElementCount, args);
+        args.AddPointer(x); args.AddPointer(y); args.Add(n); args.Add((int)kind); args.Add(alpha);
+        LaunchElements(KernelNames.ActivationForward, n, args);
     }
 
     /// <inheritdoc/>

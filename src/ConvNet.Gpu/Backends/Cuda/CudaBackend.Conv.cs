@@ -2,15 +2,18 @@ using ConvNet.Gpu.Backends.Cuda.Kernels;
 
 namespace ConvNet.Gpu.Backends.Cuda;
 
-// Convolution as GEMM (Caffe base_conv_layer): im2col of a chunk of samples into a workspace, then per group ONE
-// strided-batched SGEMM over the chunk; backward-data is the transposed GEMM followed by col2im (a gather);
-// backward-weights lays columns out as (C*KH*KW, N*OH*OW) so each group's dW is a single GEMM that sums over the
-// whole batch inside cuBLAS (deterministic, beta = 1 accumulates). The chunk is the whole batch unless the columns
-// would exceed CudaBackendOptions.MaxWorkspaceBytes.
+// Convolutions: each pass goes to the algorithm the registry picks for its geometry (CudaBackend.ConvAlgorithms.cs:
+// forced, autotuned, or the fixed cost order), one of
+//   Im2ColGemm        CudaBackend.ConvIm2Col.cs    im2col + cuBLAS (Caffe), col2im gather for backward-data
+//   ImplicitGemm*     CudaBackend.ConvImplicit.cs  kernels/conv_igemm.cu, FP32 SIMT or TF32 mma.sync
+//   Depthwise         CudaBackend.ConvDirect.cs    kernels/conv_depthwise.cu
+//   PointwiseGemm     CudaBackend.ConvDirect.cs    1x1 stride-1 unpadded convolutions as GEMMs on the tensors
+// This file holds the IBackend entry points, im2col/col2im as ops, the bias ops and the helpers they share.
 public sealed partial class CudaBackend
 {
     private const int ColumnsSlot = 0;   // im2col columns
     private const int GradOutputSlot = 1; // dY transposed to (K, N*OH*OW) for backward-weights
+    private const int PartialSlot = 2;   // split backward-weights partial tiles; pointwise x transposed
 
     /// <inheritdoc/>
     protected override void Im2ColCore(Tensor input, Tensor columns, Conv2dGeometry g) =>
@@ -21,88 +24,74 @@ public sealed partial class CudaBackend
         LaunchCol2Im(Ptr(columns), Ptr(input), g, g.N);
 
     /// <inheritdoc/>
-    protected override void Conv2dForwardCore(Tensor input, Tensor weight, Tensor? bias, Tensor output, Conv2dGeometry g)
-    {
-        int plane = g.OutputPlane, rowsG = g.ColumnRowsPerGroup, kG = g.KPerGroup;
-        long colSample = (long)g.ColumnRows * plane;
-        bool direct = IsPointwise(g);
-        int chunk = direct ? g.N : SamplesPerChunk(colSample);
-        ulong x = Ptr(input), w = Ptr(weight), y = Ptr(output);
-        for (int n0 = 0; n0 < g.N; n0 += chunk)
-        {
-            int count = Math.Min(chunk, g.N - n0);
-            ulong xChunk = x + (ulong)((long)n0 * g.C * g.InputPlane) * 4;
-            ulong yChunk = y + (ulong)((long)n0 * g.K * plane) * 4;
-            // Columns (count, C*KH*KW, OH*OW); a 1x1/stride-1/unpadded conv reads the input as its own columns.
-            ulong cols = xChunk;
-            if (!direct)
-            {
-                cols = WorkspaceFloats(ColumnsSlot, count * colSample);
-                LaunchIm2Col(xChunk, cols, g, count, colSample, plane);
-            }
-            for (int grp = 0; grp < g.Groups; grp++)
-            {
-                // Y_g[n] (K/G x OH*OW) = W_g (K/G x C/G*KH*KW) * cols_g[n] (C/G*KH*KW x OH*OW), for every n at once.
-                RowMajorGemmStridedBatched(false, false, kG, plane, rowsG, 1f,
-                    w + (ulong)((long)grp * kG * rowsG) * 4, 0,
-                    cols + (ulong)((long)grp * rowsG * plane) * 4, colSample,
-                    0f, yChunk + (ulong)((long)grp * kG * plane) * 4, (long)g.K * plane, count);
-            }
-        }
-        if (bias is not null) BiasAddCore(output, bias);
-    }
+    protected override void Conv2dForwardCore(Tensor input, Tensor weight, Tensor? bias, Tensor output, Conv2dGeometry g) =>
+        RunForward(ChooseConvAlgorithm(ConvPass.Forward, g).Algorithm, Ptr(input), Ptr(weight), bias is null ? 0 : Ptr(bias),
+            Ptr(output), g);
 
     /// <inheritdoc/>
-    protected override void Conv2dBackwardDataCore(Tensor gradOutput, Tensor weight, Tensor gradInput, Conv2dGeometry g)
+    protected override void Conv2dBackwardDataCore(Tensor gradOutput, Tensor weight, Tensor gradInput, Conv2dGeometry g) =>
+        RunBackwardData(ChooseConvAlgorithm(ConvPass.BackwardData, g).Algorithm, Ptr(gradOutput), Ptr(weight), Ptr(gradInput), g);
+
+    /// <inheritdoc/>
+    protected override void Conv2dBackwardWeightsCore(Tensor input, Tensor gradOutput, Tensor gradWeight, Conv2dGeometry g, bool accumulate) =>
+        RunBackwardWeights(ChooseConvAlgorithm(ConvPass.BackwardWeights, g).Algorithm, Ptr(input), Ptr(gradOutput), Ptr(gradWeight),
+            g, accumulate);
+
+    /// <summary>
+    /// y = activation(conv(x, w) + bias): the core of the fused bias + activation forward (the public, validated entry
+    /// point belongs to the fused-epilogue API). The implicit-GEMM and depthwise kernels apply the bias and the activation
+    /// in their epilogue, so the whole op is one launch; Im2ColGemm and PointwiseGemm add a bias pass and an in-place
+    /// activation pass. Null <paramref name="activation"/> means none; <paramref name="alpha"/> as in ActivationForward.
+    /// </summary>
+    internal void Conv2dForwardFusedCore(Tensor input, Tensor weight, Tensor? bias, Tensor output, Conv2dGeometry g,
+        ActivationKind? activation, float alpha)
     {
-        int plane = g.OutputPlane, rowsG = g.ColumnRowsPerGroup, kG = g.KPerGroup;
-        long colSample = (long)g.ColumnRows * plane;
-        bool direct = IsPointwise(g);
-        int chunk = direct ? g.N : SamplesPerChunk(colSample);
-        ulong dy = Ptr(gradOutput), w = Ptr(weight), dx = Ptr(gradInput);
-        for (int n0 = 0; n0 < g.N; n0 += chunk)
+        ThrowIfDisposed();
+        RunForward(ChooseConvAlgorithm(ConvPass.Forward, g).Algorithm, Ptr(input), Ptr(weight), bias is null ? 0 : Ptr(bias),
+            Ptr(output), g, activation is { } a ? (int)a : -1, alpha);
+    }
+
+    /// <summary>y = act(conv(x, w) + bias) (bias 0 = none, act -1 = none) with <paramref name="algorithm"/>.</summary>
+    private void RunForward(ConvAlgorithm algorithm, ulong x, ulong w, ulong bias, ulong y, Conv2dGeometry g, int act = -1, float alpha = 0f)
+    {
+        switch (algorithm)
         {
-            int count = Math.Min(chunk, g.N - n0);
-            ulong dyChunk = dy + (ulong)((long)n0 * g.K * plane) * 4;
-            ulong dxChunk = dx + (ulong)((long)n0 * g.C * g.InputPlane) * 4;
-            ulong cols = direct ? dxChunk : WorkspaceFloats(ColumnsSlot, count * colSample);
-            for (int grp = 0; grp < g.Groups; grp++)
-            {
-                // dcols_g[n] (C/G*KH*KW x OH*OW) = W_g^T (C/G*KH*KW x K/G) * dY_g[n] (K/G x OH*OW).
-                RowMajorGemmStridedBatched(true, false, rowsG, plane, kG, 1f,
-                    w + (ulong)((long)grp * kG * rowsG) * 4, 0,
-                    dyChunk + (ulong)((long)grp * kG * plane) * 4, (long)g.K * plane,
-                    0f, cols + (ulong)((long)grp * rowsG * plane) * 4, colSample, count);
-            }
-            if (!direct) LaunchCol2Im(cols, dxChunk, g, count);
+            case ConvAlgorithm.Im2ColGemm: ForwardIm2Col(x, w, bias, y, g); break;
+            case ConvAlgorithm.ImplicitGemmFp32: ForwardImplicit(x, w, bias, y, g, tf32: false, act, alpha); return;
+            case ConvAlgorithm.ImplicitGemmTf32: ForwardImplicit(x, w, bias, y, g, tf32: true, act, alpha); return;
+            case ConvAlgorithm.Depthwise: ForwardDepthwise(x, w, bias, y, g, act, alpha); return;
+            case ConvAlgorithm.PointwiseGemm: ForwardPointwise(x, w, bias, y, g); break;
+            default: throw new ArgumentOutOfRangeException(nameof(algorithm), algorithm, null);
+        }
+        // The GEMM-based algorithms have no epilogue of their own: the activation is one more (in-place) pass.
+        if (act >= 0) LaunchActivationForward(y, y, (long)g.N * g.K * g.OutputPlane, (ActivationKind)act, alpha);
+    }
+
+    /// <summary>dx = the gradient of the forward's input for dy, with <paramref name="algorithm"/> (overwrites dx).</summary>
+    private void RunBackwardData(ConvAlgorithm algorithm, ulong dy, ulong w, ulong dx, Conv2dGeometry g)
+    {
+        switch (algorithm)
+        {
+            case ConvAlgorithm.Im2ColGemm: BackwardDataIm2Col(dy, w, dx, g); break;
+            case ConvAlgorithm.ImplicitGemmFp32: BackwardDataImplicit(dy, w, dx, g, tf32: false); break;
+            case ConvAlgorithm.ImplicitGemmTf32: BackwardDataImplicit(dy, w, dx, g, tf32: true); break;
+            case ConvAlgorithm.Depthwise: BackwardDataDepthwise(dy, w, dx, g); break;
+            case ConvAlgorithm.PointwiseGemm: BackwardDataPointwise(dy, w, dx, g); break;
+            default: throw new ArgumentOutOfRangeException(nameof(algorithm), algorithm, null);
         }
     }
 
-    /// <inheritdoc/>
-    protected override void Conv2dBackwardWeightsCore(Tensor input, Tensor gradOutput, Tensor gradWeight, Conv2dGeometry g, bool accumulate)
+    /// <summary>dw (+)= the gradient of the forward's weights, with <paramref name="algorithm"/>.</summary>
+    private void RunBackwardWeights(ConvAlgorithm algorithm, ulong x, ulong dy, ulong dw, Conv2dGeometry g, bool accumulate)
     {
-        int plane = g.OutputPlane, rowsG = g.ColumnRowsPerGroup, kG = g.KPerGroup;
-        // Per sample this pass holds C*KH*KW*OH*OW columns plus K*OH*OW of transposed dY.
-        int chunk = SamplesPerChunk((long)(g.ColumnRows + g.K) * plane);
-        ulong x = Ptr(input), dy = Ptr(gradOutput), dw = Ptr(gradWeight);
-        for (int n0 = 0; n0 < g.N; n0 += chunk)
+        switch (algorithm)
         {
-            int count = Math.Min(chunk, g.N - n0);
-            long span = (long)count * plane;   // GEMM reduction length: every output pixel of the chunk
-            ulong xChunk = x + (ulong)((long)n0 * g.C * g.InputPlane) * 4;
-            ulong dyChunk = dy + (ulong)((long)n0 * g.K * plane) * 4;
-            // colsT (C*KH*KW, count*OH*OW): sample n's block starts at column n*OH*OW.
-            ulong colsT = WorkspaceFloats(ColumnsSlot, g.ColumnRows * span);
-            LaunchIm2Col(xChunk, colsT, g, count, plane, span);
-            // dYT (K, count*OH*OW) from dY (count, K, OH*OW).
-            ulong dyT = WorkspaceFloats(GradOutputSlot, g.K * span);
-            var args = new KernelArgs();
-            args.AddPointer(dyChunk); args.AddPointer(dyT); args.Add(g.K * span); args.Add(count); args.Add(g.K); args.Add((long)plane);
-            LaunchElements(KernelNames.SwapOuter, g.K * span, args);
-            // dW_g (K/G x C/G*KH*KW) (+)= dYT_g (K/G x span) * colsT_g^T (span x C/G*KH*KW), all groups in one call.
-            float beta = accumulate || n0 > 0 ? 1f : 0f;
-            RowMajorGemmStridedBatched(false, true, kG, rowsG, checked((int)span), 1f,
-                dyT, kG * span, colsT, rowsG * span, beta, dw, (long)kG * rowsG, g.Groups);
+            case ConvAlgorithm.Im2ColGemm: BackwardWeightsIm2Col(x, dy, dw, g, accumulate); break;
+            case ConvAlgorithm.ImplicitGemmFp32: BackwardWeightsImplicit(x, dy, dw, g, accumulate, tf32: false); break;
+            case ConvAlgorithm.ImplicitGemmTf32: BackwardWeightsImplicit(x, dy, dw, g, accumulate, tf32: true); break;
+            case ConvAlgorithm.Depthwise: BackwardWeightsDepthwise(x, dy, dw, g, accumulate); break;
+            case ConvAlgorithm.PointwiseGemm: BackwardWeightsPointwise(x, dy, dw, g, accumulate); break;
+            default: throw new ArgumentOutOfRangeException(nameof(algorithm), algorithm, null);
         }
     }
 
@@ -110,10 +99,15 @@ public sealed partial class CudaBackend
     protected override void BiasAddCore(Tensor output, Tensor bias)
     {
         int c = output.Shape[1];
-        long inner = output.ElementCount / ((long)output.Shape[0] * c);
+        LaunchBiasAdd(Ptr(output), Ptr(bias), output.ElementCount, c, output.ElementCount / ((long)output.Shape[0] * c));
+    }
+
+    /// <summary>y (n, c, inner) += bias[c] in place.</summary>
+    private void LaunchBiasAdd(ulong y, ulong bias, long elements, int c, long inner)
+    {
         var args = new KernelArgs();
-        args.AddPointer(Ptr(output)); args.AddPointer(Ptr(bias)); args.Add(output.ElementCount); args.Add(c); args.Add(inner);
-        LaunchElements(KernelNames.BiasAdd, output.ElementCount, args);
+        args.AddPointer(y); args.AddPointer(bias); args.Add(elements); args.Add(c); args.Add(inner);
+        LaunchElements(KernelNames.BiasAdd, elements, args);
     }
 
     /// <inheritdoc/>
@@ -122,10 +116,6 @@ public sealed partial class CudaBackend
         int n = gradOutput.Shape[0], c = gradOutput.Shape[1];
         LaunchChannelSum(Ptr(gradOutput), Ptr(gradBias), n, c, gradOutput.ElementCount / ((long)n * c), accumulate);
     }
-
-    /// <summary>1x1 kernel, stride 1, no padding: the input (N, C, H*W) is already the im2col matrix.</summary>
-    private static bool IsPointwise(Conv2dGeometry g) =>
-        g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PadTop == 0 && g.PadBottom == 0 && g.PadLeft == 0 && g.PadRight == 0;
 
     /// <summary>Samples per workspace chunk when one sample needs <paramref name="floatsPerSample"/> floats.</summary>
     private int SamplesPerChunk(long floatsPerSample) =>

@@ -16,7 +16,7 @@ public sealed partial class CudaBackend : BackendBase
     private readonly CudaMemoryPool _pool;
     private readonly Dictionary<string, CudaKernel> _kernels = new(StringComparer.Ordinal);
     private readonly LaunchGeometry _launch;
-    private readonly Workspace[] _workspaces = new Workspace[2];
+    private readonly Workspace[] _workspaces = new Workspace[3];
 
     /// <summary>
     /// Creates the backend on <paramref name="device"/>, which it owns from now on (disposing the backend disposes the

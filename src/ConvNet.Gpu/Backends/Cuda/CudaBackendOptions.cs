@@ -28,9 +28,44 @@ public sealed record CudaBackendOptions
     /// </summary>
     public long MaxWorkspaceBytes { get; init; } = 512L << 20;
 
+    /// <summary>
+    /// How convolution algorithms are picked when none is forced (default <see cref="ConvAutotune.On"/>: time the
+    /// eligible candidates on first use of a geometry on a GPU; the fixed cost order on the emulated device).
+    /// </summary>
+    public ConvAutotune Autotune { get; init; } = ConvAutotune.On;
+
+    /// <summary>
+    /// Run every convolution pass with this algorithm (tests, benchmarks). Where it cannot run a geometry on this device
+    /// (e.g. Depthwise on a non-depthwise convolution, TF32 without <see cref="AllowTf32"/>), the pass falls back to
+    /// <see cref="ConvAlgorithm.Im2ColGemm"/> and <see cref="CudaBackend.ConvAlgorithmChoices"/> records why. Null (the
+    /// default): <see cref="Autotune"/> decides.
+    /// </summary>
+    public ConvAlgorithm? ForceConvAlgorithm { get; init; }
+
+    /// <summary>
+    /// The autotuner's persistent cache (JSON, keyed by GPU name, driver version, library version, pass, geometry and
+    /// TF32 mode). Null (the default): <c>$XDG_CACHE_HOME/convnet-gpu/conv-autotune.json</c> (<c>~/.cache/...</c> when
+    /// unset; the local application data folder on Windows). An empty string keeps the cache in memory only.
+    /// </summary>
+    public string? AutotuneCachePath { get; init; }
+
+    /// <summary>
+    /// How many ranges the implicit-GEMM backward-weights splits its N*OH*OW reduction into (each summed by its own
+    /// blocks, the partial results then added in split order, so the result stays deterministic); 0 (the default) picks
+    /// from the device's SM count and the geometry. At most 64; fewer when the pixels do not fill that many ranges of a
+    /// whole number of 16-pixel steps.
+    /// </summary>
+    public int WgradSplits { get; init; }
+
     /// <summary>Throws <see cref="ConvNetArgumentException"/> naming the first invalid setting.</summary>
     public void Validate()
     {
+        if (WgradSplits < 0 || WgradSplits > 64)
+            throw new ConvNetArgumentException($"CudaBackendOptions.WgradSplits must be in [0, 64] (0 = automatic), got {WgradSplits}.", nameof(WgradSplits));
+        if (ForceConvAlgorithm is { } forced && !Enum.IsDefined(forced))
+            throw new ConvNetArgumentException($"CudaBackendOptions.ForceConvAlgorithm {(int)forced} is not a ConvAlgorithm.", nameof(ForceConvAlgorithm));
+        if (!Enum.IsDefined(Autotune))
+            throw new ConvNetArgumentException($"CudaBackendOptions.Autotune {(int)Autotune} is not a ConvAutotune.", nameof(Autotune));
         if (BlockSize < 1 || BlockSize > MaxBlockSize)
             throw new ConvNetArgumentException($"CudaBackendOptions.BlockSize must be in [1, {MaxBlockSize}], got {BlockSize}.", nameof(BlockSize));
         if (MaxGridBlocks < 0)

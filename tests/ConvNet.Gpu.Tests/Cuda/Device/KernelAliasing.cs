@@ -90,6 +90,7 @@ internal static partial class KernelAliasing
         yield return list[start..];
     }
 
-    [GeneratedRegex(@"CN_KERNEL\s+([A-Za-z_][A-Za-z0-9_]*)\s*\(((?:[^()]|\([^()]*\))*)\)")]
+    // `CN_KERNEL name(params)`, or `CN_KERNEL CN_LAUNCH_BOUNDS(threads, blocks) name(params)` (the tile kernels).
+    [GeneratedRegex(@"CN_KERNEL\s+(?:CN_LAUNCH_BOUNDS\([^)]*\)\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*\(((?:[^()]|\([^()]*\))*)\)")]
     private static partial Regex KernelSignature();
 }

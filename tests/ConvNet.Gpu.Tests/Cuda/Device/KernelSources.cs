@@ -54,6 +54,7 @@ internal static partial class KernelSources
         return names;
     }
 
-    [GeneratedRegex(@"CN_KERNEL\s+([A-Za-z_][A-Za-z0-9_]*)\s*\(")]
+    // `CN_KERNEL name(` or `CN_KERNEL CN_LAUNCH_BOUNDS(threads, blocks) name(`, as build/gen-emu-unit.sh reads them.
+    [GeneratedRegex(@"CN_KERNEL\s+(?:CN_LAUNCH_BOUNDS\([^)]*\)\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*\(")]
     private static partial Regex KernelDeclaration();
 }

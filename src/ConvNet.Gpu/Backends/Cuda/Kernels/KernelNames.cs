@@ -55,6 +55,23 @@ internal static class KernelNames
     public const string SgdStep = "cn_sgd_step";
     public const string AdamStep = "cn_adam_step";
 
+    // conv_igemm.cu (the _async and _tf32 kernels are sm_80 only)
+    public const string ImplicitForwardF32 = "cn_igemm_fwd_f32";
+    public const string ImplicitBackwardDataF32 = "cn_igemm_dgrad_f32";
+    public const string ImplicitBackwardWeightsF32 = "cn_igemm_wgrad_f32";
+    public const string ImplicitBackwardWeightsReduce = "cn_igemm_wgrad_reduce";
+    public const string ImplicitForwardF32Async = "cn_igemm_fwd_f32_async";
+    public const string ImplicitBackwardDataF32Async = "cn_igemm_dgrad_f32_async";
+    public const string ImplicitBackwardWeightsF32Async = "cn_igemm_wgrad_f32_async";
+    public const string ImplicitForwardTf32 = "cn_igemm_fwd_tf32";
+    public const string ImplicitBackwardDataTf32 = "cn_igemm_dgrad_tf32";
+    public const string ImplicitBackwardWeightsTf32 = "cn_igemm_wgrad_tf32";
+
+    // conv_depthwise.cu
+    public const string DepthwiseForward = "cn_dw_fwd";
+    public const string DepthwiseBackwardData = "cn_dw_dgrad";
+    public const string DepthwiseBackwardWeights = "cn_dw_wgrad";
+
     // device_probe.cu: the warp, tensor-core and cp.async wrappers exercised on their own (tests; sm_80 ones marked)
     public const string ProbeShuffle = "cn_probe_shfl";
     public const string ProbeVote = "cn_probe_vote";
