@@ -27,6 +27,16 @@
 #define CN_TF_T(BT) ((int)(threadIdx.x % (BT)))                              // t-fastest: this thread's t
 #define CN_TF_K(BT, j) ((int)(threadIdx.x / (BT)) + (j) * (CN_IGEMM_THREADS / (BT)))
 
+// The offset of batch pixel m = (n, pix) in an (N, channels, plane) tensor, false past the last pixel: the column part
+// of an epilogue's output offset (the row adds channel * plane).
+CN_DEVICE bool cn_pixel_column(int m, int N, int plane, int channels, long long& at)
+{
+    if (m >= N * plane) return false;
+    int n = m / plane;
+    at = (long long)n * channels * plane + (m - n * plane);
+    return true;
+}
+
 // ------------------------------------------------------------------------------------------------- forward
 template <int BK_>
 struct cn_fwd_op
@@ -87,14 +97,7 @@ struct cn_fwd_op
         cn_tap_advance(tap, step, g.KH, g.KW);
     }
     // y[n][k][pix]: column m = (n, pix) gives n*K*OH*OW + pix, row k adds k*OH*OW.
-    CN_DEVICE_MEMBER bool column(int c, long long& at) const
-    {
-        int m = col0 + c;
-        if (m >= g.N * g.OHOW) return false;
-        int n = m / g.OHOW;
-        at = (long long)n * g.K * g.OHOW + (m - n * g.OHOW);
-        return true;
-    }
+    CN_DEVICE_MEMBER bool column(int c, long long& at) const { return cn_pixel_column(col0 + c, g.N, g.OHOW, g.K, at); }
     CN_DEVICE_MEMBER void put(int r, long long at, float v) const
     {
         int row = row0 + r;
@@ -167,14 +170,7 @@ struct cn_dgrad_op
         cn_tap_advance(tap, step, g.KH, g.KW);
     }
     // dx[n][c][pix]: column m = (n, pix) gives n*C*H*W + pix, row ci adds (group*CG + ci)*H*W.
-    CN_DEVICE_MEMBER bool column(int c, long long& at) const
-    {
-        int m = col0 + c;
-        if (m >= g.N * g.HW) return false;
-        int n = m / g.HW;
-        at = (long long)n * g.C * g.HW + (m - n * g.HW);
-        return true;
-    }
+    CN_DEVICE_MEMBER bool column(int c, long long& at) const { return cn_pixel_column(col0 + c, g.N, g.HW, g.C, at); }
     CN_DEVICE_MEMBER void put(int r, long long at, float v) const
     {
         int ci = row0 + r;

@@ -11,6 +11,7 @@ import json, math, sys
 
 
 def load(path):
+    # Not compare.py's load, which keeps one row per (op, shape) across rounds: here every algorithm has its row.
     with open(path) as f:
         return json.load(f)
 

@@ -38,9 +38,8 @@ public sealed class ConvAutotuneTests : IDisposable
         float[] xs = _rng.Uniform(g.InputShape.ElementCount), ws = _rng.Uniform(g.WeightShape.ElementCount);
         var expected = ConvReference.Forward(Array.ConvertAll(xs, v => (double)v), Array.ConvertAll(ws, v => (double)v), null, g);
 
-        var (device, cuda) = PretendGpu(options);
-        ConvAlgorithmChoice first;
-        using (cuda)
+        // One forward on a fresh pretend-GPU backend sharing the cache file; returns the output.
+        float[] Forward(RecordingCudaDevice device, CudaBackend cuda)
         {
             using var x = cuda.Allocate(g.InputShape);
             using var w = cuda.Allocate(g.WeightShape);
@@ -49,6 +48,14 @@ public sealed class ConvAutotuneTests : IDisposable
             w.Upload(ws);
             device.Clear();
             cuda.Conv2dForward(x, w, null, y, g);
+            return y.ToArray();
+        }
+
+        var (device, cuda) = PretendGpu(options);
+        ConvAlgorithmChoice first;
+        using (cuda)
+        {
+            float[] y = Forward(device, cuda);
             first = Assert.Single(cuda.ConvAlgorithmChoices);
             // Eligible here: TF32, FP32 implicit, im2col (not depthwise, not 1x1). Each ran 1 + 5 times, then the op once.
             Assert.Equal([ConvAlgorithm.ImplicitGemmTf32, ConvAlgorithm.ImplicitGemmFp32, ConvAlgorithm.Im2ColGemm],
@@ -61,20 +68,14 @@ public sealed class ConvAutotuneTests : IDisposable
             Assert.Equal(6 + (first.Algorithm == ConvAlgorithm.ImplicitGemmFp32 ? 1 : 0), Runs("cn_igemm_fwd_f32_async"));
             Assert.Equal(6 + (first.Algorithm == ConvAlgorithm.Im2ColGemm ? 1 : 0), Runs("cn_im2col"));
             // The real output is the chosen algorithm's (the tuning runs wrote scratch buffers).
-            TensorAssert.Close(y.ToArray(), expected, Tolerance.CudaVsCpuTf32ForReduction(g.ColumnRowsPerGroup), g.OutputShape, _rng.Label("tuned forward"));
+            TensorAssert.Close(y, expected, Tolerance.CudaVsCpuTf32ForReduction(g.ColumnRowsPerGroup), g.OutputShape, _rng.Label("tuned forward"));
         }
         Assert.True(File.Exists(CachePath));
 
         var (device2, cuda2) = PretendGpu(options);
         using (cuda2)
         {
-            using var x = cuda2.Allocate(g.InputShape);
-            using var w = cuda2.Allocate(g.WeightShape);
-            using var y = cuda2.Allocate(g.OutputShape);
-            x.Upload(xs);
-            w.Upload(ws);
-            device2.Clear();
-            cuda2.Conv2dForward(x, w, null, y, g);
+            Forward(device2, cuda2);
             var again = Assert.Single(cuda2.ConvAlgorithmChoices);
             Assert.Equal(first.Algorithm, again.Algorithm);
             Assert.Equal(first.TimingsMilliseconds, again.TimingsMilliseconds);

@@ -14,7 +14,7 @@ namespace ConvNet.Gpu.Tests.Ops;
 /// Inputs are drawn once per run and shape (from the run's seed), so the slow float64 reference is computed once and
 /// shared by every backend and algorithm the suite runs on.
 /// </summary>
-public abstract class ConvBenchmarkShapesSuite(BackendUnderTest backend) : BackendSuite(backend)
+public abstract class ConvBenchmarkShapesSuite(BackendUnderTest backend) : ConvPassesSuite(backend)
 {
     private sealed record Data(Conv2dGeometry G, float[] X, float[] W, float[] B, float[] Dy, double[] Y, double[] Dx, double[] Dw, int Seed);
 
@@ -60,25 +60,7 @@ public abstract class ConvBenchmarkShapesSuite(BackendUnderTest backend) : Backe
     {
         var d = Cache.GetOrAdd(name, n => new Lazy<Data>(() => Prepare(n))).Value;
         var g = d.G;
-        string label = $"{name} {g} (data seed {d.Seed})";
-        Verify($"Conv2dForward {label}", (b, r) =>
-        {
-            var y = Out(b, g.OutputShape);
-            b.Conv2dForward(In(b, d.X, g.InputShape), In(b, d.W, g.WeightShape), In(b, d.B, g.BiasShape), y, g);
-            r.Add("y", y, OpKind.Matmul);
-        }, Expect(("y", d.Y)));
-        Verify($"Conv2dBackwardData {label}", (b, r) =>
-        {
-            var dx = Out(b, g.InputShape);
-            b.Conv2dBackwardData(In(b, d.Dy, g.OutputShape), In(b, d.W, g.WeightShape), dx, g);
-            r.Add("dx", dx, OpKind.Matmul);
-        }, Expect(("dx", d.Dx)));
-        Verify($"Conv2dBackwardWeights {label}", (b, r) =>
-        {
-            var dw = Out(b, g.WeightShape);
-            b.Conv2dBackwardWeights(In(b, d.X, g.InputShape), In(b, d.Dy, g.OutputShape), dw, g, accumulate: false);
-            r.Add("dw", dw, OpKind.Matmul);
-        }, Expect(("dw", d.Dw)));
+        VerifyPasses($"{name} {g} (data seed {d.Seed})", g, d.X, d.W, d.B, d.Dy, d.Y, d.Dx, d.Dw);
     }
 }
 

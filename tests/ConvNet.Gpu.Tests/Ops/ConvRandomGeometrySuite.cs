@@ -12,7 +12,7 @@ namespace ConvNet.Gpu.Tests.Ops;
 /// backward-weights (accumulating) against the float64 reference and, for CUDA, the CPU backend. The geometry and seed
 /// are in every failure message.
 /// </summary>
-public abstract class ConvRandomGeometrySuite(BackendUnderTest backend) : BackendSuite(backend)
+public abstract class ConvRandomGeometrySuite(BackendUnderTest backend) : ConvPassesSuite(backend)
 {
     /// <summary>The draws (the geometry comes from the test instance's seed, so every run sees new ones).</summary>
     public static TheoryData<int> Draws => new(Enumerable.Range(0, 16));
@@ -55,27 +55,10 @@ public abstract class ConvRandomGeometrySuite(BackendUnderTest backend) : Backen
         var g = Draw(Rng);
         float[] x = Rng.Uniform(g.InputShape.ElementCount), w = Rng.Uniform(g.WeightShape.ElementCount), bias = Rng.Uniform(g.K);
         float[] dy = Rng.Uniform(g.OutputShape.ElementCount), before = Rng.Uniform(g.WeightShape.ElementCount);
-        string label = $"draw {draw}: {g}";
-        Verify($"Conv2dForward {label}", (b, r) =>
-        {
-            var y = Out(b, g.OutputShape);
-            b.Conv2dForward(In(b, x, g.InputShape), In(b, w, g.WeightShape), In(b, bias, g.BiasShape), y, g);
-            r.Add("y", y, OpKind.Matmul);
-        }, Expect(("y", ConvReference.Forward(D(x), D(w), D(bias), g))));
-        Verify($"Conv2dBackwardData {label}", (b, r) =>
-        {
-            var dx = Out(b, g.InputShape);
-            b.Conv2dBackwardData(In(b, dy, g.OutputShape), In(b, w, g.WeightShape), dx, g);
-            r.Add("dx", dx, OpKind.Matmul);
-        }, Expect(("dx", ConvReference.BackwardData(D(dy), D(w), g))));
         var dwExpected = ConvReference.BackwardWeights(D(x), D(dy), g);
         for (int i = 0; i < dwExpected.Length; i++) dwExpected[i] += before[i];
-        Verify($"Conv2dBackwardWeights(accumulate) {label}", (b, r) =>
-        {
-            var dwt = In(b, before, g.WeightShape);
-            b.Conv2dBackwardWeights(In(b, x, g.InputShape), In(b, dy, g.OutputShape), dwt, g, accumulate: true);
-            r.Add("dw", dwt, OpKind.Matmul);
-        }, Expect(("dw", dwExpected)));
+        VerifyPasses($"draw {draw}: {g}", g, x, w, bias, dy, ConvReference.Forward(D(x), D(w), D(bias), g),
+            ConvReference.BackwardData(D(dy), D(w), g), dwExpected, before);
     }
 }
 
