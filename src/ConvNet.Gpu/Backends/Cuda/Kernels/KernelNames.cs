@@ -28,9 +28,14 @@ internal static class KernelNames
     public const string SoftmaxCrossEntropyForward = "cn_softmax_xent_fwd";
     public const string SoftmaxCrossEntropyBackward = "cn_softmax_xent_bwd";
     public const string FocalLossBackward = "cn_focal_bwd";
+    public const string SoftmaxForwardRows = "cn_softmax_fwd_rows";
+    public const string SoftmaxBackwardRows = "cn_softmax_bwd_rows";
+    public const string SoftmaxCrossEntropyForwardRows = "cn_softmax_xent_fwd_rows";
+    public const string ClassifyStep = "cn_classify_step";
 
     // dropout.cu
     public const string DropoutForward = "cn_dropout_fwd";
+    public const string DropoutForwardDevice = "cn_dropout_fwd_dev";
 
     // elementwise.cu
     public const string Fill = "cn_fill";
@@ -38,7 +43,6 @@ internal static class KernelNames
     public const string Mul = "cn_mul";
     public const string Scale = "cn_scale";
     public const string Axpy = "cn_axpy";
-    public const string BiasAdd = "cn_bias_add";
     public const string ChannelAffine = "cn_channel_affine";
 
     // reduce.cu
@@ -47,13 +51,22 @@ internal static class KernelNames
     public const string ChannelSum = "cn_channel_sum";
 
     // batchnorm.cu
-    public const string BatchNormForwardTraining = "cn_batchnorm_fwd_train";
+    public const string BatchNormForwardPartials = "cn_bn_fwd_partials";
+    public const string BatchNormForwardApply = "cn_bn_fwd_apply";
     public const string BatchNormForwardInference = "cn_batchnorm_fwd_infer";
-    public const string BatchNormBackward = "cn_batchnorm_bwd";
+    public const string BatchNormBackwardPartials = "cn_bn_bwd_partials";
+    public const string BatchNormBackwardApply = "cn_bn_bwd_apply";
+
+    // epilogue.cu
+    public const string BiasActivationForward = "cn_bias_act_fwd";
+    public const string ConvBackwardPrologue = "cn_conv_bwd_prologue";
+    public const string DenseBackwardPrologue = "cn_dense_bwd_prologue";
 
     // optimizer.cu
     public const string SgdStep = "cn_sgd_step";
     public const string AdamStep = "cn_adam_step";
+    public const string SgdMulti = "cn_sgd_multi";
+    public const string AdamMulti = "cn_adam_multi";
 
     // conv_igemm.cu (the _async and _tf32 kernels are sm_80 only)
     public const string ImplicitForwardF32 = "cn_igemm_fwd_f32";
