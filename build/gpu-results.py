@@ -3,10 +3,10 @@
 
 Usage: gpu-results.py OUT_DIR
 Reads what the stages left in OUT_DIR (stages.tsv, run.env, logs/*.log, tests.xml, memcheck.xml, racecheck.xml,
-compare-tf32-*/{table.md,*.json}, train/metrics.json) and writes OUT_DIR/results.md plus a copy named
+compare-tf32-*/{table.md,*.json}, nccl.xml, conv-algorithms-tf32-*/{table.md,*.json}, train/metrics.json) and writes OUT_DIR/results.md plus a copy named
 <date>-<gpu>.md, ready to commit as benchmarks/results/<date>-<gpu>.md: the GPU, driver, CUDA, cuBLAS and PyTorch
 versions, the commit, the method, every stage's status and time, the test and sanitizer counts with every failure, the
-side-by-side tables (TF32 off and on) and the training run. A stage it has no section for still appears in the stage
+side-by-side tables (TF32 off and on), the NCCL smoke test, the training run and the convolution-algorithm tables. A stage it has no section for still appears in the stage
 table with its log's last lines, so a new stage needs no change here to be reported.
 """
 import glob
@@ -151,6 +151,38 @@ def train(out):
         return None
 
 
+def algorithm_rows(path):
+    """Our conv-algorithms JSON as a markdown table (ms per algorithm forced, the autotuned ms and choice), for a run
+    without the PyTorch peer, where compare_algorithms.py has no table to write. None when the file is missing."""
+    doc = read(path)
+    if not doc:
+        return None
+    try:
+        rows = json.loads(doc).get("rows", [])
+    except ValueError:
+        return None
+    algos, keys, cells = [], [], {}
+    for r in rows:
+        if r["algorithm"] not in algos:
+            algos.append(r["algorithm"])
+        if (r["op"], r["shape"]) not in keys:
+            keys.append((r["op"], r["shape"]))
+        cells[(r["op"], r["shape"], r["algorithm"])] = r
+    forced = [a for a in algos if a != "autotuned"]
+    out = ["| op | shape | " + " | ".join(forced) + " | autotuned | choice |",
+           "|---|---|" + "---:|" * (len(forced) + 1) + "---|"]
+    for op, shape in keys:
+        ms = []
+        for a in forced:
+            r = cells.get((op, shape, a))
+            ms.append("-" if r is None else f"{r['ms']:.3f}" + ("*" if r["ran"] != a else ""))
+        auto = cells.get((op, shape, "autotuned"))
+        out.append(f"| {op} | {shape} | " + " | ".join(ms) + " | " + (f"{auto['ms']:.3f} | {auto['ran']}" if auto else "- | -") + " |")
+    out.append("")
+    out.append("ms per call (median); * a forced algorithm that cannot run the shape fell back to Im2ColGemm.")
+    return "\n".join(out)
+
+
 def slug(text):
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "gpu"
 
@@ -259,6 +291,19 @@ def main(argv):
                 pass
         w("")
 
+    w("## NCCL smoke test")
+    w("")
+    stage = next((s for s in st if s["name"] == "nccl-smoke"), None)
+    x = xunit(os.path.join(out, "nccl.xml"))
+    if stage is None:
+        w("Not run.")
+    else:
+        counts = f"; tests {x['passed']} passed, {x['failed']} failed, {x['skipped']} skipped" if x and "error" not in x else ""
+        w(f"**{stage['status']}**{counts}. {stage['note']}".rstrip())
+        for name, msg in (x or {}).get("failures", []):
+            w(f"- `{name}`: {msg}")
+    w("")
+
     w("## Training: `convnet train` LeNet-5 on the GPU")
     w("")
     m = train(out)
@@ -278,7 +323,27 @@ def main(argv):
             w(f"Final test accuracy {100 * epochs[-1]['test_accuracy']:.2f} %, {epochs[-1]['images_per_second']:,.0f} images/s in the last epoch.")
     w("")
 
-    known = {"env", "tests", "memcheck", "racecheck", "compare-tf32-off", "compare-tf32-on", "train"}
+    w("## Convolution algorithms (bench/conv-algorithms.sh)")
+    w("")
+    for tf32 in ("off", "on"):
+        d = os.path.join(out, f"conv-algorithms-tf32-{tf32}")
+        stage = next((s for s in st if s["name"] == f"conv-algorithms-tf32-{tf32}"), None)
+        w(f"### TF32 {tf32}")
+        w("")
+        table = read(os.path.join(d, "table.md")).strip()
+        ours = algorithm_rows(os.path.join(d, f"convnet-tf32-{tf32}.json"))
+        if table:
+            w(table)
+        elif ours:
+            w("Ours only (no PyTorch peer in this run):")
+            w("")
+            w(ours)
+        else:
+            w(f"No table ({stage['status'] + ': ' + stage['note'] if stage else 'stage not run'}).")
+        w("")
+
+    known = {"env", "tests", "nccl-smoke", "memcheck", "racecheck", "compare-tf32-off", "compare-tf32-on", "train",
+             "conv-algorithms-tf32-off", "conv-algorithms-tf32-on"}
     extra = [s for s in st if s["name"] not in known]
     if extra:
         w("## Other stages")
@@ -301,10 +366,13 @@ def main(argv):
       "wall time of one pass over random device-resident images (ours through `Trainer.Fit`, which also uploads each host batch). "
       "PyTorch: cuDNN with `cudnn.benchmark = True`; its CUDA-graph rows capture forward, loss, backward and the SGD update once "
       "and replay them. TF32 is set identically on both sides in each table.")
+    w("- Convolution algorithms: `bench/conv-algorithms.sh --tf32 off|on --repeats 10`: each algorithm forced, then autotuned, per "
+      "shape of conv-shapes.json and conv-extra-shapes.json and pass, same timing rule; PyTorch's conv rows with cudnn.benchmark.")
+    w("- NCCL: `NcclSmokeTests` (one rank, 1M floats all-reduced twice on device memory, compared bit for bit).")
     w("- Training: `convnet train --device cuda --model lenet5 --epochs 3 --batch-size 64 --seed 42` on the bundled Fashion-MNIST "
       "slice (20,000 training images, the 10,000 test images).")
     w("- Raw data next to this file in the run's output folder: stages.tsv, run.env, logs/, tests.xml, memcheck.xml, racecheck.xml, "
-      "compare-tf32-*/ (JSON of both sides), train/metrics.json.")
+      "compare-tf32-*/ (JSON of both sides), nccl.xml, conv-algorithms-tf32-*/ (JSON of both sides), train/metrics.json.")
     text = "\n".join(lines).rstrip() + "\n"
     with open(os.path.join(out, "results.md"), "w", encoding="utf-8") as f:
         f.write(text)

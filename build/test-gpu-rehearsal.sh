@@ -4,7 +4,8 @@
 # somewhere else, and runs its gpu-run.sh --rehearsal against the stand-in libcuda.so.1 / libcublas.so.13
 # (build/build-stand-in-driver.sh, linked to the bundle's own emulator library), with no .NET SDK on PATH. Then:
 #   1. the run must pass and its results file must hold what a GPU run records: passing CUDA test counts, the
-#      side-by-side table's rows, the training run's accuracy, the versions of the (stand-in) driver and cuBLAS;
+#      side-by-side table's rows, the training run's accuracy, the convolution-algorithm rows, the NCCL smoke stage
+#      (unavailable here, with the reason: CI has no libnccl.so.2), the versions of the (stand-in) driver and cuBLAS;
 #   2. a run whose tests fail (the stand-in given too little device memory) must exit non-zero and still write the
 #      results file, naming the failures;
 #   3. on a CUDA 12.8 driver with only cuBLAS 13 (nothing usable) the kit must report why and not fail.
@@ -31,7 +32,7 @@ fxr="$(env DOTNET_ROOT="$kit/dotnet" COREHOST_TRACE=1 COREHOST_TRACE_VERBOSITY=4
 case "$fxr" in "$kit/dotnet/"*) ;; *) fail "the bundle's apps load hostfxr from '${fxr:-nowhere}', not from the bundle's runtime $kit/dotnet" ;; esac
 
 echo "gpu rehearsal: gpu-run.sh --rehearsal (stand-in driver)" >&2
-if ! run_kit OUT="$work/results" bash "$kit/gpu-run.sh" --rehearsal > "$work/run.log" 2>&1; then
+if ! run_kit OUT="$work/results" bash "$kit/gpu-run.sh" --rehearsal --archive "$work/results.tar.gz" > "$work/run.log" 2>&1; then
   cat "$work/run.log" >&2
   for f in "$work"/results/logs/*.log; do echo "--- $f" >&2; tail -n 40 "$f" >&2; done
   fail "gpu-run.sh --rehearsal exited non-zero"
@@ -39,11 +40,16 @@ fi
 results="$work/results/results.md"
 [ -f "$results" ] || fail "no results.md"
 ls "$work"/results/*-rehearsal.md >/dev/null 2>&1 || fail "no <date>-<gpu>-rehearsal.md copy of the results"
+tar -tzf "$work/results.tar.gz" 2>/dev/null | grep -qx 'results/results.md' || fail "--archive did not pack results/results.md"
 check() { grep -qE "$1" "$results" || { cat "$results" >&2; fail "results.md lacks: $2 (/$1/)"; }; }
 check '^\| env \| \*\*passed\*\*' "a passed env stage"
 check '^\| tests \| \*\*passed\*\*' "a passed tests stage"
 check '^\| compare-tf32-off \| \*\*passed\*\*' "a passed side-by-side stage"
 check '^\| train \| \*\*passed\*\*' "a passed training stage"
+check '^\| nccl-smoke \| \*\*unavailable\*\* .*NCCL unavailable, because' "the NCCL smoke stage unavailable with the reason"
+check '^\| conv-algorithms-tf32-off \| \*\*passed\*\*' "a passed conv-algorithms stage"
+check '^\| conv-algorithms-tf32-on \| \*\*skipped\*\* .*not run in rehearsal mode' "the TF32 conv-algorithms stage skipped with the reason"
+check '^\| conv-backward-weights \| lenet-c3 \| [0-9.]+\*? \| [0-9.]+\*? \| .*\| [0-9.]+ \| [A-Za-z0-9]+ \|$' "the conv-algorithms rows (ms per algorithm, the autotuned choice)"
 check '^\| memcheck \| \*\*skipped\*\* .*not run in rehearsal mode' "the sanitizer stages skipped with the reason"
 check '^Tests: [1-9][0-9]* passed, 0 failed' "passing CUDA test counts"
 check '^\| GPU \| Fake CUDA driver \(test\)' "the GPU name"
