@@ -40,7 +40,8 @@ fi
 results="$work/results/results.md"
 [ -f "$results" ] || fail "no results.md"
 ls "$work"/results/*-rehearsal.md >/dev/null 2>&1 || fail "no <date>-<gpu>-rehearsal.md copy of the results"
-tar -tzf "$work/results.tar.gz" 2>/dev/null | grep -qx 'results/results.md' || fail "--archive did not pack results/results.md"
+packed="$(tar -tzf "$work/results.tar.gz" 2>/dev/null || true)"   # listed whole: grep -q would cut tar's pipe
+grep -qx 'results/results.md' <<< "$packed" || fail "--archive did not pack results/results.md"
 check() { grep -qE "$1" "$results" || { cat "$results" >&2; fail "results.md lacks: $2 (/$1/)"; }; }
 check '^\| env \| \*\*passed\*\*' "a passed env stage"
 check '^\| tests \| \*\*passed\*\*' "a passed tests stage"
