@@ -183,6 +183,18 @@ def algorithm_rows(path):
     return "\n".join(out)
 
 
+def find_stage(st, name):
+    return next((s for s in st if s["name"] == name), None)
+
+
+def no_table(stage):
+    return f"No table ({stage['status'] + ': ' + stage['note'] if stage else 'stage not run'})."
+
+
+def test_counts(x):
+    return f"{x['passed']} passed, {x['failed']} failed, {x['skipped']} skipped" if x and "error" not in x else ""
+
+
 def slug(text):
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "gpu"
 
@@ -256,13 +268,13 @@ def main(argv):
     w("## Sanitizers (compute-sanitizer, memory pool off)")
     w("")
     for tool in ("memcheck", "racecheck"):
-        stage = next((s for s in st if s["name"] == tool), None)
+        stage = find_stage(st, tool)
         if stage is None or stage["status"] == "skipped":
             w(f"- {tool}: not run ({stage['note'] if stage else 'no stage'})")
             continue
         errors, first = sanitizer_summary(out, tool)
         x = xunit(os.path.join(out, f"{tool}.xml"))
-        counts = f"{x['passed']} passed, {x['failed']} failed, {x['skipped']} skipped" if x and "error" not in x else "no test results"
+        counts = test_counts(x) or "no test results"
         w(f"- {tool}: **{stage['status']}**; ERROR SUMMARY: {errors if errors is not None else 'not reached'} errors; tests {counts}")
         for l in first:
             w(f"    - `{l[10:].strip()[:200]}`")
@@ -273,13 +285,13 @@ def main(argv):
     for tf32 in ("off", "on"):
         d = os.path.join(out, f"compare-tf32-{tf32}")
         table = read(os.path.join(d, "table.md")).strip()
-        stage = next((s for s in st if s["name"] == f"compare-tf32-{tf32}"), None)
+        stage = find_stage(st, f"compare-tf32-{tf32}")
         w(f"### TF32 {tf32}")
         w("")
         if table:
             w(table)
         else:
-            w(f"No table ({stage['status'] + ': ' + stage['note'] if stage else 'stage not run'}).")
+            w(no_table(stage))
         peer = read(os.path.join(d, "pytorch-cuda.json"))
         if peer:
             try:
@@ -293,13 +305,13 @@ def main(argv):
 
     w("## NCCL smoke test")
     w("")
-    stage = next((s for s in st if s["name"] == "nccl-smoke"), None)
+    stage = find_stage(st, "nccl-smoke")
     x = xunit(os.path.join(out, "nccl.xml"))
     if stage is None:
         w("Not run.")
     else:
-        counts = f"; tests {x['passed']} passed, {x['failed']} failed, {x['skipped']} skipped" if x and "error" not in x else ""
-        w(f"**{stage['status']}**{counts}. {stage['note']}".rstrip())
+        counts = test_counts(x)
+        w(f"**{stage['status']}**{'; tests ' + counts if counts else ''}. {stage['note']}".rstrip())
         for name, msg in (x or {}).get("failures", []):
             w(f"- `{name}`: {msg}")
     w("")
@@ -327,7 +339,7 @@ def main(argv):
     w("")
     for tf32 in ("off", "on"):
         d = os.path.join(out, f"conv-algorithms-tf32-{tf32}")
-        stage = next((s for s in st if s["name"] == f"conv-algorithms-tf32-{tf32}"), None)
+        stage = find_stage(st, f"conv-algorithms-tf32-{tf32}")
         w(f"### TF32 {tf32}")
         w("")
         table = read(os.path.join(d, "table.md")).strip()
@@ -339,7 +351,7 @@ def main(argv):
             w("")
             w(ours)
         else:
-            w(f"No table ({stage['status'] + ': ' + stage['note'] if stage else 'stage not run'}).")
+            w(no_table(stage))
         w("")
 
     known = {"env", "tests", "nccl-smoke", "memcheck", "racecheck", "compare-tf32-off", "compare-tf32-on", "train",
