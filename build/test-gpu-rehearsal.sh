@@ -58,6 +58,8 @@ check '^\| cuBLAS choice \| libcublas\.so\.13 \(cuBLAS 13\.1\.0' "the cuBLAS cho
 check '^\| driver \(cuDriverGetVersion\) \| 13\.0' "the driver version"
 check '^\| conv-forward +\| rehearsal-3x3' "the side-by-side table's conv rows"
 check '^\| lenet5-epoch ' "the epoch rows"
+check '^\| lenet5-step-device +\| batch 4 +\| +[0-9.]+ ' "the device-loop step row (issue 12's eager loop)"
+check '^\| lenet5-step-graph +\| batch 4 +\| +[0-9.]+ ' "the CUDA-graph step row (issue 12's graph loop)"
 check '^\| 1 \| [0-9.]+ \| [0-9.]+ % ' "the training run's per-epoch row"
 check '^Final test accuracy [0-9.]+ %' "the training accuracy"
 

@@ -5,9 +5,10 @@ Usage: compare.py OURS.json PEER.json [OURS2.json PEER2.json ...]   (pairs, one 
 Either side may be a comma-separated list of files from alternating rounds (compare.sh --rounds N): each row then takes
 the lowest of the rounds' medians on each side, which discards rounds slowed by other processes on a shared machine.
 PEER.json may be "-" (no peer run, e.g. gpu-run.sh --rehearsal): the table then has our column only.
-Every (op, shape) either side measured is a row; a side that lacks it shows "-" (e.g. PyTorch's CUDA-graph rows
-"lenet5-step-graph" until ConvNet.Gpu has its own). Training-step and epoch rows are summarized against both PyTorch
-modes: eager and CUDA graph.
+Every (op, shape) either side measured is a row; a side that lacks it shows "-" (e.g. ours "lenet5-step-device", the
+device loop launching kernel by kernel, which PyTorch has no row for). Training-step and epoch rows (ours: the host
+loop "-step", on CUDA also the device loop "-step-device" and its CUDA graph "-step-graph") are summarized against both
+PyTorch modes: eager ("-step") and CUDA graph ("-step-graph").
 Ratio = our time / PyTorch's time (below 1.0 means we are faster). Geomeans are over the conv rows.
 """
 import json, math, sys
@@ -52,14 +53,18 @@ def cell(value, fmt):
 
 
 def training_summary(rows):
-    """Our step/epoch time against PyTorch eager and PyTorch with CUDA graphs, per model and shape."""
+    """Each of our step/epoch rows (host loop, device loop, device loop with CUDA graph) against PyTorch eager and PyTorch
+    with CUDA graphs, per model and shape."""
     index = {(op, shape): (a, b) for op, shape, a, b, _ in rows}
     lines = []
     for op, shape, a, b, _ in rows:
-        if a is None or not (op.endswith("-step") or op.endswith("-epoch")):
+        # Our device-loop rows compare with PyTorch's rows of their model's step: "lenet5-step-graph" -> "lenet5-step".
+        base = next((op[:-len(s)] + "-step" for s in ("-step-device", "-step-graph") if op.endswith(s)), op)
+        if a is None or not (base.endswith("-step") or base.endswith("-epoch")):
             continue
-        graph = index.get((op + "-graph", shape), (None, None))[1]
-        parts = [f"PyTorch eager {b:.3f} ms (ratio {a / b:.2f})" if b else "PyTorch eager -"]
+        eager = index.get((base, shape), (None, None))[1]
+        graph = index.get((base + "-graph", shape), (None, None))[1]
+        parts = [f"PyTorch eager {eager:.3f} ms (ratio {a / eager:.2f})" if eager else "PyTorch eager -"]
         parts.append(f"PyTorch CUDA graph {graph:.3f} ms (ratio {a / graph:.2f})" if graph else "PyTorch CUDA graph -")
         lines.append(f"{op} ({shape}): ours {a:.3f} ms; " + "; ".join(parts))
     return lines
