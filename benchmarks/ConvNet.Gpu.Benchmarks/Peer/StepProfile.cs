@@ -10,7 +10,9 @@ namespace ConvNet.Gpu.Benchmarks.Peer;
 /// plus the loss and the optimizer update, for one model on one backend; on CUDA also the convolution algorithm each
 /// pass ran, why, and the autotuner's timings. On a loaded machine the minimum is the robust figure (a part well under
 /// the scheduler's time slice usually runs undisturbed at least once); the medians inflate.
-/// Usage: <c>ConvNet.Gpu.Benchmarks profile-step [lenet5|vgg-small] [--device cpu|cuda] [--threads N] [--batch N] [--repeats N]</c>.
+/// On CUDA (the emulated device too) it then prints the device activity of one steady step in the host loop, the device
+/// loop eager and the device loop replaying its CUDA graph (<see cref="StepCountTable"/>).
+/// Usage: <c>ConvNet.Gpu.Benchmarks profile-step [lenet5|vgg-small] [--device cpu|cuda|cuda-emulated] [--threads N] [--batch N] [--repeats N]</c>.
 /// </summary>
 public static class StepProfile
 {

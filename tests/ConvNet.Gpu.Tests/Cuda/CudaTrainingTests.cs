@@ -23,7 +23,7 @@ public sealed class CudaTrainingTests
 
     // No bias on the conv that feeds batch norm: its true gradient is 0, so what reaches it is rounding noise, which Adam
     // rescales into full-size steps that differ between any two backends (a property of the model, not of either backend).
-    private static Sequential Model(IBackend b) =>
+    internal static Sequential Model(IBackend b) =>
         new Sequential(b, (1, 8, 8), seed: 77)
             .Add(new Conv2D(4, 3, padding: 1, useBias: false), new BatchNorm2D(), new ReLU(), new MaxPool2D(2))
             .Add(new Conv2D(6, 3, stride: 2, padding: 1, groups: 2), new ReLU())

@@ -1,5 +1,6 @@
 using ConvNet.Gpu.Backends.Cuda;
 using ConvNet.Gpu.Backends.Cuda.Emulation;
+using ConvNet.Gpu.Losses;
 using ConvNet.Gpu.ModelZoo;
 using ConvNet.Gpu.Nn;
 using ConvNet.Gpu.Optimizers;
@@ -25,11 +26,8 @@ public sealed class DeviceStepLoopTests
         if (reason is not null) Assert.Skip($"CUDA (emulated) unavailable: {reason}");
     }
 
-    private static Sequential SmallNet(IBackend b) =>
-        new Sequential(b, (1, 8, 8), seed: 77)
-            .Add(new Conv2D(4, 3, padding: 1, useBias: false), new BatchNorm2D(), new ReLU(), new MaxPool2D(2))
-            .Add(new Conv2D(6, 3, stride: 2, padding: 1, groups: 2), new ReLU())
-            .Add(new Flatten(), new Dense(16), new ReLU(), new Dropout(0.3f), new Dense(3));
+    // Conv, batch norm, ReLU, max-pool, grouped conv, dense, dropout (CudaTrainingTests' model).
+    private static Sequential SmallNet(IBackend b) => CudaTrainingTests.Model(b);
 
     private static (List<float> Losses, float[] Weights, string Path, List<EpochMetrics> Epochs) Fit(bool graphs, bool deviceLoop = true,
         Func<Optimizer>? optimizer = null)
@@ -134,13 +132,39 @@ public sealed class DeviceStepLoopTests
     private static Sequential Linear(IBackend b) => new Sequential(b, (1, 8, 8), seed: 5).Add(new Flatten(), new Dense(3));
 
     [Fact]
-    public void A_non_finite_loss_stops_at_its_step_with_the_weights_of_the_step_before()
+    public void Focal_loss_with_AdamW_runs_on_the_device_loop_and_tracks_the_host_loop()
     {
-        // Sample 40 is infinite; without shuffling it is in batch 2 (0-based) of epoch 0.
+        (List<float> Losses, float[] Weights, string Path) Run(bool deviceLoop)
+        {
+            using var cuda = Backend.CudaEmulated(CudaTestBackends.EmulatedOptions);
+            using var model = Linear(cuda);
+            using var opt = new AdamW(0.01f);
+            using var loss = new FocalLoss(2f);
+            var trainer = new Trainer(model, opt, loss);
+            var history = trainer.Fit(SyntheticData.Squares(48, 3), new TrainingOptions { Epochs = 2, BatchSize = 16, Seed = 4, DeviceLoop = deviceLoop });
+            return (history.StepLosses, model.Parameters.SelectMany(p => p.Value.ToArray()).ToArray(), trainer.StepPath!);
+        }
+        var device = Run(deviceLoop: true);
+        var host = Run(deviceLoop: false);
+        Assert.StartsWith("device loop with CUDA graphs", device.Path);
+        Assert.Equal(6, device.Losses.Count);
+        TensorAssert.Close(device.Losses.ToArray(), host.Losses.ToArray(), Tolerance.CudaVsCpuFp32, null, "focal step losses, device loop vs host loop");
+        TensorAssert.Close(device.Weights, host.Weights, new Tolerance(1e-5, 1e-4), null, "AdamW weights, device loop vs host loop");
+    }
+
+    // 64 squares with sample 40 infinite: without shuffling it is in batch 2 (0-based) of epoch 0 at batch size 16.
+    private static ConvNet.Gpu.Data.Dataset Poisoned()
+    {
         var data = SyntheticData.Squares(64, 5);
         var images = data.Images.ToArray();
         images.AsSpan(40 * 64, 64).Fill(float.PositiveInfinity);
-        var poisoned = new ConvNet.Gpu.Data.Dataset(images, data.Labels.ToArray(), data.SampleShape, data.ClassNames, "poisoned");
+        return new ConvNet.Gpu.Data.Dataset(images, data.Labels.ToArray(), data.SampleShape, data.ClassNames, "poisoned");
+    }
+
+    [Fact]
+    public void A_non_finite_loss_stops_at_its_step_with_the_weights_of_the_step_before()
+    {
+        var poisoned = Poisoned();
         using var cuda = Backend.CudaEmulated(CudaTestBackends.EmulatedOptions);
         using var model = Linear(cuda);
         using var opt = new Adam(0.01f);
@@ -170,10 +194,7 @@ public sealed class DeviceStepLoopTests
     [Fact]
     public void Under_SkipUpdate_a_non_finite_step_is_skipped_on_the_device_and_counted()
     {
-        var data = SyntheticData.Squares(64, 5);
-        var images = data.Images.ToArray();
-        images.AsSpan(40 * 64, 64).Fill(float.PositiveInfinity);
-        var poisoned = new ConvNet.Gpu.Data.Dataset(images, data.Labels.ToArray(), data.SampleShape, data.ClassNames, "poisoned");
+        var poisoned = Poisoned();
         using var cuda = Backend.CudaEmulated(CudaTestBackends.EmulatedOptions);
         using var model = Linear(cuda);
         using var opt = new Adam(0.01f);
@@ -184,6 +205,33 @@ public sealed class DeviceStepLoopTests
         Assert.Equal(1, history.Epochs[0].SkippedUpdates);
         Assert.Equal(3, opt.StepCount);
         Assert.Equal(4, trainer.Position.GlobalStep);
+    }
+
+    [Fact]
+    public void The_batch_goes_up_on_the_copy_stream_ordered_by_events_and_the_scalars_on_the_compute_stream()
+    {
+        var device = new RecordingCudaDevice(EmulatedCudaDevice.Open());
+        using var cuda = new CudaBackend(device, CudaTestBackends.EmulatedOptions);
+        using var model = SmallNet(cuda);
+        using var opt = new Sgd(0.01f);
+        using var trainer = new Trainer(model, opt);
+        using var loop = DeviceStepLoop.TryCreate(trainer, new TrainingOptions { BatchSize = 4, CudaGraphs = false }, model.Parameters, out string path)
+            ?? throw new InvalidOperationException(path);
+        float[] images = new TestRng().Uniform(4 * 64);
+        int[] labels = [0, 1, 2, 0];
+        loop.Issue(images, labels, 0.01f);
+        loop.Issue(images, labels, 0.01f);
+        device.Clear();
+        loop.Issue(images, labels, 0.01f); // slot 0 again: its copy must wait for the step that read it
+        var expected = new List<(string, CudaStream)>
+        {
+            ("wait", CudaStream.Copy), ("h2d", CudaStream.Copy), ("h2d", CudaStream.Copy), ("wait", CudaStream.Compute),
+            ("h2d", CudaStream.Compute), // the step scalars
+            ("h2d", CudaStream.Compute), // the dropout layer's seed and counter
+        };
+        Assert.Equal(expected, device.StreamCalls);
+        Assert.Equal(0, device.HostBlockingCalls);
+        Assert.Equal(3, loop.Read().Steps.Count);
     }
 
     private sealed class OnBatch(Action<Trainer, BatchProgress> action) : TrainingCallback

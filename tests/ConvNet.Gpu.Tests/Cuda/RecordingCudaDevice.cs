@@ -28,6 +28,7 @@ internal sealed class RecordingCudaDevice(ICudaDevice inner) : ICudaDevice
     {
         Launches.Clear();
         Gemms.Clear();
+        StreamCalls.Clear();
         HostBlockingCalls = 0;
     }
 
@@ -68,12 +69,22 @@ internal sealed class RecordingCudaDevice(ICudaDevice inner) : ICudaDevice
     }
 
     public CudaEvent CreateEvent(bool timing = true) => inner.CreateEvent(timing);
-    public void StreamWaitEvent(CudaStream stream, CudaEvent cudaEvent) => inner.StreamWaitEvent(stream, cudaEvent);
+    /// <summary>Stream-ordered calls in order: "wait" (StreamWaitEvent) and "h2d" (asynchronous host-to-device copy), with their stream.</summary>
+    public List<(string Call, CudaStream Stream)> StreamCalls { get; } = [];
+
+    public void StreamWaitEvent(CudaStream stream, CudaEvent cudaEvent)
+    {
+        StreamCalls.Add(("wait", stream));
+        inner.StreamWaitEvent(stream, cudaEvent);
+    }
     public nint AllocatePinned(long bytes) => inner.AllocatePinned(bytes);
     public void FreePinned(nint pointer) => inner.FreePinned(pointer);
 
-    public void CopyHostToDeviceAsync(ulong destination, nint pinnedSource, long bytes, CudaStream stream) =>
+    public void CopyHostToDeviceAsync(ulong destination, nint pinnedSource, long bytes, CudaStream stream)
+    {
+        StreamCalls.Add(("h2d", stream));
         inner.CopyHostToDeviceAsync(destination, pinnedSource, bytes, stream);
+    }
 
     public void CopyDeviceToHostAsync(nint pinnedDestination, ulong source, long bytes, CudaStream stream) =>
         inner.CopyDeviceToHostAsync(pinnedDestination, source, bytes, stream);
