@@ -77,6 +77,27 @@ public sealed class CpuWorkersTests
     }
 
     [Fact]
+    public void TheParallelForBaselineRunsTheSameJobsAndUnwrapsExceptions()
+    {
+        using var pool = new CpuWorkers(3) { ParallelForBaseline = true };
+        for (int count = 1; count < 30; count++)
+        {
+            var hits = new int[count];
+            int badSlot = -1;
+            pool.Run(count, (slot, i) =>
+            {
+                if (slot >= Math.Min(count, 3)) badSlot = slot;
+                Interlocked.Increment(ref hits[i]);
+            });
+            Assert.Equal(-1, badSlot);
+            Assert.All(hits, h => Assert.Equal(1, h));
+        }
+        var e = Assert.Throws<InvalidOperationException>(() => pool.Run(8, (_, i) => { if (i == 5) throw new InvalidOperationException("five"); }));
+        Assert.Equal("five", e.Message);
+        Assert.Equal(0, pool.JobCount); // nothing reached the workers
+    }
+
+    [Fact]
     public void NestedJobsRunSeriallyOnTheirCaller()
     {
         using var pool = new CpuWorkers(2);

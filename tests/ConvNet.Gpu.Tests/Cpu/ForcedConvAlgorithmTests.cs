@@ -24,6 +24,7 @@ public sealed class ForcedConvAlgorithmTests
         new("s2_5x5_asym_pad_K16", 5, 4, 11, 12, 16, new Conv2dSpec(5, 5, 2, 2, Padding2d.Explicit(2, 1, 0, 2))),
         new("s1_dilation2_C6_K33", 2, 6, 10, 17, 33, Conv2dSpec.Square(3, padding: 2, dilation: 2)),
         new("1x1_s2_C64_K36", 3, 64, 7, 9, 36, Conv2dSpec.Square(1, stride: 2)),
+        new("1x1_s1_pointwise_C70_K40", 3, 70, 9, 13, 40, Conv2dSpec.Square(1)), // forcing reaches past PointwiseGemm (forward, dW)
         new("s2x1_rect_2x4_C5_K20", 4, 5, 8, 19, 20, new Conv2dSpec(2, 4, 2, 1, Padding2d.Explicit(1, 0, 1, 2))),
         new("many_bands_C48_K32", 2, 48, 40, 30, 32, Conv2dSpec.Square(3, stride: 2, padding: 1)),
         new("lenet_c3_C6_K16", 5, 6, 14, 14, 16, Conv2dSpec.Square(5)),
