@@ -3,6 +3,8 @@ using ConvNet.Gpu.Backends.Cpu.Threading;
 using ConvNet.Gpu.Tests.Infrastructure;
 using Xunit;
 
+using static ConvNet.Gpu.Tests.Cpu.CpuConvHelpers;
+
 namespace ConvNet.Gpu.Tests.Cpu;
 
 /// <summary>
@@ -205,12 +207,5 @@ public sealed class CpuWorkersTests
                 }
             }
         }
-    }
-
-    private static Tensor Up(CpuBackend backend, TensorShape shape, float[] data)
-    {
-        var t = backend.Allocate(shape);
-        t.Upload(data);
-        return t;
     }
 }
