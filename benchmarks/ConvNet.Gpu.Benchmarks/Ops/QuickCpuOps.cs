@@ -9,7 +9,7 @@ namespace ConvNet.Gpu.Benchmarks.Ops;
 /// <summary>
 /// A minute-long alternative to BenchmarkDotNet: times SGEMM and every conv shape (forward, backward-data,
 /// backward-weights) on the CPU backend and prints median and minimum milliseconds with GFLOP/s (2 x multiply-adds per second).
-/// Usage: <c>dotnet run -c Release --project benchmarks/ConvNet.Gpu.Benchmarks -- quick [gemm|conv|pool|dispatch] [--threads N] [--shape NAME] [--im2col] [--json FILE] [--col-block FLOATS] [--force ALGORITHM] [--custom N,C,H,W,K,kernel,stride,pad,dilation] [--batch N] [--versus ALGORITHM [--seconds S]]</c>.
+/// Usage: <c>dotnet run -c Release --project benchmarks/ConvNet.Gpu.Benchmarks -- quick [gemm|conv|pool|dispatch] [--threads N] [--seconds S] [--shape NAME] [--im2col] [--json FILE] [--col-block FLOATS] [--force ALGORITHM] [--custom N,C,H,W,K,kernel,stride,pad,dilation] [--batch N] [--versus ALGORITHM [--seconds S]]</c>.
 /// <c>--json</c> also writes the rows in the format of benchmarks/peers/compare.py (ops "sgemm", "conv-forward", ...).
 /// <c>--batch</c> replaces the table's batch size (smaller calls time more robustly on a loaded machine);
 /// <c>--versus</c> times the normal choice against a forced algorithm, alternating calls (<see cref="QuickVersus"/>).
@@ -30,7 +30,7 @@ public static class QuickCpuOps
         bool gemm = true, conv = true, pool = true, dataMovement = false;
         if (args.Length > 0 && args[0] == "dispatch")
         {
-            QuickDispatch.Run(args.Length > 2 && args[1] == "--threads" ? int.Parse(args[2]) : null);
+            QuickDispatch.Run(args);
             return;
         }
         for (int i = 0; i < args.Length; i++)

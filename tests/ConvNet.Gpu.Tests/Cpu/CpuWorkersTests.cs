@@ -3,6 +3,8 @@ using ConvNet.Gpu.Backends.Cpu.Threading;
 using ConvNet.Gpu.Tests.Infrastructure;
 using Xunit;
 
+using static ConvNet.Gpu.Tests.Cpu.CpuConvHelpers;
+
 namespace ConvNet.Gpu.Tests.Cpu;
 
 /// <summary>
@@ -74,6 +76,27 @@ public sealed class CpuWorkersTests
             pool.Run(10, (_, i) => Interlocked.Add(ref sum, i));
             Assert.Equal(45, sum);
         }
+    }
+
+    [Fact]
+    public void TheParallelForBaselineRunsTheSameJobsAndUnwrapsExceptions()
+    {
+        using var pool = new CpuWorkers(3) { ParallelForBaseline = true };
+        for (int count = 1; count < 30; count++)
+        {
+            var hits = new int[count];
+            int badSlot = -1;
+            pool.Run(count, (slot, i) =>
+            {
+                if (slot >= Math.Min(count, 3)) badSlot = slot;
+                Interlocked.Increment(ref hits[i]);
+            });
+            Assert.Equal(-1, badSlot);
+            Assert.All(hits, h => Assert.Equal(1, h));
+        }
+        var e = Assert.Throws<InvalidOperationException>(() => pool.Run(8, (_, i) => { if (i == 5) throw new InvalidOperationException("five"); }));
+        Assert.Equal("five", e.Message);
+        Assert.Equal(0, pool.JobCount); // nothing reached the workers
     }
 
     [Fact]
@@ -184,12 +207,5 @@ public sealed class CpuWorkersTests
                 }
             }
         }
-    }
-
-    private static Tensor Up(CpuBackend backend, TensorShape shape, float[] data)
-    {
-        var t = backend.Allocate(shape);
-        t.Upload(data);
-        return t;
     }
 }

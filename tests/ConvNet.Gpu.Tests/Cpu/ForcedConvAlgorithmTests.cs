@@ -3,6 +3,8 @@ using ConvNet.Gpu.Tests.Infrastructure;
 using ConvNet.Gpu.Tests.Reference;
 using Xunit;
 
+using static ConvNet.Gpu.Tests.Cpu.CpuConvHelpers;
+
 namespace ConvNet.Gpu.Tests.Cpu;
 
 /// <summary>
@@ -24,6 +26,7 @@ public sealed class ForcedConvAlgorithmTests
         new("s2_5x5_asym_pad_K16", 5, 4, 11, 12, 16, new Conv2dSpec(5, 5, 2, 2, Padding2d.Explicit(2, 1, 0, 2))),
         new("s1_dilation2_C6_K33", 2, 6, 10, 17, 33, Conv2dSpec.Square(3, padding: 2, dilation: 2)),
         new("1x1_s2_C64_K36", 3, 64, 7, 9, 36, Conv2dSpec.Square(1, stride: 2)),
+        new("1x1_s1_pointwise_C70_K40", 3, 70, 9, 13, 40, Conv2dSpec.Square(1)), // forcing reaches past PointwiseGemm (forward, dW)
         new("s2x1_rect_2x4_C5_K20", 4, 5, 8, 19, 20, new Conv2dSpec(2, 4, 2, 1, Padding2d.Explicit(1, 0, 1, 2))),
         new("many_bands_C48_K32", 2, 48, 40, 30, 32, Conv2dSpec.Square(3, stride: 2, padding: 1)),
         new("lenet_c3_C6_K16", 5, 6, 14, 14, 16, Conv2dSpec.Square(5)),
@@ -68,9 +71,9 @@ public sealed class ForcedConvAlgorithmTests
         var rng = new TestRng(name.Length * 31 + (int)algorithm);
         float[] x = rng.Uniform(g.InputShape.ElementCount), w = rng.Uniform(g.WeightShape.ElementCount), b = rng.Uniform(g.K);
         float[] dy = rng.Uniform(g.OutputShape.ElementCount);
-        var (y1, dx1, dw1) = Run(one, g, x, w, b, dy);
-        var (y2, dx2, dw2) = Run(two, g, x, w, b, dy);
-        var (yg, dxg, dwg) = Run(gemm, g, x, w, b, dy);
+        var (y1, dx1, dw1) = RunPasses(one, g, x, w, b, dy);
+        var (y2, dx2, dw2) = RunPasses(two, g, x, w, b, dy);
+        var (yg, dxg, dwg) = RunPasses(gemm, g, x, w, b, dy);
         string what = rng.Label($"{algorithm} {name}");
         int taps = g.ColumnRowsPerGroup, pixels = g.N * g.OutputPlane, back = g.KPerGroup * g.KH * g.KW;
         if (runs[0])
@@ -144,35 +147,4 @@ public sealed class ForcedConvAlgorithmTests
     }
 
     private static Conv2dGeometry Geometry(int n, int c, int h, int w, int k, Conv2dSpec spec) => spec.Resolve(TensorShape.Nchw(n, c, h, w), k);
-
-    private static (float[] Y, float[] Dx, float[] Dw) Run(CpuBackend backend, Conv2dGeometry g, float[] x, float[] w, float[] b, float[] dy)
-    {
-        float[] nan(TensorShape s) => Enumerable.Repeat(float.NaN, (int)s.ElementCount).ToArray();
-        using Tensor tx = Up(backend, g.InputShape, x), tw = Up(backend, g.WeightShape, w), tb = Up(backend, g.BiasShape, b);
-        using Tensor tdy = Up(backend, g.OutputShape, dy), ty = Up(backend, g.OutputShape, nan(g.OutputShape));
-        using Tensor tdx = Up(backend, g.InputShape, nan(g.InputShape)), tdw = Up(backend, g.WeightShape, nan(g.WeightShape));
-        backend.Conv2dForward(tx, tw, tb, ty, g);
-        backend.Conv2dBackwardData(tdy, tw, tdx, g);
-        backend.Conv2dBackwardWeights(tx, tdy, tdw, g, accumulate: false);
-        return (ty.ToArray(), tdx.ToArray(), tdw.ToArray());
-    }
-
-    private static Tensor Up(IBackend backend, TensorShape shape, float[] data)
-    {
-        var t = backend.Allocate(shape);
-        t.Upload(data);
-        return t;
-    }
-
-    private static double[] D(float[] a) => Array.ConvertAll(a, v => (double)v);
-
-    /// <summary>|a - e| &lt;= atol + rtol |e| with atol growing like sqrt(reduction length), as in ConvFastPathTests.</summary>
-    private static void Close(double[] expected, float[] actual, int reductionLength, string what)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        double atol = 1e-5 * Math.Sqrt(reductionLength) + 1e-5, rtol = 1e-4;
-        for (int i = 0; i < expected.Length; i++)
-            Assert.True(Math.Abs(actual[i] - expected[i]) <= atol + rtol * Math.Abs(expected[i]),
-                $"{what}: element {i} = {actual[i]}, expected {expected[i]} (atol {atol:E2})");
-    }
 }

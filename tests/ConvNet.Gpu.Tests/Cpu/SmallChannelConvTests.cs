@@ -3,6 +3,8 @@ using ConvNet.Gpu.Tests.Infrastructure;
 using ConvNet.Gpu.Tests.Reference;
 using Xunit;
 
+using static ConvNet.Gpu.Tests.Cpu.CpuConvHelpers;
+
 namespace ConvNet.Gpu.Tests.Cpu;
 
 /// <summary>
@@ -42,9 +44,9 @@ public sealed class SmallChannelConvTests
         bool[] direct = passes.Select(p => one.ChooseConvAlgorithm(g, p).Algorithm == CpuConvAlgorithm.DirectSmallChannel).ToArray();
         Assert.True(direct[0], $"{name}: forward should run the direct kernel, got {one.ChooseConvAlgorithm(g, CpuConvPass.Forward)}");
 
-        var (y1, dx1, dw1) = Run(one, g, x, wt, b, dy);
-        var (y2, dx2, dw2) = Run(two, g, x, wt, b, dy);
-        var (yg, dxg, dwg) = Run(gemm, g, x, wt, b, dy);
+        var (y1, dx1, dw1) = RunPasses(one, g, x, wt, b, dy);
+        var (y2, dx2, dw2) = RunPasses(two, g, x, wt, b, dy);
+        var (yg, dxg, dwg) = RunPasses(gemm, g, x, wt, b, dy);
         Assert.Equal(y1, y2);
         Assert.Equal(dx1, dx2);
         int taps = g.C * g.KH * g.KW;
@@ -89,36 +91,5 @@ public sealed class SmallChannelConvTests
         GradientCheck.Float32($"direct {g} dX", x, v => { xt.Upload(v); return Y(); }, dx.ToArray(), gd, GradientCheck.Settings.ConvDense, g.InputShape);
         xt.Upload(x);
         GradientCheck.Float32($"direct {g} dW", w, v => { wt.Upload(v); return Y(); }, dw.ToArray(), gd, GradientCheck.Settings.ConvDense, g.WeightShape);
-    }
-
-    private static (float[] Y, float[] Dx, float[] Dw) Run(CpuBackend backend, Conv2dGeometry g, float[] x, float[] w, float[] b, float[] dy)
-    {
-        float[] nan(TensorShape s) => Enumerable.Repeat(float.NaN, (int)s.ElementCount).ToArray();
-        using Tensor tx = Up(backend, g.InputShape, x), tw = Up(backend, g.WeightShape, w), tb = Up(backend, g.BiasShape, b);
-        using Tensor tdy = Up(backend, g.OutputShape, dy), ty = Up(backend, g.OutputShape, nan(g.OutputShape));
-        using Tensor tdx = Up(backend, g.InputShape, nan(g.InputShape)), tdw = Up(backend, g.WeightShape, nan(g.WeightShape));
-        backend.Conv2dForward(tx, tw, tb, ty, g);
-        backend.Conv2dBackwardData(tdy, tw, tdx, g);
-        backend.Conv2dBackwardWeights(tx, tdy, tdw, g, accumulate: false);
-        return (ty.ToArray(), tdx.ToArray(), tdw.ToArray());
-    }
-
-    private static Tensor Up(IBackend backend, TensorShape shape, float[] data)
-    {
-        var t = backend.Allocate(shape);
-        t.Upload(data);
-        return t;
-    }
-
-    private static double[] D(float[] a) => Array.ConvertAll(a, v => (double)v);
-
-    /// <summary>|a - e| &lt;= atol + rtol |e| with atol growing like sqrt(reduction length), as in ConvFastPathTests.</summary>
-    private static void Close(double[] expected, float[] actual, int reductionLength, string what)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        double atol = 1e-5 * Math.Sqrt(reductionLength) + 1e-5, rtol = 1e-4;
-        for (int i = 0; i < expected.Length; i++)
-            Assert.True(Math.Abs(actual[i] - expected[i]) <= atol + rtol * Math.Abs(expected[i]),
-                $"{what}: element {i} = {actual[i]}, expected {expected[i]} (atol {atol:E2})");
     }
 }

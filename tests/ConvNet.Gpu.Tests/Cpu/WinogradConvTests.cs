@@ -3,6 +3,8 @@ using ConvNet.Gpu.Tests.Infrastructure;
 using ConvNet.Gpu.Tests.Reference;
 using Xunit;
 
+using static ConvNet.Gpu.Tests.Cpu.CpuConvHelpers;
+
 namespace ConvNet.Gpu.Tests.Cpu;
 
 /// <summary>
@@ -302,14 +304,6 @@ public sealed class WinogradConvTests
         }
     }
 
-    private static Tensor Up(IBackend backend, TensorShape shape, float[] data)
-    {
-        var t = backend.Allocate(shape);
-        t.Upload(data);
-        return t;
-    }
-
-    private static double[] D(float[] a) => Array.ConvertAll(a, v => (double)v);
     private static double[] Abs(float[] a) => Array.ConvertAll(a, v => Math.Abs((double)v));
 
     private static void AssertWithin(double[] expected, float[] actual, double[] bound, string what)

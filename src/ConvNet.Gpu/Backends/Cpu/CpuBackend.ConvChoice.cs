@@ -22,7 +22,7 @@ public sealed partial class CpuBackend
         var g = geometry;
         if (DepthwiseConv.Applies(g))
             return new(pass, CpuConvAlgorithm.Depthwise, $"groups = C = {g.C}: direct per-plane loops");
-        if (IsPointwise(g))
+        if (IsPointwise(g) && !(ForcedConvAlgorithm is CpuConvAlgorithm.ImplicitGemm && pass != CpuConvPass.BackwardData))
             return new(pass, CpuConvAlgorithm.PointwiseGemm, "1x1, stride 1, unpadded: the input is its own column matrix");
         bool small = pass switch
         {

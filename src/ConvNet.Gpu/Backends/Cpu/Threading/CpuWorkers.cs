@@ -38,6 +38,7 @@ internal sealed class CpuWorkers : IDisposable
 
     private readonly Worker[] _workers;
     private readonly Lock _dispatch = new();
+    private readonly ParallelOptions _parallelOptions;
     [ThreadStatic] private static bool t_insideJob;
 
     // The current job. _claim = (generation << 32) | next index; a claim succeeds only while the generation matches,
@@ -61,6 +62,7 @@ internal sealed class CpuWorkers : IDisposable
         IdleExit = idleExit ?? DefaultIdleExit;
         if (IdleExit <= TimeSpan.Zero) throw new ConvNetArgumentException($"CpuWorkers needs a positive idle exit time, got {IdleExit}.", nameof(idleExit));
         Threads = threads;
+        _parallelOptions = new ParallelOptions { MaxDegreeOfParallelism = threads };
         _workers = new Worker[threads - 1];
         for (int i = 0; i < _workers.Length; i++) _workers[i] = new Worker(this, i + 1);
     }
@@ -73,6 +75,13 @@ internal sealed class CpuWorkers : IDisposable
 
     /// <summary>Worker threads alive now (not counting callers): for tests and profiles.</summary>
     public int LiveThreads => _workers.Count(w => w.IsAlive);
+
+    /// <summary>
+    /// Benchmarks only (<c>quick dispatch</c>): hand every job to <c>Parallel.For</c> instead of the workers, with the same
+    /// partition, slots and serial cases, so the pool's saving can be timed side by side with what it replaced. A body's
+    /// exception then still reaches the caller unwrapped.
+    /// </summary>
+    internal bool ParallelForBaseline { get; set; }
 
     /// <summary>Jobs handed to the workers so far (serial and nested runs not counted): for profiles.</summary>
     public long JobCount => Interlocked.Read(ref _jobs);
@@ -91,6 +100,11 @@ internal sealed class CpuWorkers : IDisposable
         if (helpers <= 0 || t_insideJob || _disposed)
         {
             RunSerially(count, body);
+            return;
+        }
+        if (ParallelForBaseline)
+        {
+            RunOnParallelFor(count, body, helpers + 1);
             return;
         }
         if (!_dispatch.TryEnter())
@@ -121,6 +135,23 @@ internal sealed class CpuWorkers : IDisposable
         finally
         {
             _dispatch.Exit();
+        }
+    }
+
+    private void RunOnParallelFor(int count, Action<int, int> body, int threads)
+    {
+        int next = -1;
+        try
+        {
+            Parallel.For(0, threads, _parallelOptions, slot =>
+            {
+                int i;
+                while ((i = Interlocked.Increment(ref next)) < count) body(slot, i);
+            });
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count == 1)
+        {
+            ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
         }
     }
 
