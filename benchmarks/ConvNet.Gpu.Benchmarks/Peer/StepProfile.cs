@@ -34,16 +34,15 @@ public static class StepProfile
         using IBackend backend = name == BenchmarkBackends.Cpu ? Backend.Cpu(threads) : BenchmarkBackends.Create(name);
         using var w = new TrainingWorkload(backend, model, batch);
         for (int i = 0; i < 3; i++) w.Step();
+        if (w.Model is not ConvNet.Gpu.Nn.Sequential)
+            throw new ArgumentException($"profile-step times a stack of layers; '{model}' is a {w.Model.GetType().Name} model");
         var layers = w.Model.Layers;
         var forward = new List<double>[layers.Count];
         var backward = new List<double>[layers.Count];
         for (int l = 0; l < layers.Count; l++) (forward[l], backward[l]) = ([], []);
         List<double> loss = [], update = [], total = [];
-        var input = w.Model.InputBuffer(batch);
-        var labels = w.Model.LabelBuffer(batch);
-        var rng = new Random(3);
-        input.Upload(Enumerable.Range(0, batch * 784).Select(_ => rng.NextSingle()).ToArray());
-        backend.Upload(labels, Enumerable.Range(0, batch).Select(_ => rng.Next(10)).ToArray());
+        var input = w.Images;
+        var labels = w.Labels;
         for (int r = 0; r < repeats; r++)
         {
             long start = Stopwatch.GetTimestamp();

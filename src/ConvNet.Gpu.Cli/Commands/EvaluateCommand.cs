@@ -40,7 +40,7 @@ internal static class EvaluateCommand
         console.Note("Device:", $"{backend.Name} ({device.Reason})");
 
         ct.ThrowIfCancellationRequested();
-        EvaluationResult result = session.Evaluate(data.Test);
+        TestResult result = session.Evaluate(data.Test);
         ct.ThrowIfCancellationRequested();
         IReadOnlyList<string> names = data.Test.ClassNames;
         int n = names.Count;

@@ -1,26 +1,25 @@
+using ConvNet.Gpu.ModelZoo;
+using ConvNet.Gpu.Optimizers;
+
 namespace ConvNet.Gpu.Cli.Engine;
 
-/// <summary>The ready-made models --model accepts, and the optimizers --optimizer accepts.</summary>
+/// <summary>The models --model accepts and the optimizers --optimizer accepts: the library's registries, as the CLI offers them.</summary>
 internal static class ModelNames
 {
-    /// <summary>Modern LeNet-5 (ReLU, max-pool): the default.</summary>
+    /// <summary>The default model: the modern LeNet-5.</summary>
     public const string LeNet5 = "lenet5";
 
-    /// <summary>LeNet-5 as in LeCun et al. 1998 (tanh, trainable subsampling, the C3 connection table).</summary>
-    public const string LeNet5Classic = "lenet5-classic";
+    /// <summary>
+    /// The classifiers of <see cref="ModelRegistry"/> designed for the 1x28x28 images this tool trains on, in the
+    /// registry's order (the default first).
+    /// </summary>
+    public static IReadOnlyList<string> All { get; } = ModelRegistry.All
+        .Where(e => e.Task == ModelTask.Classification && e.DefaultInputShape.SameDimensions(Nn.Shapes.Image(1, 28, 28)))
+        .Select(e => e.Name).ToArray();
 
-    /// <summary>A small VGG-style network for 28x28 inputs.</summary>
-    public const string VggSmall = "vgg-small";
+    /// <summary>Optimizer names, default first (<see cref="OptimizerRegistry.Names"/>).</summary>
+    public static IReadOnlyList<string> Optimizers => OptimizerRegistry.Names;
 
-    /// <summary>A small ResNet-style network for 28x28 inputs.</summary>
-    public const string ResNetSmall = "resnet-small";
-
-    /// <summary>Every model name, default first.</summary>
-    public static IReadOnlyList<string> All { get; } = [LeNet5, LeNet5Classic, VggSmall, ResNetSmall];
-
-    /// <summary>Optimizer names, default first.</summary>
-    public static IReadOnlyList<string> Optimizers { get; } = ["adam", "sgd", "adamw"];
-
-    /// <summary>The default learning rate of each optimizer.</summary>
-    public static double DefaultLearningRate(string optimizer) => optimizer == "sgd" ? 0.05 : 1e-3;
+    /// <summary>The default learning rate of each optimizer (<see cref="OptimizerRegistry.DefaultLearningRate"/>).</summary>
+    public static double DefaultLearningRate(string optimizer) => OptimizerRegistry.DefaultLearningRate(optimizer);
 }

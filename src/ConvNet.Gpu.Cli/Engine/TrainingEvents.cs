@@ -31,4 +31,4 @@ internal readonly record struct FitOutcome(bool Interrupted, TrainPosition Posit
 /// <param name="Confusion">Counts [true, predicted].</param>
 /// <param name="Predicted">Predicted class per sample.</param>
 /// <param name="Confidence">Softmax probability of the predicted class per sample.</param>
-internal sealed record EvaluationResult(double Loss, double Accuracy, long[,] Confusion, int[] Predicted, float[] Confidence);
+internal sealed record TestResult(double Loss, double Accuracy, long[,] Confusion, int[] Predicted, float[] Confidence);

@@ -20,7 +20,7 @@ internal sealed partial class TrainingSession
     /// </summary>
     public static TrainingSession Resume(string checkpoint, IBackend backend, string? expectedModel, bool forTraining, ResumeOverrides? overrides = null)
     {
-        Sequential? network = null;
+        Model? network = null;
         try
         {
             SavedCheckpoint saved = SavedCheckpoint.Read(checkpoint);
@@ -33,20 +33,20 @@ internal sealed partial class TrainingSession
                 throw CliException.CheckpointError(
                     $"{checkpoint} is a model-only checkpoint (kind \"{saved.Kind}\"): it has no optimizer state or position to resume from.");
             Normalization normalization = saved.Metadata.RequireInputNormalization(checkpoint);
-            if (forTraining && training!.BatchSize is null)
+            if (forTraining && training!.State.BatchSize is null)
                 throw CliException.CheckpointError($"{checkpoint}: it does not record the batch size of its run, so the run cannot be continued as it was.");
             var notes = new List<string>();
-            int batchSize = training?.BatchSize ?? EvaluationBatchSize;
+            int batchSize = training?.State.BatchSize ?? EvaluationBatchSize;
             JsonObject? optimizerConfig = training?.OptimizerConfiguration;
             if (training is not null && overrides is not null)
                 (batchSize, optimizerConfig) = ApplyOverrides(checkpoint, training, overrides, notes);
 
             network = saved.LoadModel(backend);
             var session = new TrainingSession(modelName, network, optimizerConfig is null ? new Adam() : OptimizerConfig.Create(optimizerConfig), normalization,
-                training?.DataSeed ?? network.Seed, batchSize) { Checkpoint = checkpoint, ResumeNotes = notes };
+                training?.State.DataSeed ?? network.Seed, batchSize) { Checkpoint = checkpoint, ResumeNotes = notes };
             if (training is not null)
             {
-                saved.Restore(session._trainer);
+                session._trainer.RestoreCheckpoint(saved);
                 if (overrides?.LearningRate is double lr) session._trainer.Optimizer.LearningRate = (float)lr;
             }
             return session;
@@ -74,17 +74,17 @@ internal sealed partial class TrainingSession
     /// </summary>
     private static (int BatchSize, JsonObject OptimizerConfig) ApplyOverrides(string checkpoint, TrainingCheckpointState t, ResumeOverrides o, List<string> notes)
     {
-        int saved = t.BatchSize!.Value;
+        int saved = t.State.BatchSize!.Value;
         if (o.Optimizer is string name && name != t.OptimizerType)
             throw CliException.UsageError($"--optimizer {name}: {checkpoint} was trained with {t.OptimizerType}, whose state cannot carry over to {name}. " +
                 $"Drop --optimizer to continue with {t.OptimizerType}, or start a new run.");
-        if (o.Seed is ulong seed && t.DataSeed is ulong dataSeed && seed != dataSeed)
+        if (o.Seed is ulong seed && t.State.DataSeed is ulong dataSeed && seed != dataSeed)
             throw CliException.UsageError($"--seed {seed}: {checkpoint} was trained with seed {dataSeed}, which fixes its data order. Drop --seed to continue the run.");
         int batchSize = saved;
         if (o.BatchSize is int size && size != saved)
         {
-            if (t.Position.Batch > 0)
-                throw CliException.UsageError($"--batch-size {size}: {checkpoint} stopped after batch {t.Position.Batch} of epoch {t.Position.Epoch + 1} with batch size {saved}, " +
+            if (t.State.Batch > 0)
+                throw CliException.UsageError($"--batch-size {size}: {checkpoint} stopped after batch {t.State.Batch} of epoch {t.State.Epoch + 1} with batch size {saved}, " +
                     $"and that epoch can only be finished with batch size {saved}. Drop --batch-size, or resume from a checkpoint written at the end of an epoch.");
             batchSize = size;
             notes.Add(FormattableString.Invariant($"batch size {size} from --batch-size (the checkpoint's was {saved})"));

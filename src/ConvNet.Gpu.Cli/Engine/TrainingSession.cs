@@ -4,18 +4,17 @@ using ConvNet.Gpu.Checkpoints;
 using ConvNet.Gpu.Cli.Infrastructure;
 using ConvNet.Gpu.Cli.Reporting;
 using ConvNet.Gpu.Data;
+using ConvNet.Gpu.ModelZoo;
 using ConvNet.Gpu.Nn;
 using ConvNet.Gpu.Optimizers;
 using ConvNet.Gpu.Training;
-using LibraryEpochMetrics = ConvNet.Gpu.Training.EpochMetrics;
-using LibraryEvaluation = ConvNet.Gpu.Training.EvaluationResult;
 
 namespace ConvNet.Gpu.Cli.Engine;
 
 /// <summary>
-/// The CLI's adapter over the training library: a <see cref="Sequential"/> model, its <see cref="Trainer"/> and
-/// optimizer on one backend, plus the run settings the CLI stores in its checkpoints (model name, batch size, seed,
-/// input normalization). Everything the commands need from the library goes through here, so a change in the
+/// The CLI's adapter over the training library: a <see cref="Model"/> from the <see cref="ModelRegistry"/>, its
+/// <see cref="Trainer"/> and optimizer (from the <see cref="OptimizerRegistry"/>) on one backend, plus the run settings
+/// its checkpoints carry (the <see cref="CheckpointMetadata"/>: model name, input normalization). Everything the commands need from the library goes through here, so a change in the
 /// library's API touches this file only.
 /// </summary>
 internal sealed partial class TrainingSession : IDisposable
@@ -24,11 +23,11 @@ internal sealed partial class TrainingSession : IDisposable
     private const string CustomModel = "custom";
     private const int EvaluationBatchSize = 500;
 
-    private readonly Sequential _model;
+    private readonly Model _model;
     private readonly Trainer _trainer;
     private readonly Normalization _normalization;
 
-    private TrainingSession(string modelName, Sequential model, Optimizer optimizer, Normalization normalization, ulong seed, int batchSize)
+    private TrainingSession(string modelName, Model model, Optimizer optimizer, Normalization normalization, ulong seed, int batchSize)
     {
         ModelName = modelName;
         _model = model;
@@ -38,7 +37,7 @@ internal sealed partial class TrainingSession : IDisposable
         BatchSize = batchSize;
     }
 
-    /// <summary>The model name (see <see cref="ModelNames"/>).</summary>
+    /// <summary>The model name (see <see cref="ModelRegistry"/>), or "custom".</summary>
     public string ModelName { get; }
 
     /// <summary>Trainable parameter count.</summary>
@@ -62,10 +61,10 @@ internal sealed partial class TrainingSession : IDisposable
     /// <summary>Builds a fresh model and optimizer; the input normalization is measured on <paramref name="train"/>.</summary>
     public static TrainingSession Create(string model, IBackend backend, Dataset train, string optimizer, double learningRate, ulong seed, int batchSize)
     {
-        Sequential network = ModelFactory.Build(model, backend, train.SampleShape, train.ClassCount, seed);
+        Model network = ModelRegistry.Create(model, backend, train.SampleShape, train.ClassCount, seed);
         try
         {
-            return new TrainingSession(model, network, CreateOptimizer(optimizer, (float)learningRate), Normalization.FromDataset(train), seed, batchSize);
+            return new TrainingSession(model, network, OptimizerRegistry.Create(optimizer, (float)learningRate), Normalization.FromDataset(train), seed, batchSize);
         }
         catch
         {
@@ -78,7 +77,7 @@ internal sealed partial class TrainingSession : IDisposable
     public static string SummaryOf(string model)
     {
         using IBackend cpu = Backend.Cpu(1);
-        using Sequential network = ModelFactory.Build(model, cpu, new TensorShape([1, 28, 28], ["C", "H", "W"]), FashionMnist.ClassNames.Count, 42);
+        using Model network = ModelRegistry.Create(model, cpu, Nn.Shapes.Image(1, 28, 28), FashionMnist.ClassNames.Count, 42);
         return network.Summary().ToString();
     }
 
@@ -162,7 +161,7 @@ internal sealed partial class TrainingSession : IDisposable
             }
             onBatch(new BatchEvent(p.Epoch + 1, p.Batch + 1, p.BatchesPerEpoch, p.EpochLoss, p.EpochAccuracy, p.ImagesPerSecond));
         };
-        EventHandler<LibraryEpochMetrics> epochHandler = (_, e) =>
+        EventHandler<EpochMetrics> epochHandler = (_, e) =>
             onEpochEnd(new EpochEvent(e.Epoch + 1, e.TrainLoss, e.TrainAccuracy, e.Seconds, e.ImagesPerSecond));
         _trainer.BatchCompleted += batchHandler;
         _trainer.EpochCompleted += epochHandler;
@@ -189,26 +188,26 @@ internal sealed partial class TrainingSession : IDisposable
     }
 
     /// <summary>A full pass over <paramref name="data"/> in inference mode: loss, accuracy, confusion, and each sample's prediction.</summary>
-    public EvaluationResult Evaluate(Dataset data)
+    public TestResult Evaluate(Dataset data)
     {
         float[] images = data.Images.ToArray();
         _normalization.Apply(images);
-        LibraryEvaluation result = _model.Evaluate(images, data.Labels.Span, EvaluationBatchSize);
+        EvaluationResult result = Evaluator.Evaluate(_model, images, data.Labels.Span, EvaluationBatchSize);
         int classes = result.ConfusionMatrix.ClassCount;
         var confusion = new long[classes, classes];
         for (int i = 0; i < classes; i++)
             for (int j = 0; j < classes; j++)
                 confusion[i, j] = result.ConfusionMatrix[i, j];
-        return new EvaluationResult(result.Loss, result.Accuracy, confusion, [], []);
+        return new TestResult(result.Loss, result.Accuracy, confusion, [], []);
     }
 
     /// <summary>Like <see cref="Evaluate"/>, plus the predicted class and its probability for every sample (a second pass).</summary>
-    public EvaluationResult EvaluateWithPredictions(Dataset data)
+    public TestResult EvaluateWithPredictions(Dataset data)
     {
-        EvaluationResult summary = Evaluate(data);
+        TestResult summary = Evaluate(data);
         float[] images = data.Images.ToArray();
         _normalization.Apply(images);
-        Prediction prediction = _model.Predict(images, data.Count, EvaluationBatchSize);
+        Prediction prediction = Evaluator.Predict(_model, images, data.Count, EvaluationBatchSize);
         var confidence = new float[data.Count];
         for (int i = 0; i < data.Count; i++) confidence[i] = prediction.ProbabilitiesOf(i)[prediction.Classes[i]];
         return summary with { Predicted = prediction.Classes, Confidence = confidence };
@@ -228,7 +227,9 @@ internal sealed partial class TrainingSession : IDisposable
             ["convnet.normalization_std"] = _normalization.Std.ToString("R", CultureInfo.InvariantCulture),
             ["convnet.input"] = "pixels scaled to [0, 1], then (x - convnet.normalization_mean) / convnet.normalization_std",
         };
-        ConvNet.Gpu.Onnx.OnnxExport.ExportOnnx(_model, path, options with { Metadata = metadata });
+        var chain = _model as Sequential ?? throw CliException.UsageError(
+            $"the model '{ModelName}' is a graph model; ONNX export takes a Sequential model for now.");
+        ConvNet.Gpu.Onnx.OnnxExport.ExportOnnx(chain, path, options with { Metadata = metadata });
         return _normalization;
     }
 
@@ -244,7 +245,7 @@ internal sealed partial class TrainingSession : IDisposable
     {
         try
         {
-            ModelCheckpoint.Save(path, _trainer, new CheckpointMetadata
+            _trainer.SaveCheckpoint(path, new CheckpointMetadata
             {
                 Model = ModelName == CustomModel ? null : ModelName,
                 InputNormalization = _normalization,
@@ -259,14 +260,8 @@ internal sealed partial class TrainingSession : IDisposable
     /// <inheritdoc/>
     public void Dispose()
     {
+        _trainer.Dispose();
         _trainer.Optimizer.Dispose();
         _model.Dispose();
     }
-
-    private static Optimizer CreateOptimizer(string name, float learningRate) => name switch
-    {
-        "sgd" => new Sgd(learningRate, momentum: 0.9f),
-        "adamw" => new AdamW(learningRate),
-        _ => new Adam(learningRate),
-    };
 }

@@ -11,7 +11,7 @@ internal static class ReportBuilder
     /// <summary>Evaluates the final weights on the test set and collects the report's contents.</summary>
     public static ReportData Build(TrainingSession session, LoadedData data, RunMetrics metrics)
     {
-        EvaluationResult test = session.EvaluateWithPredictions(data.Test);
+        TestResult test = session.EvaluateWithPredictions(data.Test);
         return new ReportData
         {
             Metrics = metrics,
@@ -25,7 +25,7 @@ internal static class ReportBuilder
     }
 
     /// <summary>The first test image the model classifies correctly (a clear example to show filter responses on).</summary>
-    internal static int ProbeIndex(ConvNet.Gpu.Data.Dataset test, EvaluationResult result)
+    internal static int ProbeIndex(ConvNet.Gpu.Data.Dataset test, TestResult result)
     {
         ReadOnlySpan<int> labels = test.Labels.Span;
         for (int i = 0; i < test.Count; i++)
@@ -34,7 +34,7 @@ internal static class ReportBuilder
     }
 
     /// <summary>The most confident mistakes first (ties by index), with their raw pixels.</summary>
-    internal static IReadOnlyList<MisclassifiedExample> Mistakes(ConvNet.Gpu.Data.Dataset test, EvaluationResult result)
+    internal static IReadOnlyList<MisclassifiedExample> Mistakes(ConvNet.Gpu.Data.Dataset test, TestResult result)
     {
         ReadOnlySpan<int> labels = test.Labels.Span;
         var wrong = new List<int>();

@@ -67,7 +67,7 @@ internal static class ReportHtml
     private static void AppendEpochTable(StringBuilder html, RunMetrics m)
     {
         html.Append("<table class=\"epochs\"><thead><tr><th>epoch</th><th>train loss</th><th>train acc</th><th>test loss</th><th>test acc</th><th>seconds</th><th>images/s</th></tr></thead><tbody>");
-        foreach (EpochMetrics e in m.Epochs)
+        foreach (EpochRecord e in m.Epochs)
         {
             string best = e.Epoch == m.BestEpoch ? " class=\"best\"" : "";
             html.Append(CultureInfo.InvariantCulture,

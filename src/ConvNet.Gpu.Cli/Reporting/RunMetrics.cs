@@ -11,7 +11,7 @@ namespace ConvNet.Gpu.Cli.Reporting;
 /// <param name="TestAccuracy">Test accuracy after the epoch (0..1).</param>
 /// <param name="Seconds">Wall time of the epoch's training pass (evaluation excluded).</param>
 /// <param name="ImagesPerSecond">Training throughput of the epoch.</param>
-internal sealed record EpochMetrics(
+internal sealed record EpochRecord(
     int Epoch, double TrainLoss, double TrainAccuracy, double TestLoss, double TestAccuracy, double Seconds, double ImagesPerSecond);
 
 /// <summary>Everything <c>metrics.json</c> holds about a run. Property names are written in snake_case.</summary>
@@ -63,7 +63,7 @@ internal sealed class RunMetrics
     public double BestTestAccuracy => Epochs.Count == 0 ? 0 : Epochs.Max(e => e.TestAccuracy);
 
     /// <summary>The finished epochs in order.</summary>
-    public List<EpochMetrics> Epochs { get; init; } = [];
+    public List<EpochRecord> Epochs { get; init; } = [];
 
     private static readonly JsonSerializerOptions JsonOptions = new()
     {
@@ -76,14 +76,14 @@ internal sealed class RunMetrics
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
 
     /// <summary>Reads the epochs of an earlier metrics.json (used when a run resumes); empty when the file is absent or unreadable.</summary>
-    public static List<EpochMetrics> ReadEpochs(string path)
+    public static List<EpochRecord> ReadEpochs(string path)
     {
         try
         {
             if (!File.Exists(path)) return [];
             using var doc = JsonDocument.Parse(File.ReadAllText(path));
             if (!doc.RootElement.TryGetProperty("epochs", out JsonElement epochs)) return [];
-            return epochs.EnumerateArray().Select(e => new EpochMetrics(
+            return epochs.EnumerateArray().Select(e => new EpochRecord(
                 e.GetProperty("epoch").GetInt32(),
                 e.GetProperty("train_loss").GetDouble(),
                 e.GetProperty("train_accuracy").GetDouble(),

@@ -56,7 +56,7 @@ internal sealed class LiveProgressView(CliConsole console) : ProgressView
     }
 
     /// <inheritdoc/>
-    public override void Batch(in BatchProgress p)
+    public override void Batch(in ProgressLine p)
     {
         if (_epochTask is null || _overall is null) return;
         _epochTask.Value = p.Batch;
@@ -76,7 +76,7 @@ internal sealed class LiveProgressView(CliConsole console) : ProgressView
     }
 
     /// <inheritdoc/>
-    public override void EndEpoch(EpochMetrics metrics, int epochs, bool isBest)
+    public override void EndEpoch(EpochRecord metrics, int epochs, bool isBest)
     {
         _epochTask?.StopTask();
         string line = Markup.Escape(EpochLine(metrics, epochs, isBest));

@@ -24,7 +24,7 @@ internal sealed class PlainProgressView(CliConsole console) : ProgressView
     }
 
     /// <inheritdoc/>
-    public override void Batch(in BatchProgress p)
+    public override void Batch(in ProgressLine p)
     {
         if (p.Batch < _nextReport || p.Batch == p.Batches) return; // the epoch line covers the last batch
         _nextReport = p.Batch + _step;
@@ -36,7 +36,7 @@ internal sealed class PlainProgressView(CliConsole console) : ProgressView
     public override void Evaluating(int epoch) { }
 
     /// <inheritdoc/>
-    public override void EndEpoch(EpochMetrics metrics, int epochs, bool isBest) => console.Line(EpochLine(metrics, epochs, isBest));
+    public override void EndEpoch(EpochRecord metrics, int epochs, bool isBest) => console.Line(EpochLine(metrics, epochs, isBest));
 
     /// <inheritdoc/>
     public override void Message(string text) => console.Line(text);

@@ -11,7 +11,7 @@ namespace ConvNet.Gpu.Cli.Training;
 /// <param name="Accuracy">Training accuracy over this epoch's batches so far (0..1).</param>
 /// <param name="ImagesPerSecond">Training throughput over this epoch so far.</param>
 /// <param name="Eta">Estimated time until the whole run finishes, evaluation included; null until measurable.</param>
-internal readonly record struct BatchProgress(
+internal readonly record struct ProgressLine(
     int Epoch, int Epochs, int Batch, int Batches, double Loss, double Accuracy, double ImagesPerSecond, TimeSpan? Eta);
 
 /// <summary>
@@ -27,19 +27,19 @@ internal abstract class ProgressView
     public abstract void BeginEpoch(int epoch, int epochs, int batches, int startBatch);
 
     /// <summary>A training batch finished.</summary>
-    public abstract void Batch(in BatchProgress progress);
+    public abstract void Batch(in ProgressLine progress);
 
     /// <summary>The test-set pass after an epoch starts.</summary>
     public abstract void Evaluating(int epoch);
 
     /// <summary>An epoch finished and was evaluated: one line per epoch.</summary>
-    public abstract void EndEpoch(EpochMetrics metrics, int epochs, bool isBest);
+    public abstract void EndEpoch(EpochRecord metrics, int epochs, bool isBest);
 
     /// <summary>A free-form line (checkpoint written, interruption...).</summary>
     public abstract void Message(string text);
 
     /// <summary>The one-line epoch summary both views print.</summary>
-    public static string EpochLine(EpochMetrics m, int epochs, bool isBest) =>
+    public static string EpochLine(EpochRecord m, int epochs, bool isBest) =>
         FormattableString.Invariant(
             $"epoch {m.Epoch}/{epochs}  train loss {m.TrainLoss:0.0000} acc {m.TrainAccuracy * 100:0.00}%  |  test loss {m.TestLoss:0.0000} acc {m.TestAccuracy * 100:0.00}%  |  {m.Seconds:0.0} s, {m.ImagesPerSecond:N0} img/s{(isBest ? "  *best" : "")}");
 

@@ -140,7 +140,7 @@ internal sealed class TrainRunner(CliConsole rootConsole, TrainSettings settings
                 onBatch: e =>
                 {
                     eta.BatchDone();
-                    view.Batch(new BatchProgress(e.Epoch, settings.Epochs, e.Batch, e.Batches, e.Loss, e.Accuracy, e.ImagesPerSecond, eta.Remaining));
+                    view.Batch(new ProgressLine(e.Epoch, settings.Epochs, e.Batch, e.Batches, e.Loss, e.Accuracy, e.ImagesPerSecond, eta.Remaining));
                 },
                 onEpochEnd: e =>
                 {
@@ -148,9 +148,9 @@ internal sealed class TrainRunner(CliConsole rootConsole, TrainSettings settings
                     eta.PauseTraining();
                     view.Evaluating(e.Epoch);
                     var clock = Stopwatch.StartNew();
-                    EvaluationResult test = session.Evaluate(data.Test);
+                    TestResult test = session.Evaluate(data.Test);
                     eta.EvaluationDone(clock.Elapsed.TotalSeconds);
-                    var epoch = new EpochMetrics(e.Epoch, e.TrainLoss, e.TrainAccuracy, test.Loss, test.Accuracy, e.Seconds, e.ImagesPerSecond);
+                    var epoch = new EpochRecord(e.Epoch, e.TrainLoss, e.TrainAccuracy, test.Loss, test.Accuracy, e.Seconds, e.ImagesPerSecond);
                     metrics.Epochs.Add(epoch);
                     bool best = test.Accuracy > bestAccuracy;
                     if (best)
@@ -177,7 +177,7 @@ internal sealed class TrainRunner(CliConsole rootConsole, TrainSettings settings
     /// The metrics of the epochs a resumed checkpoint has completed, from the metrics.json its run wrote next to it
     /// (so that resuming into another --out keeps the history and the best epoch); a warning when there is none.
     /// </summary>
-    private List<EpochMetrics> EarlierEpochs(string checkpoint, int completed)
+    private List<EpochRecord> EarlierEpochs(string checkpoint, int completed)
     {
         string path = Path.Combine(Path.GetDirectoryName(checkpoint)!, "metrics.json");
         var epochs = RunMetrics.ReadEpochs(path).Where(e => e.Epoch <= completed).OrderBy(e => e.Epoch).ToList();

@@ -8,7 +8,7 @@ namespace ConvNet.Gpu.Checkpoints;
 /// <summary>
 /// What a checkpoint says about its run besides tensors: the ready-made model's name, the input normalization the
 /// weights expect, and free application entries. It is written in the same single atomic write as the weights
-/// (<see cref="ModelCheckpoint.Save(string, Training.Trainer, CheckpointMetadata?)"/>), so a file never holds weights
+/// (<see cref="ModelCheckpoint.Save"/>, <see cref="TrainingCheckpoint.Save"/>), so a file never holds weights
 /// without the metadata that was meant to go with them.
 /// </summary>
 /// <remarks>

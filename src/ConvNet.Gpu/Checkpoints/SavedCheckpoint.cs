@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ConvNet.Gpu.Nn;
-using ConvNet.Gpu.Training;
+using ConvNet.Gpu.Optimizers;
 using static ConvNet.Gpu.Checkpoints.ModelCheckpoint;
 
 namespace ConvNet.Gpu.Checkpoints;
@@ -43,7 +43,7 @@ public sealed class SavedCheckpoint
     /// <summary>The training fields, or null for a model-only checkpoint.</summary>
     public TrainingCheckpointState? Training { get; }
 
-    /// <summary>The saved architecture (a copy), as <see cref="Sequential.GetArchitecture"/> wrote it.</summary>
+    /// <summary>The saved architecture (a copy), as <see cref="Model.GetArchitecture"/> wrote it.</summary>
     public JsonObject Architecture => (JsonObject)_architecture.DeepClone();
 
     /// <summary>Reads and checks the checkpoint at <paramref name="path"/>.</summary>
@@ -79,15 +79,15 @@ public sealed class SavedCheckpoint
     /// Each parameter's shape is checked against the saved tensors before it is allocated.
     /// </summary>
     /// <exception cref="CheckpointFormatException">The architecture is invalid or does not match the saved tensors.</exception>
-    public Sequential LoadModel(IBackend backend)
+    public Model LoadModel(IBackend backend)
     {
         ArgumentNullException.ThrowIfNull(backend);
-        Sequential model;
+        Model model;
         using (BuildGuard.Begin(Saved(ParamPrefix), Saved(StatePrefix)))
         {
             try
             {
-                model = Sequential.FromArchitecture(Architecture, backend);
+                model = Model.FromArchitecture(Architecture, backend);
             }
             catch (Exception e) when (e is ConvNetArgumentException or OverflowException or InvalidOperationException or FormatException or JsonException)
             {
@@ -109,7 +109,7 @@ public sealed class SavedCheckpoint
     /// <summary>Loads weights, running statistics and dropout RNG into <paramref name="model"/>, which must have the saved architecture.</summary>
     /// <exception cref="ConvNetArgumentException">The model's architecture differs (the message names the first difference).</exception>
     /// <exception cref="CheckpointFormatException">A saved tensor is missing or has another shape.</exception>
-    public void LoadWeights(Sequential model)
+    public void LoadWeights(Model model)
     {
         ArgumentNullException.ThrowIfNull(model);
         CheckArchitecture(model);
@@ -117,47 +117,44 @@ public sealed class SavedCheckpoint
     }
 
     /// <summary>
-    /// Restores the training state into <paramref name="trainer"/> (a model of the saved architecture, an optimizer of
-    /// the saved type): weights, optimizer state and step count, learning rate, position, batch size, data seed, input
-    /// normalization and divergence references.
+    /// Restores a training checkpoint into <paramref name="model"/> (of the saved architecture) and
+    /// <paramref name="optimizer"/> (of the saved type): weights, running statistics, dropout RNG, optimizer state, step
+    /// count and learning rate. Returns the training fields (position, batch size, data seed, divergence references)
+    /// for the caller (the trainer) to take over.
     /// </summary>
     /// <exception cref="CheckpointFormatException">The file is a model-only checkpoint, or a tensor does not fit.</exception>
-    /// <exception cref="ConvNetArgumentException">The trainer's optimizer or model differs from the saved ones.</exception>
-    public void Restore(Trainer trainer)
+    /// <exception cref="ConvNetArgumentException">The optimizer or the model differs from the saved ones.</exception>
+    public TrainingCheckpointState RestoreTraining(Model model, Optimizer optimizer)
     {
-        ArgumentNullException.ThrowIfNull(trainer);
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(optimizer);
         if (Training is not { } t)
             throw Fail(Path, $"expected a training checkpoint (kind \"{TrainingKind}\") to resume from, found kind \"{Kind}\" (a model-only checkpoint has no optimizer state or position)");
-        var opt = trainer.Optimizer;
-        if (t.OptimizerType != opt.Name)
-            throw new ConvNetArgumentException($"Checkpoint '{Path}' was trained with optimizer '{t.OptimizerType}' but the trainer uses '{opt.Name}'; resume with the same optimizer.");
-        if (t.Position.Batch > 0 && t.BatchSize is null)
-            throw Fail(Path, $"it stopped after batch {t.Position.Batch} of an epoch but does not record the batch size those batches had, so the run cannot continue that epoch");
-        LoadWeights(trainer.Model);
-        var named = trainer.Model.NamedParameters;
-        opt.EnsureState(trainer.Model.Parameters);
+        if (t.OptimizerType != optimizer.Name)
+            throw new ConvNetArgumentException($"Checkpoint '{Path}' was trained with optimizer '{t.OptimizerType}' but the trainer uses '{optimizer.Name}'; resume with the same optimizer.");
+        if (t.State.Batch > 0 && t.State.BatchSize is null)
+            throw Fail(Path, $"it stopped after batch {t.State.Batch} of an epoch but does not record the batch size those batches had, so the run cannot continue that epoch");
+        LoadWeights(model);
+        var named = TrainingCheckpoint.OptimizedParameters(model);
+        optimizer.EnsureState(named.Select(p => p.Parameter).ToList());
         var expected = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < named.Count; i++)
-            for (int s = 0; s < opt.SlotNames.Count; s++)
+            for (int s = 0; s < optimizer.SlotNames.Count; s++)
             {
-                string key = $"{OptimPrefix}{named[i].Key}:{opt.SlotNames[s]}";
+                string key = $"{OptimPrefix}{named[i].Key}:{optimizer.SlotNames[s]}";
                 expected.Add(key);
-                Upload(key, opt.State[i][s]);
+                Upload(key, optimizer.State[i][s]);
             }
         CheckNoExtra(OptimPrefix, expected);
-        opt.RestoreStepCount(t.OptimizerSteps);
-        opt.LearningRate = t.LearningRate;
-        trainer.Position = t.Position;
-        trainer.BatchSize = t.BatchSize;
-        trainer.DataSeed = t.DataSeed;
-        trainer.InputNormalization = Metadata.InputNormalization;
-        trainer.Divergence = t.Divergence;
+        optimizer.RestoreStepCount(t.OptimizerSteps);
+        optimizer.LearningRate = t.LearningRate;
+        return t;
     }
 
     private IEnumerable<(string, int[])> Saved(string prefix) =>
         _content.Tensors.Where(e => e.Key.StartsWith(prefix, StringComparison.Ordinal)).Select(e => (e.Key[prefix.Length..], e.Value.Dimensions));
 
-    private void Apply(Sequential model)
+    private void Apply(Model model)
     {
         var parameterKeys = new HashSet<string>(StringComparer.Ordinal);
         var stateKeys = new HashSet<string>(StringComparer.Ordinal);
@@ -192,10 +189,13 @@ public sealed class SavedCheckpoint
     }
 
     /// <summary>Compares the saved architecture with the model's and names the first difference.</summary>
-    private void CheckArchitecture(Sequential model)
+    private void CheckArchitecture(Model model)
     {
         var current = model.GetArchitecture();
-        string savedInput = _architecture["input_shape"]?.ToJsonString() ?? "?", currentInput = current["input_shape"]!.ToJsonString();
+        string savedFormat = _architecture["format"]?.ToJsonString() ?? "?", currentFormat = current["format"]!.ToJsonString();
+        if (savedFormat != currentFormat)
+            throw new ConvNetArgumentException($"Checkpoint '{Path}' holds a model of format {savedFormat} but model '{model.Name}' is {currentFormat}.");
+        string savedInput = InputShapes(_architecture), currentInput = InputShapes(current);
         if (savedInput != currentInput)
             throw new ConvNetArgumentException($"Checkpoint '{Path}' is for input shape {savedInput} but model '{model.Name}' takes {currentInput}.");
         var a = _architecture["layers"] as JsonArray ?? [];
@@ -210,7 +210,19 @@ public sealed class SavedCheckpoint
                 $"{sa ?? "no layer"} but the model has {sb ?? "no layer"} ({a.Count} vs {b.Count} layers). " +
                 "Rebuild the model from the checkpoint with ModelCheckpoint.LoadModel/Sequential.Load instead.");
         }
+        foreach (string key in new[] { "nodes", "outputs" })
+        {
+            string sa = _architecture[key]?.ToJsonString() ?? "none", sb = current[key]?.ToJsonString() ?? "none";
+            if (sa != sb)
+                throw new ConvNetArgumentException(
+                    $"Checkpoint '{Path}' holds a differently connected graph than model '{model.Name}': its {key} are {sa} but the model's are {sb}.");
+        }
     }
+
+    // A sequential model's "input_shape", or the shapes of a graph's "inputs", as comparable text.
+    private static string InputShapes(JsonObject architecture) =>
+        architecture["input_shape"]?.ToJsonString()
+        ?? (architecture["inputs"] is JsonArray inputs ? string.Join(", ", inputs.Select(i => i?["shape"]?.ToJsonString() ?? "?")) : "?");
 
     private static JsonObject ReadArchitecture(CheckpointContent content, string path)
     {

@@ -2,24 +2,33 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ConvNet.Gpu.Optimizers;
-using ConvNet.Gpu.Training;
 using static ConvNet.Gpu.Checkpoints.ModelCheckpoint;
 
 namespace ConvNet.Gpu.Checkpoints;
 
 /// <summary>
-/// The training fields of a training checkpoint, parsed and range-checked: where the run stands, its batch size and
-/// data seed, the optimizer's configuration, step count and current rate, and the divergence references.
+/// Where a training run stands, as a training checkpoint records it next to the weights and the optimizer state.
 /// </summary>
-/// <param name="Position">Next batch to run (epoch and batch are >= 0; the global step is at least the batch).</param>
-/// <param name="BatchSize">Batch size the position counts in (>= 1); null when the file does not record it.</param>
-/// <param name="DataSeed">Seed of the data order; null when not recorded.</param>
+/// <param name="Epoch">The current epoch (0-based).</param>
+/// <param name="Batch">Batches already completed in that epoch.</param>
+/// <param name="GlobalStep">Batches completed since training started (at least <paramref name="Batch"/>).</param>
+/// <param name="BatchSize">Batch size the position counts in (>= 1); null when not recorded.</param>
+/// <param name="DataSeed">The data-order seed in use; null when none was fixed yet.</param>
+/// <param name="DivergenceStartLoss">The divergence policy's reference: the loss of the run's first batch (> 0), or null.</param>
+/// <param name="DivergenceBestEpochAccuracy">The divergence policy's reference: the best epoch training accuracy (0 to 1), or null.</param>
+public sealed record TrainingState(int Epoch, int Batch, long GlobalStep, int? BatchSize = null, ulong? DataSeed = null,
+    double? DivergenceStartLoss = null, double? DivergenceBestEpochAccuracy = null);
+
+/// <summary>
+/// The training fields of a training checkpoint, parsed and range-checked: where the run stands, its batch size and
+/// data seed and the divergence references (<see cref="State"/>), and the optimizer's configuration, step count and
+/// current rate.
+/// </summary>
+/// <param name="State">Position, batch size, data seed and divergence references.</param>
 /// <param name="OptimizerConfiguration">The optimizer's configuration, already checked by <see cref="OptimizerConfig.Create"/>.</param>
 /// <param name="OptimizerSteps">Updates the optimizer has made (>= 0).</param>
 /// <param name="LearningRate">The rate of the next step (finite, >= 0).</param>
-/// <param name="Divergence">The divergence references (start loss > 0, best accuracy in [0, 1]).</param>
-public sealed record TrainingCheckpointState(TrainingPosition Position, int? BatchSize, ulong? DataSeed, JsonObject OptimizerConfiguration,
-    int OptimizerSteps, float LearningRate, DivergenceReference Divergence)
+public sealed record TrainingCheckpointState(TrainingState State, JsonObject OptimizerConfiguration, int OptimizerSteps, float LearningRate)
 {
     /// <summary>The optimizer's type name, e.g. "adam".</summary>
     public string OptimizerType => OptimizerConfiguration["type"]!.GetValue<string>();
@@ -60,18 +69,30 @@ public sealed record TrainingCheckpointState(TrainingPosition Position, int? Bat
         if (!float.TryParse(lrText, NumberStyles.Float, CultureInfo.InvariantCulture, out float lr) || !float.IsFinite(lr) || lr < 0)
             throw Fail(path, $"metadata '{LearningRateKey}' must be a finite number >= 0, found '{CheckpointMetadata.Shorten(lrText)}'");
 
-        var divergence = m.ContainsKey(DivergenceKey) ? ReadDivergence(Json(m, DivergenceKey, path), path) : default;
-        return new TrainingCheckpointState(new TrainingPosition(epoch, batch, step), batchSize, seed, optimizer, optimizerSteps, lr, divergence);
+        var (start, best) = m.ContainsKey(DivergenceKey) ? ReadDivergence(Json(m, DivergenceKey, path), path) : (null, null);
+        return new TrainingCheckpointState(new TrainingState(epoch, batch, step, batchSize, seed, start, best), optimizer, optimizerSteps, lr);
     }
 
-    private static DivergenceReference ReadDivergence(JsonObject o, string path)
+    /// <summary>Writes <paramref name="state"/>'s fields as the metadata entries <see cref="Read"/> parses.</summary>
+    internal static void Write(TrainingState state, IDictionary<string, string> m)
+    {
+        m[EpochKey] = Format(state.Epoch);
+        m[BatchKey] = Format(state.Batch);
+        m[GlobalStepKey] = Format(state.GlobalStep);
+        if (state.BatchSize is int batchSize) m[BatchSizeKey] = Format(batchSize);
+        if (state.DataSeed is ulong seed) m[DataSeedKey] = seed.ToString(CultureInfo.InvariantCulture);
+        if (state.DivergenceStartLoss is not null || state.DivergenceBestEpochAccuracy is not null)
+            m[DivergenceKey] = new JsonObject { ["start_loss"] = state.DivergenceStartLoss, ["best_epoch_accuracy"] = state.DivergenceBestEpochAccuracy }.ToJsonString();
+    }
+
+    private static string Format(long v) => v.ToString(CultureInfo.InvariantCulture);
+
+    private static (double? Start, double? Best) ReadDivergence(JsonObject o, string path)
     {
         foreach (var (key, _) in o)
             if (key is not ("start_loss" or "best_epoch_accuracy"))
                 throw Fail(path, $"metadata '{DivergenceKey}' has an unknown field '{CheckpointMetadata.Shorten(key)}'");
-        double? start = OptionalNumber(o, "start_loss", path, 0, double.MaxValue);
-        double? best = OptionalNumber(o, "best_epoch_accuracy", path, 0, 1);
-        return new DivergenceReference(start, best);
+        return (OptionalNumber(o, "start_loss", path, 0, double.MaxValue), OptionalNumber(o, "best_epoch_accuracy", path, 0, 1));
     }
 
     private static double? OptionalNumber(JsonObject o, string key, string path, double min, double max)

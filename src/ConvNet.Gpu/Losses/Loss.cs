@@ -1,4 +1,4 @@
-using ConvNet.Gpu.Nn;
+using ConvNet.Gpu.Parameters;
 
 namespace ConvNet.Gpu.Losses;
 

@@ -39,7 +39,7 @@ public abstract class ActivationLayer : Layer
     {
         if (!RequiresInputGradient) return null;
         var x = _input ?? throw new InvalidOperationException($"Layer '{Name}': Backward called before Forward.");
-        var dx = Buffer("dx", gradOutput.Shape[0]);
+        var dx = InputGradientBuffer(gradOutput.Shape[0]);
         Backend.ActivationBackward(Kind, Alpha, x, _output!, gradOutput, dx);
         return dx;
     }
@@ -118,7 +118,7 @@ public sealed class Softmax(string? name = null) : Layer(name)
     protected override Tensor? BackwardCore(Tensor gradOutput)
     {
         if (!RequiresInputGradient) return null;
-        var dx = Buffer("dx", gradOutput.Shape[0]);
+        var dx = InputGradientBuffer(gradOutput.Shape[0]);
         Backend.SoftmaxBackward(_output ?? throw new InvalidOperationException($"Layer '{Name}': Backward called before Forward."), gradOutput, dx);
         return dx;
     }

@@ -109,7 +109,7 @@ public sealed partial class BatchNorm2D
         var vc = TensorShape.Vector(channels);
         var scale = Buffer("sync_scale", vc);
         var shift = Buffer("sync_shift", vc);
-        var dx = Buffer("dx", dy.Shape);
+        var dx = InputGradientBuffer(dy.Shape);
         scale.Upload(kDy);
         shift.Upload(k0);
         Backend.ChannelAffine(dy, scale, shift, dx);

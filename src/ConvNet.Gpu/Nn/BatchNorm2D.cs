@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using ConvNet.Gpu.Initializers;
+using ConvNet.Gpu.Parameters;
 
 namespace ConvNet.Gpu.Nn;
 
@@ -14,6 +15,7 @@ public sealed partial class BatchNorm2D : Layer
     private Parameter? _gamma, _beta;
     private StateTensor? _runningMean, _runningVar;
     private Tensor? _input;
+    private bool _frozenTraining;
 
     /// <summary>Creates the layer.</summary>
     /// <param name="momentum">Weight of the new batch in the running statistics (PyTorch's convention, default 0.1).</param>
@@ -73,26 +75,27 @@ public sealed partial class BatchNorm2D : Layer
     }
 
     /// <inheritdoc/>
+    /// <remarks>A frozen layer (<see cref="Layer.Trainable"/> false) normalizes with its running statistics in training too, and leaves them unchanged.</remarks>
     protected override Tensor ForwardCore(Tensor input, bool training)
     {
         int n = input.Shape[0];
         var y = Buffer("y", n);
-        if (training && Sync is not null)
+        _frozenTraining = training && !Trainable;
+        if (training && Trainable && Sync is not null)
         {
             SynchronizedForward(input, y);
-            _input = input;
         }
-        else if (training)
+        else if (training && Trainable)
         {
             var c = TensorShape.Vector(Channels);
             Backend.BatchNorm2dForwardTraining(input, Gamma.Value, Beta.Value, y, Buffer("save_mean", c), Buffer("save_inv_std", c),
                 RunningMean, RunningVariance, Momentum, Epsilon);
-            _input = input;
         }
         else
         {
             Backend.BatchNorm2dForwardInference(input, Gamma.Value, Beta.Value, RunningMean, RunningVariance, Epsilon, y);
         }
+        if (training) _input = input;
         return y;
     }
 
@@ -100,9 +103,25 @@ public sealed partial class BatchNorm2D : Layer
     protected override Tensor? BackwardCore(Tensor gradOutput)
     {
         var x = _input ?? throw new InvalidOperationException($"Layer '{Name}': Backward needs a training-mode Forward first.");
-        if (Sync is not null) return SynchronizedBackward(gradOutput);
         var c = TensorShape.Vector(Channels);
-        var dx = Buffer("dx", x.Shape);
+        if (_frozenTraining)
+        {
+            // Frozen: y = gamma * (x - running_mean) / sqrt(running_var + eps) + beta is a per-channel affine map, so
+            // dx = dy * gamma / sqrt(running_var + eps). The scale is that same map applied to x = 1 with mean 0, beta 0.
+            if (!RequiresInputGradient) return null;
+            var ones = Buffer("ones", Shapes.Batch(Shapes.Features(Channels), 1));
+            var zeros = Buffer("zeros", c);
+            var scale = Buffer("frozen_scale", ones.Shape);
+            Backend.Fill(ones, 1f);
+            Backend.Fill(zeros, 0f);
+            Backend.BatchNorm2dForwardInference(ones, Gamma.Value, zeros, zeros, RunningVariance, Epsilon, scale);
+            var dxFrozen = InputGradientBuffer(x.Shape);
+            using var scaleVector = scale.Reshape(c);
+            Backend.ChannelAffine(gradOutput, scaleVector, null, dxFrozen);
+            return dxFrozen;
+        }
+        if (Sync is not null) return SynchronizedBackward(gradOutput);
+        var dx = InputGradientBuffer(x.Shape);
         Backend.BatchNorm2dBackward(x, gradOutput, Gamma.Value, Buffer("save_mean", c), Buffer("save_inv_std", c), dx,
             Gamma.Gradient, Beta.Gradient, accumulate: false);
         return RequiresInputGradient ? dx : null;

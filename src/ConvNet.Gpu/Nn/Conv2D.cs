@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using ConvNet.Gpu.Initializers;
+using ConvNet.Gpu.Parameters;
 
 namespace ConvNet.Gpu.Nn;
 
@@ -147,11 +148,14 @@ public sealed class Conv2D : Layer
         var x = _input ?? throw new InvalidOperationException($"Layer '{Name}': Backward called before Forward.");
         int n = gradOutput.Shape[0];
         var g = Geometry(n);
-        Backend.Conv2dBackwardWeights(x, gradOutput, Weight.Gradient, g, accumulate: false);
-        if (_mask is not null) Backend.Mul(Weight.Gradient, _mask, Weight.Gradient);
-        if (_bias is not null) Backend.BiasGradient(gradOutput, _bias.Gradient, accumulate: false);
+        if (Trainable)
+        {
+            Backend.Conv2dBackwardWeights(x, gradOutput, Weight.Gradient, g, accumulate: false);
+            if (_mask is not null) Backend.Mul(Weight.Gradient, _mask, Weight.Gradient);
+            if (_bias is not null) Backend.BiasGradient(gradOutput, _bias.Gradient, accumulate: false);
+        }
         if (!RequiresInputGradient) return null;
-        var dx = Buffer("dx", x.Shape);
+        var dx = InputGradientBuffer(x.Shape);
         Backend.Conv2dBackwardData(gradOutput, Weight.Value, dx, g);
         return dx;
     }

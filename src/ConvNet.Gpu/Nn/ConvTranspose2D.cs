@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using ConvNet.Gpu.Initializers;
+using ConvNet.Gpu.Parameters;
 
 namespace ConvNet.Gpu.Nn;
 
@@ -140,10 +141,13 @@ public sealed class ConvTranspose2D : Layer
         var g = Geometry(gradOutput.Shape[0]);
         // dW[cin, cout, i, j] = sum dY[n, cout, ...] * X[n, cin, ...]: the convolution's weight gradient with
         // the transposed layer's output gradient as its input and the transposed layer's input as its output gradient.
-        Backend.Conv2dBackwardWeights(gradOutput, x, Weight.Gradient, g, accumulate: false);
-        if (_bias is not null) Backend.BiasGradient(gradOutput, _bias.Gradient, accumulate: false);
+        if (Trainable)
+        {
+            Backend.Conv2dBackwardWeights(gradOutput, x, Weight.Gradient, g, accumulate: false);
+            if (_bias is not null) Backend.BiasGradient(gradOutput, _bias.Gradient, accumulate: false);
+        }
         if (!RequiresInputGradient) return null;
-        var dx = Buffer("dx", x.Shape);
+        var dx = InputGradientBuffer(x.Shape);
         Backend.Conv2dForward(gradOutput, Weight.Value, null, dx, g);
         return dx;
     }

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using ConvNet.Gpu.Initializers;
+using ConvNet.Gpu.Parameters;
 
 namespace ConvNet.Gpu.Nn;
 
@@ -81,11 +82,14 @@ public sealed class Dense : Layer
         var x = _input ?? throw new InvalidOperationException($"Layer '{Name}': Backward called before Forward.");
         int n = gradOutput.Shape[0], f = InputFeatures;
         // dW (units x f) = dYᵀ (units x N) * x (N x f).
-        Backend.Gemm(true, false, Units, f, n, 1f, gradOutput, x, 0f, Weight.Gradient);
-        if (_bias is not null) Backend.BiasGradient(gradOutput, _bias.Gradient, accumulate: false);
+        if (Trainable)
+        {
+            Backend.Gemm(true, false, Units, f, n, 1f, gradOutput, x, 0f, Weight.Gradient);
+            if (_bias is not null) Backend.BiasGradient(gradOutput, _bias.Gradient, accumulate: false);
+        }
         if (!RequiresInputGradient) return null;
         // dx (N x f) = dY (N x units) * W (units x f).
-        var dx = Buffer("dx", x.Shape);
+        var dx = InputGradientBuffer(x.Shape);
         Backend.Gemm(false, false, n, f, Units, 1f, gradOutput, Weight.Value, 0f, dx);
         return dx;
     }

@@ -65,7 +65,7 @@ public sealed class Dropout : Layer
     {
         if (!RequiresInputGradient) return null;
         if (!_lastWasTraining) return gradOutput;
-        var dx = Buffer("dx", gradOutput.Shape[0]);
+        var dx = InputGradientBuffer(gradOutput.Shape[0]);
         Backend.Mul(gradOutput, _mask!, dx);
         return dx;
     }

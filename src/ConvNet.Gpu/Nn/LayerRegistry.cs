@@ -28,6 +28,8 @@ public static class LayerRegistry
         ["BatchNorm2D"] = BatchNorm2D.FromConfig,
         ["Residual"] = Residual.FromConfig,
         ["Subsampling2D"] = Subsampling2D.FromConfig,
+        ["Add"] = c => new Add(c.GetOptionalString("name")),
+        ["Concat"] = c => new Concat(c.GetOptionalString("name")),
     };
 
     /// <summary>The layer types that can be restored.</summary>

@@ -83,7 +83,7 @@ public sealed class MaxPool2D : PoolingLayer
     {
         if (!RequiresInputGradient) return null;
         var x = _input ?? throw new InvalidOperationException($"Layer '{Name}': Backward called before Forward.");
-        var dx = Buffer("dx", x.Shape);
+        var dx = InputGradientBuffer(x.Shape);
         Backend.MaxPool2dBackward(gradOutput, _argmax!, dx, Geometry(gradOutput.Shape[0]));
         return dx;
     }
@@ -118,7 +118,7 @@ public sealed class AvgPool2D : PoolingLayer
     {
         if (!RequiresInputGradient) return null;
         int n = gradOutput.Shape[0];
-        var dx = Buffer("dx", Shapes.Batch(InputShape, n));
+        var dx = InputGradientBuffer(n);
         Backend.AvgPool2dBackward(gradOutput, dx, Geometry(n));
         return dx;
     }
@@ -169,7 +169,7 @@ public sealed class GlobalAvgPool2D : Layer
     {
         if (!RequiresInputGradient) return null;
         int n = gradOutput.Shape[0];
-        var dx = Buffer("dx", Shapes.Batch(InputShape, n));
+        var dx = InputGradientBuffer(n);
         using var dy4 = gradOutput.Reshape(TensorShape.Nchw(n, InputShape[0], 1, 1));
         Backend.AvgPool2dBackward(dy4, dx, Geometry(n));
         return dx;
@@ -217,7 +217,7 @@ public sealed class Upsample2D : Layer
     protected override Tensor? BackwardCore(Tensor gradOutput)
     {
         if (!RequiresInputGradient) return null;
-        var dx = Buffer("dx", Shapes.Batch(InputShape, gradOutput.Shape[0]));
+        var dx = InputGradientBuffer(gradOutput.Shape[0]);
         Backend.UpsampleNearest2dBackward(gradOutput, dx, ScaleH, ScaleW);
         return dx;
     }

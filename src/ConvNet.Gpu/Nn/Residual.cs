@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using ConvNet.Gpu.Initializers;
+using ConvNet.Gpu.Parameters;
 
 namespace ConvNet.Gpu.Nn;
 
@@ -52,6 +53,18 @@ public sealed class Residual : Layer
     /// <inheritdoc/>
     public override IReadOnlyList<Parameter> Parameters => _parameters;
 
+    /// <summary>Whether the block learns; setting it sets every layer of the block (main path and projection).</summary>
+    public override bool Trainable
+    {
+        get => base.Trainable;
+        set
+        {
+            base.Trainable = value;
+            foreach (var l in _block) l.Trainable = value;
+            if (_projection is not null) _projection.Trainable = value;
+        }
+    }
+
     /// <inheritdoc/>
     public override IReadOnlyList<StateTensor> State => _state;
 
@@ -77,17 +90,22 @@ public sealed class Residual : Layer
     /// <inheritdoc/>
     protected override void OnBuild(ParameterFactory factory)
     {
+        // A replica (a shared block's later call) builds its layers as replicas of the original's, sharing their parameters.
+        var original = ReplicaOf as Residual;
         var shape = InputShape;
         for (int i = 0; i < _block.Count; i++)
         {
             if (string.IsNullOrEmpty(_block[i].Name)) _block[i].Name = $"{_block[i].TypeName.ToLowerInvariant()}_{i}";
-            _block[i].Build(factory.Backend, shape, HostRandom.Derive(factory.Seed, (ulong)i + 1));
+            ulong seed = HostRandom.Derive(factory.Seed, (ulong)i + 1);
+            if (original is null) _block[i].Build(factory.Backend, shape, seed);
+            else _block[i].BuildReplica(original._block[i], seed);
             shape = _block[i].OutputShape;
         }
         if (HasProjection)
         {
-            _projection = new Conv2D(shape[0], 1, ProjectionStride, name: "projection");
-            _projection.Build(factory.Backend, InputShape, HostRandom.Derive(factory.Seed, 1000));
+            _projection = new Conv2D(shape[0], 1, ProjectionStride, name: "projection") { Trainable = base.Trainable };
+            if (original is null) _projection.Build(factory.Backend, InputShape, HostRandom.Derive(factory.Seed, 1000));
+            else _projection.BuildReplica(original._projection!, HostRandom.Derive(factory.Seed, 1000));
         }
         _parameters = Children.SelectMany(c => c.Parameters).ToArray();
         _state = Children.SelectMany(c => c.State).ToArray();
@@ -115,7 +133,7 @@ public sealed class Residual : Layer
         for (int i = _block.Count - 1; i >= 0; i--) g = _block[i].Backward(g)!;
         var gSkip = _projection is null ? gradOutput : _projection.Backward(gradOutput);
         if (!RequiresInputGradient) return null;
-        var dx = Buffer("dx", x.Shape);
+        var dx = InputGradientBuffer(x.Shape);
         Backend.Add(g, gSkip!, dx);
         return dx;
     }

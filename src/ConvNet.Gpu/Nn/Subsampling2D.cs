@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using ConvNet.Gpu.Initializers;
+using ConvNet.Gpu.Parameters;
 
 namespace ConvNet.Gpu.Nn;
 
@@ -86,18 +87,21 @@ public sealed class Subsampling2D : Layer
         var pooled = _pooled ?? throw new InvalidOperationException($"Layer '{Name}': Backward called before Forward.");
         int n = gradOutput.Shape[0];
         float area = PoolSize * PoolSize;
-        Backend.BiasGradient(gradOutput, Bias.Gradient, accumulate: false);
-        // dw[c] = area * sum over n, i of dY * average.
-        var product = Buffer("dy_times_pooled", n);
-        Backend.Mul(gradOutput, pooled, product);
-        Backend.BiasGradient(product, Weight.Gradient, accumulate: false);
-        Backend.Scale(Weight.Gradient, area, Weight.Gradient);
+        if (Trainable)
+        {
+            Backend.BiasGradient(gradOutput, Bias.Gradient, accumulate: false);
+            // dw[c] = area * sum over n, i of dY * average.
+            var product = Buffer("dy_times_pooled", n);
+            Backend.Mul(gradOutput, pooled, product);
+            Backend.BiasGradient(product, Weight.Gradient, accumulate: false);
+            Backend.Scale(Weight.Gradient, area, Weight.Gradient);
+        }
         if (!RequiresInputGradient) return null;
         var scale = Buffer("scale", Weight.Shape);
         Backend.Scale(Weight.Value, area, scale);
         var dPooled = Buffer("dpooled", n);
         Backend.ChannelAffine(gradOutput, scale, null, dPooled);
-        var dx = Buffer("dx", Shapes.Batch(InputShape, n));
+        var dx = InputGradientBuffer(n);
         Backend.AvgPool2dBackward(dPooled, dx, Geometry(n));
         return dx;
     }

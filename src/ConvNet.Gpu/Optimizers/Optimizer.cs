@@ -1,12 +1,12 @@
 using System.Text.Json.Nodes;
-using ConvNet.Gpu.Nn;
+using ConvNet.Gpu.Parameters;
 
 namespace ConvNet.Gpu.Optimizers;
 
 /// <summary>
 /// Updates parameters from their gradients with backend ops. Per-parameter state (velocities, moments) is allocated on
 /// the first <see cref="Step"/> and kept in the order of the parameter list, which must stay the same between steps
-/// (a model's <see cref="Sequential.Parameters"/> does). State and <see cref="StepCount"/> are saved in checkpoints.
+/// (a model's <c>Parameters</c> does). State and <see cref="StepCount"/> are saved in checkpoints.
 /// </summary>
 public abstract class Optimizer : IDisposable
 {

@@ -1,51 +1,71 @@
-using System.Diagnostics;
-using ConvNet.Gpu.Checkpoints;
 using ConvNet.Gpu.Data;
 using ConvNet.Gpu.Losses;
 using ConvNet.Gpu.Nn;
 using ConvNet.Gpu.Optimizers;
+using ConvNet.Gpu.Parameters;
 using ConvNet.Gpu.Training.Distributed;
 
 namespace ConvNet.Gpu.Training;
 
 /// <summary>
-/// Trains a <see cref="Sequential"/> classifier with an optimizer and a classification loss. <see cref="Fit(Data.Dataset, TrainingOptions)"/> runs
-/// epochs of seeded mini-batches with per-batch and per-epoch events, validation, callbacks, cancellation and
-/// non-finite-loss handling; <see cref="Position"/> says where training stands so that a checkpoint written at any
-/// batch (<see cref="ModelCheckpoint.Save(string, Trainer, CheckpointMetadata?)"/>) resumes exactly there, bit for bit on the CPU.
+/// Trains a <see cref="Model"/> (a <see cref="Sequential"/> or a graph model) with an optimizer and a loss.
+/// <see cref="Fit(Dataset, TrainingOptions)"/> runs epochs of seeded mini-batches with per-batch and per-epoch events,
+/// validation, callbacks, cancellation and non-finite-loss handling; <see cref="Position"/> says where training stands
+/// so that a checkpoint written at any batch (<see cref="SaveCheckpoint"/>) resumes exactly there, bit for bit on the CPU.
 /// </summary>
-public sealed class Trainer : IDisposable
+/// <remarks>
+/// Every update, whether from <see cref="Fit(Dataset, TrainingOptions)"/> or a <c>TrainStep</c> overload, runs through one
+/// step: forward in training mode, the loss, the one non-finite-loss rule (a NaN or infinite loss never reaches the
+/// weights: it throws <see cref="NonFiniteLossException"/>, or skips the update under
+/// <see cref="NonFiniteLossPolicy.SkipUpdate"/>), backward, the <see cref="GradientHooks"/>, the optimizer update, and
+/// the <see cref="Accuracy"/> metric. Extension points: any <see cref="Losses.Loss"/> on device tensors
+/// (<see cref="TrainStep(Tensor, Tensor, NonFiniteLossPolicy)"/>), gradient hooks after backward (all-reduce, clipping),
+/// and the accuracy metric (which may accumulate on the device).
+/// </remarks>
+public sealed partial class Trainer : IDisposable
 {
     private readonly bool _ownsLoss;
+    private readonly Workspace _batch = new();
+    private IReadOnlyList<Parameter>? _parameters;
 
     /// <summary>Creates a trainer; the loss defaults to softmax cross-entropy on the model's logits.</summary>
-    public Trainer(Sequential model, Optimizer optimizer, ClassificationLoss? loss = null)
+    /// <exception cref="ConvNetArgumentException">The model ends in <see cref="Softmax"/> and the loss is a classification loss over logits.</exception>
+    public Trainer(Model model, Optimizer optimizer, Loss? loss = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(optimizer);
-        if (model.Layers.Count > 0 && model.Layers[^1] is Softmax)
+        if ((loss is null or ClassificationLoss) && model.OutputShapes.Count == 1 && Evaluator.EndsInSoftmax(model))
             throw new ConvNetArgumentException(
                 $"Model '{model.Name}' ends in Softmax, but the trainer's loss expects logits; remove the final Softmax (Predict applies it).");
         Model = model;
         Optimizer = optimizer;
         Loss = loss ?? new SoftmaxCrossEntropyLoss();
         _ownsLoss = loss is null;
+        Accuracy = AccuracyMetric.For(Loss);
     }
 
-    /// <summary>Frees the loss buffers when the trainer created the loss (the model and optimizer belong to the caller).</summary>
+    /// <summary>Frees the trainer's batch buffers, its accuracy metric, and the loss when the trainer created it (the model and optimizer belong to the caller).</summary>
     public void Dispose()
     {
+        _batch.Dispose();
+        Accuracy.Dispose();
         if (_ownsLoss) Loss.Dispose();
     }
 
     /// <summary>The model being trained.</summary>
-    public Sequential Model { get; }
+    public Model Model { get; }
 
     /// <summary>The optimizer.</summary>
     public Optimizer Optimizer { get; }
 
     /// <summary>The loss.</summary>
-    public ClassificationLoss Loss { get; }
+    public Loss Loss { get; }
+
+    /// <summary>The metric behind every reported accuracy; by default the one that fits the loss (<see cref="AccuracyMetric.For"/>).</summary>
+    public AccuracyMetric Accuracy { get; set; }
+
+    /// <summary>Called after every backward pass and before the optimizer update, in order (see <see cref="IGradientHook"/>).</summary>
+    public IList<IGradientHook> GradientHooks { get; } = [];
 
     /// <summary>Where training stands (restored from checkpoints).</summary>
     public TrainingPosition Position { get; set; }
@@ -82,240 +102,107 @@ public sealed class Trainer : IDisposable
     /// <summary>Raised after every epoch, with its metrics.</summary>
     public event EventHandler<EpochMetrics>? EpochCompleted;
 
-    /// <summary>Trains for <paramref name="epochs"/> epochs with default options otherwise (see <see cref="TrainingOptions"/>).</summary>
-    public TrainingHistory Fit(Dataset train, int epochs, int batchSize = 64, Dataset? validation = null,
-        IReadOnlyList<TrainingCallback>? callbacks = null, CancellationToken cancellationToken = default) =>
-        Fit(train, new TrainingOptions
-        {
-            Epochs = epochs, BatchSize = batchSize, Validation = validation, Callbacks = callbacks ?? [], CancellationToken = cancellationToken,
-        });
-
     /// <summary>
-    /// Trains on <paramref name="train"/> from <see cref="Position"/> up to <see cref="TrainingOptions.Epochs"/> epochs
-    /// (or until stopped) and returns what happened.
+    /// One optimization step on a host batch of a classifier (images: count x input sample; labels: count class indices).
+    /// Does not move <see cref="Position"/>. A non-finite loss follows <paramref name="nonFiniteLoss"/>.
     /// </summary>
-    public TrainingHistory Fit(Dataset train, TrainingOptions options)
-    {
-        using var use = Model.UseGuard.Enter("Fit");
-        ArgumentNullException.ThrowIfNull(train);
-        ArgumentNullException.ThrowIfNull(options);
-        if (options.Epochs < 0) throw new ConvNetArgumentException($"Epochs must be >= 0, got {options.Epochs}.");
-        if (!train.SampleShape.SameDimensions(Model.InputShape))
-            throw new ShapeMismatchException($"The training samples have shape {train.SampleShape} but model '{Model.Name}' expects {Model.InputShape}.");
-        int classes = Model.OutputShape.Rank == 1 ? Model.OutputShape[0] : throw new InvalidOperationException(
-            $"Model '{Model.Name}' outputs {Model.OutputShape}; a classifier must output class scores (F).");
-        if (train.ClassCount > classes)
-            throw new ShapeMismatchException($"The data has {train.ClassCount} classes but model '{Model.Name}' outputs {classes} scores.");
-        if (train.Count == 0)
-            throw new ConvNetArgumentException($"The training set '{train.Source}' is empty; there is nothing to train on.", nameof(train));
-        if (options.BatchSize < 1)
-            throw new ConvNetArgumentException($"The batch size must be at least 1, got {options.BatchSize}.", nameof(options));
-        options.Divergence.Validate();
-        CheckResumable(options);
-
-        if (Position.GlobalStep == 0 || DataSeed is null) DataSeed = options.Seed;
-        InputNormalization = options.Normalization ?? Normalization.Identity;
-        BatchSize = options.BatchSize;
-        var divergence = new DivergenceMonitor(options.Divergence, Position.GlobalStep == 0 ? default : Divergence, train.ClassCount);
-        var parallel = options.DataParallel;
-        var loader = new DataLoader(train, options.BatchSize, options.Shuffle, DataSeed.Value, options.DropLast, options.Normalization)
-        {
-            Shard = parallel?.Shard ?? DataShard.Whole,
-        };
-        if (Position.Batch > loader.BatchesPerEpoch)
-            throw new ConvNetArgumentException(
-                $"The run stopped after batch {Position.Batch} of epoch {Position.Epoch + 1}, but the training set '{train.Source}' gives only " +
-                $"{loader.BatchesPerEpoch} batches of {options.BatchSize}; continue it on the data it was trained on.", nameof(train));
-        float[]? validationImages = PrepareValidation(options);
-        var history = new TrainingHistory { StopReason = StopReason.Completed };
-        _parameters = Model.Parameters;
-        Optimizer.EnsureState(_parameters);
-        Model.AnomalyDetection = options.AnomalyDetection;
-        StopRequested = false;
-        _parallel = parallel;
-        parallel?.Attach(this, train, options);
-        foreach (var c in options.Callbacks) c.OnTrainBegin(this);
-
-        while (Position.Epoch < options.Epochs)
-        {
-            int epoch = Position.Epoch;
-            if (options.Schedule is not null) Optimizer.LearningRate = options.Schedule.RateAt(epoch, Optimizer.BaseLearningRate);
-            double lossSum = 0;
-            long seen = 0, correct = 0;
-            int skipped = 0;
-            var clock = Stopwatch.StartNew();
-            int batchesPerEpoch = loader.BatchesPerEpoch;
-            int ran = 0; // batches run by this call in this epoch (a resumed epoch starts mid-way)
-            int updated = 0; // of which updated the weights
-            foreach (var batch in loader.Epoch(epoch, Position.Batch))
-            {
-                if (options.CancellationToken.IsCancellationRequested) return Finish(history, StopReason.Cancelled, options);
-                if (options.MaxSteps is long limit && Position.GlobalStep >= limit) return Finish(history, StopReason.MaxStepsReached, options);
-                var step = parallel is null
-                    ? Step(batch.Images.Span, batch.Labels.Span, classes, options.NonFiniteLoss, epoch, batch.Index)
-                    : parallel.Step(this, batch, classes, options.NonFiniteLoss, epoch);
-                int n = step.Count; // the global batch when data-parallel: loss and accuracy are the global batch's
-                float loss = step.Loss;
-                bool skip = step.UpdateSkipped;
-                int batchCorrect = step.Correct;
-                if (skip) skipped++;
-                if (!skip) { lossSum += (double)loss * n; seen += n; correct += batchCorrect; updated++; }
-                history.StepLosses.Add(loss);
-                Position = new TrainingPosition(epoch, batch.Index + 1, Position.GlobalStep + 1);
-                if (!skip)
-                {
-                    divergence.AfterBatch(loss, lossSum / seen, updated, epoch, batch.Index, Position.GlobalStep);
-                    Divergence = divergence.Reference;
-                }
-
-                double seconds = Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
-                int done = batch.Index + 1;
-                double perBatch = seconds / ++ran;
-                var progress = new BatchProgress(epoch, options.Epochs, batch.Index, batchesPerEpoch, Position.GlobalStep, loss,
-                    (double)batchCorrect / n, seen == 0 ? double.NaN : lossSum / seen, seen == 0 ? 0 : (double)correct / seen,
-                    seen / seconds, TimeSpan.FromSeconds(perBatch * (batchesPerEpoch - done)), Optimizer.LearningRate, skip);
-                BatchCompleted?.Invoke(this, progress);
-                foreach (var c in options.Callbacks) c.OnBatchEnd(this, progress);
-
-                if (options.MaxSteps is long max && Position.GlobalStep >= max) return Finish(history, StopReason.MaxStepsReached, options);
-                if (parallel is not null && parallel.AgreeToStop(StopRequested || options.CancellationToken.IsCancellationRequested))
-                    return Finish(history, options.CancellationToken.IsCancellationRequested ? StopReason.Cancelled : StopReason.StoppedByCallback, options);
-                if (StopRequested) return Finish(history, StopReason.StoppedByCallback, options);
-            }
-            clock.Stop();
-
-            double? valLoss = null, valAcc = null;
-            if (options.Validation is not null)
-            {
-                var result = Model.Evaluate(validationImages!, options.Validation.Labels.Span, options.ValidationBatchSize, Loss);
-                valLoss = result.Loss;
-                valAcc = result.Accuracy;
-            }
-            double secs = clock.Elapsed.TotalSeconds;
-            var metrics = new EpochMetrics(epoch, options.Epochs, seen == 0 ? double.NaN : lossSum / seen, seen == 0 ? 0 : (double)correct / seen,
-                valLoss, valAcc, secs, secs > 0 ? seen / secs : 0, Optimizer.LearningRate, skipped);
-            if (seen > 0)
-            {
-                divergence.AfterEpoch(metrics.TrainLoss, metrics.TrainAccuracy, epoch, Math.Max(Position.Batch - 1, 0), Position.GlobalStep);
-                Divergence = divergence.Reference;
-            }
-            Position = new TrainingPosition(epoch + 1, 0, Position.GlobalStep);
-            history.Epochs.Add(metrics);
-            EpochCompleted?.Invoke(this, metrics);
-            foreach (var c in options.Callbacks) c.OnEpochEnd(this, metrics);
-            if (StopRequested) return Finish(history, StopReason.StoppedByCallback, options);
-            if (options.CancellationToken.IsCancellationRequested) return Finish(history, StopReason.Cancelled, options);
-        }
-        return Finish(history, StopReason.Completed, options);
-    }
-
-    /// <summary>
-    /// A run that has started (global step > 0) continues only with the settings it was started with: its input
-    /// normalization, and mid-epoch its batch size (the saved batch index counts batches of that size).
-    /// </summary>
-    private void CheckResumable(TrainingOptions options)
-    {
-        if (Position.GlobalStep == 0) return;
-        var given = options.Normalization ?? Normalization.Identity;
-        if (InputNormalization is { } saved && !saved.Equals(given))
-            throw new ConvNetArgumentException(
-                $"Model '{Model.Name}' was trained with input normalization ({saved}) but Fit was given ({given}); resuming with other inputs " +
-                "would continue on differently scaled data. Pass the run's normalization (Trainer.InputNormalization).", nameof(options));
-        if (Position.Batch > 0 && BatchSize is int size && size != options.BatchSize)
-            throw new ConvNetArgumentException(
-                $"The run stopped after batch {Position.Batch} of epoch {Position.Epoch + 1} with batch size {size}; it cannot continue that " +
-                $"epoch with batch size {options.BatchSize}. Resume with batch size {size}, or change it at an epoch boundary.", nameof(options));
-    }
-
-    /// <summary>
-    /// One optimization step on a host batch (images: count x input sample; labels: count class indices): forward in
-    /// training mode, loss, backward, optimizer update. Does not move <see cref="Position"/>. A non-finite loss throws
-    /// <see cref="NonFiniteLossException"/> before any update.
-    /// </summary>
-    public StepResult TrainStep(ReadOnlySpan<float> images, ReadOnlySpan<int> labels)
+    /// <exception cref="ShapeMismatchException">The batch does not fit the model.</exception>
+    /// <exception cref="ConvNetArgumentException">A label is out of range.</exception>
+    /// <exception cref="NonFiniteLossException">The loss is NaN or infinite under <see cref="NonFiniteLossPolicy.Throw"/>; no weight changed.</exception>
+    public StepResult TrainStep(ReadOnlySpan<float> images, ReadOnlySpan<int> labels, NonFiniteLossPolicy nonFiniteLoss = NonFiniteLossPolicy.Throw)
     {
         using var use = Model.UseGuard.Enter("TrainStep");
-        int classes = Model.OutputShape.Rank == 1 ? Model.OutputShape[0] : throw new InvalidOperationException(
-            $"Model '{Model.Name}' outputs {Model.OutputShape}; a classifier must output class scores (F).");
+        int classes = Evaluator.ClassCount(Model);
         if (labels.Length < 1 || images.Length != labels.Length * Model.InputShape.ElementCount)
             throw new ShapeMismatchException($"TrainStep: {labels.Length} labels need {labels.Length} samples of {Model.InputShape}, got {images.Length} floats.");
         for (int i = 0; i < labels.Length; i++)
             if ((uint)labels[i] >= (uint)classes)
                 throw new ConvNetArgumentException($"TrainStep: label {labels[i]} at index {i} is outside [0, {classes}).", nameof(labels));
-        Optimizer.EnsureState(_parameters ??= Model.Parameters);
-        return Step(images, labels, classes, NonFiniteLossPolicy.Throw, Position.Epoch, Position.Batch);
+        PrepareUpdates();
+        return Step(Upload(images, labels), nonFiniteLoss);
     }
 
-    private IReadOnlyList<Parameter>? _parameters;
     private DataParallel? _parallel;
 
     /// <summary>The data-parallel setup of the current or last <see cref="Fit(Dataset, TrainingOptions)"/>, or null for one process.</summary>
     public DataParallel? DataParallel => _parallel;
 
-    /// <summary>Correct predictions among the loss's last probabilities for <paramref name="labels"/>.</summary>
-    internal int CountCorrect(ReadOnlySpan<int> labels, int classes)
+    /// <summary>
+    /// One optimization step on a batch already on the model's backend, with any loss: <paramref name="input"/> is
+    /// (N, input sample) and <paramref name="targets"/> what <see cref="Loss"/> takes (int32 labels (N) for a
+    /// classification loss, floats shaped like the output for <see cref="MeanSquaredErrorLoss"/>). Does not move
+    /// <see cref="Position"/>. A non-finite loss follows <paramref name="nonFiniteLoss"/>.
+    /// </summary>
+    /// <exception cref="NonFiniteLossException">The loss is NaN or infinite under <see cref="NonFiniteLossPolicy.Throw"/>; no weight changed.</exception>
+    public StepResult TrainStep(Tensor input, Tensor targets, NonFiniteLossPolicy nonFiniteLoss = NonFiniteLossPolicy.Throw)
     {
-        int n = labels.Length;
-        if (_probabilities.Length < n * classes) _probabilities = new float[n * classes];
-        Loss.Probabilities.Download(_probabilities.AsSpan(0, n * classes));
-        int correct = 0;
-        for (int i = 0; i < n; i++)
-            if (Sequential.ArgMax(_probabilities.AsSpan(i * classes, classes)) == labels[i]) correct++;
-        return correct;
+        using var use = Model.UseGuard.Enter("TrainStep");
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(targets);
+        PrepareUpdates();
+        return Step((input, targets), nonFiniteLoss);
     }
-    private float[] _probabilities = [];
 
-    private StepResult Step(ReadOnlySpan<float> images, ReadOnlySpan<int> labels, int classes, NonFiniteLossPolicy policy, int epoch, int batchIndex)
+    /// <summary>Evaluates the model on <paramref name="data"/> (normalized with <paramref name="normalization"/> if given) with this trainer's loss.</summary>
+    public EvaluationResult Evaluate(Dataset data, int batchSize = 256, Normalization? normalization = null) =>
+        Evaluator.Evaluate(Model, data, batchSize, ClassificationLossOrNull(), normalization);
+
+    // The single training step every public entry point runs (see the class remarks).
+    private StepResult Step((Tensor Input, Tensor Targets) batch, NonFiniteLossPolicy policy)
     {
-        var parameters = _parameters ??= Model.Parameters;
-        int n = labels.Length;
-        var input = Model.InputBuffer(n);
-        input.Upload(images);
-        var labelTensor = Model.LabelBuffer(n);
-        labelTensor.Upload(labels);
-
-        var output = Model.Forward(input, training: true);
-        float loss = Loss.Forward(output, labelTensor);
-        bool skip = false;
-        if (!float.IsFinite(loss))
-        {
-            if (policy == NonFiniteLossPolicy.Throw) throw new NonFiniteLossException(epoch, batchIndex, Position.GlobalStep, loss);
-            skip = true;
-        }
-        else
+        var output = Model.Forward(batch.Input, training: true);
+        float loss = Loss.Forward(output, batch.Targets);
+        bool skip = SkipUpdate(loss, policy);
+        if (!skip)
         {
             Model.Backward(Loss.Backward());
-            Optimizer.Step(parameters);
+            Update();
         }
-
-        return new StepResult(loss, CountCorrect(labels, classes), n, skip);
+        var (correct, total) = Score(output, batch.Targets);
+        return new StepResult(loss, (int)correct, (int)total, skip);
     }
 
-    private TrainingHistory Finish(TrainingHistory history, StopReason reason, TrainingOptions options)
+    /// <summary>The <see cref="Accuracy"/> metric's count for one batch the loss has just run on.</summary>
+    internal (long Correct, long Total) Score(Tensor output, Tensor targets)
     {
-        history.StopReason = reason;
-        Model.AnomalyDetection = false;
-        foreach (var c in options.Callbacks) c.OnTrainEnd(this, history);
-        return history;
+        Accuracy.Accumulate(output, targets, Loss);
+        return Accuracy.Read();
     }
 
-    private float[]? PrepareValidation(TrainingOptions options)
+    // The one non-finite-loss rule: a NaN or infinite loss never updates the weights; it throws (naming the step) or,
+    // when the policy says so, the update is skipped and counted.
+    internal bool SkipUpdate(float loss, NonFiniteLossPolicy policy)
     {
-        var v = options.Validation;
-        if (v is null) return null;
-        if (!v.SampleShape.SameDimensions(Model.InputShape))
-            throw new ShapeMismatchException($"The validation samples have shape {v.SampleShape} but model '{Model.Name}' expects {Model.InputShape}.");
-        var images = v.Images.ToArray();
-        options.Normalization?.Apply(images);
-        return images;
+        if (float.IsFinite(loss)) return false;
+        if (policy == NonFiniteLossPolicy.Throw) throw new NonFiniteLossException(Position.Epoch, Position.Batch, Position.GlobalStep, loss);
+        return true;
     }
 
-    /// <summary>Evaluates the model on <paramref name="data"/> (normalized with <paramref name="normalization"/> if given).</summary>
-    public EvaluationResult Evaluate(Dataset data, int batchSize = 256, Normalization? normalization = null)
+    // The gradient hooks, in order, then the optimizer update of the trainable parameters.
+    internal void Update()
     {
-        ArgumentNullException.ThrowIfNull(data);
-        var images = data.Images.ToArray();
-        normalization?.Apply(images);
-        return Model.Evaluate(images, data.Labels.Span, batchSize, Loss);
+        var parameters = _parameters!;
+        foreach (var hook in GradientHooks) hook.OnGradients(parameters, Position.GlobalStep);
+        Optimizer.Step(parameters);
     }
+
+    // The trainable parameters (fixed for a Fit call) with their optimizer state allocated.
+    private void PrepareUpdates()
+    {
+        _parameters = Model.Parameters;
+        Optimizer.EnsureState(_parameters);
+    }
+
+    /// <summary>Uploads a host batch into the trainer's device buffers: (N, input sample) floats and (N) int32 labels.</summary>
+    internal (Tensor Input, Tensor Targets) Upload(ReadOnlySpan<float> images, ReadOnlySpan<int> labels)
+    {
+        int n = labels.Length;
+        var input = _batch.Get(Model.Backend, "input", Shapes.Batch(Model.InputShape, n));
+        input.Upload(images);
+        var targets = _batch.Get(Model.Backend, "labels", TensorShape.Vector(n), DataType.Int32);
+        targets.Upload(labels);
+        return (input, targets);
+    }
+
+    private ClassificationLoss? ClassificationLossOrNull() => Loss as ClassificationLoss;
 }

@@ -1,5 +1,3 @@
-using ConvNet.Gpu.Checkpoints;
-
 namespace ConvNet.Gpu.Training;
 
 /// <summary>Hooks into <see cref="Trainer.Fit(Data.Dataset, TrainingOptions)"/>; override what you need. Set <see cref="Trainer.StopRequested"/> to stop.</summary>
@@ -136,7 +134,7 @@ public sealed class CheckpointCallback : TrainingCallback
         bool improved = _tracker is not null && _tracker.Update(metrics); // tracked on every rank: the metrics are global
         if (trainer.DataParallel is { IsRoot: false }) return;
         System.IO.Directory.CreateDirectory(Directory);
-        if (SaveLast) ModelCheckpoint.Save(LastPath, trainer);
-        if (improved) ModelCheckpoint.Save(BestPath, trainer);
+        if (SaveLast) trainer.SaveCheckpoint(LastPath);
+        if (improved) trainer.SaveCheckpoint(BestPath);
     }
 }

@@ -97,11 +97,11 @@ public sealed class NonFiniteLossException : TrainingDivergedException
 
 /// <summary>The outcome of one training step.</summary>
 /// <param name="Loss">The batch's mean loss.</param>
-/// <param name="Correct">Samples whose most probable class was the label.</param>
-/// <param name="Count">Samples in the batch.</param>
+/// <param name="Correct">Correct predictions according to <see cref="Trainer.Accuracy"/> (samples whose most probable class was the label, for a classifier).</param>
+/// <param name="Count">Predictions scored (the batch's samples for a classifier; 0 when the loss has no accuracy).</param>
 /// <param name="UpdateSkipped">True when the update was skipped for a non-finite loss.</param>
 public sealed record StepResult(float Loss, int Correct, int Count, bool UpdateSkipped)
 {
-    /// <summary>Correct / Count.</summary>
-    public double Accuracy => (double)Correct / Count;
+    /// <summary>Correct / Count (NaN when nothing was scored).</summary>
+    public double Accuracy => Count == 0 ? double.NaN : (double)Correct / Count;
 }

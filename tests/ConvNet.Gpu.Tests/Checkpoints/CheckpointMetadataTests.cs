@@ -86,23 +86,23 @@ public sealed class CheckpointMetadataTests : IDisposable
         {
             var trainer = new Trainer(model, opt);
             trainer.Fit(data, new TrainingOptions { Epochs = 1, BatchSize = 16, Normalization = normalization });
-            ModelCheckpoint.Save(path, trainer, new CheckpointMetadata { Model = "tiny" });
+            trainer.SaveCheckpoint(path, new CheckpointMetadata { Model = "tiny" });
         }
 
         var saved = SavedCheckpoint.Read(path);
         Assert.Equal(normalization, saved.Metadata.InputNormalization);
         Assert.Equal("tiny", saved.Metadata.Model);
-        Assert.Equal(16, saved.Training!.BatchSize);
-        Assert.NotNull(saved.Training.Divergence.StartLoss);
-        Assert.NotNull(saved.Training.Divergence.BestEpochAccuracy);
+        Assert.Equal(16, saved.Training!.State.BatchSize);
+        Assert.NotNull(saved.Training.State.DivergenceStartLoss);
+        Assert.NotNull(saved.Training.State.DivergenceBestEpochAccuracy);
 
         using var restored = saved.LoadModel(_b);
         using var adam = new Adam(0.01f);
         var resumed = new Trainer(restored, adam);
-        saved.Restore(resumed);
+        resumed.RestoreCheckpoint(saved);
         Assert.Equal(normalization, resumed.InputNormalization);
         Assert.Equal(16, resumed.BatchSize);
-        Assert.Equal(saved.Training.Divergence, resumed.Divergence);
+        Assert.Equal(new DivergenceReference(saved.Training.State.DivergenceStartLoss, saved.Training.State.DivergenceBestEpochAccuracy), resumed.Divergence);
     }
 
     [Fact]
@@ -115,7 +115,7 @@ public sealed class CheckpointMetadataTests : IDisposable
         trainer.Fit(data, new TrainingOptions { Epochs = 1, BatchSize = 16, Normalization = new Normalization(0.2f, 0.3f) });
 
         var e = Assert.Throws<ConvNetArgumentException>(() =>
-            ModelCheckpoint.Save(_dir.File("x.ckpt"), trainer, new CheckpointMetadata { InputNormalization = Normalization.Identity }));
+            trainer.SaveCheckpoint(_dir.File("x.ckpt"), new CheckpointMetadata { InputNormalization = Normalization.Identity }));
         Assert.Contains("normalization", e.Message);
         Assert.False(File.Exists(_dir.File("x.ckpt")));
     }

@@ -17,7 +17,7 @@ public sealed class ReportHtmlTests
             Optimizer = "adam", LearningRate = 1e-3, BatchSize = 64, Dataset = "test data", TrainImages = 100, TestImages = 30, EpochsRequested = epochs,
         };
         for (int e = 1; e <= epochs; e++)
-            metrics.Epochs.Add(new EpochMetrics(e, 1.0 / e, 0.5 + 0.1 * e, 1.2 / e, 0.45 + 0.1 * e, 2.5, 1000 * e));
+            metrics.Epochs.Add(new EpochRecord(e, 1.0 / e, 0.5 + 0.1 * e, 1.2 / e, 0.45 + 0.1 * e, 2.5, 1000 * e));
         var confusion = new long[,] { { 9, 1, 0 }, { 0, 10, 0 }, { 3, 0, 7 } };
         var image = new float[28 * 28];
         image[0] = 1f;

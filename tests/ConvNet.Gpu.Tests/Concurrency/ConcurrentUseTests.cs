@@ -167,7 +167,7 @@ public sealed class ConcurrentUseTests
         [
             ("Forward", () => model.Forward(input, training: false)),
             ("Backward", () => model.Backward(input)),
-            ("TrainStep", () => model.TrainStep(input, input, new ConvNet.Gpu.Losses.MeanSquaredErrorLoss(), opt)),
+            ("TrainStep", () => trainer.TrainStep(input, input)),
             ("Predict", () => model.Predict(new float[144], 1)),
             ("Evaluate", () => model.Evaluate(new float[144], [0])),
             ("Fit", () => trainer.Fit(data, 1)),

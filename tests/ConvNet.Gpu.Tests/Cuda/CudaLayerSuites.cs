@@ -30,3 +30,9 @@ public sealed class NetworkGradients_CudaGpu() : NetworkGradientSuite(CudaTestBa
 
 /// <summary>Layer behaviour on a real GPU.</summary>
 public sealed class LayerBehaviour_CudaGpu() : LayerBehaviourSuite(CudaTestBackends.CreateGpu());
+
+/// <summary>The two-branch graph model (Concat, Add, a shared layer) against the hand computation on CUDA (emulated).</summary>
+public sealed class GraphGradients_CudaEmulated() : GraphGradientSuite(CudaTestBackends.CreateEmulated());
+
+/// <summary>The two-branch graph model against the hand computation on a real GPU.</summary>
+public sealed class GraphGradients_CudaGpu() : GraphGradientSuite(CudaTestBackends.CreateGpu());

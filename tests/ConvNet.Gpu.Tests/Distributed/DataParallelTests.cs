@@ -170,7 +170,7 @@ public sealed class DataParallelTests
                 using var opt = new Adam(0.01f);
                 var trainer = new Trainer(m, opt);
                 trainer.Fit(data, With(new TrainingOptions { Epochs = 2, BatchSize = 30, Seed = 13, MaxSteps = 7 }, new DataParallel(c)));
-                if (c.Rank == 0) ModelCheckpoint.Save(path, trainer);
+                if (c.Rank == 0) trainer.SaveCheckpoint(path);
                 return 0;
             });
             float[] Resume(ICollectives? c)
@@ -179,7 +179,7 @@ public sealed class DataParallelTests
                 using var m = Sequential.Load(path, backend);
                 using var opt = new Adam(0.01f);
                 var trainer = new Trainer(m, opt);
-                ModelCheckpoint.Restore(path, trainer);
+                trainer.RestoreCheckpoint(path);
                 Assert.Equal(7, trainer.Position.GlobalStep);
                 trainer.Fit(data, With(options, c is null ? null : new DataParallel(c)));
                 return Weights(m);

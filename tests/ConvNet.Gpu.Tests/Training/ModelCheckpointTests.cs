@@ -1,5 +1,6 @@
 using ConvNet.Gpu.Checkpoints;
 using ConvNet.Gpu.Nn;
+using ConvNet.Gpu.Training;
 using Xunit;
 
 namespace ConvNet.Gpu.Tests.Training;

@@ -61,7 +61,7 @@ public sealed class ResumeTests : IDisposable
         {
             var trainer = new Trainer(model, opt);
             first = trainer.Fit(data, Options(maxSteps: k)).StepLosses;
-            ModelCheckpoint.Save(path, trainer);
+            trainer.SaveCheckpoint(path);
         }
 
         List<float> second;
@@ -70,7 +70,7 @@ public sealed class ResumeTests : IDisposable
         using (var opt = new Adam(0.01f))
         {
             var trainer = new Trainer(model, opt);
-            ModelCheckpoint.Restore(path, trainer);
+            trainer.RestoreCheckpoint(path);
             Assert.Equal(k, trainer.Position.GlobalStep);
             second = trainer.Fit(data, Options()).StepLosses;
             resumedWeights = Weights(model);
@@ -109,13 +109,13 @@ public sealed class ResumeTests : IDisposable
             });
             Assert.Equal(StopReason.Cancelled, history.StopReason);
             first = history.StepLosses;
-            ModelCheckpoint.Save(path, trainer);
+            trainer.SaveCheckpoint(path);
         }
         using (var model = Model())
         using (var opt = new Sgd(0.05f, momentum: 0.9f, nesterov: true, weightDecay: 1e-4f))
         {
             var trainer = new Trainer(model, opt);
-            ModelCheckpoint.Restore(path, trainer);
+            trainer.RestoreCheckpoint(path);
             Assert.Equal(new TrainingPosition(1, 1, 5), trainer.Position);
             Assert.Equal(straight, first.Concat(trainer.Fit(data, Options()).StepLosses).ToList());
         }
@@ -131,11 +131,11 @@ public sealed class ResumeTests : IDisposable
         {
             var trainer = new Trainer(model, opt);
             trainer.Fit(SyntheticData.Squares(32, 1), Options(maxSteps: 1));
-            ModelCheckpoint.Save(path, trainer);
+            trainer.SaveCheckpoint(path);
         }
         using var fresh = Model();
         using var adam = new Adam();
-        var e = Assert.Throws<ConvNetArgumentException>(() => ModelCheckpoint.Restore(path, new Trainer(fresh, adam)));
+        var e = Assert.Throws<ConvNetArgumentException>(() => new Trainer(fresh, adam).RestoreCheckpoint(path));
         Assert.Contains("'sgd'", e.Message, StringComparison.Ordinal);
     }
 }

@@ -64,8 +64,9 @@ public sealed class TrainerTests : IDisposable
         var ys = Enumerable.Range(0, 16).Select(i => 2 * xs[2 * i] - xs[2 * i + 1] + 0.5f).ToArray();
         using var x = _b.Allocate(TensorShape.Matrix(16, 2)); x.Upload(xs);
         using var y = _b.Allocate(TensorShape.Matrix(16, 1)); y.Upload(ys);
-        float first = model.TrainStep(x, y, mse, opt), last = first;
-        for (int i = 0; i < 300; i++) last = model.TrainStep(x, y, mse, opt);
+        using var trainer = new Trainer(model, opt, mse);
+        float first = trainer.TrainStep(x, y).Loss, last = first;
+        for (int i = 0; i < 300; i++) last = trainer.TrainStep(x, y).Loss;
         Assert.True(last < first * 1e-3, $"MSE {first} -> {last}");
         Assert.Equal([2f, -1f], ((Dense)model.Layers[0]).Weight.Value.ToArray().Select(v => MathF.Round(v, 2)).ToArray());
     }
@@ -213,6 +214,6 @@ public sealed class TrainerTests : IDisposable
         // A model-only checkpoint cannot be resumed from.
         using var opt = new Sgd(0.1f);
         using var same = ConvNet.Gpu.Models.LeNet5(_b);
-        Assert.Throws<CheckpointFormatException>(() => ModelCheckpoint.Restore(path, new Trainer(same, opt)));
+        Assert.Throws<CheckpointFormatException>(() => new Trainer(same, opt).RestoreCheckpoint(path));
     }
 }

@@ -42,8 +42,7 @@ public sealed class DataParallelOptions
 public sealed class DataParallel : IDisposable
 {
     private GradientBuckets? _buckets;
-    private Sequential? _model;
-    private IReadOnlyList<Parameter> _parameters = [];
+    private Model? _model;
     private readonly Stopwatch _stepClock = new();
     private TimeSpan _communication, _exposed;
     private float _weight = 1f;
@@ -108,7 +107,6 @@ public sealed class DataParallel : IDisposable
         if (!ReferenceEquals(_model, model))
         {
             _model = model;
-            _parameters = model.Parameters;
             _buckets?.Dispose();
             _buckets = new GradientBuckets(model, Options.BucketBytes, Device);
             _dropouts = model.DropoutLayers().Select(d => (d.Layer, 0UL)).ToArray();
@@ -140,7 +138,7 @@ public sealed class DataParallel : IDisposable
     /// every rank from the global loss. A rank with an empty shard (last batch smaller than the world) contributes zeros.
     /// Returns the global batch's loss, correct count and size.
     /// </summary>
-    internal StepResult Step(Trainer trainer, DataBatch batch, int classes, NonFiniteLossPolicy policy, int epoch)
+    internal StepResult Step(Trainer trainer, DataBatch batch, NonFiniteLossPolicy policy)
     {
         var model = trainer.Model;
         var loss = trainer.Loss;
@@ -150,21 +148,17 @@ public sealed class DataParallel : IDisposable
         int localCorrect = 0;
         if (n > 0)
         {
-            var input = model.InputBuffer(n);
-            input.Upload(batch.Images.Span);
-            var labels = model.LabelBuffer(n);
-            labels.Upload(batch.Labels.Span);
-            localLoss = loss.Forward(model.Forward(input, training: true), labels);
-            localCorrect = trainer.CountCorrect(batch.Labels.Span, classes);
+            var (input, targets) = trainer.Upload(batch.Images.Span, batch.Labels.Span);
+            var output = model.Forward(input, training: true);
+            localLoss = loss.Forward(output, targets);
+            localCorrect = (int)trainer.Score(output, targets).Correct;
             var gradient = loss.Backward();
             if (_weight != 1f) gradient.Backend.Scale(gradient, _weight, gradient);
-            model.Backward(gradient, LayerDone);
+            model.Backward([gradient], LayerDone);
         }
         var (globalLoss, correct) = FinishStep(localLoss, localCorrect, computed: n > 0);
-        bool skip = !float.IsFinite(globalLoss);
-        if (skip && policy == NonFiniteLossPolicy.Throw)
-            throw new NonFiniteLossException(epoch, batch.Index, trainer.Position.GlobalStep, globalLoss);
-        if (!skip) trainer.Optimizer.Step(_parameters);
+        bool skip = trainer.SkipUpdate(globalLoss, policy); // the trainer's one non-finite-loss rule, on the global loss
+        if (!skip) trainer.Update();
         return new StepResult(globalLoss, correct, batch.GlobalCount, skip);
     }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using ConvNet.Gpu.Distributed;
 using ConvNet.Gpu.Nn;
+using ConvNet.Gpu.Parameters;
 
 namespace ConvNet.Gpu.Training.Distributed;
 
@@ -41,14 +42,17 @@ internal sealed class GradientBuckets : IDisposable
     private int _nextToStart;
 
     /// <summary>Plans the buckets of <paramref name="model"/>'s parameters; with <paramref name="device"/> they live on the model's backend.</summary>
-    public GradientBuckets(Sequential model, long bucketBytes, IDeviceCollectives? device)
+    public GradientBuckets(Model model, long bucketBytes, IDeviceCollectives? device)
     {
         _device = device;
-        // Readiness order: backward walks the top-level layers from last to first; a composite layer (Residual) is
-        // done when its whole block is.
+        // Readiness order: backward walks the layers from last to first (Model.Backward reports each one as its
+        // gradients become final); a composite layer (Residual) is done when its whole block is. Only the trainable
+        // parameters take part: frozen ones have no gradient.
+        var trainable = model.Parameters.ToHashSet();
         var order = new List<(Layer Layer, Parameter Parameter)>();
         for (int i = model.Layers.Count - 1; i >= 0; i--)
-            foreach (var p in model.Layers[i].Parameters) order.Add((model.Layers[i], p));
+            foreach (var p in model.Layers[i].Parameters)
+                if (trainable.Contains(p)) order.Add((model.Layers[i], p));
 
         var current = new List<(Layer Layer, Parameter Parameter)>();
         long bytes = 0;

@@ -1,4 +1,4 @@
-namespace ConvNet.Gpu.Nn;
+namespace ConvNet.Gpu.Parameters;
 
 /// <summary>
 /// A layer's reusable buffers (activations, gradients, masks), keyed by purpose. A buffer is allocated the first time
