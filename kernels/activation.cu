@@ -1,8 +1,7 @@
-// activation.cu: point-wise activations. kind follows ConvNet.Gpu.ActivationKind:
+// activation.cu: point-wise activations (cn_activation.cuh). kind follows ConvNet.Gpu.ActivationKind:
 // 0 ReLU, 1 LeakyReLU (alpha = negative slope), 2 ELU (alpha = saturation), 3 Sigmoid, 4 Tanh.
 // x, y, dy, dx all hold n elements. One thread per element: it reads its element of each input before writing its
 // element of the output, and touches no other element, so outputs may be the very tensors they are computed from.
-#include "cn_runtime.cuh"
 #include "cn_activation.cuh"
 
 // y = f(x).

@@ -8,6 +8,7 @@
 // After the macro every thread holds the result in `out`, and `buf` may be reused.
 #pragma once
 #include "cn_runtime.cuh"
+#include "cn_warp.cuh"
 
 // Largest block size the launch helpers use; shared reduction buffers are sized by it.
 #define CN_MAX_BLOCK 1024
@@ -36,3 +37,21 @@
 #define CN_BLOCK_SUM(buf, v, out) CN_BLOCK_REDUCE_(buf, v, out, CN_ADD_)
 // out = max over the block's threads of v.
 #define CN_BLOCK_MAX(buf, v, out) CN_BLOCK_REDUCE_(buf, v, out, CN_MAX_)
+
+// Warp reductions by butterfly shuffles (cn_warp.cuh): every lane of a FULL warp gets the same result, combined in the
+// same fixed pairing (xor 16, 8, 4, 2, 1) on every run, so they are deterministic. Only whole warps may call them
+// (kernels give rows to full warps only). The max and min propagate NaN and are commutative, so all lanes agree.
+CN_DEVICE float cn_max_nan(float a, float b) { return (a != a || b != b) ? a + b : (a > b ? a : b); }
+CN_DEVICE float cn_min_nan(float a, float b) { return (a != a || b != b) ? a + b : (a < b ? a : b); }
+
+CN_DEVICE float cn_warp_max(float v)
+{
+    for (int offset = 16; offset > 0; offset >>= 1) v = cn_max_nan(v, cn_shfl_xor_sync(CN_FULL_MASK, v, offset));
+    return v;
+}
+
+CN_DEVICE float cn_warp_min(float v)
+{
+    for (int offset = 16; offset > 0; offset >>= 1) v = cn_min_nan(v, cn_shfl_xor_sync(CN_FULL_MASK, v, offset));
+    return v;
+}

@@ -11,3 +11,13 @@
          n_ < (N);                                                                                       \
          n_ += sn_, i_ += si_, (void)(i_ >= (inner) ? (i_ -= (inner), ++n_) : 0LL),                      \
                    at = (n_ * (C) + (c)) * (inner) + i_)
+
+// The same walk restricted to flat indices j in [begin, end) of the channel, in steps of `step` (j is declared too):
+// one division by inner when the loop starts, then increments, as above.
+#define CN_FOR_CHANNEL_RANGE(at, j, c, C, inner, begin, end, step)                                       \
+    for (long long j = (begin), n_ = (long long)(begin) / (inner), i_ = (long long)(begin) % (inner),    \
+                   sn_ = (long long)(step) / (inner), si_ = (long long)(step) % (inner),                 \
+                   at = (n_ * (C) + (c)) * (inner) + i_;                                                 \
+         j < (end);                                                                                      \
+         j += (step), n_ += sn_, i_ += si_, (void)(i_ >= (inner) ? (i_ -= (inner), ++n_) : 0LL),         \
+                   at = (n_ * (C) + (c)) * (inner) + i_)

@@ -24,3 +24,18 @@ CN_KERNEL cn_dropout_fwd(GPTR(const float) x, GPTR(float) y, GPTR_UNIQUE(float) 
         y[i] = x[i] * m;
     }
 }
+
+// The same with (seed, offset) read from device memory (two 64-bit words, DropoutRng.WriteSeedAndOffset), so a replayed
+// CUDA graph draws each step's mask from the values the host wrote before the replay.
+// Aliasing: y may alias x; mask aliases nothing.
+CN_KERNEL cn_dropout_fwd_dev(GPTR(const float) x, GPTR(float) y, GPTR_UNIQUE(float) mask, long long n, float p, float keepScale,
+                             GPTR_UNIQUE(const unsigned long long) seedAndOffset)
+{
+    const unsigned long long seed = seedAndOffset[0], offset = seedAndOffset[1];
+    CN_GRID_STRIDE(i, n)
+    {
+        const float m = cn_dropout_uniform(seed, offset + (unsigned long long)i) >= p ? keepScale : 0.0f;
+        mask[i] = m;
+        y[i] = x[i] * m;
+    }
+}

@@ -1,7 +1,8 @@
-// elementwise.cu: flat element-wise arithmetic and per-channel broadcasts. All kernels take the
+// elementwise.cu: flat element-wise arithmetic and per-channel broadcasts (the bias add is epilogue.cu's
+// cn_bias_act_fwd). All kernels take the
 // element count n (or total) and use grid-stride loops; each thread reads its elements before writing them, so the
 // outputs named in each kernel's Aliasing line may be the same tensor as its inputs.
-#include "cn_index.cuh"
+#include "cn_fastdiv.cuh"
 
 // y = v.
 // Aliasing: none.
@@ -38,23 +39,19 @@ CN_KERNEL cn_axpy(GPTR(const float) x, GPTR(float) y, long long n, float alpha)
     CN_GRID_STRIDE(i, n) y[i] += alpha * x[i];
 }
 
-// y[n, c, i] += bias[c]: y viewed as (N, C, inner), total = N*C*inner.
-// Aliasing: none.
-CN_KERNEL cn_bias_add(GPTR_UNIQUE(float) y, GPTR_UNIQUE(const float) bias, long long total, int C, long long inner)
-{
-    CN_GRID_STRIDE(i, total) y[i] += bias[cn_channel_of(i, inner, C)];
-}
-
 // y[n, c, i] = x[n, c, i] * scale[c] + (hasShift ? shift[c] : 0): x, y (N, C, inner), total = N*C*inner.
 // Without a shift the caller passes scale again as shift (never read).
 // Aliasing: y may alias x. scale and shift are only read, so they may be the same buffer while staying __restrict__
 // (restrict constrains only memory that the launch modifies).
+// The channel is (i / inner) % C by two multiply-highs (cn_fastdiv.cuh).
 CN_KERNEL cn_channel_affine(GPTR(const float) x, GPTR_UNIQUE(const float) scale, GPTR_UNIQUE(const float) shift,
-                            GPTR(float) y, long long total, int C, long long inner, int hasShift)
+                            GPTR(float) y, long long total, int C, long long inner, unsigned long long innerMagic,
+                            unsigned long long cMagic, int hasShift)
 {
     CN_GRID_STRIDE(i, total)
     {
-        const long long c = cn_channel_of(i, inner, C);
+        long long e, c;
+        cn_fdivmod(cn_fdivmod(i, inner, innerMagic, &e), C, cMagic, &c);
         const float v = x[i] * scale[c];
         y[i] = hasShift ? v + shift[c] : v;
     }

@@ -137,6 +137,20 @@ private:
 // Barrier of the running block: the fiber yields until every thread of the block has arrived (or exited).
 void syncthreads();
 
+// The live allocation containing `address` (one past the end counts), or false. Defined in cn_emulate_runtime.cpp.
+bool lookup_allocation(std::uint64_t address, std::uintptr_t* base, std::size_t* bytes);
+
+// A checked pointer for a device address read from device memory (e.g. a pointer table): derived from the allocation
+// containing it, or with no allocation (every access then fails the launch, naming the address).
+template <class T>
+gptr<T> pointer_from_address(std::uint64_t address)
+{
+    std::uintptr_t base = 0;
+    std::size_t bytes = 0;
+    if (address == 0 || !lookup_allocation(address, &base, &bytes)) return gptr<T>(static_cast<std::uintptr_t>(address), 0, 0);
+    return gptr<T>(static_cast<std::uintptr_t>(address), base, bytes);
+}
+
 // ---------------------------------------------------------------------------------------- warps (sm_70+)
 // A warp collective: the calling fiber waits until every lane named in `mask` has arrived at a collective of the
 // same kind with the same mask, then all of them get their results at once (cn_emulate_runtime.cpp). A lane named

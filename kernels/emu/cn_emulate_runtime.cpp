@@ -321,10 +321,10 @@ void* report_bad_access(std::uintptr_t address, std::uintptr_t base, std::size_t
         cn_uint3 t = g_thread ? g_thread->idx : cn_uint3{0, 0, 0};
         if (base == 0)
             fail(*args, status_bad_access,
-                 "kernel '%s': access of %zu bytes through a null device pointer (address 0x%llx) by block (%u,%u,%u), "
-                 "thread (%u,%u,%u)",
-                 args->kernel->name, access_bytes, (unsigned long long)address, g_block_idx.x, g_block_idx.y,
-                 g_block_idx.z, t.x, t.y, t.z);
+                 "kernel '%s': access of %zu bytes through %s (address 0x%llx) by block (%u,%u,%u), thread (%u,%u,%u)",
+                 args->kernel->name, access_bytes,
+                 address == 0 ? "a null device pointer" : "a pointer outside every live device allocation",
+                 (unsigned long long)address, g_block_idx.x, g_block_idx.y, g_block_idx.z, t.x, t.y, t.z);
         else
             fail(*args, status_bad_access,
                  "kernel '%s': out-of-bounds access of %zu bytes at byte offset %lld of a %zu-byte allocation "
@@ -342,6 +342,19 @@ void syncthreads()
     if (!self) std::abort();  // only kernels call this, and only inside a launch
     self->state = fiber_state::at_barrier;
     yield(*self);
+}
+
+bool lookup_allocation(std::uint64_t address, std::uintptr_t* base, std::size_t* bytes)
+{
+    std::lock_guard<std::mutex> lock(g_alloc_mutex);
+    auto& map = allocations();
+    auto it = map.upper_bound(address);
+    if (it == map.begin()) return false;
+    --it;
+    if (address > it->first + it->second) return false;  // one past the end is a valid (empty) pointer
+    *base = static_cast<std::uintptr_t>(it->first);
+    *bytes = static_cast<std::size_t>(it->second);
+    return true;
 }
 
 // ------------------------------------------------------------------------------------------- warp collectives

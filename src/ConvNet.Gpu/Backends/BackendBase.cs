@@ -5,7 +5,7 @@ namespace ConvNet.Gpu;
 /// (so every backend rejects bad input identically, before any work) and then calls the protected
 /// <c>...Core</c> method that the backend implements. Core methods may assume valid arguments.
 /// </summary>
-public abstract class BackendBase : IBackend
+public abstract partial class BackendBase : IBackend
 {
     private readonly ConcurrencyGuard _use;
     private bool _disposed;
@@ -208,8 +208,13 @@ public abstract class BackendBase : IBackend
     public void Conv2dForward(Tensor input, Tensor weight, Tensor? bias, Tensor output, Conv2dGeometry geometry)
     {
         using var use = _use.Enter("Conv2dForward");
-        GeometryConsistency.Check("Conv2dForward", geometry);
-        const string op = "Conv2dForward";
+        CheckConv2dForward("Conv2dForward", input, weight, bias, output, geometry);
+        Conv2dForwardCore(input, weight, bias, output, geometry);
+    }
+
+    private void CheckConv2dForward(string op, Tensor input, Tensor weight, Tensor? bias, Tensor output, Conv2dGeometry geometry)
+    {
+        GeometryConsistency.Check(op, geometry);
         CheckConvInput(op, "input", input, geometry);
         CheckConvWeight(op, "weight", weight, geometry);
         if (bias is not null)
@@ -219,7 +224,6 @@ public abstract class BackendBase : IBackend
                 throw new ShapeMismatchException($"{op}: given weight of size {weight.Shape}, expected bias to be 1-dimensional with {geometry.K} elements, but got bias of size {bias.Shape} instead.");
         }
         CheckConvOutput(op, "output", output, geometry);
-        Conv2dForwardCore(input, weight, bias, output, geometry);
     }
 
     /// <inheritdoc/>
@@ -548,7 +552,12 @@ public abstract class BackendBase : IBackend
     public void DropoutForward(Tensor x, Tensor y, Tensor mask, float p, ulong seed, ulong offset)
     {
         using var use = _use.Enter("DropoutForward");
-        const string op = "DropoutForward";
+        CheckDropout("DropoutForward", x, y, mask, p);
+        DropoutForwardCore(x, y, mask, p, seed, offset);
+    }
+
+    private void CheckDropout(string op, Tensor x, Tensor y, Tensor mask, float p)
+    {
         if (!(p >= 0f && p < 1f))
             throw new ConvNetArgumentException($"{op}: dropout probability must be in [0, 1), got p={p}.", nameof(p));
         OpChecks.Float(this, op, "x", x);
@@ -556,7 +565,6 @@ public abstract class BackendBase : IBackend
         OpChecks.Float(this, op, "mask", mask);
         OpChecks.SameCount(op, "x", x, "y", y);
         OpChecks.SameCount(op, "x", x, "mask", mask);
-        DropoutForwardCore(x, y, mask, p, seed, offset);
     }
 
     /// <summary>Dropout forward without checks.</summary>
@@ -730,12 +738,7 @@ public abstract class BackendBase : IBackend
         const string op = "SgdStep";
         CheckOptimizerTensors(op, param, ("grad", grad), ("velocity", velocity));
         OpChecks.Finite(op, "learningRate", learningRate);
-        if (!(momentum >= 0f) || !float.IsFinite(momentum))
-            throw new ConvNetArgumentException($"{op}: momentum must be finite and >= 0, got {momentum}.", nameof(momentum));
-        if (!(weightDecay >= 0f) || !float.IsFinite(weightDecay))
-            throw new ConvNetArgumentException($"{op}: weight decay must be finite and >= 0, got {weightDecay}.", nameof(weightDecay));
-        if (nesterov && momentum <= 0f)
-            throw new ConvNetArgumentException($"{op}: Nesterov momentum requires momentum > 0, got momentum={momentum}.", nameof(nesterov));
+        CheckSgdSettings(op, momentum, weightDecay, nesterov);
         SgdStepCore(param, grad, velocity, learningRate, momentum, weightDecay, nesterov);
     }
 
@@ -747,14 +750,29 @@ public abstract class BackendBase : IBackend
         const string op = "AdamStep";
         CheckOptimizerTensors(op, param, ("grad", grad), ("m", m), ("v", v));
         OpChecks.Finite(op, "learningRate", learningRate);
+        CheckAdamSettings(op, beta1, beta2, epsilon, weightDecay);
+        OpChecks.Positive(op, "step", step);
+        AdamStepCore(param, grad, m, v, learningRate, beta1, beta2, epsilon, weightDecay, decoupledWeightDecay, step);
+    }
+
+    private static void CheckSgdSettings(string op, float momentum, float weightDecay, bool nesterov)
+    {
+        if (!(momentum >= 0f) || !float.IsFinite(momentum))
+            throw new ConvNetArgumentException($"{op}: momentum must be finite and >= 0, got {momentum}.", nameof(momentum));
+        if (!(weightDecay >= 0f) || !float.IsFinite(weightDecay))
+            throw new ConvNetArgumentException($"{op}: weight decay must be finite and >= 0, got {weightDecay}.", nameof(weightDecay));
+        if (nesterov && momentum <= 0f)
+            throw new ConvNetArgumentException($"{op}: Nesterov momentum requires momentum > 0, got momentum={momentum}.", nameof(nesterov));
+    }
+
+    private static void CheckAdamSettings(string op, float beta1, float beta2, float epsilon, float weightDecay)
+    {
         if (!(beta1 >= 0f && beta1 < 1f) || !(beta2 >= 0f && beta2 < 1f))
             throw new ConvNetArgumentException($"{op}: betas must be in [0, 1), got beta1={beta1}, beta2={beta2}.");
         if (!(epsilon > 0f) || !float.IsFinite(epsilon))
             throw new ConvNetArgumentException($"{op}: epsilon must be positive and finite, got {epsilon}.", nameof(epsilon));
         if (!(weightDecay >= 0f) || !float.IsFinite(weightDecay))
             throw new ConvNetArgumentException($"{op}: weight decay must be finite and >= 0, got {weightDecay}.", nameof(weightDecay));
-        OpChecks.Positive(op, "step", step);
-        AdamStepCore(param, grad, m, v, learningRate, beta1, beta2, epsilon, weightDecay, decoupledWeightDecay, step);
     }
 
     private void CheckOptimizerTensors(string op, Tensor param, params (string Name, Tensor T)[] state)
@@ -779,6 +797,7 @@ public abstract class BackendBase : IBackend
     public void Dispose()
     {
         if (_disposed) return;
+        DisposeScratch();
         _disposed = true;
         Dispose(true);
         GC.SuppressFinalize(this);

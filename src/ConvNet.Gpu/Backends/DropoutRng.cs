@@ -16,4 +16,21 @@ public static class DropoutRng
         z ^= z >> 31;
         return (z >> 40) * (1.0f / 16777216.0f);
     }
+
+    /// <summary>Encodes (seed, offset) into the 4 Int32 words that <see cref="IBackend.DropoutForward(Tensor, Tensor, Tensor, float, Tensor)"/> reads.</summary>
+    public static void WriteSeedAndOffset(Span<int> words, ulong seed, ulong offset)
+    {
+        if (words.Length != 4) throw new ArgumentException($"Seed and offset need 4 words, got {words.Length}.", nameof(words));
+        words[0] = unchecked((int)seed);
+        words[1] = unchecked((int)(seed >> 32));
+        words[2] = unchecked((int)offset);
+        words[3] = unchecked((int)(offset >> 32));
+    }
+
+    /// <summary>Decodes what <see cref="WriteSeedAndOffset"/> wrote.</summary>
+    public static (ulong Seed, ulong Offset) ReadSeedAndOffset(ReadOnlySpan<int> words)
+    {
+        if (words.Length != 4) throw new ArgumentException($"Seed and offset need 4 words, got {words.Length}.", nameof(words));
+        return ((uint)words[0] | ((ulong)(uint)words[1] << 32), (uint)words[2] | ((ulong)(uint)words[3] << 32));
+    }
 }

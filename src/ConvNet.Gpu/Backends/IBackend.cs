@@ -58,6 +58,18 @@ public interface IBackend : IDisposable
     /// <summary>Copies <paramref name="source"/> into <paramref name="destination"/>: same data type and element count.</summary>
     void Copy(Tensor source, Tensor destination);
 
+    /// <summary>
+    /// Copies host floats into <paramref name="destination"/> without making the host wait for the device: the values are
+    /// copied into staging memory the backend owns before this returns (so the span may be reused at once), and the
+    /// transfer is queued in order with the ops queued before and after it. For the small per-step values a CUDA graph
+    /// replay reads (learning rate, step number, dropout offsets). Synchronous on the CPU backend. Not allowed during a
+    /// CUDA graph capture (queue it before the capture or replay).
+    /// </summary>
+    void QueueUpload(Tensor destination, ReadOnlySpan<float> source);
+
+    /// <summary>Int32 form of <see cref="QueueUpload(Tensor, ReadOnlySpan{float})"/>.</summary>
+    void QueueUpload(Tensor destination, ReadOnlySpan<int> source);
+
     // ---------------------------------------------------------------- BLAS
 
     /// <summary>
@@ -102,6 +114,40 @@ public interface IBackend : IDisposable
 
     /// <summary>gradBias[c] = sum of gradOutput over N and the spatial dimensions: gradOutput (N, C, rest), gradBias (C); a deterministic reduction.</summary>
     void BiasGradient(Tensor gradOutput, Tensor gradBias, bool accumulate);
+
+    // ---------------------------------------------------------------- fused layer ops (bias and activation)
+
+    /// <summary>
+    /// y = act(conv(x, w) + b) with the bias and the activation of <paramref name="epilogue"/> applied as the output is
+    /// written (as <see cref="Conv2dForward(Tensor, Tensor, Tensor?, Tensor, Conv2dGeometry)"/> followed by
+    /// <see cref="ActivationForward"/>, in one op and the same bits).
+    /// </summary>
+    void Conv2dForward(Tensor input, Tensor weight, Tensor? bias, Tensor output, Conv2dGeometry geometry, Epilogue epilogue);
+
+    /// <summary>
+    /// Dense layer forward y = act(x Wᵀ + b): input (N, F), weight (U, F) as in PyTorch, optional bias (U), output (N, U),
+    /// overwritten. One GEMM plus (when there is a bias or an activation) one fused epilogue pass.
+    /// </summary>
+    void LinearForward(Tensor input, Tensor weight, Tensor? bias, Tensor output, Epilogue epilogue);
+
+    /// <summary>
+    /// The whole backward of a convolution layer y = act(conv(x, w) + b), from dL/dy (<paramref name="gradOutput"/>) and, when the
+    /// epilogue has an activation, the forward's output y (<paramref name="output"/>; the derivative is taken from y, see
+    /// <see cref="Epilogue.CanDifferentiateFromOutput"/>): gradWeight (K, C/G, KH, KW) and, when given, gradBias (K)
+    /// (overwritten, or added to when <paramref name="accumulate"/>) and gradInput (N, C, H, W) (overwritten). gradOutput is
+    /// not modified. The same bits as ActivationBackward, Conv2dBackwardWeights, BiasGradient and Conv2dBackwardData in turn;
+    /// the CUDA backend reads dL/dy once, where it also sums the bias gradient and lays out dL/dz for both GEMMs.
+    /// </summary>
+    void Conv2dBackward(Tensor input, Tensor weight, Tensor? output, Tensor gradOutput, Epilogue epilogue, Tensor gradWeight,
+        Tensor? gradBias, Tensor? gradInput, Conv2dGeometry geometry, bool accumulate);
+
+    /// <summary>
+    /// The whole backward of a dense layer y = act(x Wᵀ + b) (see <see cref="Conv2dBackward"/>): gradWeight (U, F), optional
+    /// gradBias (U) (overwritten or accumulated) and gradInput (N, F) (overwritten), from gradOutput (N, U) and, with an
+    /// activation, the output y (N, U).
+    /// </summary>
+    void LinearBackward(Tensor input, Tensor weight, Tensor? output, Tensor gradOutput, Epilogue epilogue, Tensor gradWeight,
+        Tensor? gradBias, Tensor? gradInput, bool accumulate);
 
     // ---------------------------------------------------------------- pooling and resampling
 
@@ -166,6 +212,18 @@ public interface IBackend : IDisposable
     /// <summary>gradLogits = scale * d(focal loss)/d(logits), from the softmax probabilities.</summary>
     void FocalLossBackward(Tensor probabilities, Tensor labels, float gamma, Tensor gradLogits, float scale);
 
+    /// <summary>
+    /// A classifier's batch in one op, with no host wait: probabilities (N, classes) = softmax(logits), per-sample losses (N)
+    /// (cross-entropy, or focal with <paramref name="gamma"/>), predicted classes (Int32, N; the first index of the largest
+    /// probability, NaNs never winning), the gradient of the mean loss with respect to the logits when
+    /// <paramref name="gradLogits"/> is given (scale 1/N), and the device-side <paramref name="metrics"/>: the batch's mean
+    /// loss (float64 sum in sample order, so the same bits as the host mean), the step record and non-finite guard for the
+    /// training modes, and seen / correct / loss sum / confusion for the counted batches (see <see cref="ClassificationStepMode"/>).
+    /// Labels outside [0, classes) give NaN losses and gradient rows (callers validate labels on the host).
+    /// </summary>
+    void ClassificationStep(Tensor logits, Tensor labels, ClassificationLossKind loss, float gamma, Tensor probabilities,
+        Tensor losses, Tensor predictions, Tensor? gradLogits, ClassificationMetrics metrics, ClassificationStepMode mode);
+
     // ---------------------------------------------------------------- dropout
 
     /// <summary>
@@ -174,6 +232,13 @@ public interface IBackend : IDisposable
     /// Backward is <see cref="Mul"/> of dy with the mask.
     /// </summary>
     void DropoutForward(Tensor x, Tensor y, Tensor mask, float p, ulong seed, ulong offset);
+
+    /// <summary>
+    /// <see cref="DropoutForward(Tensor, Tensor, Tensor, float, ulong, ulong)"/> with the seed and offset read from device
+    /// memory: <paramref name="seedAndOffset"/> is an Int32 tensor of 4 words (<see cref="DropoutRng.WriteSeedAndOffset"/>),
+    /// so a replayed CUDA graph draws a new mask every step.
+    /// </summary>
+    void DropoutForward(Tensor x, Tensor y, Tensor mask, float p, Tensor seedAndOffset);
 
     // ---------------------------------------------------------------- element-wise and reductions
 
@@ -230,4 +295,26 @@ public interface IBackend : IDisposable
     /// </summary>
     void AdamStep(Tensor param, Tensor grad, Tensor m, Tensor v, float learningRate, float beta1, float beta2, float epsilon,
         float weightDecay, bool decoupledWeightDecay, int step);
+
+    /// <summary>
+    /// The table a multi-tensor optimizer update works on: one row (parameter, gradient, state...) per parameter, every row
+    /// with the same number of Float32 tensors (3 or 4) of equal element counts. Make it once; it refers to the tensors.
+    /// </summary>
+    ParameterTable CreateParameterTable(IReadOnlyList<IReadOnlyList<Tensor>> rows);
+
+    /// <summary>
+    /// <see cref="SgdStep(Tensor, Tensor, Tensor, float, float, float, bool)"/> for every row of <paramref name="table"/>
+    /// (parameter, gradient, velocity) in one launch, with the learning rate read from <paramref name="stepScalars"/>
+    /// (<see cref="StepScalars"/>). With a <paramref name="guard"/> (<see cref="ClassificationMetrics.Guard"/>), nothing is
+    /// updated once the stop word is set, nor, when <paramref name="skipNonFinite"/>, in a step whose loss was not finite.
+    /// </summary>
+    void SgdStep(ParameterTable table, Tensor stepScalars, float momentum, float weightDecay, bool nesterov, Tensor? guard, bool skipNonFinite);
+
+    /// <summary>
+    /// <see cref="AdamStep(Tensor, Tensor, Tensor, Tensor, float, float, float, float, float, bool, int)"/> for every row of
+    /// <paramref name="table"/> (parameter, gradient, m, v) in one launch, with the learning rate and the step read from
+    /// <paramref name="stepScalars"/>; t is that step minus the guard's skipped steps. Guard as for SGD.
+    /// </summary>
+    void AdamStep(ParameterTable table, Tensor stepScalars, float beta1, float beta2, float epsilon, float weightDecay,
+        bool decoupledWeightDecay, Tensor? guard, bool skipNonFinite);
 }

@@ -9,7 +9,7 @@ namespace ConvNet.Gpu.Nn;
 /// weight (Cin, Cout/groups, KH, KW) as in PyTorch, optional bias (Cout), output (N, Cout, OH, OW) with
 /// OH = (H - 1)*stride - padTop - padBottom + dilation*(KH - 1) + outputPadding + 1.
 /// It reuses the convolution ops with the roles swapped: forward is <see cref="IBackend.Conv2dBackwardData"/>,
-/// the input gradient is <see cref="IBackend.Conv2dForward"/>, and the weight gradient is
+/// the input gradient is <see cref="IBackend.Conv2dForward(Tensor, Tensor, Tensor?, Tensor, Conv2dGeometry)"/>, and the weight gradient is
 /// <see cref="IBackend.Conv2dBackwardWeights"/> with the output gradient as "input" and the input as "gradOutput".
 /// </summary>
 public sealed class ConvTranspose2D : Layer

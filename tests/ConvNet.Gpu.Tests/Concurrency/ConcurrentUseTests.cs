@@ -145,7 +145,8 @@ public sealed class ConcurrentUseTests
     [Fact]
     public void Every_compute_op_of_a_backend_is_guarded()
     {
-        string[] memory = ["Allocate", "Upload", "Download", "Dispose", "Synchronize", "GetMemoryStats"];
+        // QueueUpload is a memory op too (guarded, but its span argument cannot be passed through reflection).
+        string[] memory = ["Allocate", "Upload", "QueueUpload", "Download", "Dispose", "Synchronize", "GetMemoryStats"];
         var ops = typeof(BackendBase).GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly)
             .Where(m => !m.IsSpecialName && !m.IsAbstract && !memory.Contains(m.Name)).ToList();
         Assert.True(ops.Count >= 35, $"found only {ops.Count} ops");

@@ -58,7 +58,7 @@ public sealed class CudaBackendStructureTests : IDisposable
 
         device.Clear();
         cuda.Conv2dForward(x, w, b, y, g);
-        Assert.Equal([KernelNames.Im2Col, KernelNames.BiasAdd], device.Launches.Select(l => l.Kernel));
+        Assert.Equal([KernelNames.Im2Col, KernelNames.BiasActivationForward], device.Launches.Select(l => l.Kernel));
         // Column-major cuBLAS sees C^T: m = OH*OW, n = K/G, k = C/G*KH*KW, batch = N.
         Assert.Equal([new RecordingCudaDevice.GemmRecord(30, 3, 18, 4, true), new RecordingCudaDevice.GemmRecord(30, 3, 18, 4, true)], device.Gemms);
         Assert.Equal(0, device.HostBlockingCalls);

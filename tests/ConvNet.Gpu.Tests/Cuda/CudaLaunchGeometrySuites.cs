@@ -66,6 +66,15 @@ public sealed class ElementwiseOps_CudaEmulated_Block256Grid2() : ElementwiseOps
 /// <summary>Batch normalization, block 256, two blocks.</summary>
 public sealed class NormOps_CudaEmulated_Block256Grid2() : NormOpsSuite(CudaTestBackends.Emulated(Geometries.Block256Grid2));
 
+/// <summary>Fused layer ops, block 32, one block (every channel of the backward prologue loops inside one block).</summary>
+public sealed class EpilogueOps_CudaEmulated_Block32Grid1() : EpilogueOpsSuite(CudaTestBackends.Emulated(Geometries.Block32Grid1));
+
+/// <summary>Fused layer ops, block 100, eight blocks.</summary>
+public sealed class EpilogueOps_CudaEmulated_Block100Grid8() : EpilogueOpsSuite(CudaTestBackends.Emulated(Geometries.Block100Grid8));
+
+/// <summary>Optimizer steps, block 100, eight blocks (multi-tensor chunks loop over the grid).</summary>
+public sealed class OptimizerOps_CudaEmulated_Block100Grid8() : OptimizerOpsSuite(CudaTestBackends.Emulated(Geometries.Block100Grid8));
+
 /// <summary>Optimizer steps, block 32, one block.</summary>
 public sealed class OptimizerOps_CudaEmulated_Block32Grid1() : OptimizerOpsSuite(CudaTestBackends.Emulated(Geometries.Block32Grid1));
 

@@ -1,3 +1,4 @@
+using ConvNet.Gpu.Backends.Cuda;
 using ConvNet.Gpu.Tests.Examples;
 using ConvNet.Gpu.Tests.Infrastructure;
 using ConvNet.Gpu.Tests.Ops;
@@ -33,6 +34,18 @@ public sealed class NormOps_CudaEmulated() : NormOpsSuite(CudaTestBackends.Emula
 /// <summary>Optimizer steps on CUDA (emulated).</summary>
 public sealed class OptimizerOps_CudaEmulated() : OptimizerOpsSuite(CudaTestBackends.Emulated());
 
+/// <summary>Fused bias/activation layer ops on CUDA (emulated): the epilogue and backward-prologue kernels.</summary>
+public sealed class EpilogueOps_CudaEmulated() : EpilogueOpsSuite(CudaTestBackends.Emulated());
+
+/// <summary>
+/// The same with im2col + GEMM forced and a 4 KiB convolution workspace, so the fused backward processes one sample per
+/// chunk (the bias gradient then accumulates over chunks, and dZ is laid out per chunk).
+/// </summary>
+public sealed class EpilogueOps_CudaEmulated_Chunked() : EpilogueOpsSuite(CudaTestBackends.Emulated(CudaTestBackends.EmulatedOptions with
+{
+    MaxWorkspaceBytes = 4096, ForceConvAlgorithm = ConvAlgorithm.Im2ColGemm,
+}));
+
 /// <summary>The worked examples with exact numbers on CUDA (emulated).</summary>
 public sealed class WorkedExamples_CudaEmulated() : WorkedExamplesSuite(CudaTestBackends.Emulated());
 
@@ -65,6 +78,9 @@ public sealed class NormOps_CudaGpu() : NormOpsSuite(CudaTestBackends.Gpu());
 
 /// <summary>Optimizer steps on a real GPU.</summary>
 public sealed class OptimizerOps_CudaGpu() : OptimizerOpsSuite(CudaTestBackends.Gpu());
+
+/// <summary>Fused bias/activation layer ops on a real GPU.</summary>
+public sealed class EpilogueOps_CudaGpu() : EpilogueOpsSuite(CudaTestBackends.Gpu());
 
 /// <summary>The worked examples on a real GPU.</summary>
 public sealed class WorkedExamples_CudaGpu() : WorkedExamplesSuite(CudaTestBackends.Gpu());

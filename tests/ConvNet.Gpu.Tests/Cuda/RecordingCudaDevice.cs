@@ -67,7 +67,21 @@ internal sealed class RecordingCudaDevice(ICudaDevice inner) : ICudaDevice
         inner.Synchronize();
     }
 
-    public CudaEvent CreateEvent() => inner.CreateEvent();
+    public CudaEvent CreateEvent(bool timing = true) => inner.CreateEvent(timing);
+    public void StreamWaitEvent(CudaStream stream, CudaEvent cudaEvent) => inner.StreamWaitEvent(stream, cudaEvent);
+    public nint AllocatePinned(long bytes) => inner.AllocatePinned(bytes);
+    public void FreePinned(nint pointer) => inner.FreePinned(pointer);
+
+    public void CopyHostToDeviceAsync(ulong destination, nint pinnedSource, long bytes, CudaStream stream) =>
+        inner.CopyHostToDeviceAsync(destination, pinnedSource, bytes, stream);
+
+    public void CopyDeviceToHostAsync(nint pinnedDestination, ulong source, long bytes, CudaStream stream) =>
+        inner.CopyDeviceToHostAsync(pinnedDestination, source, bytes, stream);
+
+    public bool IsCapturing => inner.IsCapturing;
+    public void BeginCapture() => inner.BeginCapture();
+    public CudaGraph EndCapture() => inner.EndCapture();
+    public void LaunchGraph(CudaGraph graph) => inner.LaunchGraph(graph);
 
     public void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha, ulong a, int lda, ulong b, int ldb, float beta, ulong c, int ldc)
     {

@@ -35,5 +35,8 @@ public sealed class OptimizerOps_Cpu() : OptimizerOpsSuite(TestBackends.Cpu());
 /// <summary>Bad-input rejection on the CPU backend.</summary>
 public sealed class BadInput_Cpu() : BadInputSuite(TestBackends.Cpu());
 
+/// <summary>Fused bias/activation layer ops on the CPU backend.</summary>
+public sealed class EpilogueOps_Cpu() : EpilogueOpsSuite(TestBackends.Cpu());
+
 /// <summary>In-place calls (outputs that are their inputs) on the CPU backend.</summary>
 public sealed class AliasingOps_Cpu() : AliasingOpsSuite(TestBackends.Cpu());

@@ -158,6 +158,51 @@ public abstract class ElementwiseOpsSuite(BackendUnderTest backend) : BackendSui
         }
     }
 
+    [Theory, MemberData(nameof(DropoutCases))]
+    public void DropoutWithSeedAndOffsetInDeviceMemoryDrawsTheSameMask(float p, ulong seed, ulong offset, int length)
+    {
+        var x = Rng.Uniform(length);
+        var s = TensorShape.Vector(length);
+        var xi = In(B, x, s);
+        var (y, mask) = (Out(B, s), Out(B, s));
+        B.DropoutForward(xi, y, mask, p, seed, offset);
+        var words = new int[4];
+        DropoutRng.WriteSeedAndOffset(words, seed, offset);
+        Assert.Equal((seed, offset), DropoutRng.ReadSeedAndOffset(words));
+        var seedAndOffset = InInt(B, new int[4], TensorShape.Vector(4));
+        B.QueueUpload(seedAndOffset, words);
+        var (y2, mask2) = (Out(B, s), Out(B, s));
+        B.DropoutForward(xi, y2, mask2, p, seedAndOffset);
+        TensorAssert.Equal(mask2.ToArray(), mask.ToArray(), s, Rng.Label($"device seed/offset vs arguments, mask [{Under.Name}]"));
+        TensorAssert.Equal(y2.ToArray(), y.ToArray(), s, Rng.Label($"device seed/offset vs arguments, y [{Under.Name}]"));
+    }
+
+    [Fact]
+    public void QueuedUploadsArriveInOrderWithTheOpsAroundThem()
+    {
+        // Many small uploads interleaved with ops that read them: each op must see the value queued just before it, also
+        // once the staging ring has wrapped around, and a large upload in between must not disturb the small ones.
+        var s = TensorShape.Vector(300);
+        var x = In(B, Rng.Uniform(300), s);
+        var acc = In(B, new float[300], s);
+        var expected = new double[300];
+        var host = x.ToArray();
+        for (int i = 0; i < 3000; i++)
+        {
+            float scale = 1f + (i % 7);
+            var values = Enumerable.Range(0, 300).Select(j => host[j] * scale).ToArray();
+            if (i == 1500)
+            {
+                var big = Track(B.Allocate(TensorShape.Vector(600_000)));
+                B.QueueUpload(big, new float[600_000]);
+            }
+            B.QueueUpload(x, values);
+            B.Axpy(0.001f, x, acc);
+            for (int j = 0; j < 300; j++) expected[j] += 0.001 * values[j];
+        }
+        TensorAssert.Close(acc.ToArray().Select(v => (double)v).ToArray(), expected, new Tolerance(1e-3, 1e-3), s, Rng.Label("queued uploads"));
+    }
+
     [Fact]
     public void DropoutMaskDependsOnlyOnSeedAndOffset()
     {

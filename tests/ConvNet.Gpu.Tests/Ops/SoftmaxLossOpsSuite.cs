@@ -7,7 +7,8 @@ namespace ConvNet.Gpu.Tests.Ops;
 /// <summary>Softmax, softmax cross-entropy and focal loss, forward and backward, against <see cref="SoftmaxReference"/>.</summary>
 public abstract class SoftmaxLossOpsSuite(BackendUnderTest backend) : BackendSuite(backend)
 {
-    public static TheoryData<int, int> Sizes => new() { { 1, 2 }, { 4, 10 }, { 3, 37 }, { 7, 1 }, { 2, 300 } };
+    /// <summary>Row shapes; 1,500 classes is above the CUDA backend's one-group-per-row limit (1,024), so its block-per-row kernels run too.</summary>
+    public static TheoryData<int, int> Sizes => new() { { 1, 2 }, { 4, 10 }, { 3, 37 }, { 7, 1 }, { 2, 300 }, { 9, 33 }, { 2, 1500 } };
 
     /// <summary>Logits in [-8, 8], with one large shift per row so stability matters (exp(90) overflows float32).</summary>
     private float[] Logits(int rows, int classes)
@@ -174,5 +175,150 @@ public abstract class SoftmaxLossOpsSuite(BackendUnderTest backend) : BackendSui
             r.Add("y", y, OpKind.Pointwise).Add("dx", dx, OpKind.Pointwise).Add("p", p, OpKind.Pointwise).Add("loss", l, OpKind.Pointwise)
              .Add("g", g, OpKind.Pointwise).Add("focal loss", fl, OpKind.Pointwise).Add("focal g", fg, OpKind.Pointwise);
         });
+    }
+
+    // ------------------------------------------------------------------ the fused classification step
+
+    public static TheoryData<int, int, bool> StepSizes => new()
+    {
+        { 1, 2, false }, { 64, 10, false }, { 9, 37, true }, { 70, 5, false }, { 3, 300, true }, { 5, 1500, false },
+    };
+
+    [Theory, MemberData(nameof(StepSizes))]
+    public void ClassificationStepGivesProbabilitiesLossesGradientPredictionsAndMetrics(int rows, int classes, bool focal)
+    {
+        const float gamma = 2f;
+        var x = Rng.Uniform(rows * classes, -4f, 4f);
+        var labels = Rng.Labels(rows, classes);
+        var shape = TensorShape.Matrix(rows, classes);
+        var p = SoftmaxReference.Forward(D(x), rows, classes);
+        var losses = focal ? SoftmaxReference.FocalLosses(D(x), labels, rows, classes, gamma) : SoftmaxReference.CrossEntropyLosses(D(x), labels, rows, classes);
+        var grad = focal ? SoftmaxReference.FocalBackward(p, labels, rows, classes, gamma, 1.0 / rows)
+                         : SoftmaxReference.CrossEntropyBackward(p, labels, rows, classes, 1.0 / rows);
+        var predicted = new double[rows];
+        for (int r = 0; r < rows; r++)
+        {
+            int best = 0;
+            for (int j = 1; j < classes; j++) if (p[r * classes + j] > p[r * classes + best]) best = j;
+            predicted[r] = best;
+        }
+        var kind = focal ? ClassificationLossKind.Focal : ClassificationLossKind.CrossEntropy;
+        var result = Verify($"ClassificationStep ({rows}x{classes}) focal={focal}", (b, r) =>
+        {
+            var pi = Out(b, shape); var li = Out(b, TensorShape.Vector(rows)); var gi = Out(b, shape); var pred = Out(b, TensorShape.Vector(rows), DataType.Int32);
+            using var metrics = new ClassificationMetrics(b, classes, capacity: 4);
+            b.ClassificationStep(In(b, x, shape), InInt(b, labels, TensorShape.Vector(rows)), kind, gamma, pi, li, pred, gi, metrics,
+                ClassificationStepMode.TrainStopOnNonFinite);
+            r.Add("p", pi, OpKind.Pointwise).Add("loss", li, OpKind.Pointwise).Add("grad", gi, OpKind.Pointwise).Add("predictions", pred, OpKind.Exact);
+        }, Expect(("p", p), ("loss", losses), ("grad", grad), ("predictions", predicted)));
+
+        // The metrics: the host's own arithmetic on the backend's own losses and predictions.
+        using var m = new ClassificationMetrics(B, classes, capacity: 4);
+        var pOut = Out(B, shape); var lOut = Out(B, TensorShape.Vector(rows)); var predOut = Out(B, TensorShape.Vector(rows), DataType.Int32);
+        B.ClassificationStep(In(B, x, shape), InInt(B, labels, TensorShape.Vector(rows)), kind, gamma, pOut, lOut, predOut, null, m,
+            ClassificationStepMode.TrainStopOnNonFinite);
+        var snap = m.Read();
+        var hostLosses = lOut.ToArray();
+        var hostPred = predOut.ToInt32Array();
+        double sum = 0;
+        foreach (float l in hostLosses) sum += l;
+        float mean = (float)(sum / rows);
+        int correct = Enumerable.Range(0, rows).Count(r => hostPred[r] == labels[r]);
+        Assert.Equal(hostPred, result["predictions"].Ints);
+        Assert.Equal((1, 0, false, null), (snap.StepsRecorded, snap.SkippedSteps, snap.Stopped, snap.FirstNonFiniteStep));
+        Assert.Equal(mean, snap.StepLoss(0));
+        Assert.Equal((correct, rows, correct), (snap.StepCorrect(0), snap.Seen, snap.Correct));
+        Assert.Equal((double)mean * rows, snap.LossSum);
+        var confusion = new int[classes * classes];
+        for (int r = 0; r < rows; r++) confusion[labels[r] * classes + hostPred[r]]++;
+        Assert.Equal(confusion, snap.Confusion.ToArray());
+    }
+
+    [Fact]
+    public void PredictionsScanFromIndexZeroAndMoveOnlyOnStrictlyGreater()
+    {
+        // Ties keep the first index; a row of equal logits predicts 0; NaN logits make the row's probabilities NaN: class 0.
+        float[] x = [1f, 3f, 3f, 2f, /**/ 5f, 5f, 5f, 5f, /**/ float.NaN, 1f, 2f, 3f, /**/ 0f, -1f, 4f, 4f];
+        int[] labels = [1, 0, 3, 3];
+        var shape = TensorShape.Matrix(4, 4);
+        var pred = Out(B, TensorShape.Vector(4), DataType.Int32);
+        using var metrics = new ClassificationMetrics(B, 4, capacity: 2);
+        B.ClassificationStep(In(B, x, shape), InInt(B, labels, TensorShape.Vector(4)), ClassificationLossKind.CrossEntropy, 0f, Out(B, shape),
+            Out(B, TensorShape.Vector(4)), pred, null, metrics, ClassificationStepMode.Evaluate);
+        Assert.Equal([1, 0, 0, 2], pred.ToInt32Array());
+        var snap = metrics.Read();
+        Assert.Equal((0, 4, 2), (snap.StepsRecorded, snap.Seen, snap.Correct)); // evaluation counts even a NaN batch, records no step
+        Assert.True(double.IsNaN(snap.LossSum));
+    }
+
+    [Fact]
+    public void MetricsAccumulateOverStepsKeepARingAndResetPerEpoch()
+    {
+        const int rows = 6, classes = 3, steps = 5;
+        var shape = TensorShape.Matrix(rows, classes);
+        using var metrics = new ClassificationMetrics(B, classes, capacity: 3);
+        var means = new float[steps];
+        var correct = new int[steps];
+        int seenAfterReset = 0, correctAfterReset = 0;
+        double lossSumAfterReset = 0;
+        for (int s = 0; s < steps; s++)
+        {
+            if (s == 2)
+            {
+                metrics.ResetEpoch();
+                (seenAfterReset, correctAfterReset, lossSumAfterReset) = (0, 0, 0);
+            }
+            var x = Rng.Uniform(rows * classes, -3f, 3f);
+            var labels = Rng.Labels(rows, classes);
+            var l = Out(B, TensorShape.Vector(rows)); var pred = Out(B, TensorShape.Vector(rows), DataType.Int32);
+            B.ClassificationStep(In(B, x, shape), InInt(B, labels, TensorShape.Vector(rows)), ClassificationLossKind.CrossEntropy, 0f, Out(B, shape),
+                l, pred, Out(B, shape), metrics, ClassificationStepMode.TrainSkipNonFinite);
+            double sum = 0;
+            foreach (float v in l.ToArray()) sum += v;
+            means[s] = (float)(sum / rows);
+            var pr = pred.ToInt32Array();
+            correct[s] = Enumerable.Range(0, rows).Count(r => pr[r] == labels[r]);
+            seenAfterReset += rows;
+            correctAfterReset += correct[s];
+            lossSumAfterReset += (double)means[s] * rows;
+        }
+        var snap = metrics.Read();
+        Assert.Equal(steps, snap.StepsRecorded);
+        Assert.False(snap.HasStep(1)); // overwritten: the ring keeps the last 3
+        for (int s = 2; s < steps; s++) Assert.Equal((means[s], correct[s]), (snap.StepLoss(s), snap.StepCorrect(s)));
+        Assert.Equal((seenAfterReset, correctAfterReset, lossSumAfterReset), (snap.Seen, snap.Correct, snap.LossSum));
+        Assert.Equal(seenAfterReset, snap.Confusion.ToArray().Sum());
+        Assert.Throws<ArgumentOutOfRangeException>(() => snap.StepLoss(0));
+    }
+
+    [Theory]
+    [InlineData(ClassificationStepMode.TrainStopOnNonFinite)]
+    [InlineData(ClassificationStepMode.TrainSkipNonFinite)]
+    public void ANonFiniteLossSetsTheGuardAndIsNotCounted(ClassificationStepMode mode)
+    {
+        const int rows = 4, classes = 3;
+        var shape = TensorShape.Matrix(rows, classes);
+        using var metrics = new ClassificationMetrics(B, classes, capacity: 8);
+        void Step(bool bad)
+        {
+            var x = Rng.Uniform(rows * classes);
+            if (bad) x[5] = float.PositiveInfinity - float.PositiveInfinity; // NaN logit: that row's loss is NaN
+            B.ClassificationStep(In(B, x, shape), InInt(B, Rng.Labels(rows, classes), TensorShape.Vector(rows)), ClassificationLossKind.CrossEntropy, 0f,
+                Out(B, shape), Out(B, TensorShape.Vector(rows)), Out(B, TensorShape.Vector(rows), DataType.Int32), Out(B, shape), metrics, mode);
+        }
+        Step(false);
+        Step(true);
+        var guard = metrics.Guard.ToInt32Array();
+        Assert.Equal(1, guard[1]);
+        Step(false);
+        Step(true);
+        var snap = metrics.Read();
+        Assert.Equal(4, snap.StepsRecorded);
+        Assert.True(float.IsNaN(snap.StepLoss(1)) && float.IsNaN(snap.StepLoss(3)));
+        Assert.Equal(2 * rows, snap.Seen);
+        if (mode == ClassificationStepMode.TrainStopOnNonFinite)
+            Assert.Equal((true, (int?)1, 0), (snap.Stopped, snap.FirstNonFiniteStep, snap.SkippedSteps));
+        else
+            Assert.Equal((false, (int?)null, 2), (snap.Stopped, snap.FirstNonFiniteStep, snap.SkippedSteps));
     }
 }

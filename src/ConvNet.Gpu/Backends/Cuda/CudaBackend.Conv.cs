@@ -8,7 +8,10 @@ namespace ConvNet.Gpu.Backends.Cuda;
 //   ImplicitGemm*     CudaBackend.ConvImplicit.cs  kernels/conv_igemm.cu, FP32 SIMT or TF32 mma.sync
 //   Depthwise         CudaBackend.ConvDirect.cs    kernels/conv_depthwise.cu
 //   PointwiseGemm     CudaBackend.ConvDirect.cs    1x1 stride-1 unpadded convolutions as GEMMs on the tensors
-// This file holds the IBackend entry points, im2col/col2im as ops, the bias ops and the helpers they share.
+// This file holds the IBackend entry points, im2col/col2im as ops, the bias ops and the helpers they share. The bias and
+// activation of a fused forward (Conv2dForward with an Epilogue) are the implicit-GEMM and depthwise kernels' own
+// epilogue; after the GEMM-based algorithms they are one more pass (kernels/epilogue.cu). The fused layer backward is in
+// CudaBackend.Epilogue.cs.
 public sealed partial class CudaBackend
 {
     private const int ColumnsSlot = 0;   // im2col columns
@@ -25,8 +28,12 @@ public sealed partial class CudaBackend
 
     /// <inheritdoc/>
     protected override void Conv2dForwardCore(Tensor input, Tensor weight, Tensor? bias, Tensor output, Conv2dGeometry g) =>
+        Conv2dForwardCore(input, weight, bias, output, g, Epilogue.None);
+
+    /// <inheritdoc/>
+    protected override void Conv2dForwardCore(Tensor input, Tensor weight, Tensor? bias, Tensor output, Conv2dGeometry g, Epilogue epilogue) =>
         RunForward(ChooseConvAlgorithm(ConvPass.Forward, g).Algorithm, Ptr(input), Ptr(weight), bias is null ? 0 : Ptr(bias),
-            Ptr(output), g);
+            Ptr(output), g, ActivationCode(epilogue), epilogue.Alpha);
 
     /// <inheritdoc/>
     protected override void Conv2dBackwardDataCore(Tensor gradOutput, Tensor weight, Tensor gradInput, Conv2dGeometry g) =>
@@ -37,34 +44,20 @@ public sealed partial class CudaBackend
         RunBackwardWeights(ChooseConvAlgorithm(ConvPass.BackwardWeights, g).Algorithm, Ptr(input), Ptr(gradOutput), Ptr(gradWeight),
             g, accumulate);
 
-    /// <summary>
-    /// y = activation(conv(x, w) + bias): the core of the fused bias + activation forward (the public, validated entry
-    /// point belongs to the fused-epilogue API). The implicit-GEMM and depthwise kernels apply the bias and the activation
-    /// in their epilogue, so the whole op is one launch; Im2ColGemm and PointwiseGemm add a bias pass and an in-place
-    /// activation pass. Null <paramref name="activation"/> means none; <paramref name="alpha"/> as in ActivationForward.
-    /// </summary>
-    internal void Conv2dForwardFusedCore(Tensor input, Tensor weight, Tensor? bias, Tensor output, Conv2dGeometry g,
-        ActivationKind? activation, float alpha)
-    {
-        ThrowIfDisposed();
-        RunForward(ChooseConvAlgorithm(ConvPass.Forward, g).Algorithm, Ptr(input), Ptr(weight), bias is null ? 0 : Ptr(bias),
-            Ptr(output), g, activation is { } a ? (int)a : -1, alpha);
-    }
-
     /// <summary>y = act(conv(x, w) + bias) (bias 0 = none, act -1 = none) with <paramref name="algorithm"/>.</summary>
     private void RunForward(ConvAlgorithm algorithm, ulong x, ulong w, ulong bias, ulong y, Conv2dGeometry g, int act = -1, float alpha = 0f)
     {
         switch (algorithm)
         {
-            case ConvAlgorithm.Im2ColGemm: ForwardIm2Col(x, w, bias, y, g); break;
+            case ConvAlgorithm.Im2ColGemm: ForwardIm2Col(x, w, y, g); break;
             case ConvAlgorithm.ImplicitGemmFp32: ForwardImplicit(x, w, bias, y, g, tf32: false, act, alpha); return;
             case ConvAlgorithm.ImplicitGemmTf32: ForwardImplicit(x, w, bias, y, g, tf32: true, act, alpha); return;
             case ConvAlgorithm.Depthwise: ForwardDepthwise(x, w, bias, y, g, act, alpha); return;
-            case ConvAlgorithm.PointwiseGemm: ForwardPointwise(x, w, bias, y, g); break;
+            case ConvAlgorithm.PointwiseGemm: ForwardPointwise(x, w, y, g); break;
             default: throw new ArgumentOutOfRangeException(nameof(algorithm), algorithm, null);
         }
-        // The GEMM-based algorithms have no epilogue of their own: the activation is one more (in-place) pass.
-        if (act >= 0) LaunchActivationForward(y, y, (long)g.N * g.K * g.OutputPlane, (ActivationKind)act, alpha);
+        // The GEMM-based algorithms have no epilogue of their own: bias and activation are one more (in-place) pass.
+        LaunchBiasActivation(y, bias, g.N, g.K, g.OutputPlane, act, alpha);
     }
 
     /// <summary>dx = the gradient of the forward's input for dy, with <paramref name="algorithm"/> (overwrites dx).</summary>
@@ -98,16 +91,8 @@ public sealed partial class CudaBackend
     /// <inheritdoc/>
     protected override void BiasAddCore(Tensor output, Tensor bias)
     {
-        int c = output.Shape[1];
-        LaunchBiasAdd(Ptr(output), Ptr(bias), output.ElementCount, c, output.ElementCount / ((long)output.Shape[0] * c));
-    }
-
-    /// <summary>y (n, c, inner) += bias[c] in place.</summary>
-    private void LaunchBiasAdd(ulong y, ulong bias, long elements, int c, long inner)
-    {
-        var args = new KernelArgs();
-        args.AddPointer(y); args.AddPointer(bias); args.Add(elements); args.Add(c); args.Add(inner);
-        LaunchElements(KernelNames.BiasAdd, elements, args);
+        int n = output.Shape[0], c = output.Shape[1];
+        LaunchBiasActivation(Ptr(output), Ptr(bias), n, c, output.ElementCount / ((long)n * c), -1, 0f);
     }
 
     /// <inheritdoc/>
@@ -129,6 +114,8 @@ public sealed partial class CudaBackend
         args.AddPointer(x); args.AddPointer(cols); args.Add(total);
         AddConvGeometry(ref args, g);
         args.Add(sampleStride); args.Add(rowStride);
+        args.Add(FastDivisor.Magic(g.OutputPlane)); args.Add(FastDivisor.Magic(g.ColumnRows)); args.Add(FastDivisor.Magic(g.OW));
+        args.Add(FastDivisor.Magic(g.KH * g.KW)); args.Add(FastDivisor.Magic(g.KW));
         LaunchElements(KernelNames.Im2Col, total, args);
     }
 
@@ -139,6 +126,8 @@ public sealed partial class CudaBackend
         var args = new KernelArgs();
         args.AddPointer(cols); args.AddPointer(x); args.Add(total);
         AddConvGeometry(ref args, g);
+        args.Add(FastDivisor.Magic(g.InputPlane)); args.Add(FastDivisor.Magic(g.C)); args.Add(FastDivisor.Magic(g.W));
+        args.Add(FastDivisor.Magic(g.SH)); args.Add(FastDivisor.Magic(g.SW));
         LaunchElements(KernelNames.Col2Im, total, args);
     }
 

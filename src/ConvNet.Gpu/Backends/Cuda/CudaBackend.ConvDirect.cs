@@ -48,14 +48,13 @@ public sealed partial class CudaBackend
 
     // Pointwise: per group g and sample n, Y_g[n] (K/G x HW) = W_g (K/G x C/G) X_g[n] (C/G x HW): one strided-batched
     // GEMM per group over the batch, as the im2col path does but on x itself.
-    private void ForwardPointwise(ulong x, ulong w, ulong bias, ulong y, Conv2dGeometry g)
+    private void ForwardPointwise(ulong x, ulong w, ulong y, Conv2dGeometry g)
     {
         int plane = g.InputPlane, cG = g.CPerGroup, kG = g.KPerGroup;
         for (int grp = 0; grp < g.Groups; grp++)
             RowMajorGemmStridedBatched(false, false, kG, plane, cG, 1f, w + (ulong)((long)grp * kG * cG) * 4, 0,
                 x + (ulong)((long)grp * cG * plane) * 4, (long)g.C * plane,
                 0f, y + (ulong)((long)grp * kG * plane) * 4, (long)g.K * plane, g.N);
-        if (bias != 0) LaunchBiasAdd(y, bias, (long)g.N * g.K * plane, g.K, plane);
     }
 
     // dX_g[n] (C/G x HW) = W_g^T (C/G x K/G) dY_g[n] (K/G x HW).

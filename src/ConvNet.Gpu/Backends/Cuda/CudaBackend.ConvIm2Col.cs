@@ -6,10 +6,11 @@ namespace ConvNet.Gpu.Backends.Cuda;
 // then per group ONE strided-batched SGEMM over the chunk; backward-data is the transposed GEMM followed by col2im (a
 // gather); backward-weights lays columns out as (C*KH*KW, N*OH*OW) so each group's dW is a single GEMM that sums over
 // the whole batch inside cuBLAS (deterministic, beta = 1 accumulates). The chunk is the whole batch unless the columns
-// would exceed CudaBackendOptions.MaxWorkspaceBytes. Every geometry: the registry's fallback.
+// would exceed CudaBackendOptions.MaxWorkspaceBytes. Every geometry: the registry's fallback. The bias and activation of
+// the forward are RunForward's pass after it; the fused layer backward with this algorithm is CudaBackend.Epilogue.cs.
 public sealed partial class CudaBackend
 {
-    private void ForwardIm2Col(ulong x, ulong w, ulong bias, ulong y, Conv2dGeometry g)
+    private void ForwardIm2Col(ulong x, ulong w, ulong y, Conv2dGeometry g)
     {
         int plane = g.OutputPlane, rowsG = g.ColumnRowsPerGroup, kG = g.KPerGroup;
         long colSample = (long)g.ColumnRows * plane;
@@ -31,7 +32,6 @@ public sealed partial class CudaBackend
                     0f, yChunk + (ulong)((long)grp * kG * plane) * 4, (long)g.K * plane, count);
             }
         }
-        if (bias != 0) LaunchBiasAdd(y, bias, (long)g.N * g.K * plane, g.K, plane);
     }
 
     private void BackwardDataIm2Col(ulong dy, ulong w, ulong dx, Conv2dGeometry g)
@@ -87,6 +87,7 @@ public sealed partial class CudaBackend
         long total = (long)a * b * inner;
         var args = new KernelArgs();
         args.AddPointer(source); args.AddPointer(target); args.Add(total); args.Add(a); args.Add(b); args.Add(inner);
+        args.Add(FastDivisor.Magic(checked((int)inner))); args.Add(FastDivisor.Magic(a));
         LaunchElements(KernelNames.SwapOuter, total, args);
     }
 }

@@ -19,6 +19,16 @@ public sealed partial class CudaBackend
     }
 
     /// <inheritdoc/>
+    protected override void DropoutForwardCore(Tensor x, Tensor y, Tensor mask, float p, Tensor seedAndOffset)
+    {
+        long n = x.ElementCount;
+        var args = new KernelArgs();
+        args.AddPointer(Ptr(x)); args.AddPointer(Ptr(y)); args.AddPointer(Ptr(mask)); args.Add(n);
+        args.Add(p); args.Add(1f / (1f - p)); args.AddPointer(Ptr(seedAndOffset));
+        LaunchElements(KernelNames.DropoutForwardDevice, n, args);
+    }
+
+    /// <inheritdoc/>
     protected override void AddCore(Tensor a, Tensor b, Tensor y) => LaunchBinary(KernelNames.Add, a, b, y);
 
     /// <inheritdoc/>
@@ -47,7 +57,8 @@ public sealed partial class CudaBackend
         long inner = x.ElementCount / ((long)x.Shape[0] * c);
         var args = new KernelArgs();
         args.AddPointer(Ptr(x)); args.AddPointer(Ptr(scale)); args.AddPointer(Ptr(shift ?? scale)); args.AddPointer(Ptr(y));
-        args.Add(x.ElementCount); args.Add(c); args.Add(inner); args.Add(shift is null ? 0 : 1);
+        args.Add(x.ElementCount); args.Add(c); args.Add(inner); args.Add(FastDivisor.Magic(checked((int)inner))); args.Add(FastDivisor.Magic(c));
+        args.Add(shift is null ? 0 : 1);
         LaunchElements(KernelNames.ChannelAffine, x.ElementCount, args);
     }
 

@@ -24,12 +24,15 @@ public sealed partial class CudaBackend
         _device.Sgemm(transB, transA, n, m, k, alpha, b, ldb, a, lda, beta, c, n);
     }
 
-    /// <summary>Row-major strided-batched GEMM on device pointers (strides in elements; 0 reuses one matrix).</summary>
+    /// <summary>
+    /// Row-major strided-batched GEMM on device pointers (strides in elements; 0 reuses one matrix). B's stored rows are
+    /// <paramref name="ldb"/> elements apart (default: dense, transB ? k : n), so B may be a column block of a wider matrix.
+    /// </summary>
     private void RowMajorGemmStridedBatched(bool transA, bool transB, int m, int n, int k, float alpha,
-        ulong a, long strideA, ulong b, long strideB, float beta, ulong c, long strideC, int batchCount)
+        ulong a, long strideA, ulong b, long strideB, float beta, ulong c, long strideC, int batchCount, int ldb = 0)
     {
         int lda = transA ? m : k;
-        int ldb = transB ? k : n;
+        if (ldb == 0) ldb = transB ? k : n;
         _device.SgemmStridedBatched(transB, transA, n, m, k, alpha, b, ldb, strideB, a, lda, strideA, beta, c, n, strideC, batchCount);
     }
 }

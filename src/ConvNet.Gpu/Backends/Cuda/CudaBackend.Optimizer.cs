@@ -1,10 +1,15 @@
+using System.Runtime.InteropServices;
 using ConvNet.Gpu.Backends.Cuda.Kernels;
 
 namespace ConvNet.Gpu.Backends.Cuda;
 
-// Optimizer steps (kernels/optimizer.cu), one thread per parameter.
+// Optimizer steps (kernels/optimizer.cu): per tensor, one thread per parameter; multi-tensor, ONE launch for every
+// parameter of a table, reading the learning rate, the step and the non-finite guard from device memory.
 public sealed partial class CudaBackend
 {
+    /// <summary>Elements per chunk of a multi-tensor update (one block handles one chunk at a time).</summary>
+    private const int OptimizerChunk = 4096;
+
     /// <inheritdoc/>
     protected override void SgdStepCore(Tensor param, Tensor grad, Tensor velocity, float learningRate, float momentum,
         float weightDecay, bool nesterov)
@@ -27,5 +32,65 @@ public sealed partial class CudaBackend
         args.Add(param.ElementCount); args.Add(learningRate); args.Add(beta1); args.Add(beta2); args.Add(epsilon);
         args.Add(weightDecay); args.Add(decoupledWeightDecay ? 1 : 0); args.Add(biasCorrection1); args.Add(biasCorrection2);
         LaunchElements(KernelNames.AdamStep, param.ElementCount, args);
+    }
+
+    /// <inheritdoc/>
+    protected override ParameterTable CreateParameterTableCore(IReadOnlyList<IReadOnlyList<Tensor>> rows)
+    {
+        ThrowIfCapturing("creating a parameter table");
+        // 6 long longs per row: param, grad, state 0, state 1 (0 when absent), element count, first chunk.
+        var words = new long[6 * rows.Count];
+        long chunks = 0;
+        for (int i = 0; i < rows.Count; i++)
+        {
+            var row = rows[i];
+            long n = row[0].ElementCount;
+            words[6 * i] = (long)Ptr(row[0]);
+            words[6 * i + 1] = (long)Ptr(row[1]);
+            words[6 * i + 2] = (long)Ptr(row[2]);
+            words[6 * i + 3] = row.Count > 3 ? (long)Ptr(row[3]) : 0;
+            words[6 * i + 4] = n;
+            words[6 * i + 5] = chunks;
+            chunks += (n + OptimizerChunk - 1) / OptimizerChunk;
+        }
+        var table = Allocate(TensorShape.Vector(2 * words.Length), DataType.Int32);
+        Upload(table, MemoryMarshal.Cast<long, int>(words.AsSpan()));
+        return new CudaParameterTable(this, rows, table, chunks);
+    }
+
+    /// <inheritdoc/>
+    protected override void SgdStepCore(ParameterTable table, Tensor stepScalars, float momentum, float weightDecay, bool nesterov,
+        Tensor? guard, bool skipNonFinite)
+    {
+        var t = (CudaParameterTable)table;
+        var args = new KernelArgs();
+        args.AddPointer(Ptr(t.Table)); args.Add(t.Rows.Count); args.Add(t.Chunks); args.Add(OptimizerChunk);
+        args.AddPointer(Ptr(stepScalars)); args.AddPointer(guard is null ? 0 : Ptr(guard));
+        args.Add(momentum); args.Add(weightDecay); args.Add(nesterov ? 1 : 0); args.Add(skipNonFinite ? 1 : 0);
+        LaunchItems(KernelNames.SgdMulti, t.Chunks, args);
+    }
+
+    /// <inheritdoc/>
+    protected override void AdamStepCore(ParameterTable table, Tensor stepScalars, float beta1, float beta2, float epsilon,
+        float weightDecay, bool decoupledWeightDecay, Tensor? guard, bool skipNonFinite)
+    {
+        var t = (CudaParameterTable)table;
+        var args = new KernelArgs();
+        args.AddPointer(Ptr(t.Table)); args.Add(t.Rows.Count); args.Add(t.Chunks); args.Add(OptimizerChunk);
+        args.AddPointer(Ptr(stepScalars)); args.AddPointer(guard is null ? 0 : Ptr(guard));
+        args.Add(beta1); args.Add(beta2); args.Add(epsilon); args.Add(weightDecay); args.Add(decoupledWeightDecay ? 1 : 0);
+        args.Add(skipNonFinite ? 1 : 0);
+        LaunchItems(KernelNames.AdamMulti, t.Chunks, args);
+    }
+
+    /// <summary>A parameter table with its device copy: 6 long longs per row (see kernels/optimizer.cu) and the chunk count.</summary>
+    private sealed class CudaParameterTable(IBackend backend, IReadOnlyList<IReadOnlyList<Tensor>> rows, Tensor table, long chunks)
+        : ParameterTable(backend, rows)
+    {
+        public Tensor Table => table;
+
+        public long Chunks => chunks;
+
+        protected override void Dispose(bool disposing) => table.Dispose();
     }
 }

@@ -12,11 +12,12 @@ namespace ConvNet.Gpu.Backends.Cuda;
 /// </summary>
 public sealed partial class CudaBackend : BackendBase
 {
-    private readonly ICudaDevice _device;
+    private readonly CountingCudaDevice _device;
     private readonly CudaMemoryPool _pool;
     private readonly Dictionary<string, CudaKernel> _kernels = new(StringComparer.Ordinal);
     private readonly LaunchGeometry _launch;
-    private readonly Workspace[] _workspaces = new Workspace[3];
+    private PinnedStagingRing? _staging;
+    private readonly Workspace[] _workspaces = new Workspace[5]; // slots: see the *Slot constants of the partial files
 
     /// <summary>
     /// Creates the backend on <paramref name="device"/>, which it owns from now on (disposing the backend disposes the
@@ -27,21 +28,21 @@ public sealed partial class CudaBackend : BackendBase
         ArgumentNullException.ThrowIfNull(device);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        _device = device;
+        _device = new CountingCudaDevice(device);
         Options = options;
         _device.AllowTf32 = options.AllowTf32;
-        _pool = new CudaMemoryPool(device, options.UseMemoryPool);
+        _pool = new CudaMemoryPool(_device, options.UseMemoryPool);
         _launch = new LaunchGeometry(options.BlockSize, options.MaxGridBlocks);
     }
 
-    /// <summary>The device this backend drives (for tests and diagnostics inside the library).</summary>
+    /// <summary>The device this backend drives, as it drives it (counted; for tests and diagnostics inside the library).</summary>
     internal ICudaDevice Device => _device;
 
     /// <summary>
     /// The real device's CUstream with its context made current on this thread, for NCCL; null on the emulated device
     /// (which has no stream a native library could use).
     /// </summary>
-    internal nint? NativeStream => _device is Driver.DriverCudaDevice d ? d.CurrentStream() : null;
+    internal nint? NativeStream => _device.Inner is Driver.DriverCudaDevice d ? d.CurrentStream() : null;
 
     /// <summary>The settings this backend was created with.</summary>
     public CudaBackendOptions Options { get; }
@@ -78,6 +79,12 @@ public sealed partial class CudaBackend : BackendBase
     /// <inheritdoc/>
     public override bool IsCuda => true;
 
+    /// <summary>
+    /// What this backend has queued on its device and how often the host waited, since it was created (see
+    /// <see cref="CudaCounters"/>): subtract two snapshots to count a region, e.g. one training step.
+    /// </summary>
+    public CudaCounters Counters => _device.Counters;
+
     // ------------------------------------------------------------ memory
 
     /// <inheritdoc/>
@@ -85,7 +92,7 @@ public sealed partial class CudaBackend : BackendBase
     {
         ThrowIfDisposed();
         long bytes = Math.Max(elementCount, 1) * 4;
-        ulong pointer = _pool.Rent(bytes);
+        ulong pointer = Rent(bytes, "a tensor");
         _device.MemsetD32Async(pointer, 0, Math.Max(elementCount, 1));
         return new CudaStorage(_pool, pointer, elementCount);
     }
@@ -94,17 +101,34 @@ public sealed partial class CudaBackend : BackendBase
     internal static ulong Ptr(Tensor t) => ((CudaStorage)t.Storage).Pointer + (ulong)t.Offset * 4UL;
 
     /// <inheritdoc/>
-    protected override void UploadCore(Tensor destination, ReadOnlySpan<byte> source) =>
+    protected override void UploadCore(Tensor destination, ReadOnlySpan<byte> source)
+    {
+        ThrowIfCapturing("Upload (a blocking host-to-device copy)");
         _device.CopyHostToDevice(Ptr(destination), source);
+    }
 
     /// <inheritdoc/>
-    protected override void DownloadCore(Tensor source, Span<byte> destination) =>
+    protected override void QueueUploadCore(Tensor destination, ReadOnlySpan<byte> source)
+    {
+        ThrowIfCapturing("QueueUpload (queue it before the capture or the replay)");
+        _staging ??= new PinnedStagingRing(_device);
+        nint staged = _staging.Stage(source, out long start, out long end);
+        _device.CopyHostToDeviceAsync(Ptr(destination), staged, source.Length, CudaStream.Compute);
+        _staging.Queued(start, end);
+    }
+
+    /// <inheritdoc/>
+    protected override void DownloadCore(Tensor source, Span<byte> destination)
+    {
+        ThrowIfCapturing("Download (a blocking device-to-host copy)");
         _device.CopyDeviceToHost(destination, Ptr(source));
+    }
 
     /// <inheritdoc/>
     public override void Synchronize()
     {
         ThrowIfDisposed();
+        ThrowIfCapturing("Synchronize");
         _device.Synchronize();
     }
 
@@ -177,13 +201,21 @@ public sealed partial class CudaBackend : BackendBase
         ref var w = ref _workspaces[slot];
         if (w.Bytes < bytes)
         {
+            ThrowIfCapturing($"growing convolution workspace {slot} to {bytes:N0} bytes");
             if (w.Pointer != 0) _pool.Return(w.Pointer, w.Bytes);
             w.Pointer = 0;
             w.Bytes = 0;
-            w.Pointer = _pool.Rent(bytes);
+            w.Pointer = Rent(bytes, $"convolution workspace {slot}");
             w.Bytes = bytes;
         }
         return w.Pointer;
+    }
+
+    /// <summary>A pooled device block; refused during a graph capture (the graph would keep a pointer the pool may reuse).</summary>
+    private ulong Rent(long bytes, string what)
+    {
+        ThrowIfCapturing($"allocating {bytes:N0} bytes for {what}");
+        return _pool.Rent(bytes);
     }
 
     // ------------------------------------------------------------ lifetime
@@ -198,6 +230,8 @@ public sealed partial class CudaBackend : BackendBase
         if (!disposing) return;
         try
         {
+            _staging?.Dispose();
+            _staging = null;
             for (int i = 0; i < _workspaces.Length; i++)
             {
                 if (_workspaces[i].Pointer != 0) _pool.Return(_workspaces[i].Pointer, _workspaces[i].Bytes);

@@ -1,18 +1,36 @@
 namespace ConvNet.Gpu.Backends.Cuda;
 
 /// <summary>
-/// A timing marker on the device's stream. <see cref="Record"/> queues it after the work queued so far;
-/// <see cref="ElapsedMilliseconds"/> gives the device time between two recorded events.
+/// A marker on one of the device's streams. <see cref="Record()"/> queues it after the work queued so far on that stream;
+/// <see cref="IsComplete"/> asks without waiting whether that work has finished; <see cref="Synchronize"/> waits for it;
+/// <see cref="ICudaDevice.StreamWaitEvent"/> orders another stream after it; <see cref="ElapsedMilliseconds"/> gives the
+/// device time between two recorded timing events. Recording again moves the marker (the usual event reuse).
 /// </summary>
 internal abstract class CudaEvent : IDisposable
 {
     private bool _disposed;
 
-    /// <summary>Queues the event on the stream (after all work queued so far).</summary>
-    public void Record()
+    /// <summary>Queues the event on the compute stream (after all work queued there so far).</summary>
+    public void Record() => Record(CudaStream.Compute);
+
+    /// <summary>Queues the event on <paramref name="stream"/> (after all work queued there so far).</summary>
+    public void Record(CudaStream stream)
     {
         ThrowIfDisposed();
-        RecordCore();
+        RecordCore(stream);
+    }
+
+    /// <summary>
+    /// True when the work before the last <see cref="Record()"/> has finished (or the event was never recorded);
+    /// never blocks (cuEventQuery). Sticky errors surface here as <see cref="CudaException"/>.
+    /// </summary>
+    public bool IsComplete
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return QueryCore();
+        }
     }
 
     /// <summary>Blocks until the recorded event has completed.</summary>
@@ -47,8 +65,11 @@ internal abstract class CudaEvent : IDisposable
         GC.SuppressFinalize(this);
     }
 
-    /// <summary>Device-specific record.</summary>
-    protected abstract void RecordCore();
+    /// <summary>Device-specific record on <paramref name="stream"/>.</summary>
+    protected abstract void RecordCore(CudaStream stream);
+
+    /// <summary>Device-specific non-blocking completion query.</summary>
+    protected abstract bool QueryCore();
 
     /// <summary>Device-specific wait.</summary>
     protected abstract void SynchronizeCore();
@@ -59,5 +80,6 @@ internal abstract class CudaEvent : IDisposable
     /// <summary>Device-specific release.</summary>
     protected abstract void DisposeCore();
 
-    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+    /// <summary>Throws <see cref="ObjectDisposedException"/> after <see cref="Dispose"/>.</summary>
+    protected void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 }

@@ -45,7 +45,16 @@ internal sealed class FakeCudaDevice(long limitBytes) : ICudaDevice
     public CudaKernel GetKernel(string name) => throw new NotSupportedException();
     public void Launch(CudaKernel kernel, Dim3 grid, Dim3 block, int sharedMemoryBytes, in KernelArgs args) => throw new NotSupportedException();
     public void Synchronize() { }
-    public CudaEvent CreateEvent() => throw new NotSupportedException();
+    public CudaEvent CreateEvent(bool timing = true) => throw new NotSupportedException();
+    public void StreamWaitEvent(CudaStream stream, CudaEvent cudaEvent) => throw new NotSupportedException();
+    public nint AllocatePinned(long bytes) => throw new NotSupportedException();
+    public void FreePinned(nint pointer) => throw new NotSupportedException();
+    public void CopyHostToDeviceAsync(ulong destination, nint pinnedSource, long bytes, CudaStream stream) => throw new NotSupportedException();
+    public void CopyDeviceToHostAsync(nint pinnedDestination, ulong source, long bytes, CudaStream stream) => throw new NotSupportedException();
+    public bool IsCapturing => false;
+    public void BeginCapture() => throw new NotSupportedException();
+    public CudaGraph EndCapture() => throw new NotSupportedException();
+    public void LaunchGraph(CudaGraph graph) => throw new NotSupportedException();
     public void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha, ulong a, int lda, ulong b, int ldb, float beta, ulong c, int ldc) =>
         throw new NotSupportedException();
     public void SgemmStridedBatched(bool transA, bool transB, int m, int n, int k, float alpha, ulong a, int lda, long strideA, ulong b, int ldb,

@@ -4,20 +4,24 @@ using ConvNet.Gpu.Backends.Cuda.Interop;
 namespace ConvNet.Gpu.Backends.Cuda.Driver;
 
 /// <summary>
-/// The real device: the CUDA driver API on the device's primary context, one non-blocking stream for all work,
-/// the embedded PTX modules of the device's target loaded at creation (sm_80 from compute capability 8.0 on, else
-/// sm_70; <see cref="CudaDeviceInfo.PtxTarget"/> says which), and a cuBLAS handle bound to the stream.
+/// The real device: the CUDA driver API on the device's primary context, two non-blocking streams (compute for all
+/// kernels, SGEMM and graphs; copy for overlapping uploads), the embedded PTX modules of the device's target loaded at
+/// creation (sm_80 from compute capability 8.0 on, else sm_70; <see cref="CudaDeviceInfo.PtxTarget"/> says which), and a
+/// cuBLAS handle bound to the compute stream with its own workspace (so captures never make cuBLAS allocate).
+/// Pinned memory, asynchronous copies, events and graphs live in DriverCudaDevice.Pipeline.cs.
 /// Every status is checked. Out of memory throws <see cref="CudaOutOfMemoryException"/> and leaves the device usable;
 /// a sticky error (illegal address, launch failure) is reported once and every later call is refused with that cause.
 /// </summary>
-internal sealed unsafe class DriverCudaDevice : ICudaDevice
+internal sealed unsafe partial class DriverCudaDevice : ICudaDevice
 {
     private const int JitLogBytes = 16 * 1024;
 
     private readonly int _device;
     private readonly nint _context;
     private readonly nint _stream;
+    private readonly nint _copyStream;
     private readonly nint _cublas;
+    private readonly ulong _cublasWorkspace;
     private readonly List<nint> _modules = new();
     private readonly Dictionary<string, CudaKernel> _kernels = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
@@ -37,11 +41,17 @@ internal sealed unsafe class DriverCudaDevice : ICudaDevice
         {
             MakeCurrent();
             CudaCheck.Driver(CudaDriver.cuStreamCreate(out _stream, CudaDriver.StreamNonBlocking), "cuStreamCreate");
+            CudaCheck.Driver(CudaDriver.cuStreamCreate(out _copyStream, CudaDriver.StreamNonBlocking), "cuStreamCreate");
             foreach (var ptx in EmbeddedPtx.LoadFor(info.PtxTarget)) _modules.Add(LoadModule(ptx, info.DriverVersion));
             // A cuBLAS that loads but cannot start (a driver too old for it, an unsupported GPU, no memory for its
             // workspace) makes CUDA unusable here, which Backend.Default() turns into the CPU with this reason.
             CublasInit(Cublas.cublasCreate_v2(out _cublas), "cublasCreate_v2", info);
             CublasInit(Cublas.cublasSetStream_v2(_cublas, _stream), "cublasSetStream_v2", info);
+            // cublasSetStream resets the workspace, so this comes after it. NVIDIA's recommended sizes: 32 MiB on Hopper
+            // and newer, 4 MiB before. An explicit workspace keeps graph captures from allocating inside cuBLAS.
+            long workspaceBytes = info.ComputeCapabilityMajor >= 9 ? 32L << 20 : 4L << 20;
+            CudaCheck.Driver(CudaDriver.cuMemAlloc_v2(out _cublasWorkspace, (nuint)workspaceBytes), "cuMemAlloc_v2");
+            CublasInit(Cublas.cublasSetWorkspace_v2(_cublas, _cublasWorkspace, (nuint)workspaceBytes), "cublasSetWorkspace_v2", info);
             CublasInit(Cublas.cublasSetMathMode(_cublas, Cublas.DefaultMath), "cublasSetMathMode", info);
             if (Cublas.cublasGetVersion_v2(_cublas, out int version) == 0 && version > 0) Info = info with { CublasVersion = version };
         }
@@ -227,15 +237,8 @@ internal sealed unsafe class DriverCudaDevice : ICudaDevice
     public void Synchronize()
     {
         Enter();
+        Check(CudaDriver.cuStreamSynchronize(_copyStream), "cuStreamSynchronize");
         Check(CudaDriver.cuStreamSynchronize(_stream), "cuStreamSynchronize");
-    }
-
-    /// <inheritdoc/>
-    public CudaEvent CreateEvent()
-    {
-        Enter();
-        Check(CudaDriver.cuEventCreate(out nint handle, CudaDriver.EventDefault), "cuEventCreate");
-        return new DriverCudaEvent(this, handle);
     }
 
     // ------------------------------------------------------------------------------------------- cuBLAS
@@ -284,7 +287,10 @@ internal sealed unsafe class DriverCudaDevice : ICudaDevice
         if (_sticky is null && CudaDriver.cuCtxSetCurrent(_context) == CuResult.Success)
         {
             _currentContext = _context;
-            int result = CudaDriver.cuStreamSynchronize(_stream);
+            if (_capturing && CudaDriver.cuStreamEndCapture(_stream, out nint abandoned) == CuResult.Success && abandoned != 0)
+                CudaDriver.cuGraphDestroy(abandoned);
+            int result = CudaDriver.cuStreamSynchronize(_copyStream);
+            if (result == CuResult.Success) result = CudaDriver.cuStreamSynchronize(_stream);
             if (CuResult.IsSticky(result))
                 _sticky = CudaCheck.DriverError(result, "cuStreamSynchronize", null,
                     "Found while disposing the device: the failing kernel ran after the last synchronization"
@@ -357,42 +363,12 @@ internal sealed unsafe class DriverCudaDevice : ICudaDevice
         CudaDriver.cuCtxSetCurrent(_context);
         _currentContext = _context;
         if (_cublas != 0) Cublas.cublasDestroy_v2(_cublas);
+        if (_cublasWorkspace != 0) CudaDriver.cuMemFree_v2(_cublasWorkspace);
         foreach (nint module in _modules) CudaDriver.cuModuleUnload(module);
         _modules.Clear();
+        if (_copyStream != 0) CudaDriver.cuStreamDestroy_v2(_copyStream);
         if (_stream != 0) CudaDriver.cuStreamDestroy_v2(_stream);
         CudaDriver.cuDevicePrimaryCtxRelease_v2(_device);
         _currentContext = 0;
-    }
-
-    private sealed class DriverCudaEvent(DriverCudaDevice device, nint handle) : CudaEvent
-    {
-        protected override void RecordCore()
-        {
-            device.Enter();
-            device.Check(CudaDriver.cuEventRecord(handle, device._stream), "cuEventRecord");
-        }
-
-        protected override void SynchronizeCore()
-        {
-            device.Enter();
-            device.Check(CudaDriver.cuEventSynchronize(handle), "cuEventSynchronize");
-        }
-
-        protected override float ElapsedToCore(CudaEvent end)
-        {
-            device.Enter();
-            device.Check(CudaDriver.cuEventElapsedTime(out float ms, handle, ((DriverCudaEvent)end).Handle), "cuEventElapsedTime");
-            return ms;
-        }
-
-        protected override void DisposeCore()
-        {
-            if (device._disposed) return; // the context teardown destroyed it
-            // Best effort and never throwing, also after a sticky error.
-            if (CudaDriver.cuCtxSetCurrent(device._context) == CuResult.Success) _currentContext = device._context;
-            CudaDriver.cuEventDestroy_v2(handle);
-        }
-
-        private nint Handle => handle;
     }
 }

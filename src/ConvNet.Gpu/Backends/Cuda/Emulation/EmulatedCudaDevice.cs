@@ -18,8 +18,10 @@ namespace ConvNet.Gpu.Backends.Cuda.Emulation;
 /// Kernel faults (an out-of-bounds access, a divergent barrier) fail the launch; with <c>stickyErrors</c> they also
 /// poison the device as they poison a real context: every later call that would do work throws a <see cref="CudaException"/>
 /// quoting the first fault, while Free and Dispose keep releasing memory without throwing.
+/// Pinned host memory, the copy stream, events and graph capture live in EmulatedCudaDevice.Pipeline.cs: with
+/// synchronous work both streams are trivially ordered, and a capture records the calls it would have run.
 /// </summary>
-internal sealed unsafe class EmulatedCudaDevice : ICudaDevice
+internal sealed unsafe partial class EmulatedCudaDevice : ICudaDevice
 {
     /// <summary>Name reported by <see cref="Info"/>.</summary>
     public const string DeviceName = "CUDA (emulated)";
@@ -113,6 +115,7 @@ internal sealed unsafe class EmulatedCudaDevice : ICudaDevice
     public ulong Allocate(long bytes)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(bytes);
+        RefuseDuringCapture("cuMemAlloc_v2");
         lock (_lock)
         {
             ThrowIfDisposed();
@@ -146,6 +149,7 @@ internal sealed unsafe class EmulatedCudaDevice : ICudaDevice
     public void Free(ulong pointer)
     {
         if (pointer == 0) return;
+        RefuseDuringCapture("cuMemFree_v2");
         lock (_lock)
         {
             if (_disposed && _sticky is not null) return; // the poisoned device's teardown freed everything
@@ -176,6 +180,7 @@ internal sealed unsafe class EmulatedCudaDevice : ICudaDevice
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         if (count == 0) return;
         CheckRange("cuMemsetD32Async", pointer, count * 4);
+        if (Record(() => MemsetD32Async(pointer, value, count))) return;
         new Span<uint>((void*)pointer, checked((int)count)).Fill(value);
     }
 
@@ -183,6 +188,7 @@ internal sealed unsafe class EmulatedCudaDevice : ICudaDevice
     public void CopyHostToDevice(ulong destination, ReadOnlySpan<byte> source)
     {
         if (source.IsEmpty) return;
+        RefuseDuringCapture("cuMemcpyHtoD_v2");
         CheckRange("cuMemcpyHtoD_v2", destination, source.Length);
         source.CopyTo(new Span<byte>((void*)destination, source.Length));
     }
@@ -191,6 +197,7 @@ internal sealed unsafe class EmulatedCudaDevice : ICudaDevice
     public void CopyDeviceToHost(Span<byte> destination, ulong source)
     {
         if (destination.IsEmpty) return;
+        RefuseDuringCapture("cuMemcpyDtoH_v2");
         CheckRange("cuMemcpyDtoH_v2", source, destination.Length);
         new ReadOnlySpan<byte>((void*)source, destination.Length).CopyTo(destination);
     }
@@ -202,6 +209,7 @@ internal sealed unsafe class EmulatedCudaDevice : ICudaDevice
         if (bytes == 0) return;
         CheckRange("cuMemcpyDtoDAsync_v2", source, bytes);
         CheckRange("cuMemcpyDtoDAsync_v2", destination, bytes);
+        if (Record(() => CopyDeviceToDeviceAsync(destination, source, bytes))) return;
         Buffer.MemoryCopy((void*)source, (void*)destination, bytes, bytes); // memmove semantics
     }
 
@@ -227,6 +235,8 @@ internal sealed unsafe class EmulatedCudaDevice : ICudaDevice
             throw new ArgumentException($"Kernel '{kernel.Name}' belongs to another device.", nameof(kernel));
         ThrowIfDisposed();
         LaunchChecks.Validate(kernel.Name, grid, block, sharedMemoryBytes);
+        var recorded = args;
+        if (Record(() => Launch(kernel, grid, block, sharedMemoryBytes, recorded))) return;
         ulong* slots = stackalloc ulong[KernelArgs.MaxArguments];
         byte* kinds = stackalloc byte[KernelArgs.MaxArguments];
         byte* error = stackalloc byte[ErrorBufferBytes];
@@ -259,13 +269,10 @@ internal sealed unsafe class EmulatedCudaDevice : ICudaDevice
     }
 
     /// <inheritdoc/>
-    public void Synchronize() => ThrowIfDisposed(); // every call already ran to completion
-
-    /// <inheritdoc/>
-    public CudaEvent CreateEvent()
+    public void Synchronize()
     {
-        ThrowIfDisposed();
-        return new EmulatedCudaEvent();
+        ThrowIfDisposed(); // every call already ran to completion
+        RefuseDuringCapture("cuStreamSynchronize");
     }
 
     // ------------------------------------------------------------------------------------------- cuBLAS
@@ -300,6 +307,13 @@ internal sealed unsafe class EmulatedCudaDevice : ICudaDevice
                 CheckRange(call, bb, ((long)(colsB - 1) * ldb + rowsB) * 4);
             }
             CheckRange(call, cb, ((long)(n - 1) * ldc + m) * 4);
+        }
+        if (Record(() => SgemmStridedBatched(transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC,
+                batchCount, call)))
+            return;
+        for (int batch = 0; batch < batchCount; batch++)
+        {
+            ulong ab = a + (ulong)(batch * strideA * 4), bb = b + (ulong)(batch * strideB * 4), cb = c + (ulong)(batch * strideC * 4);
             EmulatedBlas.ColumnMajorSgemm(transA, transB, m, n, k, alpha, (float*)ab, lda, (float*)bb, ldb, beta, (float*)cb, ldc,
                 _gemmParallelism);
         }
@@ -321,6 +335,8 @@ internal sealed unsafe class EmulatedCudaDevice : ICudaDevice
             }
             _allocations.Clear();
             _bytesAllocated = 0;
+            FreeAllPinned();
+            _capture = null;
         }
     }
 
@@ -357,30 +373,5 @@ internal sealed unsafe class EmulatedCudaDevice : ICudaDevice
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (_sticky is not null) throw CudaException.Refusing(_sticky);
-    }
-
-    /// <summary>Host-clock event: emulated work is synchronous, so the time between records is the work's time.</summary>
-    private sealed class EmulatedCudaEvent : CudaEvent
-    {
-        private long _timestamp = -1;
-
-        protected override void RecordCore() => _timestamp = Stopwatch.GetTimestamp();
-
-        protected override void SynchronizeCore()
-        {
-        }
-
-        protected override float ElapsedToCore(CudaEvent end)
-        {
-            long endStamp = ((EmulatedCudaEvent)end)._timestamp;
-            if (_timestamp < 0 || endStamp < 0)
-                throw new CudaException("cuEventElapsedTime", null, 400, "CUDA_ERROR_INVALID_HANDLE", "invalid resource handle",
-                    "Both events must be recorded before asking for the time between them.");
-            return (float)Stopwatch.GetElapsedTime(_timestamp, endStamp).TotalMilliseconds;
-        }
-
-        protected override void DisposeCore()
-        {
-        }
     }
 }

@@ -22,6 +22,8 @@ internal static class CuResult
     public const int InvalidAddressSpace = 717;
     public const int InvalidPc = 718;
     public const int LaunchFailed = 719;
+    public const int StreamCaptureUnsupported = 900;
+    public const int StreamCaptureInvalidated = 901;
     public const int Unknown = 999;
 
     /// <summary>
@@ -44,6 +46,8 @@ internal static class CuResult
         UnsupportedPtxVersion => "CUDA_ERROR_UNSUPPORTED_PTX_VERSION",
         NotFound => "CUDA_ERROR_NOT_FOUND",
         NotReady => "CUDA_ERROR_NOT_READY",
+        StreamCaptureUnsupported => "CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED",
+        StreamCaptureInvalidated => "CUDA_ERROR_STREAM_CAPTURE_INVALIDATED",
         IllegalAddress => "CUDA_ERROR_ILLEGAL_ADDRESS",
         LaunchOutOfResources => "CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES",
         LaunchFailed => "CUDA_ERROR_LAUNCH_FAILED",

@@ -16,6 +16,7 @@ internal static unsafe partial class Cublas
     [LibraryImport(NativeLibraries.Cublas)] public static partial int cublasDestroy_v2(nint handle);
     [LibraryImport(NativeLibraries.Cublas)] public static partial int cublasSetStream_v2(nint handle, nint stream);
     [LibraryImport(NativeLibraries.Cublas)] public static partial int cublasSetMathMode(nint handle, int mode);
+    [LibraryImport(NativeLibraries.Cublas)] public static partial int cublasSetWorkspace_v2(nint handle, ulong workspace, nuint bytes);
     [LibraryImport(NativeLibraries.Cublas)] public static partial int cublasGetVersion_v2(nint handle, out int version);
 
     [LibraryImport(NativeLibraries.Cublas)]

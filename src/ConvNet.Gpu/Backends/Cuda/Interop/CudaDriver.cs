@@ -13,6 +13,9 @@ internal static unsafe partial class CudaDriver
     public const int AttributeComputeCapabilityMinor = 76;
     public const uint StreamNonBlocking = 1;
     public const uint EventDefault = 0;
+    public const uint EventDisableTiming = 2;
+    public const uint MemHostAllocDefault = 0;
+    public const int StreamCaptureModeThreadLocal = 1;
     public const int JitInfoLogBuffer = 3;
     public const int JitInfoLogBufferSizeBytes = 4;
     public const int JitErrorLogBuffer = 5;
@@ -59,6 +62,17 @@ internal static unsafe partial class CudaDriver
     [LibraryImport(NativeLibraries.Cuda)] public static partial int cuEventSynchronize(nint cudaEvent);
     [LibraryImport(NativeLibraries.Cuda)] public static partial int cuEventElapsedTime(out float milliseconds, nint start, nint end);
     [LibraryImport(NativeLibraries.Cuda)] public static partial int cuEventDestroy_v2(nint cudaEvent);
+    [LibraryImport(NativeLibraries.Cuda)] public static partial int cuEventQuery(nint cudaEvent);
+    [LibraryImport(NativeLibraries.Cuda)] public static partial int cuStreamWaitEvent(nint stream, nint cudaEvent, uint flags);
+    [LibraryImport(NativeLibraries.Cuda)] public static partial int cuMemHostAlloc(out nint pointer, nuint bytes, uint flags);
+    [LibraryImport(NativeLibraries.Cuda)] public static partial int cuMemFreeHost(nint pointer);
+    [LibraryImport(NativeLibraries.Cuda)] public static partial int cuStreamBeginCapture_v2(nint stream, int mode);
+    [LibraryImport(NativeLibraries.Cuda)] public static partial int cuStreamEndCapture(nint stream, out nint graph);
+    [LibraryImport(NativeLibraries.Cuda)] public static partial int cuGraphGetNodes(nint graph, nint* nodes, ref nuint count);
+    [LibraryImport(NativeLibraries.Cuda)] public static partial int cuGraphInstantiateWithFlags(out nint graphExec, nint graph, ulong flags);
+    [LibraryImport(NativeLibraries.Cuda)] public static partial int cuGraphLaunch(nint graphExec, nint stream);
+    [LibraryImport(NativeLibraries.Cuda)] public static partial int cuGraphExecDestroy(nint graphExec);
+    [LibraryImport(NativeLibraries.Cuda)] public static partial int cuGraphDestroy(nint graph);
     [LibraryImport(NativeLibraries.Cuda)] public static partial int cuGetErrorName(int error, out nint name);
     [LibraryImport(NativeLibraries.Cuda)] public static partial int cuGetErrorString(int error, out nint description);
 }

@@ -35,6 +35,13 @@ internal sealed class CudaMemoryPool : IDisposable
     /// <summary>Whether freed blocks are cached (false: raw allocations).</summary>
     public bool Enabled { get; }
 
+    /// <summary>
+    /// While set (during a CUDA graph capture), <see cref="Rent"/> and <see cref="Return"/> throw
+    /// <see cref="InvalidOperationException"/> with this text: a graph keeps the addresses it recorded, so no block may
+    /// change hands while one is being recorded.
+    /// </summary>
+    public string? FrozenReason { get; set; }
+
     /// <summary>Bytes in use, peak, cached and live allocations (block sizes, i.e. after rounding to the size class).</summary>
     public MemoryStats Stats
     {
@@ -71,6 +78,7 @@ internal sealed class CudaMemoryPool : IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfNegative(bytes);
         if (bytes == 0) return 0;
+        if (FrozenReason is { } reason) throw new InvalidOperationException($"CudaMemoryPool.Rent of {bytes:N0} bytes: {reason}");
         long block = Enabled ? SizeClass(bytes) : bytes;
         lock (_lock)
         {
@@ -98,6 +106,7 @@ internal sealed class CudaMemoryPool : IDisposable
     public void Return(ulong pointer, long bytes)
     {
         if (pointer == 0) return;
+        if (FrozenReason is { } reason) throw new InvalidOperationException($"CudaMemoryPool.Return of 0x{pointer:X} ({bytes:N0} bytes): {reason}");
         lock (_lock)
         {
             if (_disposed) return; // the device is going away; its memory goes with it
