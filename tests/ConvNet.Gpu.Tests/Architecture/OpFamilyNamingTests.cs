@@ -72,10 +72,12 @@ public sealed partial class OpFamilyNamingTests
     {
         var families = OpFamilies.All.Select(f => f.Name).ToHashSet();
         var references = Names(Path.Combine(TestsDir, "Reference"), "*Reference.cs").Select(n => n[..^"Reference.cs".Length]);
-        Assert.Empty(references.Where(r => !families.Contains(r)));
+        var strayReferences = references.Where(r => !families.Contains(r)).ToList();
+        Assert.True(strayReferences.Count == 0, $"References named after no op family: {string.Join(", ", strayReferences)}");
         var suites = Names(Path.Combine(TestsDir, "Ops"), "*OpsSuite.cs").Where(n => !OpFamilies.CrossFamilySuites.Contains(n))
             .Select(n => n[..^"OpsSuite.cs".Length]);
-        Assert.Empty(suites.Where(s => !families.Contains(s)));
+        var straySuites = suites.Where(s => !families.Contains(s)).ToList();
+        Assert.True(straySuites.Count == 0, $"Op suites named after no op family: {string.Join(", ", straySuites)}");
     }
 
     [Fact]
