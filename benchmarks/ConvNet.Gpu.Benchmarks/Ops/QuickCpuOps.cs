@@ -9,8 +9,10 @@ namespace ConvNet.Gpu.Benchmarks.Ops;
 /// <summary>
 /// A minute-long alternative to BenchmarkDotNet: times SGEMM and every conv shape (forward, backward-data,
 /// backward-weights) on the CPU backend and prints median and minimum milliseconds with GFLOP/s (2 x multiply-adds per second).
-/// Usage: <c>dotnet run -c Release --project benchmarks/ConvNet.Gpu.Benchmarks -- quick [gemm|conv|pool] [--threads N] [--shape NAME] [--im2col] [--json FILE] [--col-block FLOATS] [--force ALGORITHM] [--custom N,C,H,W,K,kernel,stride,pad,dilation]</c>.
+/// Usage: <c>dotnet run -c Release --project benchmarks/ConvNet.Gpu.Benchmarks -- quick [gemm|conv|pool|dispatch] [--threads N] [--shape NAME] [--im2col] [--json FILE] [--col-block FLOATS] [--force ALGORITHM] [--custom N,C,H,W,K,kernel,stride,pad,dilation] [--batch N] [--versus ALGORITHM [--seconds S]]</c>.
 /// <c>--json</c> also writes the rows in the format of benchmarks/peers/compare.py (ops "sgemm", "conv-forward", ...).
+/// <c>--batch</c> replaces the table's batch size (smaller calls time more robustly on a loaded machine);
+/// <c>--versus</c> times the normal choice against a forced algorithm, alternating calls (<see cref="QuickVersus"/>).
 /// </summary>
 public static class QuickCpuOps
 {
@@ -22,7 +24,15 @@ public static class QuickCpuOps
         int? colBlock = null;
         CpuConvAlgorithm? force = null;
         ConvShape? custom = null;
+        int? batch = null;
+        CpuConvAlgorithm? versus = null;
+        double seconds = 2;
         bool gemm = true, conv = true, pool = true, dataMovement = false;
+        if (args.Length > 0 && args[0] == "dispatch")
+        {
+            QuickDispatch.Run(args.Length > 2 && args[1] == "--threads" ? int.Parse(args[2]) : null);
+            return;
+        }
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -37,8 +47,20 @@ public static class QuickCpuOps
                 case "--col-block": colBlock = int.Parse(args[++i]); break;
                 case "--force": force = Enum.Parse<CpuConvAlgorithm>(args[++i]); break;
                 case "--custom": custom = ParseCustom(args[++i]); break;
+                case "--batch": batch = int.Parse(args[++i]); break;
+                case "--versus": versus = Enum.Parse<CpuConvAlgorithm>(args[++i]); break;
+                case "--seconds": seconds = double.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
                 default: throw new ArgumentException($"unknown quick-mode argument '{args[i]}'");
             }
+        }
+
+        var convShapes = (custom is null ? ConvShapes.All : [custom])
+            .Where(s => shapeFilter is null || s.Name == shapeFilter)
+            .Select(s => batch is { } n ? s with { N = n } : s).ToList();
+        if (versus is { } other)
+        {
+            foreach (var shape in convShapes) QuickVersus.Run(shape, threads, other, seconds);
+            return;
         }
 
         using var backend = new CpuBackend(threads);
@@ -64,9 +86,8 @@ public static class QuickCpuOps
             }
         }
         if (conv)
-            foreach (var shape in custom is null ? ConvShapes.All : [custom])
+            foreach (var shape in convShapes)
             {
-                if (shapeFilter is not null && shape.Name != shapeFilter) continue;
                 using var bench = new ConvCase(backend, shape);
                 Report(shape.Name, "forward", shape.Flops, bench.Forward, "conv-forward");
                 Report(shape.Name, "backward-data", shape.Flops, bench.BackwardData, "conv-backward-data");

@@ -6,9 +6,10 @@ using ConvNet.Gpu.Benchmarks.Harness;
 namespace ConvNet.Gpu.Benchmarks.Peer;
 
 /// <summary>
-/// Where a training step's time goes: median synchronized milliseconds per layer, forward and backward, plus the
-/// loss and the optimizer update, for one model on one backend; on CUDA also the convolution algorithm each pass ran,
-/// why, and the autotuner's timings.
+/// Where a training step's time goes: median and minimum synchronized milliseconds per layer, forward and backward,
+/// plus the loss and the optimizer update, for one model on one backend; on CUDA also the convolution algorithm each
+/// pass ran, why, and the autotuner's timings. On a loaded machine the minimum is the robust figure (a part well under
+/// the scheduler's time slice usually runs undisturbed at least once); the medians inflate.
 /// Usage: <c>ConvNet.Gpu.Benchmarks profile-step [lenet5|vgg-small] [--device cpu|cuda] [--threads N] [--batch N] [--repeats N]</c>.
 /// </summary>
 public static class StepProfile
@@ -40,7 +41,9 @@ public static class StepProfile
         var forward = new List<double>[layers.Count];
         var backward = new List<double>[layers.Count];
         for (int l = 0; l < layers.Count; l++) (forward[l], backward[l]) = ([], []);
-        List<double> loss = [], update = [], total = [];
+        List<double> lossForward = [], lossBackward = [], update = [], total = [];
+        var process = System.Diagnostics.Process.GetCurrentProcess();
+        var cpu0 = process.TotalProcessorTime;
         var input = w.Images;
         var labels = w.Labels;
         for (int r = 0; r < repeats; r++)
@@ -48,20 +51,32 @@ public static class StepProfile
             long start = Stopwatch.GetTimestamp();
             var h = input;
             for (int l = 0; l < layers.Count; l++) h = Timed(backend, forward[l], () => layers[l].Forward(h, true));
-            Timed(backend, loss, () => w.Loss.Forward(h, labels));
-            Tensor? g = Timed(backend, loss, () => w.Loss.Backward());
+            Timed(backend, lossForward, () => w.Loss.Forward(h, labels));
+            Tensor? g = Timed(backend, lossBackward, () => w.Loss.Backward());
             for (int l = layers.Count - 1; l >= 0 && g is not null; l--) g = Timed(backend, backward[l], () => layers[l].Backward(g));
             Timed(backend, update, () => { w.Optimizer.Step(w.Model.Parameters); return 0; });
             total.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
         }
-        Console.WriteLine($"# {model} ({w.Model.TrainableParameterCount:N0} parameters), batch {batch}, {backend.Description}; median ms of {repeats} steps (each part synchronized)");
-        Console.WriteLine($"| {"layer",-22} | {"forward",9} | {"backward",9} |");
-        Console.WriteLine($"|{new string('-', 24)}|{new string('-', 11)}|{new string('-', 11)}|");
+        process.Refresh();
+        double cpuPerStep = (process.TotalProcessorTime - cpu0).TotalMilliseconds / repeats;
+        string loadAverage = File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
+        Console.WriteLine($"# {model} ({w.Model.TrainableParameterCount:N0} parameters), batch {batch}, {backend.Description}; {repeats} steps (each part synchronized); load {loadAverage}");
+        Console.WriteLine($"| {"layer",-22} | {"fwd median",10} | {"fwd min",9} | {"bwd median",10} | {"bwd min",9} |");
+        Console.WriteLine($"|{new string('-', 24)}|{new string('-', 12)}|{new string('-', 11)}|{new string('-', 12)}|{new string('-', 11)}|");
+        double sumOfMinima = 0;
         for (int l = 0; l < layers.Count; l++)
-            Console.WriteLine($"| {layers[l].Name,-22} | {Median(forward[l]),9:F3} | {(backward[l].Count > 0 ? Median(backward[l]).ToString("F3") : "-"),9} |");
-        Console.WriteLine($"| {"loss (fwd+bwd, x2)",-22} | {Median(loss),9:F3} | {"",9} |");
-        Console.WriteLine($"| {"optimizer step",-22} | {Median(update),9:F3} | {"",9} |");
-        Console.WriteLine($"| {"whole step",-22} | {Median(total),9:F3} | {"",9} |");
+        {
+            bool hasBackward = backward[l].Count > 0;
+            sumOfMinima += forward[l].Min() + (hasBackward ? backward[l].Min() : 0);
+            Console.WriteLine($"| {layers[l].Name,-22} | {Median(forward[l]),10:F3} | {forward[l].Min(),9:F3} | " +
+                $"{(hasBackward ? Median(backward[l]).ToString("F3") : "-"),10} | {(hasBackward ? backward[l].Min().ToString("F3") : "-"),9} |");
+        }
+        sumOfMinima += lossForward.Min() + lossBackward.Min() + update.Min();
+        Console.WriteLine($"| {"loss",-22} | {Median(lossForward),10:F3} | {lossForward.Min(),9:F3} | {Median(lossBackward),10:F3} | {lossBackward.Min(),9:F3} |");
+        Console.WriteLine($"| {"optimizer step",-22} | {Median(update),10:F3} | {update.Min(),9:F3} | {"",10} | {"",9} |");
+        Console.WriteLine($"| {"whole step",-22} | {Median(total),10:F3} | {total.Min(),9:F3} | {"",10} | {"",9} |");
+        Console.WriteLine($"| {"sum of the minima",-22} | {"",10} | {sumOfMinima,9:F3} | {"",10} | {"",9} |");
+        Console.WriteLine($"| {"process CPU time/step",-22} | {cpuPerStep,10:F3} | {"",9} | {"",10} | {"",9} |");
         if (backend is CpuBackend cpu) PrintConvAlgorithms(cpu, layers, batch);
         if (backend is Backends.Cuda.CudaBackend cuda)
         {

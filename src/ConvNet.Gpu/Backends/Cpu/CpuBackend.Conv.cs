@@ -67,6 +67,7 @@ public sealed unsafe partial class CpuBackend
         {
             case CpuConvAlgorithm.WinogradF2x3: RunWinograd(x, w, b, y, g, backwardData: false); return;
             case CpuConvAlgorithm.DirectSmallChannel: SmallChannelForward(x, w, b, y, g); return;
+            case CpuConvAlgorithm.ImplicitGemm: ImplicitGemmForward(x, w, b, y, g); return;
         }
         bool pointwise = IsPointwise(g);
         int step = pointwise ? g.OH : OutputRowsPerBlock(g);
@@ -159,6 +160,7 @@ public sealed unsafe partial class CpuBackend
         {
             case CpuConvAlgorithm.DirectSmallChannel: SmallChannelBackwardWeights(x, dy, dw, g, accumulate); return;
             case CpuConvAlgorithm.WinogradF2x3: RunWinogradWeights(x, dy, dw, g, accumulate); return;
+            case CpuConvAlgorithm.ImplicitGemm: ImplicitGemmBackwardWeights(x, dy, dw, g, accumulate); return;
         }
         bool pointwise = IsPointwise(g);
 
@@ -226,7 +228,7 @@ public sealed unsafe partial class CpuBackend
         // WeightPartial lane of slot = chunk index; workers use their own slot's Columns lane.
         int chunks = ChunkedSum.Chunks(g.N, workers);
         Workspace.EnsureSlots(Math.Max(chunks, workers));
-        ChunkedSum.Run(workers, chunks, Parallelism, (slot, chunk) =>
+        ChunkedSum.Run(Workers, workers, chunks, (slot, chunk) =>
         {
             long n0 = (long)g.N * chunk / chunks, n1 = (long)g.N * (chunk + 1) / chunks;
             SumSamples(slot, n0, n1, Workspace.Get(chunk, WorkspaceLane.WeightPartial, weightCount), false, null);
@@ -303,7 +305,7 @@ public sealed unsafe partial class CpuBackend
         WinogradConv.TransformFilters(w, g, backwardData, u);
         var workspace = Workspace;
         WinogradConv.Run(src, u, bias, dst, g, backwardData, workers,
-            (slot, floats) => (nint)workspace.Get(slot, WorkspaceLane.Columns, floats), Parallelism);
+            (slot, floats) => (nint)workspace.Get(slot, WorkspaceLane.Columns, floats), Workers);
     }
 
     /// <summary>Winograd F(3x3, 2x2) weight gradient: per-chunk partial sums in the WeightPartial lanes, tiles in Columns.</summary>
@@ -315,7 +317,7 @@ public sealed unsafe partial class CpuBackend
         long partialFloats = WinogradWeights.PartialFloats(g);
         WinogradWeights.Run(x, dy, dw, g, accumulate, workers,
             chunk => (nint)workspace.Get(chunk, WorkspaceLane.WeightPartial, partialFloats),
-            (slot, floats) => (nint)workspace.Get(slot, WorkspaceLane.Columns, floats), Parallelism);
+            (slot, floats) => (nint)workspace.Get(slot, WorkspaceLane.Columns, floats), Workers);
     }
 
     // ------------------------------------------------------------ scheduling helpers
@@ -344,8 +346,8 @@ public sealed unsafe partial class CpuBackend
     private delegate void SampleBody(int slot, long n, ParallelOptions? par);
 
     /// <summary>
-    /// Runs <paramref name="body"/> for every sample. Sample-parallel: worker s (slot s, par = null) repeatedly takes
-    /// the next unclaimed sample. Otherwise samples run in order on slot 0 with par = the backend's options.
+    /// Runs <paramref name="body"/> for every sample. Sample-parallel: the backend's workers (slot s, par = null) each
+    /// repeatedly take the next unclaimed sample. Otherwise samples run in order on slot 0 with par = the backend's options.
     /// Only for bodies whose result does not depend on which worker ran a sample.
     /// </summary>
     private void ForEachSample(Conv2dGeometry g, SampleBody body)
@@ -357,12 +359,7 @@ public sealed unsafe partial class CpuBackend
             for (long n = 0; n < g.N; n++) body(0, n, Threads > 1 ? Parallelism : null);
             return;
         }
-        long next = -1;
-        Parallel.For(0, workers, Parallelism, s =>
-        {
-            long n;
-            while ((n = Interlocked.Increment(ref next)) < g.N) body(s, n, null);
-        });
+        Workers.Run(g.N, (slot, n) => body(slot, n, null)); // slots < min(N, Threads) = workers
     }
 
     /// <summary>Runs <paramref name="body"/> over channel ranges: one range on the calling thread, or split across threads.</summary>
@@ -377,7 +374,7 @@ public sealed unsafe partial class CpuBackend
     private void ForSamplesOrChannels(int n, int channels, Action<long, int, int> body)
     {
         if (SampleWorkers(n) > 1)
-            Parallel.For(0, n, Parallelism, i => body(i, 0, channels));
+            Workers.Run(n, (_, i) => body(i, 0, channels));
         else
             for (long i = 0; i < n; i++) ForChannels(channels, Threads > 1 ? Parallelism : null, (c0, c1) => body(i, c0, c1));
     }
@@ -387,6 +384,6 @@ public sealed unsafe partial class CpuBackend
     {
         int parts = work < 1 << 15 ? 1 : Math.Min(Threads, count);
         if (parts <= 1) { body(0, count); return; }
-        Parallel.For(0, parts, Parallelism, p => body((int)((long)count * p / parts), (int)((long)count * (p + 1) / parts)));
+        Workers.Run(parts, (_, p) => body((int)((long)count * p / parts), (int)((long)count * (p + 1) / parts)));
     }
 }

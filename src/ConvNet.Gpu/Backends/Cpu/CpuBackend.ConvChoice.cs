@@ -27,13 +27,14 @@ public sealed partial class CpuBackend
         bool small = pass switch
         {
             CpuConvPass.Forward => SmallChannelConv.AppliesForward(g),
-            CpuConvPass.BackwardData => SmallChannelConv.AppliesBackwardData(g),
+            CpuConvPass.BackwardData => SmallChannelConv.AppliesBackwardData(g) || SmallChannelConv.PrefersPixelRowsBackwardData(g),
             _ => SmallChannelConv.AppliesBackwardWeights(g),
         };
-        if (small && ForcedConvAlgorithm is null or CpuConvAlgorithm.DirectSmallChannel)
-            return new(pass, CpuConvAlgorithm.DirectSmallChannel, SmallChannelConv.PixelLanes(g) && pass != CpuConvPass.BackwardData
-                ? $"few channels (C = {g.C}, K = {g.K}): 32 output pixels per vector pair, one pair per output channel, no im2col"
-                : $"few channels (C = {g.C}, K = {g.K}): the pass's output channels in the vector lanes, no im2col");
+        // Forcing the direct kernels also reaches the pixel-lane backward-data where it is supported but not preferred.
+        bool smallForced = ForcedConvAlgorithm is CpuConvAlgorithm.DirectSmallChannel &&
+            (small || pass == CpuConvPass.BackwardData && PixelRowsBackwardData.Supports(g));
+        if (smallForced || small && ForcedConvAlgorithm is null)
+            return new(pass, CpuConvAlgorithm.DirectSmallChannel, SmallChannelReason(g, pass));
         string? why = WinogradConv.Unsupported(g, pass == CpuConvPass.BackwardData);
         if (why is null && ForcedConvAlgorithm is CpuConvAlgorithm.WinogradF2x3)
             return new(pass, CpuConvAlgorithm.WinogradF2x3, "forced");
@@ -43,6 +44,40 @@ public sealed partial class CpuBackend
             return new(pass, CpuConvAlgorithm.WinogradF2x3, pass == CpuConvPass.BackwardWeights
                 ? "3x3 stride 1: F(3x3,2x2) weight gradient, 2.25x fewer multiplies than im2col + GEMM"
                 : "3x3 stride 1: 2.25x fewer multiplies than im2col + GEMM");
-        return new(pass, CpuConvAlgorithm.Im2ColGemm, $"Winograd F(2x2,3x3) not used: {why ?? "forced"}");
+        bool implicitSupported = pass != CpuConvPass.BackwardData && ImplicitGemmConv.Supports(g);
+        if (implicitSupported && ForcedConvAlgorithm is CpuConvAlgorithm.ImplicitGemm)
+            return new(pass, CpuConvAlgorithm.ImplicitGemm, "forced");
+        string? implicitWhy = ImplicitGemmNotPreferred(g, pass);
+        if (implicitWhy is null && ForcedConvAlgorithm is null)
+            return new(pass, CpuConvAlgorithm.ImplicitGemm, $"no Winograd ({why}); {g.C * g.KH * g.KW} taps x {g.K} channels: " +
+                "implicit GEMM, input broadcast from padded row bands, no im2col buffer");
+        return new(pass, CpuConvAlgorithm.Im2ColGemm, ForcedConvAlgorithm is null
+            ? $"Winograd F(2x2,3x3) not used: {why}; implicit GEMM not used: {implicitWhy}"
+            : $"forced {ForcedConvAlgorithm} does not run this pass, or forced");
     }
+
+    /// <summary>
+    /// Why the implicit GEMM is not the choice for this pass (null when it is): it needs AVX-512F, one group, a
+    /// horizontal stride of 1 or 2, and enough work per register tile: at least 32 output channels (one full panel)
+    /// and 64 taps (C*KH*KW), so its per-tile transposition and the padded-band copy stay small against the
+    /// multiply-adds. No backward-data kernel (im2col + GEMM, col2im).
+    /// </summary>
+    private static string? ImplicitGemmNotPreferred(Conv2dGeometry g, CpuConvPass pass)
+    {
+        if (pass == CpuConvPass.BackwardData) return "no backward-data kernel";
+        if (!ImplicitGemmConv.Supports(g))
+            return g.Groups != 1 ? $"groups = {g.Groups}" : g.SW is not (1 or 2) ? $"horizontal stride {g.SW} is not 1 or 2" : "needs AVX-512F";
+        if (g.K < 32) return $"K = {g.K} below 32";
+        if (g.C * g.KH * g.KW < 64) return $"{g.C * g.KH * g.KW} taps below 64";
+        return null;
+    }
+
+    private static string SmallChannelReason(Conv2dGeometry g, CpuConvPass pass) => pass switch
+    {
+        CpuConvPass.BackwardData when !SmallChannelConv.AppliesBackwardData(g) =>
+            $"few input channels (C = {g.C}, K = {g.K}): 16 dX pixels of a row per vector, one accumulator per input channel and row, no im2col",
+        not CpuConvPass.BackwardData when SmallChannelConv.PixelLanes(g) =>
+            $"few channels (C = {g.C}, K = {g.K}): 32 output pixels per vector pair, one pair per output channel, no im2col",
+        _ => $"few channels (C = {g.C}, K = {g.K}): the pass's output channels in the vector lanes, no im2col",
+    };
 }

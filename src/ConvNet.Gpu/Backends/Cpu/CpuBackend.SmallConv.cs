@@ -49,9 +49,17 @@ public sealed unsafe partial class CpuBackend
         });
     }
 
-    /// <summary>Backward-data (stride 1): the direct kernel on dY padded by d(k - 1) - pad, filters flipped and transposed.</summary>
+    /// <summary>
+    /// Backward-data (stride 1): the channel-lane kernel on dY padded by d(k - 1) - pad with the filters flipped and
+    /// transposed when it applies, else the pixel-lane kernel over dX rows (<see cref="PixelRowsBackwardData"/>).
+    /// </summary>
     private void SmallChannelBackwardData(float* dy, float* w, float* dx, Conv2dGeometry g)
     {
+        if (!SmallChannelConv.AppliesBackwardData(g))
+        {
+            PixelRowsBackwardDataRun(dy, w, dx, g);
+            return;
+        }
         int taps = g.K * g.KH * g.KW, lanes = SmallChannelConv.Lanes;
         int top = g.DH * (g.KH - 1) - g.PadTop, left = g.DW * (g.KW - 1) - g.PadLeft;
         int hp = g.H + g.DH * (g.KH - 1), wp = g.W + g.DW * (g.KW - 1);
@@ -73,6 +81,16 @@ public sealed unsafe partial class CpuBackend
             SmallChannelConv.Direct(dyp, g.K, hp, wp, g.KH, g.KW, g.DH, g.DW, 1, 1, wt, null,
                 dx + n * g.C * (long)g.InputPlane, g.C, g.H, g.W, tapOffsets, tmp);
         });
+    }
+
+    /// <summary>Pixel-lane backward-data: weights rearranged once per call, then one padded dY stack per sample and worker.</summary>
+    private void PixelRowsBackwardDataRun(float* dy, float* w, float* dx, Conv2dGeometry g)
+    {
+        float* wr = Workspace.Get(0, WorkspaceLane.WeightPartial, g.WeightShape.ElementCount);
+        PixelRowsBackwardData.ArrangeWeights(w, g, wr);
+        long padded = PixelRowsBackwardData.PaddedFloats(g);
+        ForEachSample(g, (slot, n, _) => PixelRowsBackwardData.Sample(dy + n * g.K * (long)g.OutputPlane, wr,
+            dx + n * g.C * (long)g.InputPlane, g, Workspace.Get(slot, WorkspaceLane.Columns, padded)));
     }
 
     /// <summary>
@@ -118,7 +136,7 @@ public sealed unsafe partial class CpuBackend
             }
         }
 
-        ChunkedSum.Run(workers, chunks, Parallelism, Chunk);
+        ChunkedSum.Run(Workers, workers, chunks, Chunk);
         // Partials in chunk order into chunk 0's, then dW[k][t] (+)= total[t][k].
         float* total = ChunkedSum.AddInOrder(c => (nint)Workspace.Get(c, WorkspaceLane.WeightPartial, partialFloats), chunks, partialFloats);
         for (int k = 0; k < g.K; k++)
@@ -161,7 +179,7 @@ public sealed unsafe partial class CpuBackend
             }
         }
 
-        ChunkedSum.Run(workers, chunks, Parallelism, Chunk);
+        ChunkedSum.Run(Workers, workers, chunks, Chunk);
         float* total = ChunkedSum.AddInOrder(c => (nint)Workspace.Get(c, WorkspaceLane.WeightPartial, partialFloats), chunks, partialFloats);
         for (int t = 0; t < taps; t++)
             for (int k = 0; k < g.K; k++)

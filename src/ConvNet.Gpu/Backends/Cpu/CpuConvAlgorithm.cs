@@ -30,6 +30,13 @@ public enum CpuConvAlgorithm
 
     /// <summary>Winograd F(2x2, 3x3) (3x3, stride 1, one group; dilation through phase splitting): 2.25x fewer multiplies.</summary>
     WinogradF2x3,
+
+    /// <summary>
+    /// Implicit GEMM (forward and weight gradient; one group, horizontal stride 1 or 2): the input is broadcast straight
+    /// from padded bands of rows against filters packed once per call, 14 pixels (or taps) x 32 channels per register
+    /// tile; no im2col buffer.
+    /// </summary>
+    ImplicitGemm,
 }
 
 /// <summary>What the CPU backend runs for one convolution pass of one geometry, and why.</summary>

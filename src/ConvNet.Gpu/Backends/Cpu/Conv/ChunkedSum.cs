@@ -1,3 +1,5 @@
+using ConvNet.Gpu.Backends.Cpu.Threading;
+
 namespace ConvNet.Gpu.Backends.Cpu.Conv;
 
 /// <summary>
@@ -11,22 +13,17 @@ internal static unsafe class ChunkedSum
     public static int Chunks(int items, int workers) => workers <= 1 ? 1 : Math.Min(items, 4 * workers);
 
     /// <summary>
-    /// Runs <paramref name="chunk"/>(slot, index) for every chunk index: on the caller for one chunk, else on
-    /// <paramref name="workers"/> workers (slot = worker) pulling indices from a shared counter.
+    /// Runs <paramref name="chunk"/>(slot, index) for every chunk index: on the caller for one chunk, else on up to
+    /// <paramref name="workers"/> of the backend's persistent workers (slot &lt; workers) pulling indices in turn.
     /// </summary>
-    public static void Run(int workers, int chunks, ParallelOptions parallelism, Action<int, int> chunk)
+    public static void Run(CpuWorkers pool, int workers, int chunks, Action<int, int> chunk)
     {
         if (chunks == 1 || workers <= 1)
         {
             for (int c = 0; c < chunks; c++) chunk(0, c);
             return;
         }
-        int next = -1;
-        Parallel.For(0, workers, parallelism, slot =>
-        {
-            int c;
-            while ((c = Interlocked.Increment(ref next)) < chunks) chunk(slot, c);
-        });
+        pool.Run(chunks, chunk, maxThreads: workers);
     }
 
     /// <summary>Adds partials 1 .. chunks-1, in order, into partial 0 and returns it.</summary>

@@ -45,6 +45,18 @@ internal static unsafe class SmallChannelConv
         (double)g.C / Lanes * g.OutputPlane / g.InputPlane >= 0.5;
 
     /// <summary>
+    /// Backward-data by the pixel-lane kernel (<see cref="PixelRowsBackwardData"/>) is preferred to im2col + GEMM when it
+    /// supports the geometry and: 4 &lt;= C &lt;= 8 (at least 8 accumulators over the two rows hide the FMA latency, and the
+    /// GEMM's M side, C*KH*KW, is narrow), K &lt;= 64 (the GEMM's reduction is short), and at least 3/4 of the lanes of a
+    /// row's 16-pixel segments hold pixels (W = 14 or 28: 7/8). Measured one thread, interleaved (quick --versus):
+    /// LeNet C3 (C 6, K 16, 14 wide) 2.0x faster; C 4, K 32, 32 wide 1.3x; C 1 (LeNet C1) 0.95x and C 8, K 64, 20 wide
+    /// (5/8 of the lanes) 0.83x, so those stay on im2col + GEMM.
+    /// </summary>
+    public static bool PrefersPixelRowsBackwardData(Conv2dGeometry g) =>
+        PixelRowsBackwardData.Supports(g) && g.C >= 4 && g.C <= 8 && g.K <= 64 &&
+        4 * g.W >= 3 * PixelRowsBackwardData.Segment * ((g.W + PixelRowsBackwardData.Segment - 1) / PixelRowsBackwardData.Segment);
+
+    /// <summary>
     /// Backward-weights applies: one group, C &lt;= 8, and either the pixel-lane kernel (<see cref="PixelLanes"/>) or the
     /// channel-lane one with K in [8, 16] (any number of taps, in blocks of 14: LeNet C3's 150), or K in [4, 8) with
     /// C*KH*KW &lt;= 28 taps (two blocks; with fewer live lanes, more blocks would cost more than im2col + GEMM).

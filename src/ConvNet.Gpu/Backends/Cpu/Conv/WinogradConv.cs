@@ -1,6 +1,8 @@
 using System.Runtime.CompilerServices;
 using ConvNet.Gpu.Backends.Cpu.Gemm;
 
+using ConvNet.Gpu.Backends.Cpu.Threading;
+
 namespace ConvNet.Gpu.Backends.Cpu.Conv;
 
 /// <summary>
@@ -85,7 +87,7 @@ internal static unsafe class WinogradConv
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(float* src, float* u, float* bias, float* dst, Conv2dGeometry g, bool backwardData,
-        int threads, Func<int, long, nint> scratch, ParallelOptions parallelism)
+        int threads, Func<int, long, nint> scratch, CpuWorkers pool)
     {
         int d = g.DH;
         int cin = backwardData ? g.K : g.C, cout = backwardData ? g.C : g.K;
@@ -111,12 +113,7 @@ internal static unsafe class WinogradConv
             for (int i = 0; i < units; i++) Unit(0, i);
             return;
         }
-        int next = -1;
-        Parallel.For(0, workers, parallelism, slot =>
-        {
-            int i;
-            while ((i = Interlocked.Increment(ref next)) < units) Unit(slot, i);
-        });
+        pool.Run(units, Unit, maxThreads: workers); // slot < workers
     }
 
     /// <summary>

@@ -1,6 +1,8 @@
 using System.Runtime.CompilerServices;
 using ConvNet.Gpu.Backends.Cpu.Gemm;
 
+using ConvNet.Gpu.Backends.Cpu.Threading;
+
 namespace ConvNet.Gpu.Backends.Cpu.Conv;
 
 /// <summary>
@@ -23,7 +25,7 @@ internal static unsafe class WinogradWeights
     /// floats) return per-chunk and per-worker buffers.
     /// </summary>
     public static void Run(float* x, float* dy, float* dw, Conv2dGeometry g, bool accumulate, int threads,
-        Func<int, nint> partial, Func<int, long, nint> scratch, ParallelOptions parallelism)
+        Func<int, nint> partial, Func<int, long, nint> scratch, CpuWorkers pool)
     {
         int d = g.DH, padT = g.PadTop / d, padL = g.PadLeft / d;
         int units = g.N * d * d;
@@ -47,7 +49,7 @@ internal static unsafe class WinogradWeights
             }
         }
 
-        ChunkedSum.Run(workers, chunks, parallelism, Chunk);
+        ChunkedSum.Run(pool, workers, chunks, Chunk);
         float* total = ChunkedSum.AddInOrder(partial, chunks, mFloats);
         Span<double> w = stackalloc double[9];
         long stride = (long)g.K * g.C;

@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 namespace ConvNet.Gpu.Backends.Cpu.Kernels;
 
 /// <summary>
-/// Splits [0, count) into contiguous ranges and runs them on the backend's worker threads, or inline on the
+/// Splits [0, count) into contiguous ranges and runs them on the backend's persistent workers (<see cref="CpuBackend.Workers"/>), or inline on the
 /// caller when the work is too small for threading to pay (LeNet-sized batches would otherwise be dominated by
 /// scheduling overhead). Each range is written by exactly one worker, and every caller partitions only over
 /// independent outputs, so results never depend on the thread count or on scheduling.
@@ -43,7 +43,7 @@ internal static class CpuParallel
             return;
         }
 
-        Parallel.For(0, chunks, backend.Parallelism, chunk =>
+        backend.Workers.Run(chunks, (_, chunk) =>
         {
             int start = (int)((long)count * chunk / chunks);
             int end = (int)((long)count * (chunk + 1) / chunks);
