@@ -34,11 +34,9 @@ internal static class OpFamilies
 
     /// <summary>
     /// Backend partial files that are not an op family, with the reason: the host-free training-step ops (their CUDA
-    /// kernels live with their families: SoftmaxLoss, Optimizer, Elementwise), CUDA Graph capture, and the CPU's
-    /// small-channel direct convolution (a Conv helper that predates the naming rule).
+    /// kernels live with their families: SoftmaxLoss, Optimizer, Elementwise) and CUDA Graph capture.
     /// </summary>
-    public static readonly IReadOnlyList<string> NonFamilyPartials =
-        ["BackendBase.Training.cs", "CudaBackend.Graphs.cs", "CpuBackend.SmallConv.cs"];
+    public static readonly IReadOnlyList<string> NonFamilyPartials = ["BackendBase.Training.cs", "CudaBackend.Graphs.cs"];
 
     /// <summary>Op suites that cut across the families (in-place calls, bad input for every op).</summary>
     public static readonly IReadOnlyList<string> CrossFamilySuites = ["AliasingOpsSuite.cs"];
