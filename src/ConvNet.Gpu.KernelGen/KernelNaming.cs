@@ -27,7 +27,6 @@ internal static class KernelNaming
         ["maxpool"] = "MaxPool",
         ["avgpool"] = "AvgPool",
         ["batchnorm"] = "BatchNorm",
-        ["bn"] = "BatchNorm",
         ["act"] = "Activation",
         ["dev"] = "Device",
         ["im2col"] = "Im2Col",

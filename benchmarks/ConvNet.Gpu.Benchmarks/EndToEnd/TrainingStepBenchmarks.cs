@@ -26,6 +26,16 @@ public class TrainingStepBenchmarks : IImageCount, IDisposable
     [ParamsSource(nameof(ModelNames))]
     public string Model { get; set; } = "lenet5";
 
+    /// <summary>
+    /// The loop: "host" (TrainStep: per-op launches, the loss read back every step), "eager" (the device loop, kernels
+    /// one by one) or "graph" (the device loop replaying the step's CUDA graph); eager and graph only on CUDA.
+    /// </summary>
+    [ParamsSource(nameof(Loops))]
+    public string Loop { get; set; } = "host";
+
+    /// <summary>The loops of <see cref="Loop"/> for the backends in this run.</summary>
+    public static IEnumerable<string> Loops => BenchmarkBackends.Available.Any(b => b != BenchmarkBackends.Cpu) ? ["host", "eager", "graph"] : ["host"];
+
     /// <summary>Images per step.</summary>
     [Params(64, 256)]
     public int Batch { get; set; } = 64;
@@ -35,7 +45,7 @@ public class TrainingStepBenchmarks : IImageCount, IDisposable
     public void Setup()
     {
         _backend = BenchmarkBackends.Create(Backend);
-        _workload = new TrainingWorkload(_backend, Model, Batch);
+        _workload = new TrainingWorkload(_backend, Model, Batch, Loop);
         for (int i = 0; i < 3; i++) _workload.Step();
     }
 

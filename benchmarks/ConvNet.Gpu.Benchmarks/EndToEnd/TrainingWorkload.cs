@@ -30,9 +30,19 @@ public sealed class TrainingWorkload : IDisposable
     private readonly IBackend _backend;
     private readonly Tensor _images, _labels;
     private readonly Trainer _trainer;
+    private readonly float[] _hostImages;
+    private readonly int[] _hostLabels;
+    private readonly Trainer? _deviceTrainer;
+    private readonly DeviceStepLoop? _device;
 
     /// <summary>Builds <paramref name="model"/> on <paramref name="backend"/> with a random (batch, 1, 28, 28) batch and labels.</summary>
-    public TrainingWorkload(IBackend backend, string model, int batch)
+    /// <param name="backend">Where the model lives.</param>
+    /// <param name="model">"lenet5" or "vgg-small".</param>
+    /// <param name="batch">Images per step.</param>
+    /// <param name="loop">"host" (<see cref="Trainer.TrainStep(Tensor, Tensor, NonFiniteLossPolicy)"/> on the device batch), or on
+    /// CUDA "eager" / "graph": the device loop of Fit (host batch uploaded through the pinned double buffer every step, the
+    /// step's kernels launched one by one or replayed as one CUDA graph).</param>
+    public TrainingWorkload(IBackend backend, string model, int batch, string loop = "host")
     {
         _backend = backend;
         Batch = batch;
@@ -48,6 +58,15 @@ public sealed class TrainingWorkload : IDisposable
         for (int i = 0; i < pixels.Length; i++) pixels[i] = rng.NextSingle();
         var classes = new int[batch];
         for (int i = 0; i < batch; i++) classes[i] = rng.Next(10);
+        _hostImages = pixels;
+        _hostLabels = classes;
+        if (loop != "host")
+        {
+            if (loop is not ("eager" or "graph")) throw new ArgumentException($"unknown loop '{loop}' (expected host, eager or graph)", nameof(loop));
+            _deviceTrainer = new Trainer(Model, Optimizer, Loss);
+            _device = DeviceStepLoop.TryCreate(_deviceTrainer, new TrainingOptions { BatchSize = batch, CudaGraphs = loop == "graph" },
+                Model.Parameters, out string path) ?? throw new ArgumentException($"the {loop} loop cannot run here: {path}", nameof(loop));
+        }
         _images = backend.Allocate(TensorShape.Nchw(batch, 1, 28, 28));
         _images.Upload(pixels);
         _labels = backend.Allocate(TensorShape.Vector(batch), DataType.Int32);
@@ -75,6 +94,15 @@ public sealed class TrainingWorkload : IDisposable
     /// <summary>One forward, backward and SGD update on the device batch; waits for the device.</summary>
     public float Step()
     {
+        if (_device is not null)
+        {
+            // The device loop reads its metrics about once a second in Fit; here every 256 steps, and waits every step.
+            _device.Issue(_hostImages, _hostLabels, Optimizer.LearningRate);
+            float last = float.NaN;
+            if (_device.Pending >= 256) last = _device.Read().Steps[^1].Loss;
+            _backend.Synchronize();
+            return last;
+        }
         float loss = _trainer.TrainStep(_images, _labels, NonFiniteLossPolicy.SkipUpdate).Loss;
         _backend.Synchronize();
         return loss;
@@ -98,6 +126,8 @@ public sealed class TrainingWorkload : IDisposable
     /// <summary>Frees the model, optimizer state, loss buffers and the batch.</summary>
     public void Dispose()
     {
+        _device?.Dispose();
+        _deviceTrainer?.Dispose();
         _trainer.Dispose();
         _images.Dispose();
         _labels.Dispose();

@@ -78,6 +78,11 @@ public static class StepProfile
         Console.WriteLine($"| {"sum of the minima",-22} | {"",10} | {sumOfMinima,9:F3} | {"",10} | {"",9} |");
         Console.WriteLine($"| {"process CPU time/step",-22} | {cpuPerStep,10:F3} | {"",9} | {"",10} | {"",9} |");
         if (backend is CpuBackend cpu) PrintConvAlgorithms(cpu, layers, batch);
+        if (backend is Backends.Cuda.CudaBackend counted)
+        {
+            Console.WriteLine();
+            StepCountTable.Print(counted, model, batch, Console.Out);
+        }
         if (backend is Backends.Cuda.CudaBackend cuda)
         {
             // Which convolution algorithm each pass of each layer ran, and why (with the autotuner's timings on a GPU).

@@ -96,6 +96,7 @@ internal static class BenchCommand
             .AddColumn(new TableColumn("speed-up").RightAligned());
         try
         {
+            if (gpu?.Backend is ConvNet.Gpu.Backends.Cuda.CudaBackend counted) PrintStepCounts(console, counted);
             foreach (BenchCase c in OpBenchmark.Cases())
             {
                 (string ms, string gf, double? t) cpuCell = Cell(c, cpu, seconds, cancellationToken);
@@ -112,6 +113,32 @@ internal static class BenchCommand
         console.Render(table);
         console.Line("Median of repeated calls after warm-up, each ended by a synchronize; FP32" + (gpu is null ? "." : ", TF32 off."));
         return ExitCodes.Success;
+    }
+
+    // What one steady LeNet-5 training step (Adam, softmax cross-entropy) asks of the device in each loop: the counts
+    // of issue 12 (launches, copies, host waits, graph launches), on a GPU and on the emulated device alike.
+    private static void PrintStepCounts(CliConsole console, ConvNet.Gpu.Backends.Cuda.CudaBackend cuda)
+    {
+        int batch = cuda.IsEmulated ? 16 : 64;
+        var rng = new Random(11);
+        float[] images = Enumerable.Range(0, batch * 784).Select(_ => rng.NextSingle()).ToArray();
+        int[] labels = Enumerable.Range(0, batch).Select(_ => rng.Next(10)).ToArray();
+        var table = new Table().Border(TableBorder.Rounded).AddColumn("LeNet-5 step loop")
+            .AddColumn(new TableColumn("launches").RightAligned()).AddColumn(new TableColumn("GEMMs").RightAligned())
+            .AddColumn(new TableColumn("graph launches").RightAligned()).AddColumn(new TableColumn("H2D").RightAligned())
+            .AddColumn(new TableColumn("D2H").RightAligned()).AddColumn(new TableColumn("host waits").RightAligned());
+        foreach (var loop in Enum.GetValues<ConvNet.Gpu.Training.StepLoop>())
+        {
+            using var model = ConvNet.Gpu.ModelZoo.ModelRegistry.Create("lenet5", cuda, ConvNet.Gpu.Nn.Shapes.Image(1, 28, 28), classes: 10);
+            using var optimizer = new ConvNet.Gpu.Optimizers.Adam(1e-3f);
+            using var trainer = new ConvNet.Gpu.Training.Trainer(model, optimizer);
+            var c = ConvNet.Gpu.Training.StepCounts.Measure(trainer, images, labels, loop);
+            table.AddRow(loop.ToString(), N(c.Launches), N(c.GemmCalls), N(c.GraphLaunches), N(c.HostToDeviceCopies), N(c.DeviceToHostCopies), N(c.HostWaits));
+        }
+        console.Render(table);
+        console.Line($"Device operations per steady training step (batch {batch}, Adam), counted by {cuda.Name}; launches = our kernels + GEMM calls.");
+
+        static string N(long v) => v.ToString(CultureInfo.InvariantCulture);
     }
 
     private static (string, string, double?) Cell(BenchCase c, IBackend backend, double seconds, CancellationToken ct)

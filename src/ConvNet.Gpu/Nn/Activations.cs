@@ -24,9 +24,23 @@ public abstract class ActivationLayer : Layer
     /// <inheritdoc/>
     protected override TensorShape InferOutputShape(TensorShape inputShape) => inputShape;
 
+    /// <summary>
+    /// Set by the model for one pass when the convolution or dense layer feeding this one applies the activation in its
+    /// own epilogue (<see cref="IFusedActivationHost"/>): forward and backward then pass values and gradients through.
+    /// </summary>
+    internal bool FusedIntoProducer { get; set; }
+
+    /// <summary>The epilogue that applies this activation, when it can be differentiated from its output alone.</summary>
+    internal Epilogue? FusableEpilogue => Epilogue.Of(Kind, Alpha) is { CanDifferentiateFromOutput: true } e ? e : null;
+
     /// <inheritdoc/>
     protected override Tensor ForwardCore(Tensor input, bool training)
     {
+        if (FusedIntoProducer)
+        {
+            _input = _output = input;
+            return input;
+        }
         var y = Buffer("y", input.Shape[0]);
         Backend.ActivationForward(Kind, Alpha, input, y);
         _input = input;
@@ -39,6 +53,7 @@ public abstract class ActivationLayer : Layer
     {
         if (!RequiresInputGradient) return null;
         var x = _input ?? throw new InvalidOperationException($"Layer '{Name}': Backward called before Forward.");
+        if (FusedIntoProducer) return gradOutput; // the producer's fused backward applies the derivative
         var dx = InputGradientBuffer(gradOutput.Shape[0]);
         Backend.ActivationBackward(Kind, Alpha, x, _output!, gradOutput, dx);
         return dx;

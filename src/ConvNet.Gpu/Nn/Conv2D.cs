@@ -9,12 +9,19 @@ namespace ConvNet.Gpu.Nn;
 /// Supports every <see cref="Conv2dSpec"/> option (kernel, stride, padding modes or explicit per-side amounts,
 /// dilation, groups) and an optional <see cref="ConnectionTable"/> (LeNet-5's C3) that pins unconnected kernels at zero.
 /// </summary>
-public sealed class Conv2D : Layer
+public sealed class Conv2D : Layer, IFusedActivationHost
 {
     private Parameter? _weight, _bias;
     private Tensor? _mask;
-    private Tensor? _input;
+    private Tensor? _input, _output;
     private Conv2dGeometry? _geometry;
+    private Epilogue? _ranEpilogue;
+
+    /// <inheritdoc/>
+    Epilogue? IFusedActivationHost.FusedEpilogue { get; set; }
+
+    /// <inheritdoc/>
+    bool IFusedActivationHost.CanFuse => Trainable && Backend.IsCuda;
 
     /// <summary>Creates a convolution from a full specification.</summary>
     /// <param name="outChannels">K, the number of output maps.</param>
@@ -137,8 +144,11 @@ public sealed class Conv2D : Layer
         int n = input.Shape[0];
         var g = Geometry(n);
         var y = Buffer("y", n);
-        Backend.Conv2dForward(input, Weight.Value, _bias?.Value, y, g);
+        _ranEpilogue = ((IFusedActivationHost)this).FusedEpilogue;
+        if (_ranEpilogue is { } epilogue) Backend.Conv2dForward(input, Weight.Value, _bias?.Value, y, g, epilogue);
+        else Backend.Conv2dForward(input, Weight.Value, _bias?.Value, y, g);
         _input = input;
+        _output = y;
         return y;
     }
 
@@ -148,15 +158,15 @@ public sealed class Conv2D : Layer
         var x = _input ?? throw new InvalidOperationException($"Layer '{Name}': Backward called before Forward.");
         int n = gradOutput.Shape[0];
         var g = Geometry(n);
+        var dx = RequiresInputGradient ? InputGradientBuffer(x.Shape) : null;
         if (Trainable)
         {
-            Backend.Conv2dBackwardWeights(x, gradOutput, Weight.Gradient, g, accumulate: false);
+            // One op for dW, db and dx: the CUDA backend reads dL/dy once for the bias gradient and both GEMMs' layouts.
+            Backend.Conv2dBackward(x, Weight.Value, _ranEpilogue is null ? null : _output, gradOutput, _ranEpilogue ?? Epilogue.None,
+                Weight.Gradient, _bias?.Gradient, dx, g, accumulate: false);
             if (_mask is not null) Backend.Mul(Weight.Gradient, _mask, Weight.Gradient);
-            if (_bias is not null) Backend.BiasGradient(gradOutput, _bias.Gradient, accumulate: false);
         }
-        if (!RequiresInputGradient) return null;
-        var dx = InputGradientBuffer(x.Shape);
-        Backend.Conv2dBackwardData(gradOutput, Weight.Value, dx, g);
+        else if (dx is not null) Backend.Conv2dBackwardData(gradOutput, Weight.Value, dx, g);
         return dx;
     }
 

@@ -8,10 +8,17 @@ namespace ConvNet.Gpu.Nn;
 /// Fully connected layer: y = x Wᵀ + b with weight (units, features) as in PyTorch and bias (units).
 /// Any input sample shape is flattened to its element count, so Dense may follow a convolution directly.
 /// </summary>
-public sealed class Dense : Layer
+public sealed class Dense : Layer, IFusedActivationHost
 {
     private Parameter? _weight, _bias;
-    private Tensor? _input;
+    private Tensor? _input, _output;
+    private Epilogue? _ranEpilogue;
+
+    /// <inheritdoc/>
+    Epilogue? IFusedActivationHost.FusedEpilogue { get; set; }
+
+    /// <inheritdoc/>
+    bool IFusedActivationHost.CanFuse => Trainable && Backend.IsCuda;
 
     /// <summary>Creates a dense layer.</summary>
     /// <param name="units">Number of outputs.</param>
@@ -70,9 +77,15 @@ public sealed class Dense : Layer
         int n = input.Shape[0], f = InputFeatures;
         var y = Buffer("y", n);
         // y (N x units) = x (N x f) * Wᵀ, W stored (units x f).
-        Backend.Gemm(false, true, n, Units, f, 1f, input, Weight.Value, 0f, y);
-        if (_bias is not null) Backend.BiasAdd(y, _bias.Value);
+        _ranEpilogue = ((IFusedActivationHost)this).FusedEpilogue;
+        if (_ranEpilogue is { } epilogue) Backend.LinearForward(input, Weight.Value, _bias?.Value, y, epilogue);
+        else
+        {
+            Backend.Gemm(false, true, n, Units, f, 1f, input, Weight.Value, 0f, y);
+            if (_bias is not null) Backend.BiasAdd(y, _bias.Value);
+        }
         _input = input;
+        _output = y;
         return y;
     }
 
@@ -81,16 +94,12 @@ public sealed class Dense : Layer
     {
         var x = _input ?? throw new InvalidOperationException($"Layer '{Name}': Backward called before Forward.");
         int n = gradOutput.Shape[0], f = InputFeatures;
-        // dW (units x f) = dYᵀ (units x N) * x (N x f).
+        var dx = RequiresInputGradient ? InputGradientBuffer(x.Shape) : null;
+        // dW (units x f) = dYᵀ (units x N) * x (N x f), db = column sums of dY, dx (N x f) = dY (N x units) * W (units x f): one op.
         if (Trainable)
-        {
-            Backend.Gemm(true, false, Units, f, n, 1f, gradOutput, x, 0f, Weight.Gradient);
-            if (_bias is not null) Backend.BiasGradient(gradOutput, _bias.Gradient, accumulate: false);
-        }
-        if (!RequiresInputGradient) return null;
-        // dx (N x f) = dY (N x units) * W (units x f).
-        var dx = InputGradientBuffer(x.Shape);
-        Backend.Gemm(false, false, n, f, Units, 1f, gradOutput, Weight.Value, 0f, dx);
+            Backend.LinearBackward(x, Weight.Value, _ranEpilogue is null ? null : _output, gradOutput, _ranEpilogue ?? Epilogue.None,
+                Weight.Gradient, _bias?.Gradient, dx, accumulate: false);
+        else if (dx is not null) Backend.Gemm(false, false, n, f, Units, 1f, gradOutput, Weight.Value, 0f, dx);
         return dx;
     }
 

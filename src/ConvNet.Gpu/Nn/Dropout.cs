@@ -35,6 +35,14 @@ public sealed class Dropout : Layer
     /// <summary>The seed given to the constructor, if any.</summary>
     public ulong? ExplicitSeed { get; }
 
+    /// <summary>
+    /// When set (by a training loop that replays CUDA graphs), training forwards read the seed and counter from these 4
+    /// Int32 words on the device (<see cref="DropoutRng.WriteSeedAndOffset"/>), which that loop uploads before every step
+    /// from <see cref="Seed"/> and <see cref="Counter"/>, instead of passing them as launch arguments a graph would bake
+    /// in. The masks are the same bits either way; the counter still advances on the host.
+    /// </summary>
+    internal Tensor? DeviceSeedAndOffset { get; set; }
+
     /// <summary>The mask seed in use.</summary>
     public ulong Seed { get; set; }
 
@@ -55,7 +63,8 @@ public sealed class Dropout : Layer
         int n = input.Shape[0];
         var y = Buffer("y", n);
         _mask = Buffer("mask", n);
-        Backend.DropoutForward(input, y, _mask, Rate, Seed, Counter);
+        if (DeviceSeedAndOffset is { } words) Backend.DropoutForward(input, y, _mask, Rate, words);
+        else Backend.DropoutForward(input, y, _mask, Rate, Seed, Counter);
         Counter += (ulong)input.ElementCount;
         return y;
     }

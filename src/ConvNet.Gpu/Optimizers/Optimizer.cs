@@ -69,6 +69,28 @@ public abstract class Optimizer : IDisposable
                 throw new InvalidOperationException($"{Name}: parameter {i} ({parameters[i].Name}) has shape {parameters[i].Shape} but the optimizer state has {_state[i][0].Shape}.");
     }
 
+    /// <summary>
+    /// The rows of a multi-tensor update over <paramref name="parameters"/> (value, gradient, then the state slots), for
+    /// <see cref="IBackend.CreateParameterTable"/>; allocates the state first if needed.
+    /// </summary>
+    internal IReadOnlyList<IReadOnlyList<Tensor>> TableRows(IReadOnlyList<Parameter> parameters)
+    {
+        EnsureState(parameters);
+        return parameters.Select((p, i) => (IReadOnlyList<Tensor>)[p.Value, p.Gradient, .. _state[i]]).ToList();
+    }
+
+    /// <summary>Whether <see cref="UpdateAll"/> exists (one launch for every parameter, reading its scalars from device memory).</summary>
+    internal virtual bool HasMultiTensorUpdate => false;
+
+    /// <summary>
+    /// The update of every row of <paramref name="table"/> (<see cref="TableRows"/>) in one backend op, with the learning
+    /// rate and step number read from <paramref name="stepScalars"/> (<see cref="StepScalars"/>) and guarded by
+    /// <paramref name="guard"/> (<see cref="ClassificationMetrics.Guard"/>): what a captured CUDA graph replays. Does not
+    /// change <see cref="StepCount"/> (the caller accounts the steps the device ran).
+    /// </summary>
+    internal virtual void UpdateAll(ParameterTable table, Tensor stepScalars, Tensor guard, bool skipNonFinite) =>
+        throw new NotSupportedException($"{Name}: no multi-tensor update.");
+
     /// <summary>Restores the step count (checkpoint resume); state tensors are restored through <see cref="State"/>.</summary>
     public void RestoreStepCount(int steps)
     {
@@ -130,6 +152,11 @@ public sealed class Sgd : Optimizer
     protected override void Update(Parameter parameter, Tensor[] state) =>
         parameter.Value.Backend.SgdStep(parameter.Value, parameter.Gradient, state[0], LearningRate, Momentum, WeightDecay, Nesterov);
 
+    internal override bool HasMultiTensorUpdate => true;
+
+    internal override void UpdateAll(ParameterTable table, Tensor stepScalars, Tensor guard, bool skipNonFinite) =>
+        table.Backend.SgdStep(table, stepScalars, Momentum, WeightDecay, Nesterov, guard, skipNonFinite);
+
     /// <inheritdoc/>
     public override JsonObject GetConfig() => new()
     {
@@ -190,6 +217,11 @@ public class Adam : Optimizer
     protected override void Update(Parameter parameter, Tensor[] state) =>
         parameter.Value.Backend.AdamStep(parameter.Value, parameter.Gradient, state[0], state[1], LearningRate, Beta1, Beta2, Epsilon,
             WeightDecay, DecoupledWeightDecay, StepCount);
+
+    internal override bool HasMultiTensorUpdate => true;
+
+    internal override void UpdateAll(ParameterTable table, Tensor stepScalars, Tensor guard, bool skipNonFinite) =>
+        table.Backend.AdamStep(table, stepScalars, Beta1, Beta2, Epsilon, WeightDecay, DecoupledWeightDecay, guard, skipNonFinite);
 
     /// <inheritdoc/>
     public override JsonObject GetConfig() => new()

@@ -37,7 +37,7 @@ public sealed partial class Trainer
         if (Position.GlobalStep == 0 || DataSeed is null) DataSeed = options.Seed;
         InputNormalization = options.Normalization ?? Normalization.Identity;
         BatchSize = options.BatchSize;
-        var divergence = new DivergenceMonitor(options.Divergence, Position.GlobalStep == 0 ? default : Divergence, train.ClassCount);
+        _divergence = new DivergenceMonitor(options.Divergence, Position.GlobalStep == 0 ? default : Divergence, train.ClassCount);
         var parallel = options.DataParallel;
         var loader = new DataLoader(train, options.BatchSize, options.Shuffle, DataSeed.Value, options.DropLast, options.Normalization)
         {
@@ -56,83 +56,149 @@ public sealed partial class Trainer
         parallel?.Attach(this, train, options);
         foreach (var c in options.Callbacks) c.OnTrainBegin(this);
 
-        while (Position.Epoch < options.Epochs)
+        using var device = DeviceStepLoop.TryCreate(this, options, _parameters!, out string path);
+        StepPath = path;
+        try
         {
-            int epoch = Position.Epoch;
-            if (options.Schedule is not null) Optimizer.LearningRate = options.Schedule.RateAt(epoch, Optimizer.BaseLearningRate);
-            double lossSum = 0;
-            long seen = 0, scored = 0, correct = 0;
-            int skipped = 0;
-            var clock = Stopwatch.StartNew();
-            int batchesPerEpoch = loader.BatchesPerEpoch;
-            int ran = 0; // batches run by this call in this epoch (a resumed epoch starts mid-way)
-            int updated = 0; // of which updated the weights
-            foreach (var batch in loader.Epoch(epoch, Position.Batch))
+            while (Position.Epoch < options.Epochs)
             {
-                if (options.CancellationToken.IsCancellationRequested) return Finish(history, StopReason.Cancelled, options);
-                if (options.MaxSteps is long limit && Position.GlobalStep >= limit) return Finish(history, StopReason.MaxStepsReached, options);
-                var step = parallel is null
-                    ? Step(Upload(batch.Images.Span, batch.Labels.Span), options.NonFiniteLoss)
-                    : parallel.Step(this, batch, options.NonFiniteLoss);
-                int n = parallel is null ? batch.Count : batch.GlobalCount; // data-parallel: loss and accuracy are the global batch's
-                float loss = step.Loss;
-                bool skip = step.UpdateSkipped;
-                if (skip) skipped++;
-                else
+                int epoch = Position.Epoch;
+                if (options.Schedule is not null) Optimizer.LearningRate = options.Schedule.RateAt(epoch, Optimizer.BaseLearningRate);
+                var tally = new EpochTally(epoch, options.Epochs, loader.BatchesPerEpoch);
+                var lastRead = Stopwatch.StartNew();
+                device?.BeginEpoch();
+                foreach (var batch in loader.Epoch(epoch, Position.Batch))
                 {
-                    lossSum += (double)loss * n;
-                    seen += n;
-                    correct += step.Correct;
-                    scored += step.Count;
-                    updated++;
+                    long issued = Position.GlobalStep + (device?.Pending ?? 0);
+                    if (options.CancellationToken.IsCancellationRequested)
+                        return Finish(history, Drain(device, tally, options, history) ?? StopReason.Cancelled, options);
+                    if (options.MaxSteps is long limit && issued >= limit)
+                        return Finish(history, Drain(device, tally, options, history) ?? StopReason.MaxStepsReached, options);
+                    int n = parallel is null ? batch.Count : batch.GlobalCount; // data-parallel: loss and accuracy are the global batch's
+                    if (device is not null)
+                    {
+                        if (device.RingFull && Drain(device, tally, options, history) is { } full) return Finish(history, full, options);
+                        device.Issue(batch.Images.Span, batch.Labels.Span, Optimizer.LearningRate);
+                        tally.Pending.Enqueue((batch.Index, n));
+                        if (lastRead.Elapsed >= options.ReadInterval)
+                        {
+                            lastRead.Restart();
+                            if (Drain(device, tally, options, history) is { } stop) return Finish(history, stop, options);
+                        }
+                        continue;
+                    }
+                    var step = parallel is null
+                        ? Step(Upload(batch.Images.Span, batch.Labels.Span), options.NonFiniteLoss)
+                        : parallel.Step(this, batch, options.NonFiniteLoss);
+                    if (AfterBatch(tally, batch.Index, n, step.Loss, step.Correct, step.Count, step.UpdateSkipped, options, history) is { } reason)
+                        return Finish(history, reason, options);
+                    if (parallel is not null && parallel.AgreeToStop(StopRequested || options.CancellationToken.IsCancellationRequested))
+                        return Finish(history, options.CancellationToken.IsCancellationRequested ? StopReason.Cancelled : StopReason.StoppedByCallback, options);
                 }
-                history.StepLosses.Add(loss);
-                Position = new TrainingPosition(epoch, batch.Index + 1, Position.GlobalStep + 1);
-                if (!skip)
+                if (Drain(device, tally, options, history) is { } late) return Finish(history, late, options);
+                tally.Clock.Stop();
+
+                double? valLoss = null, valAcc = null;
+                if (options.Validation is not null)
                 {
-                    divergence.AfterBatch(loss, lossSum / seen, updated, epoch, batch.Index, Position.GlobalStep);
-                    Divergence = divergence.Reference;
+                    var result = Evaluator.Evaluate(Model, validationImages!, options.Validation.Labels.Span, options.ValidationBatchSize, ClassificationLossOrNull());
+                    valLoss = result.Loss;
+                    valAcc = result.Accuracy;
                 }
-
-                double seconds = Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
-                int done = batch.Index + 1;
-                double perBatch = seconds / ++ran;
-                var progress = new BatchProgress(epoch, options.Epochs, batch.Index, batchesPerEpoch, Position.GlobalStep, loss,
-                    step.Accuracy, seen == 0 ? double.NaN : lossSum / seen, scored == 0 ? 0 : (double)correct / scored,
-                    seen / seconds, TimeSpan.FromSeconds(perBatch * (batchesPerEpoch - done)), Optimizer.LearningRate, skip);
-                BatchCompleted?.Invoke(this, progress);
-                foreach (var c in options.Callbacks) c.OnBatchEnd(this, progress);
-
-                if (options.MaxSteps is long max && Position.GlobalStep >= max) return Finish(history, StopReason.MaxStepsReached, options);
-                if (parallel is not null && parallel.AgreeToStop(StopRequested || options.CancellationToken.IsCancellationRequested))
-                    return Finish(history, options.CancellationToken.IsCancellationRequested ? StopReason.Cancelled : StopReason.StoppedByCallback, options);
+                double secs = tally.Clock.Elapsed.TotalSeconds;
+                var metrics = new EpochMetrics(epoch, options.Epochs, tally.Seen == 0 ? double.NaN : tally.LossSum / tally.Seen,
+                    tally.Scored == 0 ? 0 : (double)tally.Correct / tally.Scored, valLoss, valAcc, secs, secs > 0 ? tally.Seen / secs : 0,
+                    Optimizer.LearningRate, tally.Skipped);
+                if (tally.Seen > 0)
+                {
+                    _divergence!.AfterEpoch(metrics.TrainLoss, metrics.TrainAccuracy, epoch, Math.Max(Position.Batch - 1, 0), Position.GlobalStep);
+                    Divergence = _divergence.Reference;
+                }
+                Position = new TrainingPosition(epoch + 1, 0, Position.GlobalStep);
+                history.Epochs.Add(metrics);
+                EpochCompleted?.Invoke(this, metrics);
+                foreach (var c in options.Callbacks) c.OnEpochEnd(this, metrics);
                 if (StopRequested) return Finish(history, StopReason.StoppedByCallback, options);
+                if (options.CancellationToken.IsCancellationRequested) return Finish(history, StopReason.Cancelled, options);
             }
-            clock.Stop();
-
-            double? valLoss = null, valAcc = null;
-            if (options.Validation is not null)
-            {
-                var result = Evaluator.Evaluate(Model, validationImages!, options.Validation.Labels.Span, options.ValidationBatchSize, ClassificationLossOrNull());
-                valLoss = result.Loss;
-                valAcc = result.Accuracy;
-            }
-            double secs = clock.Elapsed.TotalSeconds;
-            var metrics = new EpochMetrics(epoch, options.Epochs, seen == 0 ? double.NaN : lossSum / seen, scored == 0 ? 0 : (double)correct / scored,
-                valLoss, valAcc, secs, secs > 0 ? seen / secs : 0, Optimizer.LearningRate, skipped);
-            if (seen > 0)
-            {
-                divergence.AfterEpoch(metrics.TrainLoss, metrics.TrainAccuracy, epoch, Math.Max(Position.Batch - 1, 0), Position.GlobalStep);
-                Divergence = divergence.Reference;
-            }
-            Position = new TrainingPosition(epoch + 1, 0, Position.GlobalStep);
-            history.Epochs.Add(metrics);
-            EpochCompleted?.Invoke(this, metrics);
-            foreach (var c in options.Callbacks) c.OnEpochEnd(this, metrics);
-            if (StopRequested) return Finish(history, StopReason.StoppedByCallback, options);
-            if (options.CancellationToken.IsCancellationRequested) return Finish(history, StopReason.Cancelled, options);
+        }
+        finally
+        {
+            _divergence = null;
         }
         return Finish(history, StopReason.Completed, options);
+    }
+
+    private DivergenceMonitor? _divergence;
+
+    /// <summary>
+    /// How the steps of the last <see cref="Fit(Dataset, TrainingOptions)"/> ran, and why: the device loop (with CUDA graphs,
+    /// or eager and why) or the host loop and why. Null before the first Fit.
+    /// </summary>
+    public string? StepPath { get; private set; }
+
+    // The running sums of one epoch, and the device loop's steps issued but not yet accounted.
+    private sealed class EpochTally(int epoch, int epochs, int batchesPerEpoch)
+    {
+        public readonly int Epoch = epoch, Epochs = epochs, BatchesPerEpoch = batchesPerEpoch;
+        public readonly Stopwatch Clock = Stopwatch.StartNew();
+        public readonly Queue<(int Batch, int Count)> Pending = new();
+        public double LossSum;
+        public long Seen, Scored, Correct;
+        public int Skipped, Ran, Updated;
+    }
+
+    // Everything after one step, in step order: the sums, the history, the position, the divergence checks, the progress
+    // event and the callbacks. Returns why to stop, or null to go on.
+    private StopReason? AfterBatch(EpochTally t, int batchIndex, int n, float loss, int correct, int count, bool skip,
+        TrainingOptions options, TrainingHistory history)
+    {
+        if (skip) t.Skipped++;
+        else
+        {
+            t.LossSum += (double)loss * n;
+            t.Seen += n;
+            t.Correct += correct;
+            t.Scored += count;
+            t.Updated++;
+        }
+        history.StepLosses.Add(loss);
+        Position = new TrainingPosition(t.Epoch, batchIndex + 1, Position.GlobalStep + 1);
+        if (!skip)
+        {
+            _divergence!.AfterBatch(loss, t.LossSum / t.Seen, t.Updated, t.Epoch, batchIndex, Position.GlobalStep);
+            Divergence = _divergence.Reference;
+        }
+        double seconds = Math.Max(t.Clock.Elapsed.TotalSeconds, 1e-9);
+        double perBatch = seconds / ++t.Ran;
+        var progress = new BatchProgress(t.Epoch, t.Epochs, batchIndex, t.BatchesPerEpoch, Position.GlobalStep, loss,
+            count == 0 ? double.NaN : (double)correct / count, t.Seen == 0 ? double.NaN : t.LossSum / t.Seen,
+            t.Scored == 0 ? 0 : (double)t.Correct / t.Scored, t.Seen / seconds, TimeSpan.FromSeconds(perBatch * (t.BatchesPerEpoch - batchIndex - 1)),
+            Optimizer.LearningRate, skip);
+        BatchCompleted?.Invoke(this, progress);
+        foreach (var c in options.Callbacks) c.OnBatchEnd(this, progress);
+        if (options.MaxSteps is long max && Position.GlobalStep >= max) return StopReason.MaxStepsReached;
+        return StopRequested ? StopReason.StoppedByCallback : null;
+    }
+
+    // The device loop's read: waits for the issued steps, then accounts each of them in order (see AfterBatch) with the
+    // loss and correct count the device recorded for it. A non-finite loss under the Throw policy throws at the step that
+    // had it (the device stopped updating there, so the weights are those before it). Returns the first reason to stop.
+    private StopReason? Drain(DeviceStepLoop? device, EpochTally t, TrainingOptions options, TrainingHistory history)
+    {
+        if (device is null || device.Pending == 0) return null;
+        var (steps, _) = device.Read();
+        StopReason? stop = null;
+        bool skipPolicy = options.NonFiniteLoss == NonFiniteLossPolicy.SkipUpdate;
+        foreach (var step in steps)
+        {
+            var (batch, n) = t.Pending.Dequeue();
+            bool skip = !float.IsFinite(step.Loss);
+            if (skip && !skipPolicy) throw new NonFiniteLossException(Position.Epoch, batch, Position.GlobalStep, step.Loss);
+            if (!skip) Optimizer.RestoreStepCount(Optimizer.StepCount + 1);
+            stop ??= AfterBatch(t, batch, n, step.Loss, step.Correct, n, skip, options, history);
+        }
+        return stop;
     }
 
     private void CheckData(Dataset data, string what)

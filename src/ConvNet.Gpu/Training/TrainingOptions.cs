@@ -65,6 +65,28 @@ public sealed class TrainingOptions
     /// </summary>
     public DataParallel? DataParallel { get; init; }
 
+    /// <summary>
+    /// On a CUDA backend, keep the host out of the training step (default on; see docs/training-loop.md): the loss, the
+    /// accuracy counts and the non-finite guard stay on the device, and the host reads them every
+    /// <see cref="ReadInterval"/>, at the end of each epoch, and at least every 1,024 steps. Per-step values
+    /// (<see cref="BatchProgress"/>, callbacks, <see cref="TrainingHistory.StepLosses"/>) are then delivered at those
+    /// reads, for every step in order; <see cref="Trainer.StopRequested"/> and a non-finite loss take effect there.
+    /// The loop is used when the loss is softmax cross-entropy or focal, the optimizer SGD, Adam or AdamW, the accuracy
+    /// the default, and there are no gradient hooks, data parallelism or anomaly detection; otherwise, and on the CPU,
+    /// every step runs on the host as before. <see cref="Trainer.StepPath"/> says which ran and why.
+    /// </summary>
+    public bool DeviceLoop { get; init; } = true;
+
+    /// <summary>
+    /// With the device loop, capture the whole step (forward, loss, backward, update) as a CUDA graph per batch size and
+    /// input slot and replay it with one launch per step (default on; off runs the same kernels eagerly). Partial batches
+    /// run eagerly.
+    /// </summary>
+    public bool CudaGraphs { get; init; } = true;
+
+    /// <summary>How often the device loop reads the metrics back (default 1 s): the granularity of per-step events.</summary>
+    public TimeSpan ReadInterval { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Stops training after the current batch; <see cref="TrainingHistory.StopReason"/> is then <see cref="StopReason.Cancelled"/>.</summary>
     public CancellationToken CancellationToken { get; init; }
 }

@@ -34,9 +34,11 @@ internal static class OpFamilies
 
     /// <summary>
     /// Backend partial files that are not an op family, with the reason: the host-free training-step ops (their CUDA
-    /// kernels live with their families: SoftmaxLoss, Optimizer, Elementwise) and CUDA Graph capture.
+    /// kernels live with their families: SoftmaxLoss, Optimizer, Elementwise), CUDA Graph capture, and the pinned input
+    /// pipeline on the copy stream.
     /// </summary>
-    public static readonly IReadOnlyList<string> NonFamilyPartials = ["BackendBase.Training.cs", "CudaBackend.Graphs.cs"];
+    public static readonly IReadOnlyList<string> NonFamilyPartials =
+        ["BackendBase.Training.cs", "CudaBackend.Graphs.cs", "CudaBackend.InputPipeline.cs"];
 
     /// <summary>Op suites that cut across the families (in-place calls, bad input for every op).</summary>
     public static readonly IReadOnlyList<string> CrossFamilySuites = ["AliasingOpsSuite.cs"];

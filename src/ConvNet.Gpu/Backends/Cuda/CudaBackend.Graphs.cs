@@ -49,6 +49,13 @@ public sealed partial class CudaBackend
         return _device.EndCapture();
     }
 
+    /// <summary>
+    /// Device memory blocks returned (tensors freed) since the backend was created. A graph records device addresses, so
+    /// a caller that keeps graphs re-captures them once this has moved since the capture (a buffer may have been freed
+    /// and re-allocated elsewhere).
+    /// </summary>
+    internal long MemoryReleases => _pool.ReturnCount;
+
     /// <summary>Queues one replay of <paramref name="graph"/> on the compute stream; the host does not wait.</summary>
     internal void LaunchGraph(CudaGraph graph)
     {

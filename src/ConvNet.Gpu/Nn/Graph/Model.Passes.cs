@@ -60,6 +60,7 @@ public partial class Model
                 throw new ShapeMismatchException($"Model '{Name}': input {i} has batch {t.Shape[0]} but input 0 has {inputs[0].Shape[0]}.");
             _values[i] = t;
         }
+        PlanFusion();
         for (int k = 0; k < _nodes.Count; k++)
         {
             var node = _nodes[k];
@@ -72,6 +73,39 @@ public partial class Model
         for (int i = 0; i < outputs.Length; i++) outputs[i] = _values[SlotOf(_outputs[i])]!;
         Array.Clear(_values);
         return outputs;
+    }
+
+    private int[]? _consumers;
+
+    // Lets a convolution or dense call apply the activation of the call right after it in its epilogue (one pass instead
+    // of two forward, one fused backward), when that activation is the only reader of its output, the output is not a
+    // model output, the activation's derivative follows from its output, the layer is trainable, the backend is CUDA
+    // (where a pass is a launch) and no anomaly detection wants each layer's output apart. Decided before every forward,
+    // since freezing or anomaly detection may change between passes; the same bits either way.
+    private void PlanFusion()
+    {
+        if (_consumers is null)
+        {
+            _consumers = new int[_inputs.Count + _nodes.Count];
+            foreach (var node in _nodes) foreach (var t in node.Inputs) _consumers[SlotOf(t)]++;
+            foreach (var t in _outputs) _consumers[SlotOf(t)]++;
+        }
+        foreach (var node in _nodes)
+        {
+            if (node.Runner is ActivationLayer a) a.FusedIntoProducer = false;
+            if (node.Runner is IFusedActivationHost h) h.FusedEpilogue = null;
+        }
+        for (int k = 0; k < _nodes.Count; k++)
+        {
+            if (_nodes[k].Runner is not IFusedActivationHost host) continue;
+            if (k + 1 >= _nodes.Count || AnomalyDetection || !host.CanFuse) continue;
+            var next = _nodes[k + 1];
+            int slot = _inputs.Count + k;
+            if (next.Runner is not ActivationLayer act || next.Inputs.Count != 1 || SlotOf(next.Inputs[0]) != slot || _consumers[slot] != 1) continue;
+            if (act.FusableEpilogue is not { } epilogue) continue;
+            host.FusedEpilogue = epilogue;
+            act.FusedIntoProducer = true;
+        }
     }
 
     /// <summary>

@@ -105,6 +105,7 @@ internal sealed class CudaMemoryPool : IDisposable
     /// <summary>Gives back a block from <see cref="Rent"/>; <paramref name="bytes"/> must be the size it was rented with.</summary>
     public void Return(ulong pointer, long bytes)
     {
+        ReturnCount++;
         if (pointer == 0) return;
         if (FrozenReason is { } reason) throw new InvalidOperationException($"CudaMemoryPool.Return of 0x{pointer:X} ({bytes:N0} bytes): {reason}");
         lock (_lock)
@@ -130,6 +131,9 @@ internal sealed class CudaMemoryPool : IDisposable
             _bytesCached += block;
         }
     }
+
+    /// <summary>Blocks given back with <see cref="Return"/> so far (a captured graph's buffers may have moved once this changed).</summary>
+    public long ReturnCount { get; private set; }
 
     /// <summary>Frees every cached block back to the device (blocks in use are untouched).</summary>
     public void Trim()
