@@ -53,7 +53,7 @@ internal static class ExportCommand
             throw CliException.OutputError($"cannot write {output}: {ex.Message}", ex);
         }
 
-        var (input, result) = session.Shapes;
+        var (input, result) = session.ModelShapes;
         string n = dynamicBatch ? "N" : batch.ToString(CultureInfo.InvariantCulture);
         console.Note("Checkpoint:", $"{path}: {session.ModelName}, {session.ParameterCount:N0} parameters, after {session.Position.CompletedEpochs} epoch(s)");
         console.Line($"Wrote {output} ({new FileInfo(output).Length:N0} bytes, ONNX opset {opset}).");

@@ -33,10 +33,13 @@ internal static class TrainCommand
             DefaultValueFactory = _ => 42,
         };
         var output = CommonOptions.OptionalPath("--out",
-            "Output directory for checkpoints, metrics.json and report.html. Default: out/<model> (or the resumed checkpoint's directory).", "-o");
+            "Output directory for checkpoints, metrics.json and report.html. Default: out/<model> (out/<file name> with --onnx, or the resumed checkpoint's directory).", "-o");
         var resume = CommonOptions.OptionalPath("--resume",
             "Continue an interrupted run from this checkpoint (same epoch and batch position). --lr is honoured, --batch-size at an epoch boundary; " +
             "another --optimizer or --seed is refused.");
+        var onnx = CommonOptions.OptionalPath("--onnx",
+            "Fine-tune the model in this ONNX file (a PyTorch export, or one written by `convnet export`) instead of a ready-made --model. " +
+            "It must take 1x28x28 images and output one score per class. Input normalization: the file's convnet.normalization_* metadata, else measured on the training data.");
         var tf32 = new Option<bool>("--tf32") { Description = "Let cuBLAS use TF32 tensor cores (faster on Ampere and newer, ~1e-3 relative error)." };
         var limit = CommonOptions.OptionalInt("--limit", "Use only the first N training images (and at most N test images); handy for quick tries.", 1);
         var maxLossRatio = CommonOptions.OptionalPositiveDouble("--max-loss-ratio",
@@ -57,9 +60,15 @@ internal static class TrainCommand
 
         var command = new Command("train", "Train a network on Fashion-MNIST (modern LeNet-5 by default) and write checkpoints, metrics.json and report.html.")
         {
-            model, data, sample, epochs, batchSize, lr, optimizer, device, seed, output, resume, tf32, limit, maxLossRatio, allowChance,
+            model, data, sample, epochs, batchSize, lr, optimizer, device, seed, output, resume, onnx, tf32, limit, maxLossRatio, allowChance,
             distributed, syncBatchNorm, timeout, bucket, threads,
         };
+        command.Validators.Add(r =>
+        {
+            if (r.GetResult(onnx) is null) return;
+            if (r.GetResult(model) is { Implicit: false }) r.AddError("--onnx and --model exclude each other: the ONNX file is the model.");
+            if (r.GetResult(resume) is not null) r.AddError("--onnx and --resume exclude each other: a resumed run continues its checkpoint's model.");
+        });
         command.SetAction((parse, ct) =>
         {
             var settings = new TrainSettings
@@ -78,6 +87,7 @@ internal static class TrainCommand
                 SeedGiven = parse.GetResult(seed) is { Implicit: false },
                 OutputDirectory = parse.GetValue(output),
                 Resume = parse.GetValue(resume),
+                Onnx = parse.GetValue(onnx),
                 Tf32 = parse.GetValue(tf32),
                 Limit = parse.GetValue(limit),
                 MaxLossRatio = parse.GetValue(maxLossRatio) ?? 100,

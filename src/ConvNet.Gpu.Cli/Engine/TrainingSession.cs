@@ -223,18 +223,16 @@ internal sealed partial class TrainingSession : IDisposable
         var metadata = new Dictionary<string, string>(options.Metadata ?? new Dictionary<string, string>())
         {
             ["convnet.model"] = ModelName,
-            ["convnet.normalization_mean"] = _normalization.Mean.ToString("R", CultureInfo.InvariantCulture),
-            ["convnet.normalization_std"] = _normalization.Std.ToString("R", CultureInfo.InvariantCulture),
+            [MeanKey] = _normalization.Mean.ToString("R", CultureInfo.InvariantCulture),
+            [StdKey] = _normalization.Std.ToString("R", CultureInfo.InvariantCulture),
             ["convnet.input"] = "pixels scaled to [0, 1], then (x - convnet.normalization_mean) / convnet.normalization_std",
         };
-        var chain = _model as Sequential ?? throw CliException.UsageError(
-            $"the model '{ModelName}' is a graph model; ONNX export takes a Sequential model for now.");
-        ConvNet.Gpu.Onnx.OnnxExport.ExportOnnx(chain, path, options with { Metadata = metadata });
+        ConvNet.Gpu.Onnx.OnnxExport.ExportOnnx(_model, path, options with { Metadata = metadata });
         return _normalization;
     }
 
     /// <summary>The model's per-sample input and output shapes.</summary>
-    public (TensorShape Input, TensorShape Output) Shapes => (_model.InputShape, _model.OutputShape);
+    public (TensorShape Input, TensorShape Output) ModelShapes => (_model.InputShape, _model.OutputShape);
 
     /// <summary>
     /// Writes a training checkpoint with the model, optimizer, position and the run's metadata (model name, input

@@ -18,7 +18,7 @@ internal static class ExitCodes
     /// <summary>The dataset is missing, unreadable or corrupt.</summary>
     public const int Data = 3;
 
-    /// <summary>A checkpoint is missing, corrupt, belongs to another model, or lacks what the command needs (e.g. its input normalization).</summary>
+    /// <summary>A checkpoint is missing, corrupt, belongs to another model, or lacks what the command needs (e.g. its input normalization); or the ONNX model of <c>train --onnx</c> is missing or cannot be imported.</summary>
     public const int Checkpoint = 4;
 
     /// <summary>The requested device is not available (e.g. --device cuda without a usable GPU).</summary>
@@ -41,5 +41,5 @@ internal static class ExitCodes
 
     /// <summary>One line per code, for the help text.</summary>
     public const string Table =
-        "Exit codes: 0 success, 1 internal error, 2 usage, 3 dataset, 4 checkpoint, 5 device, 6 output directory, 7 training diverged, 8 distributed run failed (a rank died, hung or differs), 130 interrupted (checkpoint saved).";
+        "Exit codes: 0 success, 1 internal error, 2 usage, 3 dataset, 4 checkpoint (or --onnx model), 5 device, 6 output directory, 7 training diverged, 8 distributed run failed (a rank died, hung or differs), 130 interrupted (checkpoint saved).";
 }

@@ -37,7 +37,12 @@ internal sealed class TrainRunner(CliConsole rootConsole, TrainSettings settings
         if (resume is not null && !File.Exists(resume))
             throw CliException.CheckpointError($"the checkpoint to resume from does not exist: {resume}");
 
-        string requestedOutput = settings.OutputDirectory ?? (resume is not null ? Path.GetDirectoryName(resume)! : Path.Combine("out", settings.Model ?? ModelNames.LeNet5));
+        string? onnx = settings.Onnx is null ? null : Path.GetFullPath(settings.Onnx);
+        if (onnx is not null && !File.Exists(onnx))
+            throw CliException.CheckpointError($"the ONNX model to fine-tune does not exist: {onnx}");
+
+        string requestedOutput = settings.OutputDirectory ?? (resume is not null ? Path.GetDirectoryName(resume)!
+            : Path.Combine("out", onnx is not null ? Path.GetFileNameWithoutExtension(onnx) : settings.Model ?? ModelNames.LeNet5));
 
         // The device first: a run that cannot start leaves no output directory behind.
         var (deviceRequest, threads) = run.Device(settings);
@@ -56,9 +61,11 @@ internal sealed class TrainRunner(CliConsole rootConsole, TrainSettings settings
         LoadedData data = DataSource.Load(settings.DataDirectory, settings.UseSample, settings.Limit, _log);
         _log.Note("Data:", $"{data.Description}; {data.Train.Count:N0} training / {data.Test.Count:N0} test images of {data.Train.SampleShape}");
 
-        using TrainingSession session = resume is null
-            ? TrainingSession.Create(settings.Model ?? ModelNames.LeNet5, backend, data.Train, settings.Optimizer,
-                settings.LearningRate ?? ModelNames.DefaultLearningRate(settings.Optimizer), settings.Seed, settings.BatchSize)
+        double learningRate = settings.LearningRate ?? ModelNames.DefaultLearningRate(settings.Optimizer);
+        using TrainingSession session = resume is null && onnx is not null
+            ? TrainingSession.Import(onnx, backend, data.Train, settings.Optimizer, learningRate, settings.Seed, settings.BatchSize)
+            : resume is null
+            ? TrainingSession.Create(settings.Model ?? ModelNames.LeNet5, backend, data.Train, settings.Optimizer, learningRate, settings.Seed, settings.BatchSize)
             : TrainingSession.Resume(resume, backend, settings.Model, forTraining: true, new ResumeOverrides(settings.LearningRate,
                 settings.OptimizerGiven ? settings.Optimizer : null, settings.BatchSizeGiven ? settings.BatchSize : null, settings.SeedGiven ? settings.Seed : null));
         session.CheckCompatible(data.Train);
@@ -67,6 +74,8 @@ internal sealed class TrainRunner(CliConsole rootConsole, TrainSettings settings
             _log.Note("Resume:", $"{resume} at epoch {session.Position.CompletedEpochs + 1}, batch {session.Position.BatchesIntoEpoch + 1} " + (session.ResumeNotes.Count == 0
                 ? $"(model {session.ModelName}, optimizer {session.Optimizer}, batch size {session.BatchSize}, seed {session.Seed}: those come from the checkpoint)"
                 : $"(model {session.ModelName}, optimizer {session.Optimizer}, seed {session.Seed} from the checkpoint; {string.Join(", ", session.ResumeNotes)})"));
+        if (onnx is not null)
+            _log.Note("Import:", $"{onnx}: {session.ParameterCount:N0} parameters to fine-tune; input normalization {session.NormalizationSource}");
         _log.Note("Model:", FormattableString.Invariant(
             $"{session.ModelName}, {session.ParameterCount:N0} parameters; {session.Optimizer} lr {session.LearningRate:G4}, batch size {session.BatchSize}, {settings.Epochs} epochs, seed {session.Seed}"));
         if (settings.Verbose) _log.Line(session.Summary());

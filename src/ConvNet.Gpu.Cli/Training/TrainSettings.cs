@@ -47,6 +47,9 @@ internal sealed record TrainSettings
     /// <summary>Checkpoint to resume from, or null.</summary>
     public string? Resume { get; init; }
 
+    /// <summary>--onnx: an ONNX model file to fine-tune instead of a ready-made model; null for none.</summary>
+    public string? Onnx { get; init; }
+
     /// <summary>Allow TF32 tensor cores in cuBLAS.</summary>
     public bool Tf32 { get; init; }
 

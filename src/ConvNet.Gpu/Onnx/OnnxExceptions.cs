@@ -3,7 +3,7 @@ namespace ConvNet.Gpu.Onnx;
 /// <summary>
 /// An ONNX file cannot be read: it is truncated, not a protobuf ModelProto at all, or violates the format (a required
 /// field is missing, a tensor's data does not match its dims, a node refers to a value nobody produces). The message
-/// names the file and what was expected and found. Raised by <c>OnnxModel</c> before any layer is built.
+/// names the file and what was expected and found. Raised by <see cref="OnnxModel"/> before any layer is built.
 /// </summary>
 public sealed class OnnxFormatException : IOException
 {

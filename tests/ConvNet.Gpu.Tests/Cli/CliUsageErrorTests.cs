@@ -54,6 +54,6 @@ public sealed class CliUsageErrorTests
             Assert.Contains(option, r.Out);
 
         CliResult root = await CliHarness.RunAsync("--help");
-        Assert.Contains("2 usage, 3 dataset, 4 checkpoint, 5 device, 6 output directory, 7 training diverged", root.Out);
+        Assert.Contains("2 usage, 3 dataset, 4 checkpoint (or --onnx model), 5 device, 6 output directory, 7 training diverged", root.Out);
     }
 }

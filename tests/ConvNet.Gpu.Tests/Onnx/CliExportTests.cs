@@ -3,8 +3,8 @@ using ConvNet.Gpu.Cli.Engine;
 using ConvNet.Gpu.Cli.Infrastructure;
 using ConvNet.Gpu.Nn;
 using ConvNet.Gpu.Tests.Cli;
-using ConvNet.Gpu.Tests.Infrastructure;
 using ConvNet.Gpu.Training;
+using ConvNet.Gpu.Tests.Infrastructure;
 using Microsoft.ML.OnnxRuntime;
 using Xunit;
 
@@ -43,7 +43,7 @@ public sealed class CliExportTests
         Assert.Equal("lenet5", meta["convnet.model"]);
         float[] images = test.Images.ToArray();
         normalization.Apply(images);
-        Prediction ours = model.Predict(images, test.Count);
+        Prediction ours = Evaluator.Predict(model, images, test.Count);
 
         // ONNX Runtime's logits for the same images, then the same softmax and argmax.
         var (logits, dims) = OnnxRuntimeOracle.Run(File.ReadAllBytes(onnx), images, test.Count, 1, 28, 28);

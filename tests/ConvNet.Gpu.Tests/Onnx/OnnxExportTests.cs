@@ -33,8 +33,15 @@ public sealed class OnnxExportTests : IDisposable
     public void EveryReadyMadeModelMatchesOnnxRuntime(string name)
     {
         using var model = OnnxTestModels.ReadyMade[name](_backend);
-        AssertMatchesOnnxRuntime(model, name, batch: 4, OnnxOpsets.Default);
+        AssertMatchesOnnxRuntime(model, name, batch: 4, OnnxOpsets.Default, ofOutputScale: DeepGraphModels.Contains(name));
     }
+
+    // ResNet-18 and the U-Net are held to 1e-5 of their output's scale rather than of each element: their chains of
+    // convolutions (reductions of up to 4,608 terms) and batch norms with the randomized statistics, summed in
+    // different orders by our CPU algorithms and ORT's, differ by up to ~5e-5 on ResNet-18's logits (which reach ~100)
+    // and ~2.6e-5 on the U-Net's (~10), whichever of our algorithms runs (im2col GEMM alone gives the same), measured
+    // over seeds. Each op alone is held to 1e-5 per element (EveryLayerMatchesOnnxRuntime).
+    private static readonly HashSet<string> DeepGraphModels = ["resnet18", "unet-small"];
 
     // The ops whose inputs or attributes changed between opsets (Softmax, Dropout, Resize, Pad, BatchNormalization)
     // and everything else once more, at the lowest and highest supported opsets.
@@ -130,7 +137,8 @@ public sealed class OnnxExportTests : IDisposable
         protected override Tensor? BackwardCore(Tensor gradOutput) => throw new NotSupportedException();
     }
 
-    private void AssertMatchesOnnxRuntime(Sequential model, string name, int batch, int opset)
+    // Within 1e-5 per element, or (ofOutputScale) 1e-5 of the output's scale: |theirs - ours| <= 1e-5 * max(1, max |ours|) + 1e-5 * |ours|.
+    private void AssertMatchesOnnxRuntime(Model model, string name, int batch, int opset, bool ofOutputScale = false)
     {
         var rng = new TestRng();
         OnnxTestModels.Randomize(model, (ulong)rng.Seed);
@@ -143,6 +151,7 @@ public sealed class OnnxExportTests : IDisposable
         var (theirs, dims) = OnnxRuntimeOracle.Run(bytes, input, [batch, .. model.InputShape.Dimensions.Select(d => (long)d)]);
 
         Assert.Equal([batch, .. model.OutputShape.Dimensions.Select(d => (long)d)], dims);
-        TensorAssert.Close(theirs, ours, Within1e5, Shapes.Batch(model.OutputShape, batch), rng.Label($"{name} opset {opset}: ONNX Runtime vs ours"));
+        var tolerance = ofOutputScale ? new Tolerance(1e-5 * Math.Max(1, ours.Max(MathF.Abs)), 1e-5) : Within1e5;
+        TensorAssert.Close(theirs, ours, tolerance, Shapes.Batch(model.OutputShape, batch), rng.Label($"{name} opset {opset}: ONNX Runtime vs ours"));
     }
 }

@@ -13,6 +13,16 @@ public static class OnnxRuntimeOracle
     /// <summary>Runs the model's single input through it and returns the first output's values and dims.</summary>
     public static (float[] Values, long[] Dims) Run(byte[] model, float[] input, params long[] dims)
     {
+        var first = RunAll(model, [(input, dims)])[0];
+        return (first.Values, first.Dims);
+    }
+
+    /// <summary>
+    /// Feeds the model's inputs, in the file's order, with <paramref name="inputs"/> and returns every output, in the
+    /// file's order, with its name.
+    /// </summary>
+    public static IReadOnlyList<(float[] Values, long[] Dims, string Name)> RunAll(byte[] model, IReadOnlyList<(float[] Values, long[] Dims)> inputs)
+    {
         using var options = new SessionOptions
         {
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL,
@@ -21,11 +31,18 @@ public static class OnnxRuntimeOracle
         };
         options.AddSessionConfigEntry("session.strict_shape_type_inference", "1");
         using var session = new InferenceSession(model, options);
-        using var value = OrtValue.CreateTensorValueFromMemory(input, dims);
-        using var runOptions = new RunOptions();
-        string inputName = session.InputNames.Single();
-        using var outputs = session.Run(runOptions, [inputName], [value], [session.OutputNames[0]]);
-        var output = outputs[0];
-        return (output.GetTensorDataAsSpan<float>().ToArray(), output.GetTensorTypeAndShape().Shape);
+        if (session.InputNames.Count != inputs.Count)
+            throw new ArgumentException($"The model has {session.InputNames.Count} inputs ({string.Join(", ", session.InputNames)}), {inputs.Count} were given.", nameof(inputs));
+        var values = inputs.Select(i => OrtValue.CreateTensorValueFromMemory(i.Values, i.Dims)).ToArray();
+        try
+        {
+            using var runOptions = new RunOptions();
+            using var outputs = session.Run(runOptions, session.InputNames, values, session.OutputNames);
+            return outputs.Select((o, k) => (o.GetTensorDataAsSpan<float>().ToArray(), o.GetTensorTypeAndShape().Shape, session.OutputNames[k])).ToArray();
+        }
+        finally
+        {
+            foreach (var v in values) v.Dispose();
+        }
     }
 }

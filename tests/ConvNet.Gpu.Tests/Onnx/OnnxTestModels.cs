@@ -1,4 +1,5 @@
 using ConvNet.Gpu.Initializers;
+using ConvNet.Gpu.ModelZoo;
 using ConvNet.Gpu.Nn;
 
 namespace ConvNet.Gpu.Tests.Onnx;
@@ -68,21 +69,17 @@ public static class OnnxTestModels
         ["subsampling"] = b => Image(b, 3, 6, 4).Add(new Subsampling2D(2)),
     };
 
-    /// <summary>The ready-made models.</summary>
-    public static readonly IReadOnlyDictionary<string, Func<IBackend, Sequential>> ReadyMade = new Dictionary<string, Func<IBackend, Sequential>>
-    {
-        ["lenet5"] = b => ConvNet.Gpu.Models.LeNet5(b),
-        ["lenet5-classic"] = b => ConvNet.Gpu.Models.LeNet5Classic(b),
-        ["vgg-small"] = b => ConvNet.Gpu.Models.VggSmall(b),
-        ["resnet-small"] = b => ConvNet.Gpu.Models.ResNetSmall(b),
-    };
+    /// <summary>The ready-made models: every model of the <see cref="ModelRegistry"/> (by its name), at its default input shape and 10 classes.</summary>
+    public static readonly IReadOnlyDictionary<string, Func<IBackend, Model>> ReadyMade = ModelRegistry.All
+        .Select(e => KeyValuePair.Create(e.Name, (Func<IBackend, Model>)(b => e.Create(b, e.DefaultInputShape, 10, 42))))
+        .ToDictionary();
 
     /// <summary>
     /// Makes every parameter and statistic non-trivial: biases, batch-norm scales, shifts and running statistics and
     /// subsampling coefficients are redrawn (they start at constants); weights of partially connected convolutions
     /// keep their zeros. Running variances are drawn in [0.5, 1.5].
     /// </summary>
-    public static void Randomize(Sequential model, ulong seed)
+    public static void Randomize(Model model, ulong seed)
     {
         var random = new HostRandom(seed);
         foreach (var (path, layer) in model.AllLayers())

@@ -29,8 +29,8 @@ internal sealed class ImportedGraph
     public List<string> OutputNames { get; } = [];
 }
 
-/// <summary>A graph input: its value name and per-sample shape (batch dimension removed).</summary>
-internal sealed record ImportedInput(string Value, TensorShape Sample);
+/// <summary>A graph input: its ONNX value name, the (sanitized, unique) name our model gives it, and its per-sample shape.</summary>
+internal sealed record ImportedInput(string Value, string Name, TensorShape Sample);
 
 /// <summary>One operation of an imported graph: reads <see cref="Inputs"/>, writes <see cref="Output"/>.</summary>
 internal abstract record ImportedOp(string Name, IReadOnlyList<string> Inputs, string Output, TensorShape OutputSample);

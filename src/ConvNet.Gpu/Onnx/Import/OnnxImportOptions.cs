@@ -1,6 +1,6 @@
 namespace ConvNet.Gpu.Onnx;
 
-/// <summary>How <c>OnnxModel</c> treats what a file leaves open.</summary>
+/// <summary>How <see cref="OnnxModel"/> treats what a file leaves open.</summary>
 public sealed record OnnxImportOptions
 {
     /// <summary>

@@ -8,7 +8,7 @@ internal sealed partial class OnnxImporter
     /// <summary>The ops the importer translates into layers or graph operations (besides the folded constant ops).</summary>
     public static readonly IReadOnlyList<string> SupportedOps =
     [
-        "Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool", "Gemm", "MatMul", "Add", "Concat",
+        "Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool", "Gemm", "MatMul", "Add", "Sum", "Concat",
         "BatchNormalization", "Relu", "LeakyRelu", "Elu", "Sigmoid", "Tanh", "Softmax", "Flatten", "Reshape", "Resize",
         "Dropout", "Identity", "Constant", "Pad", "Shape",
     ];
@@ -39,7 +39,7 @@ internal sealed partial class OnnxImporter
                 case "GlobalAveragePool": GlobalAveragePool(node); break;
                 case "Gemm": Gemm(node); break;
                 case "MatMul": MatMul(node); break;
-                case "Add": Add(node); break;
+                case "Add": case "Sum": Add(node); break;
                 case "Concat": Concat(node); break;
                 case "BatchNormalization": BatchNormalization(node); break;
                 case "Relu": AddLayer(node, Activation(node, 0), new ReLU(), []); break;
@@ -132,17 +132,23 @@ internal sealed partial class OnnxImporter
             throw node.Unsupported("shape", $"Reshape of {Dims(x.Dims)} to {Dims(target)} is not supported; the importer supports the flatten pattern, a reshape to (N, features).");
     }
 
+    // Add (two operands) or Sum (one or more, what our export writes for a three-way Add): the graph's Add merge.
     private void Add(OnnxNode node)
     {
-        if (Resolve(node, 0) is Const || Resolve(node, 1) is Const)
+        if (node.InputCount == 0) throw node.Malformed("Sum needs at least one input.");
+        if (Enumerable.Range(0, node.InputCount).Any(i => Resolve(node, i) is Const))
             throw node.Unsupported(null, "adding a constant is supported only as the bias of a MatMul (x @ W + b); other broadcasts are not.");
-        var a = Activation(node, 0);
-        var b = Activation(node, 1);
-        if (!a.Dims.SequenceEqual(b.Dims))
-            throw node.Unsupported(null, $"Add of {Dims(a.Dims)} and {Dims(b.Dims)} is not supported; both operands must have the same shape (no broadcasting).");
+        var operands = Enumerable.Range(0, node.InputCount).Select(i => Activation(node, i)).ToList();
+        if (operands.Any(o => !o.Dims.SequenceEqual(operands[0].Dims)))
+            throw node.Unsupported(null, $"{node.Op} of {string.Join(", ", operands.Select(o => Dims(o.Dims)))} is not supported; all operands must have the same shape (no broadcasting).");
+        if (operands.Count == 1)
+        {
+            Bind(node, operands[0]);
+            return;
+        }
         string id = Unique(node.Name);
-        _graph.Ops.Add(new AddOp(node.Name, [a.Id, b.Id], id, a.Sample));
-        Bind(node, new Act(id, a.Dims));
+        _graph.Ops.Add(new AddOp(node.Name, operands.Select(o => o.Id).ToList(), id, operands[0].Sample));
+        Bind(node, new Act(id, operands[0].Dims));
     }
 
     private void Concat(OnnxNode node)

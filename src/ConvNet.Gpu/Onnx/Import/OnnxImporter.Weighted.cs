@@ -174,16 +174,18 @@ internal sealed partial class OnnxImporter
         var weights = new Dictionary<string, float[]> { ["weight"] = DenseWeight(node, b, false, 1f) };
         string output = node.Proto.Output[0];
         OnnxNode? add = null;
+        string? biasSource = null;
         if (!_graphOutputs.Contains(output) && _consumers.TryGetValue(output, out var users) && users.Count == 1 && users[0].Op == "Add")
         {
             var other = users[0].Input(0) == output ? users[0].Input(1) : users[0].Input(0);
             if (_values.TryGetValue(other, out var v) && v is Const { Tensor: var bias } && bias.IsFloat && bias.Count == units && bias.Dims.Length <= 2)
             {
                 add = users[0];
+                biasSource = other;
                 weights["bias"] = Bias(add, bias, "bias", units, 1f);
             }
         }
-        var act = AddLayer(node, a, new Dense((int)units, useBias: add is not null), weights);
+        var act = AddLayer(node, a, new Dense((int)units, useBias: add is not null), weights, weightSources: [node.Input(1), biasSource ?? ""]);
         if (add is not null)
         {
             _fused.Add(add);

@@ -25,6 +25,7 @@ internal sealed partial class OnnxImporter
     private readonly HashSet<string> _graphOutputs = new(StringComparer.Ordinal);
     private readonly HashSet<string> _names = new(StringComparer.Ordinal);
     private readonly HashSet<OnnxNode> _fused = [];
+    private readonly Dictionary<string, Layer> _sharedLayers = new(StringComparer.Ordinal); // see AddLayer
     private readonly ImportedGraph _graph;
     private long _batch;
 
@@ -71,6 +72,14 @@ internal sealed partial class OnnxImporter
         };
         new OnnxImporter(source, options ?? new OnnxImportOptions(), graph).Translate(model.Graph);
         return graph;
+    }
+
+    /// <summary>The model's metadata_props (a repeated key keeps its last value), after checking the file parses.</summary>
+    public static IReadOnlyDictionary<string, string> Metadata(byte[] bytes, string source)
+    {
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var entry in Parse(bytes, source).MetadataProps) metadata[entry.Key] = entry.Value;
+        return metadata;
     }
 
     private static ModelProto Parse(byte[] bytes, string source)
@@ -185,8 +194,7 @@ internal sealed partial class OnnxImporter
             first = false;
             var act = new Act(input.Name, values);
             _values[input.Name] = act;
-            _names.Add(input.Name);
-            _graph.Inputs.Add(new ImportedInput(input.Name, act.Sample));
+            _graph.Inputs.Add(new ImportedInput(input.Name, Unique(input.Name), act.Sample));
         }
         if (first) throw new OnnxUnsupportedException(_source, null, null, null, "the graph has no (non-constant) input.");
     }
@@ -294,9 +302,14 @@ internal sealed partial class OnnxImporter
 
     private static string Dims(long[] dims) => "(" + string.Join(", ", dims.Select((d, i) => i == 0 && d == DynamicBatch ? "N" : d.ToString(System.Globalization.CultureInfo.InvariantCulture))) + ")";
 
-    /// <summary>A unique value/layer name for a node's output.</summary>
+    /// <summary>
+    /// A unique layer and value name for a node: its name with the path separators of exporters ('/', ':') turned into
+    /// '.', so that "/block1/conv1/Conv" becomes "block1.conv1.Conv" (our model paths use '/' and ':' themselves).
+    /// </summary>
     private string Unique(string name)
     {
+        name = name.Replace('/', '.').Replace(':', '.').Trim('.');
+        if (name.Length == 0) name = "node";
         string candidate = name;
         for (int i = 2; !_names.Add(candidate); i++) candidate = $"{name}_{i}";
         return candidate;
@@ -314,12 +327,28 @@ internal sealed partial class OnnxImporter
         }
     }
 
-    /// <summary>Adds <paramref name="layer"/> reading <paramref name="input"/> and binds the node's output to its result.</summary>
-    private Act AddLayer(OnnxNode node, Act input, Layer layer, Dictionary<string, float[]> weights, bool flatOutput = false)
+    /// <summary>
+    /// Adds <paramref name="layer"/> reading <paramref name="input"/> and binds the node's output to its result. A layer
+    /// with weights whose node reads the same weight values (<paramref name="weightSources"/>, by default the node's
+    /// inputs after the first) with the same attributes, hyper-parameters and input shape as an earlier node is not
+    /// added again: the node becomes a second call of the earlier layer, so the weights stay shared when fine-tuning
+    /// (how our export writes a layer called twice, and how PyTorch writes a module used twice).
+    /// </summary>
+    private Act AddLayer(OnnxNode node, Act input, Layer layer, Dictionary<string, float[]> weights, bool flatOutput = false, IEnumerable<string>? weightSources = null)
     {
-        var sample = layer.ComputeOutputShape(input.Sample);
         string id = Unique(node.Name);
-        layer.Name = id;
+        bool reused = false;
+        if (weights.Count > 0)
+        {
+            var config = layer.GetConfig();
+            config.Remove("name");
+            string key = string.Join("\n", [node.Op, input.Sample.ToString(), config.ToJsonString(),
+                .. node.Proto.Attribute.Select(a => a.ToByteString().ToBase64()), "--", .. weightSources ?? Enumerable.Range(1, node.InputCount - 1).Select(node.Input)]);
+            if (_sharedLayers.TryGetValue(key, out var first)) (layer, reused) = (first, true);
+            else _sharedLayers[key] = layer;
+        }
+        if (!reused) layer.Name = id;
+        var sample = layer.ComputeOutputShape(input.Sample);
         long[] dims = [_batch, .. sample.Dimensions.Select(d => (long)d)];
         var act = flatOutput ? new Act(id, [_batch, dims[1], 1, 1], Flat: true) : new Act(id, dims);
         _graph.Ops.Add(new LayerOp(node.Name, input.Id, id, sample, layer, weights));
