@@ -107,6 +107,23 @@ public sealed partial class GeneratedLauncherTests
         Assert.Equal(BitConverter.SingleToUInt32Bits(0.5f), call.Args.RawAt(4));
     }
 
+    [Fact]
+    public void CudaBackendPacksNoKernelArgumentsByHand()
+    {
+        // Every launch of the backend goes through a generated launcher; a hand-filled KernelArgs could drift from the
+        // kernel again. (The device layer and its tests build KernelArgs directly: that is their job.)
+        string? kernels = Device.KernelSources.Directory();
+        if (kernels is null) Assert.Skip("kernels/ not found above the test binary (published test run)");
+        string cuda = Path.Combine(Path.GetDirectoryName(kernels)!, "src", "ConvNet.Gpu", "Backends", "Cuda");
+        var byHand = Directory.GetFiles(cuda, "CudaBackend*.cs")
+            .Where(f => HandPacking().IsMatch(File.ReadAllText(f))).Select(Path.GetFileName).ToList();
+        Assert.True(byHand.Count == 0,
+            $"These files pack kernel arguments by hand; launch with CudaKernels.X(...) instead: {string.Join(", ", byHand)}");
+    }
+
+    [GeneratedRegex(@"new\s+KernelArgs\s*\(|\bKernelArgs\s+\w+\s*=|\.AddPointer\s*\(")]
+    private static partial Regex HandPacking();
+
     // `.visible .entry name(` params `)`: the parameter list, one `.param .type name_param_i` per line.
     [GeneratedRegex(@"^\.visible \.entry (\w+)\(([^)]*)\)", RegexOptions.Multiline)]
     private static partial Regex PtxEntry();
