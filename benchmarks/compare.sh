@@ -12,13 +12,15 @@
 #          --extended (training steps of both models, small-VGG epoch)  --out-dir DIR (keeps the JSON files and the table; default: a temp dir)
 #          --rounds N (default 1): run both sides N times, alternating, and keep each row's lowest median over the rounds
 #          (robust on a shared machine: a round slowed by other processes is discarded); epochs run in the first round only
+#          --no-peer (our side only: no PyTorch needed; the table has our column; gpu-run.sh --rehearsal uses it)
+#          --batch N (training steps and epochs, default 64)  --sgemm N (the SGEMM row's size, default 1024)
 # Environment: CONVNET_BENCH_BIN (our benchmark executable; default: the published bin/ beside this script, else
 #              a Release build of benchmarks/ConvNet.Gpu.Benchmarks), CONVNET_PEER_PYTHON (the Python with torch).
 # Works from the repository and from the bundle made by benchmarks/publish-gpu-bench.sh (no .NET SDK needed there).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 
-device=cpu threads=2 repeats=10 tf32=off epoch_images=60000 out_dir="" extra=() rounds=1
+device=cpu threads=2 repeats=10 tf32=off epoch_images=60000 out_dir="" extra=() rounds=1 peer=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --device) device="$2"; shift 2 ;;
@@ -30,7 +32,9 @@ while [ $# -gt 0 ]; do
     --extended) extra+=(--extended); shift ;;
     --out-dir) out_dir="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    --no-peer) peer=0; shift ;;
+    --batch|--sgemm) extra+=("$1" "$2"); shift 2 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "compare.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -51,7 +55,9 @@ fi
 if [ -n "${CONVNET_PEER_PYTHON:-}" ]; then py="$CONVNET_PEER_PYTHON"
 elif [ "$device" = cpu ] && [ -x /usr/bin/python3 ]; then py=/usr/bin/python3
 else py=python3; fi
-"$py" -c "import torch" 2>/dev/null || { echo "compare.sh: $py cannot import torch; set CONVNET_PEER_PYTHON" >&2; exit 2; }
+if [ "$peer" = 1 ]; then
+  "$py" -c "import torch" 2>/dev/null || { echo "compare.sh: $py cannot import torch; set CONVNET_PEER_PYTHON (or --no-peer)" >&2; exit 2; }
+fi
 
 commit="$(git -C "$here" rev-parse --short HEAD 2>/dev/null || cat "$here/COMMIT" 2>/dev/null || echo unknown)"
 export CONVNET_COMMIT="$commit"
@@ -71,13 +77,15 @@ for round in $(seq 1 "$rounds"); do
   echo "# round $round/$rounds: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $commit, $(uname -n), load $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out_dir/loads.txt" >&2
   echo "# ours:    $ours peer ${ours_args[*]}" >&2
   "$ours" peer "${ours_args[@]}"
+  ours_list="${ours_list:+$ours_list,}$ours_json"
+  [ "$peer" = 1 ] || continue
   echo "# round $round/$rounds: PyTorch starts, load $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out_dir/loads.txt" >&2
   echo "# PyTorch: $py $here/peers/pytorch_peer.py ${round_args[*]} --tf32 $tf32 --out $peer_json" >&2
   "$py" "$here/peers/pytorch_peer.py" "${round_args[@]}" --tf32 "$tf32" --out "$peer_json"
-  ours_list="${ours_list:+$ours_list,}$ours_json" peer_list="${peer_list:+$peer_list,}$peer_json"
+  peer_list="${peer_list:+$peer_list,}$peer_json"
 done
 echo "# done: $(date -u '+%Y-%m-%d %H:%M UTC'), load $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out_dir/loads.txt" >&2
 
-"$py" "$here/peers/compare.py" "$ours_list" "$peer_list" | tee "$out_dir/table.md"
+"$py" "$here/peers/compare.py" "$ours_list" "${peer_list:--}" | tee "$out_dir/table.md"
 echo >&2
 echo "# JSON and table kept in $out_dir" >&2

@@ -6,8 +6,11 @@ the first argument) and writes, class-balanced and in the original order, the fi
 of each class and the first TEST_PER_CLASS test images of each class as IDX .gz files with the standard names.
 The gzip streams carry no file name and mtime 0, so the output is byte-for-byte reproducible.
 
-usage: python3 build/make-fashion-mnist-sample.py [source-dir] [output-dir]
+usage: python3 build/make-fashion-mnist-sample.py [source-dir] [output-dir] [--train-per-class N] [--test-per-class N] [--raw]
+  --train-per-class / --test-per-class: other slice sizes (build/gpu-bundle.sh takes a larger slice for the GPU run);
+  --raw: write uncompressed IDX files (the GPU bundle's tar.xz compresses them better than gzip does).
 """
+import argparse
 import gzip
 import os
 import struct
@@ -18,9 +21,14 @@ TEST_PER_CLASS = 100   # 1,000 test images
 CLASSES = 10
 
 here = os.path.dirname(os.path.abspath(__file__))
-source = sys.argv[1] if len(sys.argv) > 1 else "/usr/share/datasets/fashion-mnist"
-output = sys.argv[2] if len(sys.argv) > 2 else os.path.join(
-    here, "..", "src", "ConvNet.Gpu.Cli", "Resources", "fashion-mnist-sample")
+parser = argparse.ArgumentParser(description="Class-balanced Fashion-MNIST slice as IDX files.")
+parser.add_argument("source", nargs="?", default="/usr/share/datasets/fashion-mnist")
+parser.add_argument("output", nargs="?", default=os.path.join(here, "..", "src", "ConvNet.Gpu.Cli", "Resources", "fashion-mnist-sample"))
+parser.add_argument("--train-per-class", type=int, default=TRAIN_PER_CLASS)
+parser.add_argument("--test-per-class", type=int, default=TEST_PER_CLASS)
+parser.add_argument("--raw", action="store_true")
+args = parser.parse_args()
+source, output = args.source, args.output
 
 
 def read_idx(path, expected_magic):
@@ -51,6 +59,10 @@ def find(name):
 
 def write_idx(path, magic, dims, body):
     header = struct.pack(">I" + "I" * len(dims), magic, *dims)
+    if args.raw:
+        with open(path[:-3] if path.endswith(".gz") else path, "wb") as f:
+            f.write(header + body)
+        return
     with open(path, "wb") as raw:
         with gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=0) as f:
             f.write(header + body)
@@ -80,5 +92,5 @@ def sample(images_name, labels_name, per_class):
 
 
 os.makedirs(output, exist_ok=True)
-sample("train-images-idx3-ubyte", "train-labels-idx1-ubyte", TRAIN_PER_CLASS)
-sample("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", TEST_PER_CLASS)
+sample("train-images-idx3-ubyte", "train-labels-idx1-ubyte", args.train_per_class)
+sample("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", args.test_per_class)

@@ -16,6 +16,7 @@ fi
 cn_missing=()
 command -v clang-14 >/dev/null 2>&1 || command -v nvcc >/dev/null 2>&1 || cn_missing+=(clang-14)
 command -v g++ >/dev/null 2>&1 || cn_missing+=(g++)
+command -v python3 >/dev/null 2>&1 || cn_missing+=(python3)  # the GPU kit's data slice and results writer
 command -v mpirun >/dev/null 2>&1 || cn_missing+=(openmpi-bin)
 compgen -G '/usr/lib/*/libmpi.so.40' >/dev/null || cn_missing+=(libopenmpi-dev)
 [ -d /usr/share/datasets/fashion-mnist ] || [ -n "${CONVNET_SKIP_DATASET:-}" ] || cn_missing+=(dataset-fashion-mnist)

@@ -2,6 +2,7 @@
 # Publishes the test suite as a self-contained linux-x64 executable for a GPU host without .NET
 # (docs: shared gpu-host.md), and packs it as a tar.xz that stays well under 64 MB.
 # The PTX travels inside ConvNet.Gpu.dll (embedded resources); the emulator library comes along too.
+# (build/gpu-bundle.sh makes the one bundle with everything, tests included; this is the tests alone.)
 #
 # Usage: build/publish-gpu-tests.sh [output-dir]        (default: out/)
 # On the GPU host:
@@ -13,12 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-out}"
 mkdir -p "$out"
-rm -rf "$out/gpu-tests"
-dotnet publish tests/ConvNet.Gpu.Tests -c Release -r linux-x64 --self-contained \
-  -p:DebugType=none -p:GenerateDocumentationFile=false -o "$out/gpu-tests"
-# Sanity: the kernels must be embedded and the emulator present.
-grep -c "ConvNet.Gpu.Kernels." "$out/gpu-tests/ConvNet.Gpu.dll" >/dev/null || { echo "error: no embedded PTX in ConvNet.Gpu.dll" >&2; exit 1; }
-[ -f "$out/gpu-tests/libconvnet_cuda_emu.so" ] || echo "warning: libconvnet_cuda_emu.so missing from the publish folder" >&2
+bash build/publish-app.sh tests/ConvNet.Gpu.Tests "$out/gpu-tests" self-contained
 git rev-parse HEAD > "$out/gpu-tests/COMMIT" 2>/dev/null || true
 tar -cJf "$out/gpu-tests.tar.xz" -C "$out" gpu-tests
 size=$(du -m "$out/gpu-tests.tar.xz" | cut -f1)

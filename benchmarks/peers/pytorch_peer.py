@@ -5,6 +5,14 @@ Writes one JSON document (stdout, or --out FILE) with a row per (op, shape): med
   CPU:  /usr/bin/python3 benchmarks/peers/pytorch_peer.py --device cpu --threads 2
   CUDA: python3 benchmarks/peers/pytorch_peer.py --device cuda --tf32 off   (cuDNN; state the TF32 mode)
 Timing: warm-up, then the median of --repeats runs; CUDA runs are bracketed by torch.cuda.synchronize().
+Runs on PyTorch 1.13 (Debian's python3-torch, CPU) and 2.x (CUDA): only APIs both have are used.
+
+On CUDA the training-step and epoch rows come twice: PyTorch eager ("lenet5-step") and the same step captured once in a
+torch.cuda.CUDAGraph and replayed ("lenet5-step-graph"), the two baselines ConvNet.Gpu's GPU step is measured against.
+Rows that cannot run here (graphs on the CPU) are listed under "skipped" with the reason.
+
+Adding rows: write a function (args, table) -> list of row dicts and add one line to ROW_SETS; compare.py shows every
+(op, shape) either side has, so a row only one side measures appears with the other side's column empty.
 """
 import argparse, json, os, platform, statistics, sys, time
 
@@ -112,43 +120,100 @@ def make_model(name, device):
     return model, torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
 
 
-def step_row(name, device, batch, repeats):
-    """One training step (forward, loss, backward, SGD update) on a fixed device batch, as our TrainingStepBenchmarks."""
-    model, opt = make_model(name, device)
-    x = torch.rand(batch, 1, 28, 28, device=device)
-    y = torch.randint(0, 10, (batch,), device=device)
+def train_step(model, opt, x, y):
+    opt.zero_grad(set_to_none=True)
+    F.cross_entropy(model(x), y).backward()
+    opt.step()
 
-    def step():
-        opt.zero_grad(set_to_none=True)
+
+def graph_step(model, opt, x, y):
+    """Captures one training step (forward, loss, backward, SGD update) on the static tensors x, y in a
+    torch.cuda.CUDAGraph, after warm-up steps on a side stream (PyTorch's whole-network capture recipe: they create the
+    momentum buffers and BatchNorm's state), and returns the graph's replay: one launch for the whole step."""
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        for _ in range(3):
+            train_step(model, opt, x, y)
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    opt.zero_grad(set_to_none=True)
+    with torch.cuda.graph(graph):
         F.cross_entropy(model(x), y).backward()
         opt.step()
-
-    ms = median_ms(step, device, repeats)
-    return {"op": f"{name}-step", "shape": f"batch {batch}", "ms": ms, "images_per_second": batch / (ms / 1e3)}
+    return graph.replay
 
 
-def lenet_epoch(device, batch, images, name="lenet5"):
-    model, opt = make_model(name, device)
-    x = torch.rand(images, 1, 28, 28, device=device)
-    y = torch.randint(0, 10, (images,), device=device)
+def modes_with_data(name, row, device, images, skipped):
+    """Yields (mode, model, optimizer, images x, labels y) for "eager" and, on CUDA, "graph" (noting in `skipped` why
+    not elsewhere): a fresh model from the same seed and `images` random images already on the device for each."""
+    for mode in ("eager", "graph"):
+        if mode == "graph" and device != "cuda":
+            skipped.append(f"{name}-{row}-graph: CUDA graphs need a CUDA device")
+            continue
+        model, opt = make_model(name, device)
+        x = torch.rand(images, 1, 28, 28, device=device)
+        y = torch.randint(0, 10, (images,), device=device)
+        yield mode, model, opt, x, y
 
-    def step(i):
-        xb, yb = x[i:i + batch], y[i:i + batch]
-        opt.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(model(xb), yb)
-        loss.backward()
-        opt.step()
 
-    for i in range(0, 10 * batch, batch):  # warm-up
-        step(i)
-    sync(device)
-    t0 = time.perf_counter()
-    for i in range(0, images, batch):
-        step(i)
-    sync(device)
-    seconds = time.perf_counter() - t0
-    return {"op": f"{name}-epoch", "shape": f"{images} images, batch {batch}", "ms": seconds * 1e3,
-            "images_per_second": images / seconds}
+def step_rows(name, device, batch, repeats, skipped):
+    """One training step on a fixed device batch, as our TrainingStepBenchmarks: eager, and on CUDA also a CUDA graph."""
+    rows = []
+    for mode, model, opt, x, y in modes_with_data(name, "step", device, batch, skipped):
+        step = (lambda: train_step(model, opt, x, y)) if mode == "eager" else graph_step(model, opt, x, y)
+        ms = median_ms(step, device, repeats)
+        op = f"{name}-step" if mode == "eager" else f"{name}-step-graph"
+        rows.append({"op": op, "shape": f"batch {batch}", "ms": ms, "images_per_second": batch / (ms / 1e3)})
+    return rows
+
+
+def epoch_rows(name, device, batch, images, skipped):
+    """One epoch over `images` random images already on the device, eager; on CUDA also replaying a captured step per
+    batch (the batch copied into the graph's static input first). The graph needs full batches, so it runs
+    images // batch of them and reports its own image count."""
+    rows = []
+    for mode, model, opt, x, y in modes_with_data(name, "epoch", device, images, skipped):
+        if mode == "eager":
+            def step(i):
+                train_step(model, opt, x[i:i + batch], y[i:i + batch])
+            starts = range(0, images, batch)
+        else:
+            xs, ys = x[:batch].clone(), y[:batch].clone()
+            replay = graph_step(model, opt, xs, ys)
+
+            def step(i):
+                xs.copy_(x[i:i + batch])
+                ys.copy_(y[i:i + batch])
+                replay()
+            starts = range(0, images - batch + 1, batch)
+        for i in list(starts)[:10]:  # warm-up
+            step(i)
+        sync(device)
+        t0 = time.perf_counter()
+        for i in starts:
+            step(i)
+        sync(device)
+        seconds = time.perf_counter() - t0
+        done = min(images, len(starts) * batch)
+        row = {"op": f"{name}-epoch" if mode == "eager" else f"{name}-epoch-graph",
+               "shape": f"{images} images, batch {batch}", "ms": seconds * 1e3, "images_per_second": done / seconds}
+        if done != images:
+            row["images"] = done
+        rows.append(row)
+    return rows
+
+
+# Row sets, in output order: (name, function(args, table, skipped) -> rows). Add a benchmark row with one line here.
+ROW_SETS = [
+    ("conv", lambda a, t, skipped: conv_rows(t["shapes"], a.device, a.repeats)),
+    ("pool", lambda a, t, skipped: pool_rows(t["pools"], a.device, a.repeats)),
+    ("sgemm", lambda a, t, skipped: [sgemm_row(a.device, a.repeats, a.sgemm)]),
+    ("steps", lambda a, t, skipped: [r for m in MODELS for r in step_rows(m, a.device, a.batch, a.repeats, skipped)]
+        if a.extended else []),
+    ("epochs", lambda a, t, skipped: [] if a.skip_epoch else
+        [r for m in (MODELS if a.extended else ["lenet5"]) for r in epoch_rows(m, a.device, a.batch, a.epoch_images, skipped)]),
+]
 
 
 def main():
@@ -159,8 +224,11 @@ def main():
     ap.add_argument("--repeats", type=int, default=10)
     ap.add_argument("--epoch-images", type=int, default=60000)
     ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--sgemm", type=int, default=1024, help="n of the n x n x n SGEMM row")
     ap.add_argument("--skip-epoch", action="store_true")
     ap.add_argument("--extended", action="store_true", help="also both models' training steps and the small VGG's epoch")
+    ap.add_argument("--shapes", default=os.environ.get("CONVNET_SHAPES", os.path.join(HERE, "..", "conv-shapes.json")),
+                    help="the shape table (default: conv-shapes.json beside this folder; CONVNET_SHAPES)")
     ap.add_argument("--conv-only", action="store_true", help="only the conv rows (no pooling, SGEMM or epoch)")
     ap.add_argument("--extra-shapes", action="append", default=[],
                     help="another shape file's convolutions too (e.g. conv-extra-shapes.json: depthwise)")
@@ -172,34 +240,33 @@ def main():
         torch.backends.cuda.matmul.allow_tf32 = a.tf32 == "on"
         torch.backends.cudnn.allow_tf32 = a.tf32 == "on"
         torch.backends.cudnn.benchmark = True
-    with open(os.path.join(HERE, "..", "conv-shapes.json")) as f:
+    with open(a.shapes) as f:
         table = json.load(f)
 
     shapes = list(table["shapes"])
     for extra in a.extra_shapes:
         with open(extra) as f:
             shapes += json.load(f)["shapes"]
-    rows = conv_rows(shapes, a.device, a.repeats)
+    table = dict(table, shapes=shapes)
     if a.conv_only:
         a.skip_epoch = True
-    else:
-        rows += pool_rows(table["pools"], a.device, a.repeats)
-        rows.append(sgemm_row(a.device, a.repeats))
-    if a.extended:
-        rows += [step_row(name, a.device, a.batch, a.repeats) for name in MODELS]
-    if not a.skip_epoch:
-        rows.append(lenet_epoch(a.device, a.batch, a.epoch_images))
-        if a.extended:
-            rows.append(lenet_epoch(a.device, a.batch, a.epoch_images, "vgg-small"))
+    rows, skipped = [], []
+    for name, produce in ROW_SETS:
+        if a.conv_only and name != "conv":
+            continue
+        rows += produce(a, table, skipped)
     doc = {
         "engine": f"PyTorch {torch.__version__}",
         "device": torch.cuda.get_device_name(0) if a.device == "cuda" else platform.processor() or platform.machine(),
         "backend": a.device, "threads": torch.get_num_threads(),
         "tf32": a.tf32 if a.device == "cuda" else "n/a",
         "cudnn": torch.backends.cudnn.version() if a.device == "cuda" else None,
+        "cuda": torch.version.cuda if a.device == "cuda" else None,
         "mkldnn": torch.backends.mkldnn.is_available(),
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "command": "pytorch_peer.py " + " ".join(sys.argv[1:]),
         "rows": rows,
+        "skipped": skipped,
     }
     text = json.dumps(doc, indent=1)
     if a.out:

@@ -15,6 +15,8 @@ public sealed record PeerOptions
     public int EpochImages { get; init; } = 60_000;
     /// <summary>Epoch batch size.</summary>
     public int Batch { get; init; } = 64;
+    /// <summary>Size n of the n x n x n SGEMM row.</summary>
+    public int Sgemm { get; init; } = 1024;
     /// <summary>Leave out the epoch row.</summary>
     public bool SkipEpoch { get; init; }
     /// <summary>Also time the small VGG's epoch and both models' steps (rows the PyTorch peer does not have yet).</summary>
@@ -26,7 +28,7 @@ public sealed record PeerOptions
 
     /// <summary>Usage text.</summary>
     public const string Usage =
-        "peer [--device cpu|cuda] [--threads N] [--repeats N] [--epoch-images N] [--batch N] [--skip-epoch] [--extended] [--tf32 on|off] [--out FILE]";
+        "peer [--device cpu|cuda] [--threads N] [--repeats N] [--epoch-images N] [--batch N] [--sgemm N] [--skip-epoch] [--extended] [--tf32 on|off] [--out FILE]";
 
     /// <summary>Parses the arguments after "peer".</summary>
     public static PeerOptions Parse(string[] args)
@@ -43,6 +45,7 @@ public sealed record PeerOptions
                 "--repeats" => o with { Repeats = NextInt() },
                 "--epoch-images" => o with { EpochImages = NextInt() },
                 "--batch" => o with { Batch = NextInt() },
+                "--sgemm" => o with { Sgemm = NextInt() },
                 "--skip-epoch" => o with { SkipEpoch = true },
                 "--extended" => o with { Extended = true },
                 "--tf32" => o with { Tf32 = Next() switch { "on" => true, "off" => false, var v => throw new ArgumentException($"--tf32 takes on or off, got '{v}'") } },

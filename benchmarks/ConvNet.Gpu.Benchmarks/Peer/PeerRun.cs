@@ -37,16 +37,7 @@ public static class PeerRun
         Log($"peer: {backend.Description}");
 
         var rows = new JsonArray();
-        foreach (var shape in ShapeTable.Convolutions) ConvRows(backend, shape, o.Repeats, rows);
-        foreach (var pool in ShapeTable.Pools) PoolRows(backend, pool, o.Repeats, rows);
-        SgemmRow(backend, 1024, o.Repeats, rows);
-        if (o.Extended)
-            foreach (string model in TrainingWorkload.AllModelNames) StepRow(backend, model, o.Batch, o.Repeats, rows);
-        if (!o.SkipEpoch)
-        {
-            EpochRow(backend, "lenet5", o.Batch, o.EpochImages, rows);
-            if (o.Extended) EpochRow(backend, "vgg-small", o.Batch, o.EpochImages, rows);
-        }
+        foreach (var (_, produce) in RowSets) produce(backend, o, rows);
 
         var doc = new JsonObject
         {
@@ -65,6 +56,37 @@ public static class PeerRun
         else File.WriteAllText(o.Out, text + "\n");
         return 0;
     }
+
+    /// <summary>TrainingWorkload's loops on CUDA, in row order.</summary>
+    private static readonly string[] StepLoops = ["host", "eager", "graph"];
+
+    /// <summary>
+    /// The row sets, in output order, each appending its rows (pytorch_peer.py's ROW_SETS names the same sets). Adding a
+    /// benchmark row is one line here (and, for a PyTorch column, one line there); compare.py shows every (op, shape)
+    /// either side measured, so a row only one side has still appears.
+    /// </summary>
+    private static readonly (string Name, Action<IBackend, PeerOptions, JsonArray> Produce)[] RowSets =
+    [
+        ("conv", (b, o, rows) => { foreach (var shape in ShapeTable.Convolutions) ConvRows(b, shape, o.Repeats, rows); }),
+        ("pool", (b, o, rows) => { foreach (var pool in ShapeTable.Pools) PoolRows(b, pool, o.Repeats, rows); }),
+        ("sgemm", (b, o, rows) => SgemmRow(b, o.Sgemm, o.Repeats, rows)),
+        // Steps and epochs of the models in TrainingWorkload.ModelNames (CONVNET_BENCH_MODELS may narrow them, as
+        // gpu-run.sh --rehearsal does); without --extended, the LeNet-5 epoch only. On CUDA each step row comes three
+        // times: "<model>-step" (TrainStep on a device batch, the loss read back every step), "<model>-step-device" (Fit's
+        // device loop launching kernel by kernel) and "<model>-step-graph" (the device loop replaying the step's CUDA
+        // graph; PyTorch's row of that name replays its captured step).
+        ("steps", (b, o, rows) =>
+        {
+            if (!o.Extended) return;
+            foreach (string m in TrainingWorkload.ModelNames)
+                foreach (string loop in b is CudaBackend ? StepLoops : ["host"]) StepRow(b, m, o.Batch, o.Repeats, loop, rows);
+        }),
+        ("epochs", (b, o, rows) =>
+        {
+            if (o.SkipEpoch) return;
+            foreach (string m in o.Extended ? TrainingWorkload.ModelNames : ["lenet5"]) EpochRow(b, m, o.Batch, o.EpochImages, rows);
+        }),
+    ];
 
     private static void ConvRows(IBackend backend, ConvShape shape, int repeats, JsonArray rows)
     {
@@ -89,11 +111,12 @@ public static class PeerRun
         Add(rows, "sgemm", $"{n}x{n}x{n}", MedianTimer.MedianMilliseconds(g.Run, repeats), g.Flops);
     }
 
-    private static void StepRow(IBackend backend, string model, int batch, int repeats, JsonArray rows)
+    private static void StepRow(IBackend backend, string model, int batch, int repeats, string loop, JsonArray rows)
     {
-        using var w = new TrainingWorkload(backend, model, batch);
+        using var w = new TrainingWorkload(backend, model, batch, loop);
         double ms = MedianTimer.MedianMilliseconds(() => w.Step(), repeats);
-        Add(rows, $"{model}-step", $"batch {batch}", ms, imagesPerSecond: batch / (ms / 1e3));
+        string op = loop switch { "host" => $"{model}-step", "eager" => $"{model}-step-device", _ => $"{model}-step-{loop}" };
+        Add(rows, op, $"batch {batch}", ms, imagesPerSecond: batch / (ms / 1e3));
     }
 
     private static void EpochRow(IBackend backend, string model, int batch, int images, JsonArray rows)

@@ -43,7 +43,7 @@ internal static class ExportCommand
         using IBackend backend = Backend.Cpu(1);
         using TrainingSession session = TrainingSession.Resume(path, backend, expectedModel: null, forTraining: false);
         var options = new OnnxExportOptions { Opset = opset, BatchSize = batch, DynamicBatch = dynamicBatch };
-        Data.Normalization normalization;
+        Nn.Normalize? normalization;
         try
         {
             normalization = session.ExportOnnx(output, options);
@@ -57,8 +57,9 @@ internal static class ExportCommand
         string n = dynamicBatch ? "N" : batch.ToString(CultureInfo.InvariantCulture);
         console.Note("Checkpoint:", $"{path}: {session.ModelName}, {session.ParameterCount:N0} parameters, after {session.Position.CompletedEpochs} epoch(s)");
         console.Line($"Wrote {output} ({new FileInfo(output).Length:N0} bytes, ONNX opset {opset}).");
-        console.Line($"  input  'input'  float32 ({n}, {string.Join(", ", input.Dimensions)}): pixels scaled to [0, 1], then normalized as in training, " +
-            FormattableString.Invariant($"(x - {normalization.Mean:0.######}) / {normalization.Std:0.######} (also in the file's metadata)"));
+        console.Line($"  input  'input'  float32 ({n}, {string.Join(", ", input.Dimensions)}): pixels scaled to [0, 1]" + (normalization is null ? "" :
+            "; the model normalizes them itself, " + FormattableString.Invariant(
+                $"(x - {string.Join("/", normalization.Mean.Select(m => m.ToString("0.######", CultureInfo.InvariantCulture)))}) / {string.Join("/", normalization.Std.Select(d => d.ToString("0.######", CultureInfo.InvariantCulture)))} (its first node)")));
         console.Line($"  output 'output' float32 ({n}, {string.Join(", ", result.Dimensions)}): {(result.Rank == 1 ? "class scores (logits; apply a softmax for probabilities)" : "the last layer's output")}");
         return ExitCodes.Success;
     }

@@ -10,7 +10,10 @@ namespace ConvNet.Gpu.Cli.Engine;
 /// <summary>Starting a run from an ONNX file (<c>convnet train --onnx</c>), and the metadata <c>convnet export</c> writes.</summary>
 internal sealed partial class TrainingSession
 {
-    /// <summary>The metadata keys of the input normalization in the ONNX files <see cref="ExportOnnx"/> writes (and <see cref="Import"/> reads).</summary>
+    /// <summary>
+    /// The metadata keys of the input normalization in the ONNX files <c>convnet export</c> wrote before the normalization
+    /// moved into the model (<see cref="Import"/> still reads them); today's exports carry it as the model's first nodes.
+    /// </summary>
     internal const string MeanKey = "convnet.normalization_mean", StdKey = "convnet.normalization_std";
 
     /// <summary>
@@ -21,9 +24,10 @@ internal sealed partial class TrainingSession
 
     /// <summary>
     /// Imports the ONNX model at <paramref name="path"/> (a PyTorch export, one written by <c>convnet export</c>, ...) as a
-    /// trainable graph model with a fresh optimizer, to fine-tune. The input normalization is the file's
-    /// (<see cref="MeanKey"/>, <see cref="StdKey"/>) when it records one, else measured on <paramref name="train"/>, as for
-    /// a new run. A file that cannot be read or imported is a checkpoint error (exit code 4) naming the file and,
+    /// trainable graph model with a fresh optimizer, to fine-tune. The input normalization is a <see cref="Normalize"/>
+    /// layer in the model: the model's own when it starts with one (a current <c>convnet export</c>), else one put in
+    /// front with the file's recorded statistics (<see cref="MeanKey"/>, <see cref="StdKey"/>, an earlier export), else
+    /// with the statistics measured on <paramref name="train"/>, as for a new run. A file that cannot be read or imported is a checkpoint error (exit code 4) naming the file and,
     /// where one is at fault, the node, op and attribute.
     /// </summary>
     public static TrainingSession Import(string path, IBackend backend, Dataset train, string optimizer, double learningRate, ulong seed, int batchSize)
@@ -34,9 +38,20 @@ internal sealed partial class TrainingSession
             var metadata = OnnxModel.ReadMetadata(path);
             Normalization? recorded = Recorded(path, metadata);
             network = OnnxModel.Load(path, backend);
-            return new TrainingSession(CustomModel, network, OptimizerRegistry.Create(optimizer, (float)learningRate), recorded ?? Normalization.FromDataset(train), seed, batchSize)
+            string source;
+            if (network.Layers.Count > 0 && network.Layers[0] is Normalize)
+                source = "the model's own (its first layer)";
+            else
             {
-                NormalizationSource = recorded is null ? "measured on the training data (the file records none)" : "the file's metadata",
+                var normalize = recorded is null ? Normalize.FromDataset(train) : new Normalize([recorded.Mean], [recorded.Std]);
+                using Model bare = network;
+                network = null;
+                network = NormalizeModels.Prepend(bare, normalize);
+                source = recorded is null ? "measured on the training data (the file records none)" : "the file's metadata";
+            }
+            return new TrainingSession(CustomModel, network, OptimizerRegistry.Create(optimizer, (float)learningRate), seed, batchSize)
+            {
+                NormalizationSource = source,
             };
         }
         catch (Exception ex) when (ex is OnnxFormatException or OnnxUnsupportedException or IOException or UnauthorizedAccessException)

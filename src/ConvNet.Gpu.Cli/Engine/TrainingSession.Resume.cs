@@ -32,7 +32,13 @@ internal sealed partial class TrainingSession
             if (forTraining && training is null)
                 throw CliException.CheckpointError(
                     $"{checkpoint} is a model-only checkpoint (kind \"{saved.Kind}\"): it has no optimizer state or position to resume from.");
-            Normalization normalization = saved.Metadata.RequireInputNormalization(checkpoint);
+            // Version 0/1 files that recorded a normalization were migrated when read (a Normalize layer in front of the
+            // model, identity outside); one that recorded none cannot be evaluated without guessing and is refused.
+            Normalization outside = saved.Metadata.RequireInputNormalization(checkpoint);
+            if (!outside.Equals(Normalization.Identity))
+                throw CliException.CheckpointError(
+                    $"{checkpoint} applies the input normalization ({outside}) outside the model, which convnet no longer does; " +
+                    "it was written by a library run with TrainingOptions.Normalization. Put a Normalize layer in the model instead.");
             if (forTraining && training!.State.BatchSize is null)
                 throw CliException.CheckpointError($"{checkpoint}: it does not record the batch size of its run, so the run cannot be continued as it was.");
             var notes = new List<string>();
@@ -42,7 +48,9 @@ internal sealed partial class TrainingSession
                 (batchSize, optimizerConfig) = ApplyOverrides(checkpoint, training, overrides, notes);
 
             network = saved.LoadModel(backend);
-            var session = new TrainingSession(modelName, network, optimizerConfig is null ? new Adam() : OptimizerConfig.Create(optimizerConfig), normalization,
+            if (saved.Metadata.MigratedNormalization is { } moved)
+                notes.Add($"input normalization ({moved}) moved into the model as a Normalize layer (the checkpoint predates it)");
+            var session = new TrainingSession(modelName, network, optimizerConfig is null ? new Adam() : OptimizerConfig.Create(optimizerConfig),
                 training?.State.DataSeed ?? network.Seed, batchSize) { Checkpoint = checkpoint, ResumeNotes = notes };
             if (training is not null)
             {

@@ -14,8 +14,11 @@ namespace ConvNet.Gpu.Cli.Engine;
 /// <summary>
 /// The CLI's adapter over the training library: a <see cref="Model"/> from the <see cref="ModelRegistry"/>, its
 /// <see cref="Trainer"/> and optimizer (from the <see cref="OptimizerRegistry"/>) on one backend, plus the run settings
-/// its checkpoints carry (the <see cref="CheckpointMetadata"/>: model name, input normalization). Everything the commands need from the library goes through here, so a change in the
-/// library's API touches this file only.
+/// its checkpoints carry (the <see cref="CheckpointMetadata"/>: model name). The input normalization is part of the
+/// model: a <see cref="Normalize"/> layer in front, with the training set's per-channel mean and std, saved in every
+/// checkpoint and applied by evaluation, prediction and ONNX export; checkpoints from before (metadata version 0 or 1)
+/// are migrated when read (see <see cref="CheckpointMetadata"/>). Everything the commands need from the library goes
+/// through here, so a change in the library's API touches this file only.
 /// </summary>
 internal sealed partial class TrainingSession : IDisposable
 {
@@ -25,14 +28,12 @@ internal sealed partial class TrainingSession : IDisposable
 
     private readonly Model _model;
     private readonly Trainer _trainer;
-    private readonly Normalization _normalization;
 
-    private TrainingSession(string modelName, Model model, Optimizer optimizer, Normalization normalization, ulong seed, int batchSize)
+    private TrainingSession(string modelName, Model model, Optimizer optimizer, ulong seed, int batchSize)
     {
         ModelName = modelName;
         _model = model;
         _trainer = new Trainer(model, optimizer);
-        _normalization = normalization;
         Seed = seed;
         BatchSize = batchSize;
     }
@@ -58,13 +59,18 @@ internal sealed partial class TrainingSession : IDisposable
     /// <summary>Where training stands (after a resume: the checkpoint's position).</summary>
     public TrainPosition Position => new(_trainer.Position.Epoch, _trainer.Position.Batch);
 
-    /// <summary>Builds a fresh model and optimizer; the input normalization is measured on <paramref name="train"/>.</summary>
+    /// <summary>
+    /// Builds a fresh model and optimizer: the ready-made model with a <see cref="Normalize"/> layer in front holding
+    /// the per-channel mean and std of <paramref name="train"/>'s images.
+    /// </summary>
     public static TrainingSession Create(string model, IBackend backend, Dataset train, string optimizer, double learningRate, ulong seed, int batchSize)
     {
-        Model network = ModelRegistry.Create(model, backend, train.SampleShape, train.ClassCount, seed);
+        Model network;
+        using (Model bare = ModelRegistry.Create(model, backend, train.SampleShape, train.ClassCount, seed))
+            network = NormalizeModels.Prepend(bare, Normalize.FromDataset(train));
         try
         {
-            return new TrainingSession(model, network, OptimizerRegistry.Create(optimizer, (float)learningRate), Normalization.FromDataset(train), seed, batchSize);
+            return new TrainingSession(model, network, OptimizerRegistry.Create(optimizer, (float)learningRate), seed, batchSize);
         }
         catch
         {
@@ -72,6 +78,9 @@ internal sealed partial class TrainingSession : IDisposable
             throw;
         }
     }
+
+    /// <summary>The model's input normalization: its leading <see cref="Normalize"/> layer's statistics (per channel), or null when it has none.</summary>
+    public Normalize? InputNormalization => _model.Layers.Count > 0 ? _model.Layers[0] as Normalize : null;
 
     /// <summary>The Summary table of <paramref name="model"/> built for 1x28x28 inputs and 10 classes, on the CPU.</summary>
     public static string SummaryOf(string model)
@@ -120,7 +129,7 @@ internal sealed partial class TrainingSession : IDisposable
             float[] weights = conv.Weight.Value.ToArray();
             TensorShape shape = conv.Weight.Value.Shape;
             string label = $"{layer.Name} ({layer.TypeName} {conv.InputShape[0]}→{conv.OutChannels}, {conv.Spec.KernelH}×{conv.Spec.KernelW}; layer {path})";
-            FilterResponses? responses = probe is not null && probe.Count > probeIndex && ReferenceEquals(_model.Layers[0], conv)
+            FilterResponses? responses = probe is not null && probe.Count > probeIndex && ReferenceEquals(FirstComputingLayer(), conv)
                 ? Responses(conv, probe, probeIndex)
                 : null;
             return new FilterBank(label, weights, shape[0], shape[1], shape[2], shape[3], responses);
@@ -128,16 +137,18 @@ internal sealed partial class TrainingSession : IDisposable
         return null;
     }
 
-    /// <summary>Runs the first layer alone on one normalized image: (1, C, H, W) in, (1, K, OH, OW) out.</summary>
+    // The first layer after the input normalization.
+    private Layer? FirstComputingLayer() => _model.Layers.FirstOrDefault(l => l is not Normalize);
+
+    /// <summary>Runs the normalization and the first convolution alone on one image: (1, C, H, W) in, (1, K, OH, OW) out.</summary>
     private FilterResponses Responses(Conv2D conv, Dataset probe, int index)
     {
         float[] raw = probe.GetImage(index).ToArray();
-        float[] normalized = (float[])raw.Clone();
-        _normalization.Apply(normalized);
         TensorShape sample = probe.SampleShape;
         using Tensor input = _model.Backend.Allocate(TensorShape.Nchw(1, sample[0], sample[1], sample[2]));
-        input.Upload(normalized);
-        Tensor output = conv.Forward(input, training: false);
+        input.Upload(raw);
+        Tensor normalized = InputNormalization is { } normalize ? normalize.Forward(input, training: false) : input;
+        Tensor output = conv.Forward(normalized, training: false);
         float[] maps = output.ToArray();
         return new FilterResponses(raw, sample[1], sample[2], probe.ClassNames[probe.Labels.Span[index]], maps, output.Shape[2], output.Shape[3]);
     }
@@ -169,11 +180,10 @@ internal sealed partial class TrainingSession : IDisposable
         {
             TrainingHistory history = _trainer.Fit(train, new TrainingOptions
             {
-                Epochs = epochs,
+                UntilEpoch = epochs, // --epochs counts every epoch of the run, those before a --resume included
                 BatchSize = BatchSize,
                 Shuffle = true,
                 Seed = Seed,
-                Normalization = _normalization,
                 Divergence = divergence,
                 CancellationToken = cancellationToken,
                 DataParallel = parallel,
@@ -190,14 +200,13 @@ internal sealed partial class TrainingSession : IDisposable
     /// <summary>A full pass over <paramref name="data"/> in inference mode: loss, accuracy, confusion, and each sample's prediction.</summary>
     public TestResult Evaluate(Dataset data)
     {
-        float[] images = data.Images.ToArray();
-        _normalization.Apply(images);
-        EvaluationResult result = Evaluator.Evaluate(_model, images, data.Labels.Span, EvaluationBatchSize);
-        int classes = result.ConfusionMatrix.ClassCount;
+        EvaluationResult result = Evaluator.Evaluate(_model, data.Images.Span, data.Labels.Span, EvaluationBatchSize);
+        var matrix = result.ConfusionMatrix ?? throw new InvalidOperationException("A classifier's evaluation has a confusion matrix.");
+        int classes = matrix.ClassCount;
         var confusion = new long[classes, classes];
         for (int i = 0; i < classes; i++)
             for (int j = 0; j < classes; j++)
-                confusion[i, j] = result.ConfusionMatrix[i, j];
+                confusion[i, j] = matrix[i, j];
         return new TestResult(result.Loss, result.Accuracy, confusion, [], []);
     }
 
@@ -205,38 +214,36 @@ internal sealed partial class TrainingSession : IDisposable
     public TestResult EvaluateWithPredictions(Dataset data)
     {
         TestResult summary = Evaluate(data);
-        float[] images = data.Images.ToArray();
-        _normalization.Apply(images);
-        Prediction prediction = Evaluator.Predict(_model, images, data.Count, EvaluationBatchSize);
+        Prediction prediction = Evaluator.Predict(_model, data.Images.Span, data.Count, EvaluationBatchSize);
         var confidence = new float[data.Count];
         for (int i = 0; i < data.Count; i++) confidence[i] = prediction.ProbabilitiesOf(i)[prediction.Classes[i]];
         return summary with { Predicted = prediction.Classes, Confidence = confidence };
     }
 
     /// <summary>
-    /// Exports the model to ONNX at <paramref name="path"/> (atomically), with the input normalization it was trained
-    /// with in the metadata ("convnet.normalization_mean", "convnet.normalization_std", "convnet.model").
-    /// Returns the normalization, which a runtime must apply to [0, 1] pixels before feeding the model.
+    /// Exports the model to ONNX at <paramref name="path"/> (atomically). The input normalization is the model's first
+    /// node (its Normalize layer), so a runtime feeds pixels scaled to [0, 1]; the metadata says so
+    /// ("convnet.model", "convnet.input"). Returns the Normalize layer, or null when the model has none.
     /// </summary>
-    public Normalization ExportOnnx(string path, ConvNet.Gpu.Onnx.OnnxExportOptions options)
+    public Normalize? ExportOnnx(string path, ConvNet.Gpu.Onnx.OnnxExportOptions options)
     {
         var metadata = new Dictionary<string, string>(options.Metadata ?? new Dictionary<string, string>())
         {
             ["convnet.model"] = ModelName,
-            [MeanKey] = _normalization.Mean.ToString("R", CultureInfo.InvariantCulture),
-            [StdKey] = _normalization.Std.ToString("R", CultureInfo.InvariantCulture),
-            ["convnet.input"] = "pixels scaled to [0, 1], then (x - convnet.normalization_mean) / convnet.normalization_std",
+            ["convnet.input"] = InputNormalization is null
+                ? "pixels scaled to [0, 1]"
+                : "pixels scaled to [0, 1]; the model normalizes them itself (its first node, (x - mean[c]) / std[c] per channel)",
         };
         ConvNet.Gpu.Onnx.OnnxExport.ExportOnnx(_model, path, options with { Metadata = metadata });
-        return _normalization;
+        return InputNormalization;
     }
 
     /// <summary>The model's per-sample input and output shapes.</summary>
     public (TensorShape Input, TensorShape Output) ModelShapes => (_model.InputShape, _model.OutputShape);
 
     /// <summary>
-    /// Writes a training checkpoint with the model, optimizer, position and the run's metadata (model name, input
-    /// normalization) in one atomic write; a failure (full disk, permissions) is exit code 6 and leaves any previous
+    /// Writes a training checkpoint with the model (its Normalize layer included), optimizer, position and the run's
+    /// metadata (model name) in one atomic write; a failure (full disk, permissions) is exit code 6 and leaves any previous
     /// file at <paramref name="path"/> as it was.
     /// </summary>
     public void Save(string path)
@@ -246,7 +253,7 @@ internal sealed partial class TrainingSession : IDisposable
             _trainer.SaveCheckpoint(path, new CheckpointMetadata
             {
                 Model = ModelName == CustomModel ? null : ModelName,
-                InputNormalization = _normalization,
+                InputNormalization = Normalization.Identity, // the normalization is the model's Normalize layer
             });
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)

@@ -15,17 +15,20 @@ namespace ConvNet.Gpu.Checkpoints;
 /// <para>Stored as metadata entries: <c>metadata_version</c>, <c>model</c>, <c>input_normalization</c>
 /// (<c>{"mean":m,"std":s}</c>; mean 0 and std 1 means "none") and <c>app.&lt;key&gt;</c> for each of <see cref="Entries"/>.</para>
 /// <para>Versions: 0 is a file written before this bag existed (the CLI's <c>cli.*</c> entries are read as the same
-/// fields when present); 1 is this layout. A reader refuses a version it does not know with a
-/// <see cref="CheckpointFormatException"/>, so a later layout (for example normalization moving into the model as a
-/// layer) can never be read with the wrong meaning: the newer reader migrates older files explicitly, an older
-/// reader refuses newer ones.</para>
+/// fields when present); 1 added the bag; 2 (this layout) is the one where the input normalization lives in the model
+/// as a <see cref="Nn.Normalize"/> layer, so <c>input_normalization</c> only records a normalization a library caller
+/// still applies outside the model (<see cref="Training.TrainingOptions.Normalization"/>), and its absence means none.
+/// Reading a version 0 or 1 file that records a normalization migrates it: the model gets the Normalize layer with
+/// that mean and std, and <see cref="InputNormalization"/> becomes the identity (<see cref="MigratedNormalization"/>
+/// says what moved); a graph model, which cannot be migrated, is refused. A reader refuses a version newer than it
+/// knows with a <see cref="CheckpointFormatException"/>, so a file is never read with the wrong meaning.</para>
 /// <para>A field that is null was not recorded. Readers that need it (evaluating or resuming on normalized inputs)
 /// must refuse the file rather than guess: see <see cref="RequireInputNormalization"/>.</para>
 /// </remarks>
 public sealed record CheckpointMetadata
 {
     /// <summary>The layout version this build writes, and the newest it reads.</summary>
-    public const int CurrentVersion = 1;
+    public const int CurrentVersion = 2;
 
     /// <summary>Longest <see cref="Model"/> name and entry key accepted, in characters.</summary>
     public const int MaxNameLength = 128;
@@ -47,6 +50,12 @@ public sealed record CheckpointMetadata
     /// </summary>
     public Normalization? InputNormalization { get; init; }
 
+    /// <summary>
+    /// The normalization a version 0 or 1 file applied outside the model, which reading it moved into a Normalize layer
+    /// in front of the model (null when nothing was migrated). Never written.
+    /// </summary>
+    public Normalization? MigratedNormalization { get; init; }
+
     /// <summary>Application entries (keys: letters, digits, '.', '_', '-'), stored under "app.&lt;key&gt;".</summary>
     public IReadOnlyDictionary<string, string> Entries { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
@@ -55,9 +64,9 @@ public sealed record CheckpointMetadata
     /// record one (for example a file written by a run killed between two writes by an older version): evaluating or
     /// resuming it would silently use the wrong inputs.
     /// </summary>
-    public Normalization RequireInputNormalization(string path) => InputNormalization ?? throw new CheckpointFormatException(path,
+    public Normalization RequireInputNormalization(string path) => InputNormalization ?? (Version >= 2 ? Normalization.Identity : throw new CheckpointFormatException(path,
         "it does not record the input normalization its weights were trained with, so it cannot be evaluated or resumed " +
-        "without guessing (mean 0 and std 1 would give wrong results); use a checkpoint written completely by this version");
+        "without guessing (mean 0 and std 1 would give wrong results); use a checkpoint written completely by this version"));
 
     /// <summary>Checks the fields before anything is written.</summary>
     /// <exception cref="ConvNetArgumentException">The model name or an entry key is empty, too long or has other characters, or a value is null.</exception>

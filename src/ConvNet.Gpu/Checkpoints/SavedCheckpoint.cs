@@ -63,7 +63,7 @@ public sealed class SavedCheckpoint
         if (!training && content.Kind != ModelKind)
             throw Fail(path, $"expected a model checkpoint (kind \"{ModelKind}\" or \"{TrainingKind}\"), found kind \"{CheckpointMetadata.Shorten(content.Kind)}\"");
         var architecture = ReadArchitecture(content, path);
-        var metadata = CheckpointMetadata.Read(content, path);
+        var metadata = NormalizationMigration.Apply(content, architecture, CheckpointMetadata.Read(content, path), path);
         var state = training ? TrainingCheckpointState.Read(content, path) : null;
         CheckTensors(content, path, training);
         foreach (var (name, blob) in content.Blobs)

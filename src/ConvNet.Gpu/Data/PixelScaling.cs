@@ -17,6 +17,14 @@ internal static class PixelScaling
         return result;
     }
 
+    /// <summary>Writes b / 255f for every byte of <paramref name="bytes"/> into <paramref name="destination"/> (same length).</summary>
+    public static void ToUnitRange(ReadOnlySpan<byte> bytes, Span<float> destination)
+    {
+        ReadOnlySpan<float> table = UnitTable;
+        destination = destination[..bytes.Length];
+        for (int i = 0; i < bytes.Length; i++) destination[i] = table[bytes[i]];
+    }
+
     private static float[] BuildTable()
     {
         var table = new float[256];

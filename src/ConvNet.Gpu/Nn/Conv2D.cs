@@ -28,8 +28,8 @@ public sealed class Conv2D : Layer, IFusedActivationHost
     /// <param name="spec">Kernel, stride, padding, dilation and groups.</param>
     /// <param name="useBias">Whether to add a learned bias per output map.</param>
     /// <param name="connections">Optional input-to-output map table (groups must be 1); null connects every map.</param>
-    /// <param name="weightInitializer">Weight initializer (default He uniform).</param>
-    /// <param name="biasInitializer">Bias initializer (default zeros).</param>
+    /// <param name="weightInitializer">Weight initializer (default <see cref="Initializer.FanInUniform"/>, PyTorch's).</param>
+    /// <param name="biasInitializer">Bias initializer (default <see cref="Initializer.FanInUniform"/> with the weight's fan-in, PyTorch's).</param>
     /// <param name="name">Layer name (default: assigned by the model).</param>
     public Conv2D(int outChannels, Conv2dSpec spec, bool useBias = true, ConnectionTable? connections = null,
         Initializer? weightInitializer = null, Initializer? biasInitializer = null, string? name = null) : base(name)
@@ -45,8 +45,8 @@ public sealed class Conv2D : Layer, IFusedActivationHost
         Spec = spec;
         UseBias = useBias;
         Connections = connections;
-        WeightInitializer = weightInitializer ?? Initializer.HeUniform;
-        BiasInitializer = biasInitializer ?? Initializer.Zeros;
+        WeightInitializer = weightInitializer ?? Initializer.FanInUniform;
+        BiasInitializer = biasInitializer ?? Initializer.FanInUniform;
     }
 
     /// <summary>Creates a convolution with a square kernel and symmetric padding.</summary>
@@ -58,7 +58,7 @@ public sealed class Conv2D : Layer, IFusedActivationHost
     /// <param name="groups">Channel groups (1 dense, C depthwise).</param>
     /// <param name="useBias">Whether to add a learned bias per output map.</param>
     /// <param name="connections">Optional input-to-output map table.</param>
-    /// <param name="weightInitializer">Weight initializer (default He uniform).</param>
+    /// <param name="weightInitializer">Weight initializer (default <see cref="Initializer.FanInUniform"/>, PyTorch's).</param>
     /// <param name="name">Layer name.</param>
     public Conv2D(int outChannels, int kernelSize, int stride = 1, int padding = 0, int dilation = 1, int groups = 1,
         bool useBias = true, ConnectionTable? connections = null, Initializer? weightInitializer = null, string? name = null)

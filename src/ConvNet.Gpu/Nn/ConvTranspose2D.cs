@@ -27,7 +27,7 @@ public sealed class ConvTranspose2D : Layer
     /// <param name="dilation">Kernel dilation.</param>
     /// <param name="groups">Channel groups.</param>
     /// <param name="useBias">Whether to add a learned bias per output map.</param>
-    /// <param name="weightInitializer">Weight initializer (default He uniform).</param>
+    /// <param name="weightInitializer">Weight initializer (default <see cref="Initializer.FanInUniform"/>, PyTorch's; the bias starts at zero).</param>
     /// <param name="name">Layer name.</param>
     public ConvTranspose2D(int outChannels, int kernelSize, int stride = 1, int padding = 0, int outputPadding = 0,
         int dilation = 1, int groups = 1, bool useBias = true, Initializer? weightInitializer = null, string? name = null)
@@ -54,7 +54,7 @@ public sealed class ConvTranspose2D : Layer
         OutChannels = outChannels;
         OutputPadding = outputPadding;
         UseBias = useBias;
-        WeightInitializer = weightInitializer ?? Initializer.HeUniform;
+        WeightInitializer = weightInitializer ?? Initializer.FanInUniform;
     }
 
     /// <inheritdoc/>

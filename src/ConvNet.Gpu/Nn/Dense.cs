@@ -23,8 +23,8 @@ public sealed class Dense : Layer, IFusedActivationHost
     /// <summary>Creates a dense layer.</summary>
     /// <param name="units">Number of outputs.</param>
     /// <param name="useBias">Whether to add a learned bias.</param>
-    /// <param name="weightInitializer">Weight initializer (default He uniform).</param>
-    /// <param name="biasInitializer">Bias initializer (default zeros).</param>
+    /// <param name="weightInitializer">Weight initializer (default <see cref="Initializer.FanInUniform"/>, PyTorch's).</param>
+    /// <param name="biasInitializer">Bias initializer (default <see cref="Initializer.FanInUniform"/> with the weight's fan-in, PyTorch's).</param>
     /// <param name="name">Layer name.</param>
     public Dense(int units, bool useBias = true, Initializer? weightInitializer = null, Initializer? biasInitializer = null,
         string? name = null) : base(name)
@@ -32,8 +32,8 @@ public sealed class Dense : Layer, IFusedActivationHost
         if (units <= 0) throw new ConvNetArgumentException($"Dense needs at least one unit, got units={units}.", nameof(units));
         Units = units;
         UseBias = useBias;
-        WeightInitializer = weightInitializer ?? Initializer.HeUniform;
-        BiasInitializer = biasInitializer ?? Initializer.Zeros;
+        WeightInitializer = weightInitializer ?? Initializer.FanInUniform;
+        BiasInitializer = biasInitializer ?? Initializer.FanInUniform;
     }
 
     /// <inheritdoc/>

@@ -296,22 +296,32 @@ public abstract partial class Layer : IDisposable
         return config;
     }
 
-    /// <summary>The tensor of shape (N, output sample) in this layer's workspace under <paramref name="key"/>.</summary>
-    internal Tensor Buffer(string key, int batch) => Workspace.Get(Backend, key, Shapes.Batch(OutputShape, batch));
+    /// <summary>
+    /// A buffer of shape (N = <paramref name="batch"/>, output sample) on the layer's backend, kept in the layer's
+    /// workspace under <paramref name="key"/>: the place for a forward output. The layer owns it (freed with the layer);
+    /// the same key returns the same tensor while the batch size is unchanged, and a new one (contents undefined) when
+    /// it changes. Only valid after the layer is built.
+    /// </summary>
+    protected internal Tensor Buffer(string key, int batch) => Workspace.Get(Backend, key, Shapes.Batch(OutputShape, batch));
 
-    /// <summary>A workspace buffer of any shape.</summary>
-    internal Tensor Buffer(string key, TensorShape shape, DataType dataType = DataType.Float32) =>
+    /// <summary>
+    /// A workspace buffer of any shape and type under <paramref name="key"/> (saved activations, masks, constants built
+    /// in <c>OnBuild</c>); same ownership and reuse rules as <see cref="Buffer(string, int)"/>: asking for another shape
+    /// under the same key frees the old tensor.
+    /// </summary>
+    protected internal Tensor Buffer(string key, TensorShape shape, DataType dataType = DataType.Float32) =>
         Workspace.Get(Backend, key, shape, dataType);
 
     /// <summary>
-    /// The buffer an input gradient of <paramref name="shape"/> is written to: rented from the model's arena (recycled
-    /// once consumed) inside a model, a workspace buffer otherwise.
+    /// The buffer an input gradient of <paramref name="shape"/> is written to in <c>BackwardCore</c>: rented from the
+    /// model's arena (recycled once the layer before has consumed it) inside a model, a workspace buffer otherwise.
+    /// Write every element (its contents are undefined) and return it.
     /// </summary>
-    internal Tensor InputGradientBuffer(TensorShape shape) =>
+    protected internal Tensor InputGradientBuffer(TensorShape shape) =>
         GradientArena is { } arena ? arena.Rent(Backend, shape) : Workspace.Get(Backend, "dx", shape);
 
     /// <summary>The input gradient buffer for a batch of <paramref name="batch"/> samples of the (first) input.</summary>
-    internal Tensor InputGradientBuffer(int batch) => InputGradientBuffer(Shapes.Batch(InputShape, batch));
+    protected internal Tensor InputGradientBuffer(int batch) => InputGradientBuffer(Shapes.Batch(InputShape, batch));
 
     internal void AddParameter(Parameter p) => _parameters.Add(p);
 

@@ -10,8 +10,13 @@ internal sealed class Workspace : IDisposable
     private readonly Dictionary<string, Tensor> _buffers = new(StringComparer.Ordinal);
 
     /// <summary>Returns the buffer for <paramref name="key"/> with exactly <paramref name="shape"/>, allocating it if needed.</summary>
-    public Tensor Get(IBackend backend, string key, TensorShape shape, DataType dataType = DataType.Float32)
+    public Tensor Get(IBackend backend, string key, TensorShape shape, DataType dataType = DataType.Float32) =>
+        Get(backend, key, shape, out _, dataType);
+
+    /// <summary>Like <see cref="Get(IBackend, string, TensorShape, DataType)"/>; <paramref name="allocated"/> says whether the buffer is new (its contents undefined).</summary>
+    public Tensor Get(IBackend backend, string key, TensorShape shape, out bool allocated, DataType dataType = DataType.Float32)
     {
+        allocated = false;
         if (_buffers.TryGetValue(key, out var t))
         {
             if (t.Shape.SameDimensions(shape) && t.DataType == dataType && !t.IsDisposed) return t;
@@ -19,6 +24,7 @@ internal sealed class Workspace : IDisposable
         }
         t = Persistent.Allocate(backend, shape, dataType);
         _buffers[key] = t;
+        allocated = true;
         return t;
     }
 

@@ -84,6 +84,7 @@ internal sealed class DeviceStepLoop : IDisposable
             : options.AnomalyDetection ? "anomaly detection checks every layer on the host"
             : trainer.Loss is not (SoftmaxCrossEntropyLoss or FocalLoss) ? $"the loss '{trainer.Loss.Name}' has no device-side step"
             : trainer.Accuracy is not ClassAccuracy ? $"the accuracy metric {trainer.Accuracy.GetType().Name} scores on the host"
+            : options.Metrics.Count > 0 ? $"the metrics {string.Join(", ", options.Metrics)} score every batch on the host"
             : !trainer.Optimizer.HasMultiTensorUpdate ? $"the optimizer '{trainer.Optimizer.Name}' has no multi-tensor update"
             : model.InputShapes.Count != 1 || model.OutputShapes.Count != 1 || model.OutputShape.Rank != 1 ? "the model is not a one-input classifier"
             : null;

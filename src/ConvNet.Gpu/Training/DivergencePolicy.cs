@@ -80,6 +80,7 @@ internal sealed class DivergenceMonitor(DivergencePolicy policy, DivergenceRefer
     public void AfterEpoch(double meanLoss, double accuracy, int epoch, int batch, long step)
     {
         if (!double.IsNaN(meanLoss)) CheckLoss(meanLoss, epoch, batch, step);
+        if (double.IsNaN(accuracy)) return; // a task without an accuracy (regression): nothing to collapse
         if (policy.StopAtChanceAccuracy && Reference.BestEpochAccuracy is double best && !policy.IsChance(best, classes)
             && policy.IsChance(accuracy, classes))
             throw new TrainingDivergedException(DivergenceKind.CollapsedToChance, epoch, batch, step, meanLoss,

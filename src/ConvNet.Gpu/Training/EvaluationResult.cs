@@ -54,6 +54,38 @@ public sealed class ConfusionMatrix
         return col == 0 ? 0 : (double)_counts[c, c] / col;
     }
 
+    /// <summary>F1 of class <paramref name="c"/>: the harmonic mean of its precision and recall, 2 TP / (2 TP + FP + FN) (0 when both are 0).</summary>
+    public double F1(int c)
+    {
+        long row = 0, col = 0;
+        for (int j = 0; j < ClassCount; j++)
+        {
+            row += _counts[c, j];
+            col += _counts[j, c];
+        }
+        long denominator = row + col;
+        return denominator == 0 ? 0 : 2.0 * _counts[c, c] / denominator;
+    }
+
+    /// <summary>The mean of <see cref="F1"/> over the classes that occur among the true or predicted classes (scikit-learn's macro F1).</summary>
+    public double MacroF1
+    {
+        get
+        {
+            double sum = 0;
+            int present = 0;
+            for (int c = 0; c < ClassCount; c++)
+            {
+                long row = 0, col = 0;
+                for (int j = 0; j < ClassCount; j++) { row += _counts[c, j]; col += _counts[j, c]; }
+                if (row + col == 0) continue;
+                sum += F1(c);
+                present++;
+            }
+            return present == 0 ? 0 : sum / present;
+        }
+    }
+
     /// <summary>An aligned table, optionally labelled with class names.</summary>
     public string ToString(IReadOnlyList<string>? classNames)
     {
@@ -77,14 +109,23 @@ public sealed class ConfusionMatrix
     public override string ToString() => ToString(null);
 }
 
-/// <summary>Mean loss, accuracy and confusion matrix of a model on a data set.</summary>
+/// <summary>Mean loss, accuracy, confusion matrix (classification) and task metrics of a model on a data set.</summary>
 /// <param name="Loss">Mean loss over the samples.</param>
-/// <param name="ConfusionMatrix">Counts of (true, predicted) classes.</param>
-public sealed record EvaluationResult(float Loss, ConfusionMatrix ConfusionMatrix)
+/// <param name="ConfusionMatrix">Counts of (true, predicted) classes for class-index targets; null for other tasks.</param>
+public sealed record EvaluationResult(float Loss, ConfusionMatrix? ConfusionMatrix)
 {
-    /// <summary>Fraction of correct predictions.</summary>
-    public double Accuracy => ConfusionMatrix.Accuracy;
+    /// <summary>
+    /// Fraction of correct predictions: of samples for a classifier, of elements for binary cross-entropy (multi-label
+    /// vectors, masks: σ(z) &gt; 1/2 against target &gt; 1/2); NaN for a loss without one (regression).
+    /// </summary>
+    public double Accuracy { get; init; } = ConfusionMatrix?.Accuracy ?? double.NaN;
 
     /// <summary>Number of samples evaluated.</summary>
-    public long Count => ConfusionMatrix.Total;
+    public long Count { get; init; } = ConfusionMatrix?.Total ?? 0;
+
+    /// <summary>
+    /// The task's metrics by name ("top5_accuracy", "precision", "recall", "f1", "mse", "mae", "iou"; see
+    /// <see cref="Evaluator.Evaluate(Nn.Model, Data.Dataset, int, Losses.Loss?, Data.Normalization?, IReadOnlyList{string}?)"/>); empty when none were computed.
+    /// </summary>
+    public IReadOnlyDictionary<string, double> Metrics { get; init; } = new Dictionary<string, double>(StringComparer.Ordinal);
 }

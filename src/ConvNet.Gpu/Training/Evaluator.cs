@@ -6,11 +6,13 @@ using ConvNet.Gpu.Parameters;
 namespace ConvNet.Gpu.Training;
 
 /// <summary>
-/// Evaluation and prediction of a single-input classifier on host data, batch by batch in inference mode (dropout off,
-/// batch norm on its running statistics). Every Evaluate and Predict in the library (the <see cref="Trainer"/>'s,
-/// validation during <c>Fit</c>, and the <see cref="ModelInferenceExtensions"/> on a model) runs through here.
+/// Evaluation and prediction of a single-input model on host data, batch by batch in inference mode (dropout off,
+/// batch norm on its running statistics), for every task: classifiers (class indices: loss, accuracy, confusion
+/// matrix), multi-label models and segmentation masks (binary cross-entropy on logits), regression and autoencoders
+/// (MSE, L1, Huber). Every Evaluate and Predict in the library (the <see cref="Trainer"/>'s, validation during
+/// <c>Fit</c>, and the <see cref="ModelInferenceExtensions"/> on a model) runs through here.
 /// </summary>
-public static class Evaluator
+public static partial class Evaluator
 {
     /// <summary>
     /// Loss, accuracy and confusion matrix on labelled host data (images: count x input sample, row-major). The loss
@@ -24,6 +26,13 @@ public static class Evaluator
         ClassificationLoss? loss = null)
     {
         ArgumentNullException.ThrowIfNull(model);
+        return EvaluateClasses(model, images, labels, batchSize, loss, []);
+    }
+
+    // Class indices: the loss, the confusion matrix and the extra metrics (which see the model's raw outputs).
+    private static EvaluationResult EvaluateClasses(Model model, ReadOnlySpan<float> images, ReadOnlySpan<int> labels, int batchSize,
+        ClassificationLoss? loss, Metric[] metrics)
+    {
         using var use = model.UseGuard.Enter("Evaluate");
         int classes = ClassCount(model);
         int count = labels.Length;
@@ -49,6 +58,8 @@ public static class Evaluator
             var input = buffers.Get(model.Backend, "input", Shapes.Batch(model.InputShape, n));
             input.Upload(images.Slice((int)(start * sample), (int)(n * sample)));
             var output = model.Forward(input, training: false);
+            var labelTensor = buffers.Get(model.Backend, "labels", TensorShape.Vector(n), DataType.Int32);
+            labelTensor.Upload(labels.Slice(start, n));
             if (endsInSoftmax)
             {
                 output.Download(probs.AsSpan(0, n * classes));
@@ -56,25 +67,115 @@ public static class Evaluator
             }
             else
             {
-                var labelTensor = buffers.Get(model.Backend, "labels", TensorShape.Vector(n), DataType.Int32);
-                labelTensor.Upload(labels.Slice(start, n));
                 lossSum += (double)lossFn.Forward(output, labelTensor) * n;
                 lossFn.Probabilities.Download(probs.AsSpan(0, n * classes));
             }
+            foreach (var metric in metrics) metric.Update(output, labelTensor);
             for (int i = 0; i < n; i++) confusion.Add(labels[start + i], ArgMax.Of(probs.AsSpan(i * classes, classes)));
         }
-        return new EvaluationResult((float)(lossSum / count), confusion);
+        return new EvaluationResult((float)(lossSum / count), confusion) { Metrics = Results(metrics) };
     }
 
-    /// <summary>Evaluates on a data set, normalizing a copy of its images with <paramref name="normalization"/> when given.</summary>
-    public static EvaluationResult Evaluate(Model model, Dataset data, int batchSize = 256, ClassificationLoss? loss = null,
-        Normalization? normalization = null)
+    /// <summary>
+    /// Evaluates on a data set of any task, normalizing a copy of its inputs with <paramref name="normalization"/> when
+    /// given (a model that starts with a <see cref="Normalize"/> layer needs none). The loss defaults to softmax
+    /// cross-entropy for class indices, binary cross-entropy on logits for multi-hot targets, and MSE for float values.
+    /// </summary>
+    /// <remarks>
+    /// What comes back follows the task: class indices give the confusion matrix (accuracy, and per-class precision,
+    /// recall and F1 through it); other targets give <see cref="EvaluationResult.Metrics"/>: "precision", "recall" and
+    /// "f1" (macro over classes) for multi-hot targets, "iou" for masks under binary cross-entropy, "mse" and "mae" for
+    /// regression, and the element accuracy where the loss has one (binary cross-entropy). Names in
+    /// <paramref name="metrics"/> (see <see cref="Metric.FromName"/>) are added to <see cref="EvaluationResult.Metrics"/>.
+    /// </remarks>
+    /// <exception cref="ShapeMismatchException">The samples or targets do not fit the model.</exception>
+    /// <exception cref="ConvNetArgumentException">The data is empty, the targets do not fit the loss, the batch size is not positive, or a metric is unknown or does not fit the task.</exception>
+    public static EvaluationResult Evaluate(Model model, Dataset data, int batchSize = 256, Loss? loss = null,
+        Normalization? normalization = null, IReadOnlyList<string>? metrics = null) =>
+        Evaluate(model, data, batchSize, loss, normalization, metrics, defaultMetrics: true);
+
+    /// <summary>Evaluate on a data set; <paramref name="defaultMetrics"/> false computes only the named metrics (validation during Fit).</summary>
+    internal static EvaluationResult Evaluate(Model model, Dataset data, int batchSize, Loss? loss, Normalization? normalization,
+        IReadOnlyList<string>? metrics, bool defaultMetrics)
     {
+        ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);
-        if (normalization is null) return Evaluate(model, data.Images.Span, data.Labels.Span, batchSize, loss);
-        var images = data.Images.ToArray();
-        normalization.Apply(images);
-        return Evaluate(model, images, data.Labels.Span, batchSize, loss);
+        using var ownLoss = loss is null ? DefaultLoss(data) : null;
+        var lossFn = loss ?? ownLoss!;
+        TrainingTask.Check(model, lossFn, data, "evaluation");
+        var names = new List<string>(metrics ?? []);
+        if (defaultMetrics)
+            foreach (var name in DefaultMetrics(data, lossFn))
+                if (!names.Contains(name, StringComparer.Ordinal)) names.Add(name);
+        var extra = TrainingTask.CreateMetrics(names, data, model);
+        var inputs = data.Images;
+        if (normalization is not null)
+        {
+            var copy = data.Images.ToArray();
+            normalization.Apply(copy);
+            inputs = copy;
+        }
+        return data.HasLabels
+            ? EvaluateClasses(model, inputs.Span, data.Labels.Span, batchSize, (ClassificationLoss)lossFn, extra)
+            : EvaluateValues(model, inputs.Span, data.Targets.Span, data.Count, batchSize, lossFn, extra);
+    }
+
+    // The loss a data set is evaluated with when none is given.
+    private static Loss DefaultLoss(Dataset data) => data.TargetKind switch
+    {
+        TargetKind.ClassIndex => new SoftmaxCrossEntropyLoss(),
+        TargetKind.MultiHot => new BinaryCrossEntropyWithLogitsLoss(),
+        _ => new MeanSquaredErrorLoss(),
+    };
+
+    // The metrics that follow the task (besides the loss, the accuracy and, for class indices, the confusion matrix).
+    private static IEnumerable<string> DefaultMetrics(Dataset data, Loss loss) => data.TargetKind switch
+    {
+        TargetKind.ClassIndex => [],
+        TargetKind.MultiHot => ["precision", "recall", "f1"],
+        _ when loss is BinaryCrossEntropyWithLogitsLoss => ["iou"],
+        _ => ["mse", "mae"],
+    };
+
+    // Float targets: the mean of the loss's batch means weighted by batch size, the accuracy where the loss has one,
+    // and the metrics, all in a fixed order.
+    private static EvaluationResult EvaluateValues(Model model, ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, int count, int batchSize,
+        Loss loss, Metric[] metrics)
+    {
+        using var use = model.UseGuard.Enter("Evaluate");
+        if (count < 1)
+            throw new ConvNetArgumentException("Evaluate: the data is empty; there is nothing to evaluate.", nameof(count));
+        if (batchSize < 1) throw new ConvNetArgumentException($"Evaluate: batch size must be positive, got {batchSize}.", nameof(batchSize));
+        long sample = model.InputShape.ElementCount, target = model.OutputShape.ElementCount;
+        using var buffers = new Workspace();
+        using var accuracy = AccuracyMetric.For(loss);
+        double lossSum = 0;
+        for (int start = 0; start < count; start += batchSize)
+        {
+            int n = Math.Min(batchSize, count - start);
+            var input = buffers.Get(model.Backend, "input", Shapes.Batch(model.InputShape, n));
+            input.Upload(inputs.Slice((int)(start * sample), (int)(n * sample)));
+            var expected = buffers.Get(model.Backend, "targets", Shapes.Batch(model.OutputShape, n));
+            expected.Upload(targets.Slice((int)(start * target), (int)(n * target)));
+            var output = model.Forward(input, training: false);
+            lossSum += (double)loss.Forward(output, expected) * n;
+            accuracy.Accumulate(output, expected, loss);
+            foreach (var metric in metrics) metric.Update(output, expected);
+        }
+        var (correct, total) = accuracy.Read();
+        return new EvaluationResult((float)(lossSum / count), null)
+        {
+            Accuracy = TrainingTask.HasAccuracy(loss) && total > 0 ? (double)correct / total : double.NaN,
+            Count = count,
+            Metrics = Results(metrics),
+        };
+    }
+
+    private static Dictionary<string, double> Results(Metric[] metrics)
+    {
+        var values = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var metric in metrics) values[metric.Name] = metric.Result();
+        return values;
     }
 
     /// <summary>
@@ -121,7 +222,9 @@ public static class Evaluator
     {
         if (model.OutputShapes.Count != 1 || model.OutputShape.Rank != 1)
             throw new InvalidOperationException(
-                $"Model '{model.Name}' outputs {string.Join(", ", model.OutputShapes)}, not class scores (F); add Flatten and Dense.");
+                $"Model '{model.Name}' outputs {string.Join(", ", model.OutputShapes)}, not class scores (F), so it has no classes to predict. " +
+                "For an autoencoder, a regression or a segmentation model use PredictOutputs (raw outputs, or σ of logits for masks); " +
+                "a classifier ends in Flatten and Dense.");
         return model.OutputShape[0];
     }
 
@@ -150,9 +253,14 @@ public static class ModelInferenceExtensions
         public EvaluationResult Evaluate(ReadOnlySpan<float> images, ReadOnlySpan<int> labels, int batchSize = 256, ClassificationLoss? loss = null) =>
             Evaluator.Evaluate(model, images, labels, batchSize, loss);
 
-        /// <summary>Loss, accuracy and confusion matrix on a data set; see <see cref="Evaluator.Evaluate(Model, Dataset, int, ClassificationLoss?, Normalization?)"/>.</summary>
-        public EvaluationResult Evaluate(Dataset data, int batchSize = 256, ClassificationLoss? loss = null, Normalization? normalization = null) =>
-            Evaluator.Evaluate(model, data, batchSize, loss, normalization);
+        /// <summary>Loss, accuracy and the task's metrics on a data set of any task; see <see cref="Evaluator.Evaluate(Model, Dataset, int, Loss?, Normalization?, IReadOnlyList{string}?)"/>.</summary>
+        public EvaluationResult Evaluate(Dataset data, int batchSize = 256, Loss? loss = null, Normalization? normalization = null,
+            IReadOnlyList<string>? metrics = null) =>
+            Evaluator.Evaluate(model, data, batchSize, loss, normalization, metrics);
+
+        /// <summary>The model's outputs for any task; see <see cref="Evaluator.PredictOutputs"/>.</summary>
+        public OutputPrediction PredictOutputs(ReadOnlySpan<float> inputs, int count, int batchSize = 256, OutputActivation activation = OutputActivation.None) =>
+            Evaluator.PredictOutputs(model, inputs, count, batchSize, activation);
 
         /// <summary>Class probabilities and predicted classes; see <see cref="Evaluator.Predict"/>.</summary>
         public Prediction Predict(ReadOnlySpan<float> images, int count, int batchSize = 256) =>

@@ -6,7 +6,10 @@ namespace ConvNet.Gpu.Training;
 
 public sealed partial class Trainer
 {
-    /// <summary>Trains for <paramref name="epochs"/> epochs with default options otherwise (see <see cref="TrainingOptions"/>).</summary>
+    /// <summary>
+    /// Trains for <paramref name="epochs"/> more epochs from where the trainer stands (Keras's semantics: a second
+    /// <c>Fit(train, 2)</c> runs two more), with default options otherwise (see <see cref="TrainingOptions"/>).
+    /// </summary>
     public TrainingHistory Fit(Dataset train, int epochs, int batchSize = 64, Dataset? validation = null,
         IReadOnlyList<TrainingCallback>? callbacks = null, CancellationToken cancellationToken = default) =>
         Fit(train, new TrainingOptions
@@ -15,41 +18,73 @@ public sealed partial class Trainer
         });
 
     /// <summary>
-    /// Trains on <paramref name="train"/> from <see cref="Position"/> up to <see cref="TrainingOptions.Epochs"/> epochs
-    /// (or until stopped) and returns what happened.
+    /// Trains on <paramref name="train"/> from <see cref="Position"/> for <see cref="TrainingOptions.Epochs"/> more epochs
+    /// (a partly done epoch counts as one), or up to the absolute epoch <see cref="TrainingOptions.UntilEpoch"/>, or until
+    /// stopped, and returns what happened. Everything that can be checked is checked before the first batch: the data
+    /// against the model and the loss (see <see cref="TrainingTask"/>), the metric names, and the names the callbacks monitor.
     /// </summary>
-    /// <exception cref="ShapeMismatchException">The samples or classes do not fit the model.</exception>
+    /// <exception cref="ShapeMismatchException">The samples or targets do not fit the model.</exception>
+    /// <exception cref="ConvNetArgumentException">The targets do not fit the loss, a metric is unknown or does not fit the task, a callback monitors a metric the run does not report, or an option is out of range.</exception>
     /// <exception cref="NonFiniteLossException">A loss was NaN or infinite under <see cref="NonFiniteLossPolicy.Throw"/>.</exception>
     public TrainingHistory Fit(Dataset train, TrainingOptions options)
     {
         using var use = Model.UseGuard.Enter("Fit");
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(options);
-        if (options.Epochs < 0) throw new ConvNetArgumentException($"Epochs must be >= 0, got {options.Epochs}.");
-        CheckData(train, "training");
+        int endEpoch = options.EndEpoch(Position.Epoch);
         if (train.Count == 0)
             throw new ConvNetArgumentException($"The training set '{train.Source}' is empty; there is nothing to train on.", nameof(train));
         if (options.BatchSize < 1)
             throw new ConvNetArgumentException($"The batch size must be at least 1, got {options.BatchSize}.", nameof(options));
+        if (options.GradientClipNorm is float clip && !(clip > 0 && float.IsFinite(clip)))
+            throw new ConvNetArgumentException($"GradientClipNorm must be finite and positive, got {clip}.", nameof(options));
         options.Divergence.Validate();
         CheckResumable(options);
-
-        if (Position.GlobalStep == 0 || DataSeed is null) DataSeed = options.Seed;
-        InputNormalization = options.Normalization ?? Normalization.Identity;
-        BatchSize = options.BatchSize;
-        _divergence = new DivergenceMonitor(options.Divergence, Position.GlobalStep == 0 ? default : Divergence, train.ClassCount);
         var parallel = options.DataParallel;
-        var loader = new DataLoader(train, options.BatchSize, options.Shuffle, DataSeed.Value, options.DropLast, options.Normalization)
+        ulong seed = Position.GlobalStep == 0 || DataSeed is null ? options.Seed : DataSeed.Value;
+        var loader = new DataLoader(train, options.BatchSize, options.Shuffle, seed, options.DropLast, options.Normalization)
         {
             Shard = parallel?.Shard ?? DataShard.Whole,
+            Transforms = options.Transforms,
+            Workers = options.DataWorkers,
         };
+        TrainingTask.Check(Model, Loss, train, "training", loader.SampleShape, loader.TargetShape);
+        if (options.Validation is not null) TrainingTask.Check(Model, Loss, options.Validation, "validation");
+        var trainMetrics = TrainingTask.CreateMetrics(options.Metrics, train, Model);
+        TrainingTask.CheckMonitoredNames(Loss, options);
         if (Position.Batch > loader.BatchesPerEpoch)
             throw new ConvNetArgumentException(
                 $"The run stopped after batch {Position.Batch} of epoch {Position.Epoch + 1}, but the training set '{train.Source}' gives only " +
                 $"{loader.BatchesPerEpoch} batches of {options.BatchSize}; continue it on the data it was trained on.", nameof(train));
-        float[]? validationImages = PrepareValidation(options);
+
+        DataSeed = seed;
+        InputNormalization = options.Normalization ?? Normalization.Identity;
+        BatchSize = options.BatchSize;
+        _divergence = new DivergenceMonitor(options.Divergence, Position.GlobalStep == 0 ? default : Divergence,
+            Loss is Losses.ClassificationLoss ? train.ClassCount : 0);
+        var validation = PrepareValidation(options);
         var history = new TrainingHistory { StopReason = StopReason.Completed };
         PrepareUpdates();
+        using var clipping = options.GradientClipNorm is float maxNorm ? new GlobalNormClipping(maxNorm) : null;
+        if (clipping is not null) GradientHooks.Add(clipping);
+        _schedule = options.Schedule;
+        try
+        {
+            return FitEpochs(train, options, loader, endEpoch, validation, trainMetrics, history);
+        }
+        finally
+        {
+            if (clipping is not null) GradientHooks.Remove(clipping);
+            _schedule = null;
+            _divergence = null;
+        }
+    }
+
+    private TrainingHistory FitEpochs(Dataset train, TrainingOptions options, DataLoader loader, int endEpoch, Dataset? validation,
+        Metric[] trainMetrics, TrainingHistory history)
+    {
+        var parallel = options.DataParallel;
+        bool hasAccuracy = TrainingTask.HasAccuracy(Loss);
         Model.AnomalyDetection = options.AnomalyDetection;
         StopRequested = false;
         _parallel = parallel;
@@ -58,73 +93,72 @@ public sealed partial class Trainer
 
         using var device = DeviceStepLoop.TryCreate(this, options, _parameters!, out string path);
         StepPath = path;
-        try
+        while (Position.Epoch < endEpoch)
         {
-            while (Position.Epoch < options.Epochs)
+            int epoch = Position.Epoch;
+            if (options.Schedule is not null) Optimizer.LearningRate = options.Schedule.RateAt(epoch, Optimizer.BaseLearningRate);
+            foreach (var metric in trainMetrics) metric.Reset();
+            var tally = new EpochTally(epoch, endEpoch, loader.BatchesPerEpoch, hasAccuracy);
+            var lastRead = Stopwatch.StartNew();
+            device?.BeginEpoch();
+            foreach (var batch in loader.Epoch(epoch, Position.Batch))
             {
-                int epoch = Position.Epoch;
-                if (options.Schedule is not null) Optimizer.LearningRate = options.Schedule.RateAt(epoch, Optimizer.BaseLearningRate);
-                var tally = new EpochTally(epoch, options.Epochs, loader.BatchesPerEpoch);
-                var lastRead = Stopwatch.StartNew();
-                device?.BeginEpoch();
-                foreach (var batch in loader.Epoch(epoch, Position.Batch))
+                long issued = Position.GlobalStep + (device?.Pending ?? 0);
+                if (options.CancellationToken.IsCancellationRequested)
+                    return Finish(history, Drain(device, tally, options, history) ?? StopReason.Cancelled, options);
+                if (options.MaxSteps is long limit && issued >= limit)
+                    return Finish(history, Drain(device, tally, options, history) ?? StopReason.MaxStepsReached, options);
+                int n = parallel is null ? batch.Count : batch.GlobalCount; // data-parallel: loss and accuracy are the global batch's
+                if (options.Schedule is { IsPerStep: true })
+                    Optimizer.LearningRate = options.Schedule.RateAtStep(issued, loader.BatchesPerEpoch, Optimizer.BaseLearningRate);
+                if (device is not null)
                 {
-                    long issued = Position.GlobalStep + (device?.Pending ?? 0);
-                    if (options.CancellationToken.IsCancellationRequested)
-                        return Finish(history, Drain(device, tally, options, history) ?? StopReason.Cancelled, options);
-                    if (options.MaxSteps is long limit && issued >= limit)
-                        return Finish(history, Drain(device, tally, options, history) ?? StopReason.MaxStepsReached, options);
-                    int n = parallel is null ? batch.Count : batch.GlobalCount; // data-parallel: loss and accuracy are the global batch's
-                    if (device is not null)
+                    if (device.RingFull && Drain(device, tally, options, history) is { } full) return Finish(history, full, options);
+                    device.Issue(batch.Images.Span, batch.Labels.Span, Optimizer.LearningRate);
+                    tally.Pending.Enqueue((batch.Index, n));
+                    if (lastRead.Elapsed >= options.ReadInterval)
                     {
-                        if (device.RingFull && Drain(device, tally, options, history) is { } full) return Finish(history, full, options);
-                        device.Issue(batch.Images.Span, batch.Labels.Span, Optimizer.LearningRate);
-                        tally.Pending.Enqueue((batch.Index, n));
-                        if (lastRead.Elapsed >= options.ReadInterval)
-                        {
-                            lastRead.Restart();
-                            if (Drain(device, tally, options, history) is { } stop) return Finish(history, stop, options);
-                        }
-                        continue;
+                        lastRead.Restart();
+                        if (Drain(device, tally, options, history) is { } stop) return Finish(history, stop, options);
                     }
-                    var step = parallel is null
-                        ? Step(Upload(batch.Images.Span, batch.Labels.Span), options.NonFiniteLoss)
-                        : parallel.Step(this, batch, options.NonFiniteLoss);
-                    if (AfterBatch(tally, batch.Index, n, step.Loss, step.Correct, step.Count, step.UpdateSkipped, options, history) is { } reason)
-                        return Finish(history, reason, options);
-                    if (parallel is not null && parallel.AgreeToStop(StopRequested || options.CancellationToken.IsCancellationRequested))
-                        return Finish(history, options.CancellationToken.IsCancellationRequested ? StopReason.Cancelled : StopReason.StoppedByCallback, options);
+                    continue;
                 }
-                if (Drain(device, tally, options, history) is { } late) return Finish(history, late, options);
-                tally.Clock.Stop();
-
-                double? valLoss = null, valAcc = null;
-                if (options.Validation is not null)
-                {
-                    var result = Evaluator.Evaluate(Model, validationImages!, options.Validation.Labels.Span, options.ValidationBatchSize, ClassificationLossOrNull());
-                    valLoss = result.Loss;
-                    valAcc = result.Accuracy;
-                }
-                double secs = tally.Clock.Elapsed.TotalSeconds;
-                var metrics = new EpochMetrics(epoch, options.Epochs, tally.Seen == 0 ? double.NaN : tally.LossSum / tally.Seen,
-                    tally.Scored == 0 ? 0 : (double)tally.Correct / tally.Scored, valLoss, valAcc, secs, secs > 0 ? tally.Seen / secs : 0,
-                    Optimizer.LearningRate, tally.Skipped);
-                if (tally.Seen > 0)
-                {
-                    _divergence!.AfterEpoch(metrics.TrainLoss, metrics.TrainAccuracy, epoch, Math.Max(Position.Batch - 1, 0), Position.GlobalStep);
-                    Divergence = _divergence.Reference;
-                }
-                Position = new TrainingPosition(epoch + 1, 0, Position.GlobalStep);
-                history.Epochs.Add(metrics);
-                EpochCompleted?.Invoke(this, metrics);
-                foreach (var c in options.Callbacks) c.OnEpochEnd(this, metrics);
-                if (StopRequested) return Finish(history, StopReason.StoppedByCallback, options);
-                if (options.CancellationToken.IsCancellationRequested) return Finish(history, StopReason.Cancelled, options);
+                var step = parallel is null
+                    ? Step(Upload(batch), options.NonFiniteLoss, trainMetrics)
+                    : parallel.Step(this, batch, options.NonFiniteLoss);
+                if (AfterBatch(tally, batch.Index, n, step.Loss, step.Correct, step.Count, step.UpdateSkipped, options, history) is { } reason)
+                    return Finish(history, reason, options);
+                if (parallel is not null && parallel.AgreeToStop(StopRequested || options.CancellationToken.IsCancellationRequested))
+                    return Finish(history, options.CancellationToken.IsCancellationRequested ? StopReason.Cancelled : StopReason.StoppedByCallback, options);
             }
-        }
-        finally
-        {
-            _divergence = null;
+            if (Drain(device, tally, options, history) is { } late) return Finish(history, late, options);
+            tally.Clock.Stop();
+
+            double? valLoss = null, valAcc = null;
+            var values = new Dictionary<string, double>(StringComparer.Ordinal);
+            foreach (var metric in trainMetrics) values[metric.Name] = metric.Result();
+            if (validation is not null)
+            {
+                var result = Evaluator.Evaluate(Model, validation, options.ValidationBatchSize, Loss, null, options.Metrics, defaultMetrics: false);
+                valLoss = result.Loss;
+                valAcc = result.Accuracy;
+                foreach (var (name, value) in result.Metrics) values["val_" + name] = value;
+            }
+            double secs = tally.Clock.Elapsed.TotalSeconds;
+            var metrics = new EpochMetrics(epoch, endEpoch, tally.Seen == 0 ? double.NaN : tally.LossSum / tally.Seen,
+                Rate(tally.Correct, tally.Scored, hasAccuracy), valLoss, valAcc, secs, secs > 0 ? tally.Seen / secs : 0,
+                Optimizer.LearningRate, tally.Skipped) { Values = values };
+            if (tally.Seen > 0)
+            {
+                _divergence!.AfterEpoch(metrics.TrainLoss, metrics.TrainAccuracy, epoch, Math.Max(Position.Batch - 1, 0), Position.GlobalStep);
+                Divergence = _divergence.Reference;
+            }
+            Position = new TrainingPosition(epoch + 1, 0, Position.GlobalStep);
+            history.Epochs.Add(metrics);
+            EpochCompleted?.Invoke(this, metrics);
+            foreach (var c in options.Callbacks) c.OnEpochEnd(this, metrics);
+            if (StopRequested) return Finish(history, StopReason.StoppedByCallback, options);
+            if (options.CancellationToken.IsCancellationRequested) return Finish(history, StopReason.Cancelled, options);
         }
         return Finish(history, StopReason.Completed, options);
     }
@@ -138,9 +172,10 @@ public sealed partial class Trainer
     public string? StepPath { get; private set; }
 
     // The running sums of one epoch, and the device loop's steps issued but not yet accounted.
-    private sealed class EpochTally(int epoch, int epochs, int batchesPerEpoch)
+    private sealed class EpochTally(int epoch, int epochs, int batchesPerEpoch, bool hasAccuracy)
     {
         public readonly int Epoch = epoch, Epochs = epochs, BatchesPerEpoch = batchesPerEpoch;
+        public readonly bool HasAccuracy = hasAccuracy;
         public readonly Stopwatch Clock = Stopwatch.StartNew();
         public readonly Queue<(int Batch, int Count)> Pending = new();
         public double LossSum;
@@ -172,8 +207,8 @@ public sealed partial class Trainer
         double seconds = Math.Max(t.Clock.Elapsed.TotalSeconds, 1e-9);
         double perBatch = seconds / ++t.Ran;
         var progress = new BatchProgress(t.Epoch, t.Epochs, batchIndex, t.BatchesPerEpoch, Position.GlobalStep, loss,
-            count == 0 ? double.NaN : (double)correct / count, t.Seen == 0 ? double.NaN : t.LossSum / t.Seen,
-            t.Scored == 0 ? 0 : (double)t.Correct / t.Scored, t.Seen / seconds, TimeSpan.FromSeconds(perBatch * (t.BatchesPerEpoch - batchIndex - 1)),
+            count == 0 || !t.HasAccuracy ? double.NaN : (double)correct / count, t.Seen == 0 ? double.NaN : t.LossSum / t.Seen,
+            Rate(t.Correct, t.Scored, t.HasAccuracy), t.Seen / seconds, TimeSpan.FromSeconds(perBatch * (t.BatchesPerEpoch - batchIndex - 1)),
             Optimizer.LearningRate, skip);
         BatchCompleted?.Invoke(this, progress);
         foreach (var c in options.Callbacks) c.OnBatchEnd(this, progress);
@@ -201,16 +236,6 @@ public sealed partial class Trainer
         return stop;
     }
 
-    private void CheckData(Dataset data, string what)
-    {
-        if (!data.SampleShape.SameDimensions(Model.InputShape))
-            throw new ShapeMismatchException($"The {what} samples have shape {data.SampleShape} but model '{Model.Name}' expects {Model.InputShape}.");
-        int classes = Model.OutputShape.Rank == 1 ? Model.OutputShape[0] : throw new InvalidOperationException(
-            $"Model '{Model.Name}' outputs {Model.OutputShape}; a classifier must output class scores (F).");
-        if (data.ClassCount > classes)
-            throw new ShapeMismatchException($"The data has {data.ClassCount} classes but model '{Model.Name}' outputs {classes} scores.");
-    }
-
     private TrainingHistory Finish(TrainingHistory history, StopReason reason, TrainingOptions options)
     {
         history.StopReason = reason;
@@ -219,14 +244,17 @@ public sealed partial class Trainer
         return history;
     }
 
-    private float[]? PrepareValidation(TrainingOptions options)
+    // The validation data with the run's normalization applied once, up front (not at every epoch).
+    private static Dataset? PrepareValidation(TrainingOptions options)
     {
         var v = options.Validation;
-        if (v is null) return null;
-        if (!v.SampleShape.SameDimensions(Model.InputShape))
-            throw new ShapeMismatchException($"The validation samples have shape {v.SampleShape} but model '{Model.Name}' expects {Model.InputShape}.");
+        if (v is null || options.Normalization is null) return v;
         var images = v.Images.ToArray();
-        options.Normalization?.Apply(images);
-        return images;
+        options.Normalization.Apply(images);
+        return v.WithInputs(images);
     }
+
+    // Correct / scored; NaN for a loss without an accuracy, 0 when every update of the epoch was skipped.
+    private static double Rate(long correct, long scored, bool hasAccuracy) =>
+        !hasAccuracy ? double.NaN : scored == 0 ? 0 : (double)correct / scored;
 }

@@ -28,7 +28,12 @@ public sealed partial class Trainer : IDisposable
     private readonly Workspace _batch = new();
     private IReadOnlyList<Parameter>? _parameters;
 
-    /// <summary>Creates a trainer; the loss defaults to softmax cross-entropy on the model's logits.</summary>
+    /// <summary>
+    /// Creates a trainer with any loss: softmax cross-entropy (the default) or focal loss on class indices, MSE, L1 or
+    /// Huber on float targets (regression, an autoencoder's input), binary cross-entropy on logits for multi-hot
+    /// vectors and masks. Fit and Evaluate check before the first batch that the data's targets fit the loss and the
+    /// model's output (see <see cref="Dataset.TargetKind"/>).
+    /// </summary>
     /// <exception cref="ConvNetArgumentException">The model ends in <see cref="Softmax"/> and the loss is a classification loss over logits.</exception>
     public Trainer(Model model, Optimizer optimizer, Loss? loss = null)
     {
@@ -123,6 +128,10 @@ public sealed partial class Trainer : IDisposable
     }
 
     private DataParallel? _parallel;
+    private LearningRateSchedule? _schedule;
+
+    /// <summary>The schedule of the Fit in progress (null outside Fit or without one); callbacks that set the rate check it.</summary>
+    internal LearningRateSchedule? ActiveSchedule => _schedule;
 
     /// <summary>The data-parallel setup of the current or last <see cref="Fit(Dataset, TrainingOptions)"/>, or null for one process.</summary>
     public DataParallel? DataParallel => _parallel;
@@ -143,16 +152,26 @@ public sealed partial class Trainer : IDisposable
         return Step((input, targets), nonFiniteLoss);
     }
 
-    /// <summary>Evaluates the model on <paramref name="data"/> (normalized with <paramref name="normalization"/> if given) with this trainer's loss.</summary>
-    public EvaluationResult Evaluate(Dataset data, int batchSize = 256, Normalization? normalization = null) =>
-        Evaluator.Evaluate(Model, data, batchSize, ClassificationLossOrNull(), normalization);
+    /// <summary>Evaluates the model on <paramref name="data"/> (normalized with <paramref name="normalization"/> if given) with this trainer's loss, whatever the task.</summary>
+    /// <remarks>
+    /// Classification data gives the confusion matrix (per-class precision, recall and F1); other tasks give the
+    /// metrics that fit them (see <see cref="Evaluator.Evaluate(Model, Dataset, int, Loss?, Normalization?, IReadOnlyList{string}?)"/>),
+    /// plus any named in <paramref name="metrics"/>.
+    /// </remarks>
+    /// <exception cref="ShapeMismatchException">The samples or targets do not fit the model.</exception>
+    /// <exception cref="ConvNetArgumentException">The targets do not fit the loss, or a metric name is unknown or does not fit the task.</exception>
+    public EvaluationResult Evaluate(Dataset data, int batchSize = 256, Normalization? normalization = null, IReadOnlyList<string>? metrics = null) =>
+        Evaluator.Evaluate(Model, data, batchSize, Loss, normalization, metrics);
 
-    // The single training step every public entry point runs (see the class remarks).
-    private StepResult Step((Tensor Input, Tensor Targets) batch, NonFiniteLossPolicy policy)
+    // The single training step every public entry point runs (see the class remarks). The extra metrics of a Fit
+    // count the batches whose update was not skipped, like the epoch's loss and accuracy.
+    private StepResult Step((Tensor Input, Tensor Targets) batch, NonFiniteLossPolicy policy, IReadOnlyList<Metric>? metrics = null)
     {
         var output = Model.Forward(batch.Input, training: true);
         float loss = Loss.Forward(output, batch.Targets);
         bool skip = SkipUpdate(loss, policy);
+        if (!skip && metrics is not null)
+            foreach (var metric in metrics) metric.Update(output, batch.Targets);
         if (!skip)
         {
             Model.Backward(Loss.Backward());
@@ -204,5 +223,18 @@ public sealed partial class Trainer : IDisposable
         return (input, targets);
     }
 
-    private ClassificationLoss? ClassificationLossOrNull() => Loss as ClassificationLoss;
+    /// <summary>
+    /// Uploads a loader batch into the trainer's device buffers: the inputs, and its targets as the loss takes them
+    /// (int32 class indices (N), or floats shaped like the model's output (N, output...)).
+    /// </summary>
+    internal (Tensor Input, Tensor Targets) Upload(DataBatch batch)
+    {
+        if (batch.HasLabels) return Upload(batch.Images.Span, batch.Labels.Span);
+        int n = batch.Count;
+        var input = _batch.Get(Model.Backend, "input", Shapes.Batch(Model.InputShape, n));
+        input.Upload(batch.Images.Span);
+        var targets = _batch.Get(Model.Backend, "targets", Shapes.Batch(Model.OutputShape, n));
+        targets.Upload(batch.Targets.Span);
+        return (input, targets);
+    }
 }

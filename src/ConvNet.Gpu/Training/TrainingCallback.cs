@@ -14,12 +14,19 @@ public abstract class TrainingCallback
 
     /// <summary>When Fit returns normally.</summary>
     public virtual void OnTrainEnd(Trainer trainer, TrainingHistory history) { }
+
+    /// <summary>
+    /// The epoch metrics this callback reads by name ("val_loss", "val_f1"...). Fit checks them against what the run
+    /// reports before the first batch, so a misspelled or unavailable name fails at once instead of after an epoch.
+    /// Override it in a callback that reads <see cref="EpochMetrics.Get"/>.
+    /// </summary>
+    public virtual IReadOnlyList<string> MonitoredMetrics => [];
 }
 
 /// <summary>How a monitored metric improves.</summary>
 public enum MetricMode
 {
-    /// <summary>Lower is better for names containing "loss", higher otherwise.</summary>
+    /// <summary>Lower is better for names containing "loss" and for the error metrics ("mse", "mae", "val_mse"...), higher otherwise.</summary>
     Auto,
     /// <summary>Lower is better.</summary>
     Min,
@@ -30,9 +37,17 @@ public enum MetricMode
 /// <summary>Tracks the best value of a metric.</summary>
 internal sealed class MetricTracker(string metric, MetricMode mode, double minDelta)
 {
-    private readonly bool _lowerIsBetter = mode == MetricMode.Min || (mode == MetricMode.Auto && metric.Contains("loss", StringComparison.Ordinal));
+    private readonly bool _lowerIsBetter = mode == MetricMode.Min || (mode == MetricMode.Auto && LowerIsBetter(metric));
 
     public double? Best { get; private set; }
+
+    public void Reset() => Best = null;
+
+    private static bool LowerIsBetter(string name)
+    {
+        string bare = name.StartsWith("val_", StringComparison.Ordinal) ? name[4..] : name;
+        return bare.Contains("loss", StringComparison.Ordinal) || bare is "mse" or "mae";
+    }
 
     public bool Update(EpochMetrics m)
     {
@@ -41,49 +56,6 @@ internal sealed class MetricTracker(string metric, MetricMode mode, double minDe
         bool improved = Best is null || (_lowerIsBetter ? value < Best.Value - minDelta : value > Best.Value + minDelta);
         if (improved) Best = value;
         return improved;
-    }
-}
-
-/// <summary>Stops training when a metric has not improved for <see cref="Patience"/> epochs.</summary>
-public sealed class EarlyStopping : TrainingCallback
-{
-    private readonly MetricTracker _tracker;
-    private int _bad;
-
-    /// <summary>Creates the callback.</summary>
-    /// <param name="monitor">"val_loss" (default), "val_accuracy", "loss" or "accuracy".</param>
-    /// <param name="patience">Epochs without improvement before stopping.</param>
-    /// <param name="minDelta">Smallest change that counts as an improvement.</param>
-    /// <param name="mode">Whether lower or higher is better.</param>
-    public EarlyStopping(string monitor = "val_loss", int patience = 3, double minDelta = 0, MetricMode mode = MetricMode.Auto)
-    {
-        if (patience < 0) throw new ConvNetArgumentException($"Early-stopping patience must be >= 0, got {patience}.", nameof(patience));
-        Monitor = monitor;
-        Patience = patience;
-        _tracker = new MetricTracker(monitor, mode, minDelta);
-    }
-
-    /// <summary>The monitored metric.</summary>
-    public string Monitor { get; }
-
-    /// <summary>Epochs without improvement tolerated.</summary>
-    public int Patience { get; }
-
-    /// <summary>The epoch at which training was stopped, if it was.</summary>
-    public int? StoppedEpoch { get; private set; }
-
-    /// <summary>Best value seen.</summary>
-    public double? Best => _tracker.Best;
-
-    /// <inheritdoc/>
-    public override void OnEpochEnd(Trainer trainer, EpochMetrics metrics)
-    {
-        if (_tracker.Update(metrics)) { _bad = 0; return; }
-        if (++_bad > Patience)
-        {
-            StoppedEpoch = metrics.Epoch;
-            trainer.StopRequested = true;
-        }
     }
 }
 
@@ -108,6 +80,7 @@ public sealed class CheckpointCallback : TrainingCallback
         Directory = directory;
         SaveLast = saveLast;
         if (monitor is not null) _tracker = new MetricTracker(monitor, mode, 0);
+        Monitor = monitor;
         LastPath = Path.Combine(directory, filePrefix + "last.ckpt");
         BestPath = Path.Combine(directory, filePrefix + "best.ckpt");
     }
@@ -126,6 +99,12 @@ public sealed class CheckpointCallback : TrainingCallback
 
     /// <summary>Best monitored value so far.</summary>
     public double? Best => _tracker?.Best;
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<string> MonitoredMetrics => _tracker is null ? [] : [Monitor!];
+
+    /// <summary>The metric that decides the best checkpoint, or null.</summary>
+    public string? Monitor { get; }
 
     /// <summary>Writes the checkpoints; in data-parallel training only rank 0 writes (every rank holds the same state).</summary>
     public override void OnEpochEnd(Trainer trainer, EpochMetrics metrics)

@@ -32,15 +32,25 @@ public sealed record EpochMetrics(int Epoch, int Epochs, double TrainLoss, doubl
     double? ValidationAccuracy, double Seconds, double ImagesPerSecond, float LearningRate, int SkippedUpdates)
 {
     /// <summary>
-    /// A metric by name: "loss", "accuracy", "val_loss", "val_accuracy" (null when not available).
+    /// The values of <see cref="TrainingOptions.Metrics"/>: "name" on the training batches and "val_name" on the
+    /// validation data (e.g. "f1", "val_f1", "val_top5_accuracy"). NaN where nothing could be counted.
     /// </summary>
+    public IReadOnlyDictionary<string, double> Values { get; init; } = new Dictionary<string, double>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// A metric by name: "loss", "accuracy", "val_loss", "val_accuracy", or any name of <see cref="Values"/> (null when a
+    /// validation metric is asked of an epoch without validation).
+    /// </summary>
+    /// <exception cref="ConvNetArgumentException">The name is none of these.</exception>
     public double? Get(string metric) => metric switch
     {
         "loss" => TrainLoss,
         "accuracy" => TrainAccuracy,
         "val_loss" => ValidationLoss,
         "val_accuracy" => ValidationAccuracy,
-        _ => throw new ConvNetArgumentException($"Unknown metric '{metric}'; use loss, accuracy, val_loss or val_accuracy.", nameof(metric)),
+        _ when Values.TryGetValue(metric, out double v) => v,
+        _ => throw new ConvNetArgumentException(
+            $"Unknown metric '{metric}'; this epoch has loss, accuracy, val_loss, val_accuracy{string.Concat(Values.Keys.Select(k => ", " + k))}.", nameof(metric)),
     };
 }
 

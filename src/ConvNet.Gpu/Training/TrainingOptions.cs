@@ -17,8 +17,43 @@ public enum NonFiniteLossPolicy
 /// <summary>Settings of <see cref="Trainer.Fit(Data.Dataset, TrainingOptions)"/>.</summary>
 public sealed class TrainingOptions
 {
-    /// <summary>Number of epochs to train (counting from epoch 0, including epochs done before a resume).</summary>
-    public int Epochs { get; init; } = 10;
+    private readonly int? _epochs;
+
+    /// <summary>
+    /// How many epochs this Fit call runs, counted from where the trainer stands (Keras's semantics): a second
+    /// <c>Fit</c> with <c>Epochs = 2</c> runs two more, and a run resumed in the middle of an epoch counts finishing it
+    /// as one. Default 10. Set <see cref="UntilEpoch"/> instead to train up to an absolute epoch count.
+    /// </summary>
+    /// <exception cref="ConvNetArgumentException">The value is negative.</exception>
+    public int Epochs
+    {
+        get => _epochs ?? 10;
+        init => _epochs = value >= 0 ? value : throw new ConvNetArgumentException($"Epochs must be >= 0, got {value}.", nameof(Epochs));
+    }
+
+    /// <summary>
+    /// The absolute form: train until the trainer has completed this many epochs in all (counting epochs done before a
+    /// resume), so a resumed run with <c>UntilEpoch = 10</c> stops where an uninterrupted one would; 0 more epochs when
+    /// it is already there. Null (the default) uses <see cref="Epochs"/>; setting both is an error.
+    /// </summary>
+    /// <exception cref="ConvNetArgumentException">The value is negative.</exception>
+    public int? UntilEpoch
+    {
+        get => _untilEpoch;
+        init => _untilEpoch = value is null or >= 0 ? value : throw new ConvNetArgumentException($"UntilEpoch must be >= 0, got {value}.", nameof(UntilEpoch));
+    }
+
+    private readonly int? _untilEpoch;
+
+    /// <summary>The epoch index (exclusive) a Fit starting at <paramref name="currentEpoch"/> trains up to.</summary>
+    /// <exception cref="ConvNetArgumentException">Both <see cref="Epochs"/> and <see cref="UntilEpoch"/> are set.</exception>
+    internal int EndEpoch(int currentEpoch)
+    {
+        if (_epochs is not null && _untilEpoch is not null)
+            throw new ConvNetArgumentException(
+                $"TrainingOptions sets both Epochs ({_epochs}: epochs to run now) and UntilEpoch ({_untilEpoch}: the absolute epoch to stop at); set one.");
+        return _untilEpoch ?? checked(currentEpoch + Epochs);
+    }
 
     /// <summary>Samples per batch.</summary>
     public int BatchSize { get; init; } = 64;
@@ -35,11 +70,33 @@ public sealed class TrainingOptions
     /// <summary>Pixel normalization applied to training batches and validation data; null for none.</summary>
     public Normalization? Normalization { get; init; }
 
+    /// <summary>
+    /// Per-sample augmentation applied to every training batch (random crop, flip, erasing...; null: none). Seeded by
+    /// <see cref="Seed"/>, so a resumed run sees the same augmented samples. The validation data is not transformed.
+    /// </summary>
+    public TransformPipeline? Transforms { get; init; }
+
+    /// <summary>Host threads that prepare batches (transforms, normalization) ahead of the step; 0 (the default) prepares them on the training thread. The batches are the same whatever the count.</summary>
+    public int DataWorkers { get; init; }
+
+    /// <summary>
+    /// Clip the gradients by their global L2 norm before every update (<see cref="GlobalNormClipping"/>, on the device):
+    /// when ‖g‖ &gt; this value every gradient is scaled by value / ‖g‖. Null (the default): no clipping.
+    /// </summary>
+    public float? GradientClipNorm { get; init; }
+
     /// <summary>Held-out data evaluated after every epoch; null to skip validation.</summary>
     public Dataset? Validation { get; init; }
 
     /// <summary>Batch size for validation.</summary>
     public int ValidationBatchSize { get; init; } = 256;
+
+    /// <summary>
+    /// Metrics computed on the training batches and on <see cref="Validation"/> besides the loss and accuracy, by name
+    /// ("top5_accuracy", "precision", "recall", "f1", "mse", "mae", "iou"; see <see cref="Metric.FromName"/>). Reported in
+    /// <see cref="EpochMetrics.Values"/> as "name" and "val_name"; checked against the data before the first batch.
+    /// </summary>
+    public IReadOnlyList<string> Metrics { get; init; } = [];
 
     /// <summary>Callbacks (early stopping, checkpoints, logging), called in order.</summary>
     public IReadOnlyList<TrainingCallback> Callbacks { get; init; } = [];

@@ -48,15 +48,18 @@ public sealed class CheckpointMetadataTests : IDisposable
     }
 
     [Fact]
-    public void A_model_saved_without_a_bag_records_no_normalization_and_readers_that_need_one_refuse_it()
+    public void A_model_saved_without_a_bag_records_no_normalization_which_means_none_from_version_2_and_is_refused_before()
     {
         string path = _dir.File("bare.ckpt");
         using (var model = Model()) model.Save(path);
 
         CheckpointMetadata m = ModelCheckpoint.ReadMetadata(path);
 
+        // Version 2: the normalization lives in the model; no entry means nothing is applied outside it.
         Assert.Null(m.InputNormalization);
-        var e = Assert.Throws<CheckpointFormatException>(() => m.RequireInputNormalization(path));
+        Assert.Equal(Normalization.Identity, m.RequireInputNormalization(path));
+        // Versions 0 and 1 applied it outside the model: a file that does not record it cannot be read without guessing.
+        var e = Assert.Throws<CheckpointFormatException>(() => (m with { Version = 1 }).RequireInputNormalization(path));
         Assert.Contains("input normalization", e.Message);
     }
 

@@ -77,7 +77,7 @@ public sealed class CliCraftedCheckpointTests
         new Case("data seed negative", Meta("data_seed", "-1"), "metadata 'data_seed' must be a whole number", true),
         new Case("divergence start loss negative", Meta("divergence", "{\"start_loss\":-1}"), "field 'start_loss' must be a number", true),
         new Case("divergence unknown field", Meta("divergence", "{\"peak\":3}"), "metadata 'divergence' has an unknown field 'peak'", true),
-        new Case("Adam second moment negative", Tensor("optim:7:fc1/weight:v", t => WithValue(t, 5, -1f)), "its values must be finite and non-negative", true),
+        new Case("Adam second moment negative", Tensor("optim:8:fc1/weight:v", t => WithValue(t, 5, -1f)), "its values must be finite and non-negative", true),
         new Case("optimizer slot of no parameter", c => c.Tensors["optim:99:ghost/weight:m"] = new CheckpointTensor([1], [0f]), "belongs to no optimizer slot", true),
 
         // The model (read by evaluate and by --resume).
@@ -93,11 +93,11 @@ public sealed class CliCraftedCheckpointTests
             a["input_shape"] = new JsonArray(1, 32, 32);
             c.Metadata["architecture"] = a.ToJsonString();
         }, "would create parameter 'weight' of dimensions [120, 576]", false),
-        new Case("weight NaN", Tensor("param:0:conv1/weight", t => WithValue(t, 7, float.NaN)), "holds NaN at flat index 7", false),
-        new Case("weight infinite", Tensor("param:9:fc2/bias", t => WithValue(t, 0, float.PositiveInfinity)), "its values must be finite", false),
-        new Case("weight of another shape", Tensor("param:0:conv1/weight", t => new CheckpointTensor([6, 25], t.Data)), "'weight' of dimensions [6, 1, 5, 5]", false),
-        new Case("weight missing", c => c.Tensors.Remove("param:11:fc3/bias"), "would create parameter 'bias' of dimensions [10]", false),
-        new Case("tensor of no layer", c => c.Tensors["param:12:ghost/weight"] = new CheckpointTensor([2], [0f, 0f]), "belongs to no layer", false),
+        new Case("weight NaN", Tensor("param:1:conv1/weight", t => WithValue(t, 7, float.NaN)), "holds NaN at flat index 7", false),
+        new Case("weight infinite", Tensor("param:10:fc2/bias", t => WithValue(t, 0, float.PositiveInfinity)), "its values must be finite", false),
+        new Case("weight of another shape", Tensor("param:1:conv1/weight", t => new CheckpointTensor([6, 25], t.Data)), "'weight' of dimensions [6, 1, 5, 5]", false),
+        new Case("weight missing", c => c.Tensors.Remove("param:12:fc3/bias"), "would create parameter 'bias' of dimensions [10]", false),
+        new Case("tensor of no layer", c => c.Tensors["param:13:ghost/weight"] = new CheckpointTensor([2], [0f, 0f]), "belongs to no layer", false),
         new Case("tensor of an unknown kind", c => c.Tensors["gradient:0"] = new CheckpointTensor([1], [0f]), "unexpected tensor 'gradient:0'", false),
         new Case("unexpected blob", c => c.Blobs["rng.cuda"] = [1, 2, 3], "unexpected blob 'rng.cuda'", false),
         new Case("dropout state of the wrong length", c => c.Blobs["rng.dropout"] = new byte[16], "should hold 0 (seed, counter) pairs, found 16 bytes", false),

@@ -15,7 +15,7 @@ public sealed class CliDivergenceTests
 
     [Theory]
     [InlineData("adam", "100")]
-    [InlineData("sgd", "0.5")]
+    [InlineData("sgd", "2")] // PyTorch-default initialization: 0.5 no longer blows up within 2 epochs
     public async Task An_exploding_loss_ends_with_exit_7_and_no_done(string optimizer, string lr)
     {
         CliResult r = await CliHarness.RunAsync(Train(optimizer, lr));

@@ -79,9 +79,12 @@ public sealed class DatasetTests
     }
 
     [Fact]
-    public void SampleShapeMustBeRank3()
+    public void SampleShapeMustBeRank1To3()
     {
-        Assert.Throws<ShapeMismatchException>(() =>
-            new Dataset(new float[8], [0, 1], TensorShape.Of(2, 2), ThreeClasses, "bad"));
+        var e = Assert.Throws<ShapeMismatchException>(() =>
+            new Dataset(new float[8], [0, 1], TensorShape.Of(1, 1, 2, 2), ThreeClasses, "bad"));
+        Assert.Contains("rank 1 to 3", e.Message);
+        Assert.Equal(["F"], new Dataset(new float[8], [0, 1], TensorShape.Of(4), ThreeClasses, "vectors").SampleShape.Names);
+        Assert.Equal([2, 2], new Dataset(new float[8], [0, 1], TensorShape.Of(2, 2), ThreeClasses, "matrices").SampleShape.Dimensions);
     }
 }

@@ -51,7 +51,7 @@ public sealed class DataParallelTests
 
     private static TrainingOptions With(TrainingOptions t, DataParallel? parallel) => new()
     {
-        Epochs = t.Epochs, BatchSize = t.BatchSize, Seed = t.Seed, MaxSteps = t.MaxSteps, DropLast = t.DropLast, DataParallel = parallel,
+        UntilEpoch = t.UntilEpoch ?? t.Epochs, BatchSize = t.BatchSize, Seed = t.Seed, MaxSteps = t.MaxSteps, DropLast = t.DropLast, DataParallel = parallel,
     };
 
     private static void AssertClose(float[] expected, float[] actual, string what)

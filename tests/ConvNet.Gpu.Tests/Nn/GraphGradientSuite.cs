@@ -220,7 +220,7 @@ public abstract class GraphGradientSuite : IDisposable
     [Fact]
     public void ASharedLayerGetsTheSumOfItsCallsGradients()
     {
-        // y = fc(x1) + fc(x2): dW = Gᵀx1 + Gᵀx2 and db = 2 * sum over the batch of G, by hand.
+        // y = fc(x1) + fc(x2) = W(x1 + x2) + 2b: dW = Gᵀx1 + Gᵀx2 and db = 2 * sum over the batch of G, by hand.
         var x1 = Model.Input(Shapes.Features(4), "x1");
         var x2 = Model.Input(Shapes.Features(4), "x2");
         var fc = new Dense(3, name: "fc");
@@ -232,6 +232,7 @@ public abstract class GraphGradientSuite : IDisposable
         var b = Uniform(2 * 4, 6);
         var g = Uniform(2 * 3, 7);
         var w = fc.Weight.Value.ToArray();
+        var bias = fc.Bias!.Value.ToArray();
         using var ta = B.Allocate(TensorShape.Matrix(2, 4));
         using var tb = B.Allocate(TensorShape.Matrix(2, 4));
         using var tg = B.Allocate(TensorShape.Matrix(2, 3));
@@ -242,7 +243,10 @@ public abstract class GraphGradientSuite : IDisposable
         var expectedY = new double[6];
         for (int n = 0; n < 2; n++)
             for (int o = 0; o < 3; o++)
+            {
+                expectedY[n * 3 + o] = 2.0 * bias[o]; // each call adds the bias
                 for (int k = 0; k < 4; k++) expectedY[n * 3 + o] += (a[n * 4 + k] + b[n * 4 + k]) * w[o * 4 + k];
+            }
         TensorAssert.Close(output, expectedY, Tolerance.Float32VsFloat64, "y");
         model.Backward([tg]);
         var dW = new double[12];

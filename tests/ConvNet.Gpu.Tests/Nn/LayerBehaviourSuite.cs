@@ -46,6 +46,34 @@ public abstract class LayerBehaviourSuite : IDisposable
         Assert.Equal(11.1f, y[1], 5);
     }
 
+    [Theory]
+    [InlineData(3)] // one mean and std per channel
+    [InlineData(1)] // one pair for every channel
+    public void NormalizeSubtractsTheMeanAndDividesByTheStdOfEachChannel(int statistics)
+    {
+        float[] mean = statistics == 3 ? [0.4914f, 0.4822f, -0.4465f] : [0.2860f];
+        float[] std = statistics == 3 ? [0.2470f, 0.2435f, 2.2616f] : [0.3530f];
+        using var layer = new Normalize(mean, std);
+        layer.Build(B, Shapes.Image(3, 4, 5), 1);
+        var x = Uniform(2 * 3 * 20, 17);
+        using var input = Upload(TensorShape.Nchw(2, 3, 4, 5), x);
+        foreach (bool training in new[] { false, true })
+        {
+            var y = layer.Forward(input, training).ToArray();
+            for (int i = 0; i < y.Length; i++)
+            {
+                int c = statistics == 1 ? 0 : i / 20 % 3;
+                double expected = ((double)x[i] - mean[c]) / std[c]; // float64 reference
+                Assert.True(Math.Abs(y[i] - expected) <= 1e-6 + 4e-7 * Math.Abs(expected), $"y[{i}] = {y[i]}, expected {expected}");
+            }
+        }
+        Assert.Equal(0, layer.TrainableParameterCount);
+        Assert.Empty(layer.Parameters);
+        Assert.Empty(layer.State);
+        var e = Assert.Throws<ShapeMismatchException>(() => new Normalize([0f, 0f], [1f, 1f]).ComputeOutputShape(Shapes.Image(3, 2, 2)));
+        Assert.Contains("statistics for 2 channels but its input (C=3, H=2, W=2) has 3", e.Message);
+    }
+
     [Fact]
     public void BatchNormEvaluationUsesTheRunningStatistics()
     {

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using System.Globalization;
 using System.Text.Json;
 using ConvNet.Gpu.Checkpoints;
@@ -54,7 +55,11 @@ public sealed class CliOnnxFineTuneTests
         string onnx = Path.Combine(dir, "tuned.onnx");
         CliResult export = await CliHarness.RunAsync(["export", "--checkpoint", Path.Combine(dir, "final.ckpt"), "--onnx", onnx]);
         Assert.True(export.ExitCode == ExitCodes.Success, export.ToString());
-        Assert.Equal(measured.Mean.ToString("R", CultureInfo.InvariantCulture), OnnxModel.ReadMetadata(onnx)[TrainingSession.MeanKey]);
+        // The normalization measured for the fine-tuning is the model's first layer, in the checkpoint and in the export.
+        var layers = SavedCheckpoint.Read(Path.Combine(dir, "final.ckpt")).Architecture["layers"]!.AsArray();
+        Assert.Equal("Normalize", layers[0]!["type"]!.GetValue<string>());
+        Assert.Equal(measured.Mean, layers[0]!["mean"]![0]!.GetValue<float>(), 1e-5);
+        Assert.False(OnnxModel.ReadMetadata(onnx).ContainsKey(TrainingSession.MeanKey));
     }
 
     [Fact]
@@ -72,11 +77,13 @@ public sealed class CliOnnxFineTuneTests
         CliResult tune = await CliHarness.RunAsync(["train", "--onnx", onnx, "--sample", "--limit", "200", "--epochs", "1",
             "--batch-size", "50", "--device", "cpu", "--out", Path.Combine(dir, "b")]);
         Assert.True(tune.ExitCode == ExitCodes.Success, tune.ToString());
-        Assert.Contains("input normalization the file's metadata", tune.Out);
-        var saved = SavedCheckpoint.Read(Path.Combine(dir, "b", "final.ckpt")).Metadata.InputNormalization!;
-        var recorded = OnnxModel.ReadMetadata(onnx);
-        Assert.Equal(recorded[TrainingSession.MeanKey], saved.Mean.ToString("R", CultureInfo.InvariantCulture));
-        Assert.Equal(recorded[TrainingSession.StdKey], saved.Std.ToString("R", CultureInfo.InvariantCulture));
+        // The export carries the Normalize layer as its first nodes (Sub, Div), which import as one Normalize layer: kept.
+        Assert.Contains("input normalization the model's own", tune.Out);
+        var original = (JsonObject)SavedCheckpoint.Read(Path.Combine(dir, "a", "final.ckpt")).Architecture["layers"]![0]!;
+        var tuned = SavedCheckpoint.Read(Path.Combine(dir, "b", "final.ckpt")).Architecture["layers"]!.AsArray();
+        Assert.Equal("Normalize", tuned[0]!["type"]!.GetValue<string>());
+        Assert.Equal(original["mean"]![0]!.GetValue<float>(), tuned[0]!["mean"]![0]!.GetValue<float>());
+        Assert.Equal(original["std"]![0]!.GetValue<float>(), tuned[0]!["std"]![0]!.GetValue<float>());
     }
 
     [Fact]

@@ -67,6 +67,9 @@ public static class OnnxTestModels
         ["residual_projection"] = b => Image(b, 3, 6, 6).Add(new Residual(
             [new Conv2D(5, kernelSize: 3, stride: 2, padding: 1, useBias: false), new BatchNorm2D(), new ReLU()], projection: true, projectionStride: 2)),
         ["subsampling"] = b => Image(b, 3, 6, 4).Add(new Subsampling2D(2)),
+        ["normalize_per_channel"] = b => Image(b, 3, 4, 5).Add(new Normalize([0.4914f, 0.4822f, 0.4465f], [0.2470f, 0.2435f, 0.2616f])),
+        ["normalize_one_value"] = b => Image(b, 2, 3, 3).Add(new Normalize([0.2860f], [0.3530f])),
+        ["normalize_features"] = b => new Sequential(b, Shapes.Features(4), seed: 7).Add(new Normalize([1f, -2f, 0.5f, 0f], [2f, 0.5f, 1f, 3f]), new Dense(3)),
     };
 
     /// <summary>The ready-made models: every model of the <see cref="ModelRegistry"/> (by its name), at its default input shape and 10 classes.</summary>

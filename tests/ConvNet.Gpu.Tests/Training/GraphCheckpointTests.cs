@@ -38,7 +38,7 @@ public sealed class GraphCheckpointTests : IDisposable
     }
 
     private static TrainingOptions Options(long? maxSteps = null) =>
-        new() { Epochs = 3, BatchSize = 16, Seed = 5, MaxSteps = maxSteps, Divergence = DivergencePolicy.NonFiniteOnly };
+        new() { UntilEpoch = 3, BatchSize = 16, Seed = 5, MaxSteps = maxSteps, Divergence = DivergencePolicy.NonFiniteOnly };
 
     [Fact]
     public void AGraphModelSavedAndRebuiltFromTheFileAlonePredictsIdentically()

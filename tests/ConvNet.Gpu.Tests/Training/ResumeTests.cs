@@ -30,7 +30,7 @@ public sealed class ResumeTests : IDisposable
 
     private static TrainingOptions Options(long? maxSteps = null) => new()
     {
-        Epochs = 3, BatchSize = 16, Seed = 1234, Schedule = LearningRateSchedule.Step(1, 0.5f), MaxSteps = maxSteps,
+        UntilEpoch = 3, BatchSize = 16, Seed = 1234, Schedule = LearningRateSchedule.Step(1, 0.5f), MaxSteps = maxSteps,
     };
 
     private static float[] Weights(Sequential m) =>
@@ -105,7 +105,7 @@ public sealed class ResumeTests : IDisposable
             var options = Options();
             var history = trainer.Fit(data, new TrainingOptions
             {
-                Epochs = options.Epochs, BatchSize = options.BatchSize, Seed = options.Seed, Schedule = options.Schedule, CancellationToken = cts.Token,
+                UntilEpoch = options.UntilEpoch, BatchSize = options.BatchSize, Seed = options.Seed, Schedule = options.Schedule, CancellationToken = cts.Token,
             });
             Assert.Equal(StopReason.Cancelled, history.StopReason);
             first = history.StepLosses;

@@ -49,7 +49,7 @@ public sealed class TrainerTests : IDisposable
         Assert.Equal(epochs[^1].ValidationAccuracy!.Value, eval.Accuracy, 10);
         var predicted = model.Predict(SyntheticData.Squares(30, 2).Images.Span, 30).Classes;
         var labels = SyntheticData.Squares(30, 2).Labels.ToArray();
-        Assert.Equal(eval.ConfusionMatrix.Correct, predicted.Zip(labels).Count(p => p.First == p.Second));
+        Assert.Equal(eval.ConfusionMatrix!.Correct, predicted.Zip(labels).Count(p => p.First == p.Second));
     }
 
     [Fact]
@@ -83,23 +83,9 @@ public sealed class TrainerTests : IDisposable
         // The step's loss is the training-mode loss before the update; this model has no dropout or batch norm,
         // so it equals the evaluation loss computed before the step.
         Assert.Equal(before.Loss, step.Loss, 5);
-        Assert.Equal(before.ConfusionMatrix.Correct, step.Correct);
+        Assert.Equal(before.ConfusionMatrix!.Correct, step.Correct);
         Assert.Equal(1, opt.StepCount);
         Assert.Throws<ConvNetArgumentException>(() => trainer.TrainStep(data.Images.Span, Enumerable.Repeat(3, 16).ToArray()));
-    }
-
-    [Fact]
-    public void EarlyStoppingStopsWhenTheMetricStalls()
-    {
-        using var model = SmallCnn();
-        using var opt = new Sgd(0f);
-        var stop = new EarlyStopping("loss", patience: 1, minDelta: 1e-3);
-        var history = new Trainer(model, opt).Fit(SyntheticData.Squares(48, 1),
-            new TrainingOptions { Epochs = 10, BatchSize = 16, Callbacks = [stop] });
-        // Epoch 0 sets the best; with a zero learning rate epochs 1 and 2 do not improve; patience 1 stops after epoch 2.
-        Assert.Equal(StopReason.StoppedByCallback, history.StopReason);
-        Assert.Equal(3, history.Epochs.Count);
-        Assert.Equal(2, stop.StoppedEpoch);
     }
 
     [Fact]
@@ -151,6 +137,8 @@ public sealed class TrainerTests : IDisposable
     {
         using var model = new Sequential(_b, ConvNet.Gpu.Nn.Shapes.Features(4))
             .Add(new Dense(4, name: "first"), new Tanh("squash"), new Dense(4, name: "overflow"), new Dense(3, name: "last"));
+        // The first layer's weights are fixed too, so the tanh outputs are all near 1 and their sum overflows.
+        ((Dense)model.Layers[0]).Weight.Value.Upload(Enumerable.Repeat(1f, 16).ToArray());
         var overflow = (Dense)model.Layers[2];
         overflow.Weight.Value.Upload(Enumerable.Repeat(3e38f, 16).ToArray());
         using var input = _b.Allocate(TensorShape.Matrix(2, 4));

@@ -15,7 +15,7 @@ internal static class LayerExport
     public static readonly string[] Supported =
     [
         "Conv2D", "ConvTranspose2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D", "Upsample2D", "Dense", "Flatten", "Dropout",
-        "BatchNorm2D", "ReLU", "LeakyReLU", "ELU", "Sigmoid", "Tanh", "Softmax", "Residual", "Subsampling2D",
+        "BatchNorm2D", "ReLU", "LeakyReLU", "ELU", "Sigmoid", "Tanh", "Softmax", "Residual", "Subsampling2D", "Normalize",
     ];
 
     /// <summary>
@@ -44,11 +44,23 @@ internal static class LayerExport
             Softmax => w.Node("Softmax", path, [input], Int("axis", 1)),
             Residual r => ResidualBlock(r, path, input, w),
             Subsampling2D s => Subsampling(s, path, input, w),
+            Normalize n => NormalizeChannels(n, path, input, w),
             _ => throw new OnnxExportException(path, layer.TypeName,
                 $"no ONNX equivalent is known for layer type {layer.TypeName}; exportable types are {string.Join(", ", Supported)}."),
         };
         w.ValueInfo(output, layer.OutputShape);
         return output;
+    }
+
+    // Normalize: (x - mean) / std with constants of shape (1, C, 1, 1) for images and (1, F) for feature vectors (a single
+    // value broadcasts as a scalar), so any runtime reproduces the layer from the raw inputs.
+    private static string NormalizeChannels(Normalize n, string path, string input, OnnxGraphWriter w)
+    {
+        int count = n.Mean.Count;
+        long[] dims = count == 1 ? [] : n.InputShape.Rank == 3 ? [1, count, 1, 1] : [1, count];
+        string mean = w.Constant(path + ".mean", dims, n.Mean.ToArray());
+        string std = w.Constant(path + ".std", dims, n.Std.ToArray());
+        return w.Node("Div", path, [w.Node("Sub", path + "/center", [input, mean]), std]);
     }
 
     // Conv: weight (K, C/groups, KH, KW), bias (K). Padding modes (same/full/valid) are resolved against the layer's

@@ -10,7 +10,7 @@ internal sealed partial class OnnxImporter
     [
         "Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool", "Gemm", "MatMul", "Add", "Sum", "Concat",
         "BatchNormalization", "Relu", "LeakyRelu", "Elu", "Sigmoid", "Tanh", "Softmax", "Flatten", "Reshape", "Resize",
-        "Dropout", "Identity", "Constant", "Pad", "Shape",
+        "Dropout", "Identity", "Constant", "Pad", "Shape", "Sub", "Div",
     ];
 
     private void Lower(OnnxNode node)
@@ -40,6 +40,7 @@ internal sealed partial class OnnxImporter
                 case "Gemm": Gemm(node); break;
                 case "MatMul": MatMul(node); break;
                 case "Add": case "Sum": Add(node); break;
+                case "Sub": case "Div": ChannelConstant(node); break;
                 case "Concat": Concat(node); break;
                 case "BatchNormalization": BatchNormalization(node); break;
                 case "Relu": AddLayer(node, Activation(node, 0), new ReLU(), []); break;
@@ -149,6 +150,54 @@ internal sealed partial class OnnxImporter
         string id = Unique(node.Name);
         _graph.Ops.Add(new AddOp(node.Name, operands.Select(o => o.Id).ToList(), id, operands[0].Sample));
         Bind(node, new Act(id, operands[0].Dims));
+    }
+
+    // x - c or x / c with a constant c of one value per channel (axis 1) or one value in all: a Normalize layer,
+    // (x - c) / 1 or (x - 0) / c. A Sub whose only use is such a Div (our Normalize layer's export) is fused with it into
+    // one Normalize (x - mean) / std, so export -> import -> export gives back the same two constants.
+    private void ChannelConstant(OnnxNode node)
+    {
+        var x = Activation(node, 0);
+        float[] values = ChannelValues(node, x);
+        if (node.Op == "Div")
+        {
+            AddLayer(node, x, new Normalize(new float[values.Length], values), []);
+            return;
+        }
+        string output = node.Proto.Output[0];
+        if (!_graphOutputs.Contains(output) && _consumers.TryGetValue(output, out var users) && users.Count == 1 && users[0].Op == "Div"
+            && users[0].Input(0) == output && _values.TryGetValue(users[0].Input(1), out var d) && d is Const)
+        {
+            var div = users[0];
+            float[] std = ChannelValues(div, x);
+            if (std.Length == values.Length || std.Length == 1 || values.Length == 1)
+            {
+                int n = Math.Max(std.Length, values.Length);
+                var act = AddLayer(node, x, new Normalize([.. Enumerable.Range(0, n).Select(i => values[values.Length == 1 ? 0 : i])],
+                    [.. Enumerable.Range(0, n).Select(i => std[std.Length == 1 ? 0 : i])]), []);
+                _fused.Add(div);
+                Bind(div, act);
+                return;
+            }
+        }
+        AddLayer(node, x, new Normalize(values, [.. values.Select(_ => 1f)]), []);
+    }
+
+    // The constant operand of a Sub or Div on x: one value, or one per channel broadcasting along axis 1 only (a Div's
+    // finite and positive).
+    private float[] ChannelValues(OnnxNode node, Act x)
+    {
+        var c = Resolve(node, 1) is Const ? Constant(node, 1, "constant")
+            : throw node.Unsupported(null, $"{node.Op} of two computed tensors is not supported; only {node.Op} of a per-channel constant is.");
+        long channels = x.Dims[1];
+        int offset = x.Rank - c.Dims.Length; // right-aligned broadcast
+        bool perChannel = offset >= 0 && c.Dims.Select((d, i) => i + offset == 1 ? d == channels || d == 1 : d == 1).All(ok => ok);
+        if (!perChannel || !(c.Count == 1 || c.Count == channels))
+            throw node.Unsupported(null, $"{node.Op} by a constant of shape {Dims(c.Dims)} on {Dims(x.Dims)} is not supported; only one value per channel (axis 1) or one value is.");
+        float[] values = Floats(node, c, "constant");
+        if (node.Op == "Div" && values.Any(v => !(v > 0) || !float.IsFinite(v)))
+            throw node.Unsupported(null, $"Div by {string.Join(", ", values)} is not supported; only by finite positive constants (a standard deviation).");
+        return values;
     }
 
     private void Concat(OnnxNode node)

@@ -148,7 +148,7 @@ public sealed class DataParallel : IDisposable
         int localCorrect = 0;
         if (n > 0)
         {
-            var (input, targets) = trainer.Upload(batch.Images.Span, batch.Labels.Span);
+            var (input, targets) = trainer.Upload(batch);
             var output = model.Forward(input, training: true);
             localLoss = loss.Forward(output, targets);
             localCorrect = (int)trainer.Score(output, targets).Correct;

@@ -49,7 +49,9 @@ internal static class ModelFingerprint
             ("data seed", Invariant($"{trainer.DataSeed}")),
             ("shuffle / drop last", Invariant($"{options.Shuffle} / {options.DropLast}")),
             ("training samples", Invariant($"{train.Count} of {train.SampleShape}")),
-            ("training labels", Digest(System.Runtime.InteropServices.MemoryMarshal.AsBytes(train.Labels.Span).ToArray())),
+            ("training targets", train.HasLabels
+                ? Digest(System.Runtime.InteropServices.MemoryMarshal.AsBytes(train.Labels.Span).ToArray())
+                : Digest(System.Runtime.InteropServices.MemoryMarshal.AsBytes(train.Targets.Span).ToArray())),
             ("position", Invariant($"epoch {trainer.Position.Epoch}, batch {trainer.Position.Batch}, step {trainer.Position.GlobalStep}")),
             ("synchronized BatchNorm", Invariant($"{parallel.Options.SynchronizeBatchNorm}")),
             ("gradient bucket bytes", Invariant($"{parallel.Options.BucketBytes}")),
