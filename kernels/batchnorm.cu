@@ -22,7 +22,7 @@ CN_DEVICE long long cn_chunk_count(long long M, long long chunkLen, int q)
 // Forward partials: per item, the chunk's mean and M2 = sum((x - chunk mean)^2) (two passes over the chunk, which is
 // in cache for the second), into partials[2*item], partials[2*item + 1].
 // Aliasing: none.
-CN_KERNEL cn_bn_fwd_partials(GPTR_UNIQUE(const float) x, GPTR_UNIQUE(double) partials, int N, int C, long long inner, int chunks,
+CN_KERNEL cn_batchnorm_fwd_partials(GPTR_UNIQUE(const float) x, GPTR_UNIQUE(double) partials, int N, int C, long long inner, int chunks,
                              long long chunkLen)
 {
     __shared__ double buf[CN_MAX_BLOCK];
@@ -57,7 +57,7 @@ CN_KERNEL cn_bn_fwd_partials(GPTR_UNIQUE(const float) x, GPTR_UNIQUE(double) par
 // y = (x - mean) * (gamma * invStd) + beta over the item's chunk, and in the chunk-0 block saves mean and invStd and
 // moves the running statistics by momentum toward the mean and the unbiased variance M2 / (M - 1) (var when M = 1).
 // Aliasing: y may alias x (each thread reads its element of x before writing the same element of y).
-CN_KERNEL cn_bn_fwd_apply(GPTR(const float) x, GPTR_UNIQUE(const float) gamma, GPTR_UNIQUE(const float) beta, GPTR(float) y,
+CN_KERNEL cn_batchnorm_fwd_apply(GPTR(const float) x, GPTR_UNIQUE(const float) gamma, GPTR_UNIQUE(const float) beta, GPTR(float) y,
                           GPTR_UNIQUE(const double) partials, GPTR_UNIQUE(float) saveMean, GPTR_UNIQUE(float) saveInvStd,
                           GPTR_UNIQUE(float) runningMean, GPTR_UNIQUE(float) runningVar, int N, int C, long long inner, int chunks,
                           long long chunkLen, float momentum, float epsilon)
@@ -112,7 +112,7 @@ CN_KERNEL cn_batchnorm_fwd_infer(GPTR(const float) x, GPTR_UNIQUE(const float) g
 
 // Backward partials: per item, sum(dy) and sum(dy * (x - mean)) over the chunk (float64), into partials[2*item], [2*item+1].
 // Aliasing: none.
-CN_KERNEL cn_bn_bwd_partials(GPTR_UNIQUE(const float) x, GPTR_UNIQUE(const float) dy, GPTR_UNIQUE(const float) saveMean,
+CN_KERNEL cn_batchnorm_bwd_partials(GPTR_UNIQUE(const float) x, GPTR_UNIQUE(const float) dy, GPTR_UNIQUE(const float) saveMean,
                              GPTR_UNIQUE(double) partials, int N, int C, long long inner, int chunks, long long chunkLen)
 {
     __shared__ double buf[CN_MAX_BLOCK];
@@ -146,7 +146,7 @@ CN_KERNEL cn_bn_bwd_partials(GPTR_UNIQUE(const float) x, GPTR_UNIQUE(const float
 // (the CPU backend's form). The chunk-0 block writes dgamma and dbeta (overwritten or accumulated). dx may alias dy:
 // the partials kernel read every dy before this kernel writes any dx.
 // Aliasing: dx may alias dy or x (each thread reads its elements of both before writing its element of dx).
-CN_KERNEL cn_bn_bwd_apply(GPTR(const float) x, GPTR(const float) dy, GPTR_UNIQUE(const float) gamma, GPTR_UNIQUE(const float) saveMean,
+CN_KERNEL cn_batchnorm_bwd_apply(GPTR(const float) x, GPTR(const float) dy, GPTR_UNIQUE(const float) gamma, GPTR_UNIQUE(const float) saveMean,
                           GPTR_UNIQUE(const float) saveInvStd, GPTR(float) dx, GPTR_UNIQUE(float) dgamma, GPTR_UNIQUE(float) dbeta,
                           GPTR_UNIQUE(const double) partials, int N, int C, long long inner, int chunks, long long chunkLen,
                           int accumulate)

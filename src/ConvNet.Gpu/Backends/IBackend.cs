@@ -7,6 +7,9 @@ namespace ConvNet.Gpu;
 /// round-trips through the host. Ops are asynchronous on GPU backends: call <see cref="Synchronize"/>
 /// or <see cref="Download(Tensor, Span{float})"/> to wait.
 /// Shapes in the docs: N batch, C input channels, K output channels, H/W spatial sizes.
+/// The ops are grouped by op family (the section comments: Gemm, Conv, Epilogue, Pool, Activation, SoftmaxLoss,
+/// Elementwise, BatchNorm, Optimizer); each family X has the same name in BackendBase.X.cs, CpuBackend.X.cs,
+/// CudaBackend.X.cs, kernels/*.cu, tests/.../Reference/XReference.cs and Ops/XOpsSuite.cs (docs/architecture.md).
 /// </summary>
 /// <remarks>
 /// Thread safety: a backend runs one compute op at a time. Its ops share per-backend scratch memory (convolution
@@ -70,7 +73,7 @@ public interface IBackend : IDisposable
     /// <summary>Int32 form of <see cref="QueueUpload(Tensor, ReadOnlySpan{float})"/>.</summary>
     void QueueUpload(Tensor destination, ReadOnlySpan<int> source);
 
-    // ---------------------------------------------------------------- BLAS
+    // ---------------------------------------------------------------- Gemm: BLAS
 
     /// <summary>
     /// Row-major C = alpha * op(A) * op(B) + beta * C, where op(A) is (m x k) and op(B) is (k x n).
@@ -86,7 +89,7 @@ public interface IBackend : IDisposable
     void GemmStridedBatched(bool transA, bool transB, int m, int n, int k, float alpha,
         Tensor a, long strideA, Tensor b, long strideB, float beta, Tensor c, long strideC, int batchCount);
 
-    // ---------------------------------------------------------------- convolution
+    // ---------------------------------------------------------------- Conv: convolution
 
     /// <summary>im2col: input (N, C, H, W) to columns (N, C*KH*KW, OH*OW); padded taps are 0.</summary>
     void Im2Col(Tensor input, Tensor columns, Conv2dGeometry geometry);
@@ -115,7 +118,7 @@ public interface IBackend : IDisposable
     /// <summary>gradBias[c] = sum of gradOutput over N and the spatial dimensions: gradOutput (N, C, rest), gradBias (C); a deterministic reduction.</summary>
     void BiasGradient(Tensor gradOutput, Tensor gradBias, bool accumulate);
 
-    // ---------------------------------------------------------------- fused layer ops (bias and activation)
+    // ---------------------------------------------------------------- Epilogue: fused layer ops (bias and activation)
 
     /// <summary>
     /// y = act(conv(x, w) + b) with the bias and the activation of <paramref name="epilogue"/> applied as the output is
@@ -149,7 +152,7 @@ public interface IBackend : IDisposable
     void LinearBackward(Tensor input, Tensor weight, Tensor? output, Tensor gradOutput, Epilogue epilogue, Tensor gradWeight,
         Tensor? gradBias, Tensor? gradInput, bool accumulate);
 
-    // ---------------------------------------------------------------- pooling and resampling
+    // ---------------------------------------------------------------- Pool: pooling and resampling
 
     /// <summary>
     /// Max pooling: input (N, C, H, W) to output (N, C, OH, OW), and argmax (int32, N, C, OH, OW) holding the winning
@@ -176,7 +179,7 @@ public interface IBackend : IDisposable
     /// <summary>Sums each scaleH x scaleW block of gradOutput into gradInput (N, C, H, W), overwritten.</summary>
     void UpsampleNearest2dBackward(Tensor gradOutput, Tensor gradInput, int scaleH, int scaleW);
 
-    // ---------------------------------------------------------------- activations
+    // ---------------------------------------------------------------- Activation: activations
 
     /// <summary>y = f(x) element-wise; x and y have equal element counts and may be the same tensor.</summary>
     void ActivationForward(ActivationKind kind, float alpha, Tensor x, Tensor y);
@@ -184,7 +187,7 @@ public interface IBackend : IDisposable
     /// <summary>dx = f'(x) * dy element-wise, using x or y = f(x) as the function needs. dx may alias dy.</summary>
     void ActivationBackward(ActivationKind kind, float alpha, Tensor x, Tensor y, Tensor gradY, Tensor gradX);
 
-    // ---------------------------------------------------------------- softmax and losses
+    // ---------------------------------------------------------------- SoftmaxLoss: softmax and losses
 
     /// <summary>Numerically stable softmax over the last dimension: x and y (rows, classes).</summary>
     void SoftmaxForward(Tensor x, Tensor y);
@@ -224,7 +227,7 @@ public interface IBackend : IDisposable
     void ClassificationStep(Tensor logits, Tensor labels, ClassificationLossKind loss, float gamma, Tensor probabilities,
         Tensor losses, Tensor predictions, Tensor? gradLogits, ClassificationMetrics metrics, ClassificationStepMode mode);
 
-    // ---------------------------------------------------------------- dropout
+    // ---------------------------------------------------------------- Elementwise: dropout
 
     /// <summary>
     /// Inverted dropout with a counter-based RNG: mask[i] = u(seed, offset + i) &gt;= p ? 1/(1-p) : 0 and y = x * mask.
@@ -240,7 +243,7 @@ public interface IBackend : IDisposable
     /// </summary>
     void DropoutForward(Tensor x, Tensor y, Tensor mask, float p, Tensor seedAndOffset);
 
-    // ---------------------------------------------------------------- element-wise and reductions
+    // ---------------------------------------------------------------- Elementwise: element-wise and reductions
 
     /// <summary>y = a + b element-wise (equal element counts; y may alias a or b).</summary>
     void Add(Tensor a, Tensor b, Tensor y);
@@ -263,7 +266,7 @@ public interface IBackend : IDisposable
     /// </summary>
     void ReduceSum(Tensor x, Tensor y, int outer, int reduce, int inner, bool accumulate);
 
-    // ---------------------------------------------------------------- normalization
+    // ---------------------------------------------------------------- BatchNorm: batch normalization
 
     /// <summary>
     /// Batch normalization in training mode over (N, H, W) per channel: x and y (N, C, H, W); gamma, beta, saveMean,
@@ -281,7 +284,7 @@ public interface IBackend : IDisposable
     void BatchNorm2dBackward(Tensor x, Tensor gradY, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
         Tensor gradX, Tensor gradGamma, Tensor gradBeta, bool accumulate);
 
-    // ---------------------------------------------------------------- optimizers
+    // ---------------------------------------------------------------- Optimizer: optimizers
 
     /// <summary>
     /// SGD with momentum (PyTorch semantics): g = grad + weightDecay*param; v = momentum*v + g;

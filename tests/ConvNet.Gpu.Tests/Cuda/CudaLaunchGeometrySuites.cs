@@ -46,10 +46,10 @@ public sealed class ElementwiseOps_CudaEmulated_Block32Grid1() : ElementwiseOpsS
 public sealed class ElementwiseOps_CudaEmulated_Block100Grid8() : ElementwiseOpsSuite(CudaTestBackends.Emulated(Geometries.Block100Grid8));
 
 /// <summary>Batch normalization, block 32, one block (channels loop inside one block).</summary>
-public sealed class NormOps_CudaEmulated_Block32Grid1() : NormOpsSuite(CudaTestBackends.Emulated(Geometries.Block32Grid1));
+public sealed class BatchNormOps_CudaEmulated_Block32Grid1() : BatchNormOpsSuite(CudaTestBackends.Emulated(Geometries.Block32Grid1));
 
 /// <summary>Batch normalization, block 128, three blocks.</summary>
-public sealed class NormOps_CudaEmulated_Block128Grid3() : NormOpsSuite(CudaTestBackends.Emulated(Geometries.Block128Grid3));
+public sealed class BatchNormOps_CudaEmulated_Block128Grid3() : BatchNormOpsSuite(CudaTestBackends.Emulated(Geometries.Block128Grid3));
 
 /// <summary>Conv ops, block 256, two blocks.</summary>
 public sealed class ConvOps_CudaEmulated_Block256Grid2() : ConvOpsSuite(CudaTestBackends.Emulated(Geometries.Block256Grid2));
@@ -64,7 +64,7 @@ public sealed class SoftmaxLossOps_CudaEmulated_Block256Grid2() : SoftmaxLossOps
 public sealed class ElementwiseOps_CudaEmulated_Block256Grid2() : ElementwiseOpsSuite(CudaTestBackends.Emulated(Geometries.Block256Grid2));
 
 /// <summary>Batch normalization, block 256, two blocks.</summary>
-public sealed class NormOps_CudaEmulated_Block256Grid2() : NormOpsSuite(CudaTestBackends.Emulated(Geometries.Block256Grid2));
+public sealed class BatchNormOps_CudaEmulated_Block256Grid2() : BatchNormOpsSuite(CudaTestBackends.Emulated(Geometries.Block256Grid2));
 
 /// <summary>Fused layer ops, block 32, one block (every channel of the backward prologue loops inside one block).</summary>
 public sealed class EpilogueOps_CudaEmulated_Block32Grid1() : EpilogueOpsSuite(CudaTestBackends.Emulated(Geometries.Block32Grid1));
@@ -93,4 +93,4 @@ public sealed class SoftmaxLossOps_CudaGpu_Block100Grid8() : SoftmaxLossOpsSuite
 public sealed class ElementwiseOps_CudaGpu_Block32Grid1() : ElementwiseOpsSuite(CudaTestBackends.Gpu(Geometries.Block32Grid1 with { UseMemoryPool = true }));
 
 /// <summary>Batch normalization on a GPU, block 100, eight blocks.</summary>
-public sealed class NormOps_CudaGpu_Block100Grid8() : NormOpsSuite(CudaTestBackends.Gpu(Geometries.Block100Grid8 with { UseMemoryPool = true }));
+public sealed class BatchNormOps_CudaGpu_Block100Grid8() : BatchNormOpsSuite(CudaTestBackends.Gpu(Geometries.Block100Grid8 with { UseMemoryPool = true }));

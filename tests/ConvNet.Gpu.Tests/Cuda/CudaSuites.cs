@@ -29,7 +29,7 @@ public sealed class ElementwiseOps_CudaEmulated() : ElementwiseOpsSuite(CudaTest
 public sealed class GemmOps_CudaEmulated() : GemmOpsSuite(CudaTestBackends.Emulated());
 
 /// <summary>Batch normalization on CUDA (emulated).</summary>
-public sealed class NormOps_CudaEmulated() : NormOpsSuite(CudaTestBackends.Emulated());
+public sealed class BatchNormOps_CudaEmulated() : BatchNormOpsSuite(CudaTestBackends.Emulated());
 
 /// <summary>Optimizer steps on CUDA (emulated).</summary>
 public sealed class OptimizerOps_CudaEmulated() : OptimizerOpsSuite(CudaTestBackends.Emulated());
@@ -74,7 +74,7 @@ public sealed class ElementwiseOps_CudaGpu() : ElementwiseOpsSuite(CudaTestBacke
 public sealed class GemmOps_CudaGpu() : GemmOpsSuite(CudaTestBackends.Gpu());
 
 /// <summary>Batch normalization on a real GPU.</summary>
-public sealed class NormOps_CudaGpu() : NormOpsSuite(CudaTestBackends.Gpu());
+public sealed class BatchNormOps_CudaGpu() : BatchNormOpsSuite(CudaTestBackends.Gpu());
 
 /// <summary>Optimizer steps on a real GPU.</summary>
 public sealed class OptimizerOps_CudaGpu() : OptimizerOpsSuite(CudaTestBackends.Gpu());

@@ -84,7 +84,7 @@ public sealed class GpuNumericsTests
         using var y = cuda.Allocate(TensorShape.Vector(x.Length));
         xt.Upload(x);
         cuda.ActivationForward(kind, 1f, xt, y);
-        AssertWithin(op, y.ToArray(), PointwiseReference.ActivationForward(kind, 1.0, Array.ConvertAll(x, v => (double)v)));
+        AssertWithin(op, y.ToArray(), ActivationReference.ActivationForward(kind, 1.0, Array.ConvertAll(x, v => (double)v)));
     }
 
     [Fact]
@@ -102,7 +102,7 @@ public sealed class GpuNumericsTests
         var logits = _rng.Uniform(rows * classes, -9f, 9f);
         x.Upload(logits);
         cuda.SoftmaxForward(x, p);
-        AssertWithin("softmax", p.ToArray(), SoftmaxReference.Forward(Array.ConvertAll(logits, v => (double)v), rows, classes));
+        AssertWithin("softmax", p.ToArray(), SoftmaxLossReference.Forward(Array.ConvertAll(logits, v => (double)v), rows, classes));
 
         // The losses, also on confident rows (p_t near 1, a loss near 0) and on rows whose label is very unlikely.
         for (int r = 0; r < rows / 4; r++) logits[r * classes + r % classes] = 20f;
@@ -112,11 +112,11 @@ public sealed class GpuNumericsTests
         x.Upload(logits);
         cuda.Upload(lab, labels);
         cuda.SoftmaxCrossEntropyForward(x, lab, p, losses);
-        AssertWithin("cross-entropy loss", losses.ToArray(), SoftmaxReference.CrossEntropyLosses(ld, labels, rows, classes));
+        AssertWithin("cross-entropy loss", losses.ToArray(), SoftmaxLossReference.CrossEntropyLosses(ld, labels, rows, classes));
         foreach (float gamma in new[] { 0.5f, 2f })
         {
             cuda.FocalLossForward(x, lab, gamma, p, losses);
-            AssertWithin("focal loss", losses.ToArray(), SoftmaxReference.FocalLosses(ld, labels, rows, classes, gamma));
+            AssertWithin("focal loss", losses.ToArray(), SoftmaxLossReference.FocalLosses(ld, labels, rows, classes, gamma));
         }
     }
 
@@ -138,7 +138,7 @@ public sealed class GpuNumericsTests
         foreach (var kind in new[] { ActivationKind.Tanh, ActivationKind.ELU })
         {
             cuda.ActivationForward(kind, 1f, xt, y);
-            var (_, maxRel, _) = Measure(y.ToArray(), PointwiseReference.ActivationForward(kind, 1.0, xd), new Bound("", 0, 0));
+            var (_, maxRel, _) = Measure(y.ToArray(), ActivationReference.ActivationForward(kind, 1.0, xd), new Bound("", 0, 0));
             Assert.True(maxRel < 1e-6, $"{kind} near 0: max relative error {maxRel:G3}; the series must keep it at a few ulp");
         }
 

@@ -67,8 +67,8 @@ public sealed class ReferenceGradientTests
     {
         var x = R(60, -3, 3);
         var G = R(60);
-        GradientCheck.Float64(_rng.Label($"float64 {kind}"), x, xi => PointwiseReference.ActivationForward(kind, alpha, xi),
-            PointwiseReference.ActivationBackward(kind, alpha, x, G), G, skip: i => Math.Abs(x[i]) < 1e-2);
+        GradientCheck.Float64(_rng.Label($"float64 {kind}"), x, xi => ActivationReference.ActivationForward(kind, alpha, xi),
+            ActivationReference.ActivationBackward(kind, alpha, x, G), G, skip: i => Math.Abs(x[i]) < 1e-2);
     }
 
     [Fact]
@@ -77,8 +77,8 @@ public sealed class ReferenceGradientTests
         const int rows = 3, classes = 5;
         var x = R(rows * classes, -3, 3);
         var G = R(rows * classes);
-        GradientCheck.Float64(_rng.Label("float64 softmax"), x, xi => SoftmaxReference.Forward(xi, rows, classes),
-            SoftmaxReference.Backward(SoftmaxReference.Forward(x, rows, classes), G, rows, classes), G);
+        GradientCheck.Float64(_rng.Label("float64 softmax"), x, xi => SoftmaxLossReference.Forward(xi, rows, classes),
+            SoftmaxLossReference.Backward(SoftmaxLossReference.Forward(x, rows, classes), G, rows, classes), G);
     }
 
     /// <summary>Row r of a (rows, classes) gradient scaled by G[r]: the chain rule through L = sum_r G[r] * loss[r].</summary>
@@ -96,9 +96,9 @@ public sealed class ReferenceGradientTests
         var x = R(rows * classes, -3, 3);
         var labels = _rng.Labels(rows, classes);
         var G = R(rows);
-        var p = SoftmaxReference.Forward(x, rows, classes);
-        GradientCheck.Float64(_rng.Label("float64 softmax cross-entropy"), x, xi => SoftmaxReference.CrossEntropyLosses(xi, labels, rows, classes),
-            ScaleRows(SoftmaxReference.CrossEntropyBackward(p, labels, rows, classes, 1), G, classes), G);
+        var p = SoftmaxLossReference.Forward(x, rows, classes);
+        GradientCheck.Float64(_rng.Label("float64 softmax cross-entropy"), x, xi => SoftmaxLossReference.CrossEntropyLosses(xi, labels, rows, classes),
+            ScaleRows(SoftmaxLossReference.CrossEntropyBackward(p, labels, rows, classes, 1), G, classes), G);
     }
 
     [Theory]
@@ -112,9 +112,9 @@ public sealed class ReferenceGradientTests
         var x = R(rows * classes, -3, 3);
         var labels = _rng.Labels(rows, classes);
         var G = R(rows);
-        var p = SoftmaxReference.Forward(x, rows, classes);
-        GradientCheck.Float64(_rng.Label($"float64 focal gamma={gamma}"), x, xi => SoftmaxReference.FocalLosses(xi, labels, rows, classes, gamma),
-            ScaleRows(SoftmaxReference.FocalBackward(p, labels, rows, classes, gamma, 1), G, classes), G);
+        var p = SoftmaxLossReference.Forward(x, rows, classes);
+        GradientCheck.Float64(_rng.Label($"float64 focal gamma={gamma}"), x, xi => SoftmaxLossReference.FocalLosses(xi, labels, rows, classes, gamma),
+            ScaleRows(SoftmaxLossReference.FocalBackward(p, labels, rows, classes, gamma, 1), G, classes), G);
     }
 
     [Fact]
@@ -122,9 +122,9 @@ public sealed class ReferenceGradientTests
     {
         var x = R(200);
         var G = R(200);
-        var (_, mask) = PointwiseReference.Dropout(x, 0.3, 11, 5);
-        GradientCheck.Float64(_rng.Label("float64 dropout"), x, xi => PointwiseReference.Dropout(xi, 0.3, 11, 5).Y,
-            PointwiseReference.Zip(G, mask, (a, b) => a * b), G);
+        var (_, mask) = ElementwiseReference.Dropout(x, 0.3, 11, 5);
+        GradientCheck.Float64(_rng.Label("float64 dropout"), x, xi => ElementwiseReference.Dropout(xi, 0.3, 11, 5).Y,
+            ElementwiseReference.Zip(G, mask, (a, b) => a * b), G);
     }
 
     [Theory]
@@ -153,10 +153,10 @@ public sealed class ReferenceGradientTests
         double[] x = R(n * c * rest), b = R(c), s = R(c), G = R(n * c * rest);
         GradientCheck.Float64(_rng.Label("float64 bias add db"), b, bi => ConvReference.BiasAdd(x, bi, n, c, rest), ConvReference.BiasGradient(G, n, c, rest), G);
         // d/dx of x*scale + shift is G*scale per channel; d/dscale is sum over (n, rest) of G*x.
-        var dx = PointwiseReference.ChannelAffine(G, s, null, n, c, rest);
-        var ds = ConvReference.BiasGradient(PointwiseReference.Zip(G, x, (a, v) => a * v), n, c, rest);
-        GradientCheck.Float64(_rng.Label("float64 channel affine dx"), x, xi => PointwiseReference.ChannelAffine(xi, s, b, n, c, rest), dx, G);
-        GradientCheck.Float64(_rng.Label("float64 channel affine dscale"), s, si => PointwiseReference.ChannelAffine(x, si, b, n, c, rest), ds, G);
+        var dx = ElementwiseReference.ChannelAffine(G, s, null, n, c, rest);
+        var ds = ConvReference.BiasGradient(ElementwiseReference.Zip(G, x, (a, v) => a * v), n, c, rest);
+        GradientCheck.Float64(_rng.Label("float64 channel affine dx"), x, xi => ElementwiseReference.ChannelAffine(xi, s, b, n, c, rest), dx, G);
+        GradientCheck.Float64(_rng.Label("float64 channel affine dscale"), s, si => ElementwiseReference.ChannelAffine(x, si, b, n, c, rest), ds, G);
     }
 
     [Theory]

@@ -4,7 +4,7 @@ using Xunit;
 
 namespace ConvNet.Gpu.Tests.Ops;
 
-/// <summary>Every activation forward and backward, out of place and in place, against <see cref="PointwiseReference"/>.</summary>
+/// <summary>Every activation forward and backward, out of place and in place, against <see cref="ElementwiseReference"/>.</summary>
 public abstract class ActivationOpsSuite(BackendUnderTest backend) : BackendSuite(backend)
 {
     public static TheoryData<ActivationKind, float> Kinds => new()
@@ -27,7 +27,7 @@ public abstract class ActivationOpsSuite(BackendUnderTest backend) : BackendSuit
             var y = Out(b, Shape);
             b.ActivationForward(kind, alpha, In(b, x, Shape), y);
             r.Add("y", y, OpKind.Pointwise);
-        }, Expect(("y", PointwiseReference.ActivationForward(kind, alpha, D(x)))));
+        }, Expect(("y", ActivationReference.ActivationForward(kind, alpha, D(x)))));
     }
 
     [Theory, MemberData(nameof(Kinds))]
@@ -39,7 +39,7 @@ public abstract class ActivationOpsSuite(BackendUnderTest backend) : BackendSuit
             var xy = In(b, x, Shape);
             b.ActivationForward(kind, alpha, xy, xy);
             r.Add("y", xy, OpKind.Pointwise);
-        }, Expect(("y", PointwiseReference.ActivationForward(kind, alpha, D(x)))));
+        }, Expect(("y", ActivationReference.ActivationForward(kind, alpha, D(x)))));
     }
 
     [Theory, MemberData(nameof(Kinds))]
@@ -47,13 +47,13 @@ public abstract class ActivationOpsSuite(BackendUnderTest backend) : BackendSuit
     {
         var x = Inputs();
         var dy = Rng.Uniform(Shape.ElementCount);
-        var y = Array.ConvertAll(x, v => (float)PointwiseReference.Activation(kind, alpha, v));
+        var y = Array.ConvertAll(x, v => (float)ActivationReference.Activation(kind, alpha, v));
         Verify($"ActivationBackward {kind}({alpha})", (b, r) =>
         {
             var dx = Out(b, Shape);
             b.ActivationBackward(kind, alpha, In(b, x, Shape), In(b, y, Shape), In(b, dy, Shape), dx);
             r.Add("dx", dx, OpKind.Pointwise);
-        }, Expect(("dx", PointwiseReference.ActivationBackward(kind, alpha, D(x), D(dy)))));
+        }, Expect(("dx", ActivationReference.ActivationBackward(kind, alpha, D(x), D(dy)))));
     }
 
     [Theory, MemberData(nameof(Kinds))]
@@ -69,7 +69,7 @@ public abstract class ActivationOpsSuite(BackendUnderTest backend) : BackendSuit
             var g = In(b, dy, Shape);
             b.ActivationBackward(kind, alpha, xi, yi, g, g);
             r.Add("dx", g, OpKind.Pointwise);
-        }, Expect(("dx", PointwiseReference.ActivationBackward(kind, alpha, D(x), D(dy)))));
+        }, Expect(("dx", ActivationReference.ActivationBackward(kind, alpha, D(x), D(dy)))));
     }
 
     [Fact]

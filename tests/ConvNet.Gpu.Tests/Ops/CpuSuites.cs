@@ -27,7 +27,7 @@ public sealed class ElementwiseOps_Cpu() : ElementwiseOpsSuite(TestBackends.Cpu(
 public sealed class GemmOps_Cpu() : GemmOpsSuite(TestBackends.Cpu());
 
 /// <summary>Batch normalization on the CPU backend.</summary>
-public sealed class NormOps_Cpu() : NormOpsSuite(TestBackends.Cpu());
+public sealed class BatchNormOps_Cpu() : BatchNormOpsSuite(TestBackends.Cpu());
 
 /// <summary>Optimizer steps on the CPU backend.</summary>
 public sealed class OptimizerOps_Cpu() : OptimizerOpsSuite(TestBackends.Cpu());

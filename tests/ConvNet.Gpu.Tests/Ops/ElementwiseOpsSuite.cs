@@ -60,10 +60,10 @@ public abstract class ElementwiseOpsSuite(BackendUnderTest backend) : BackendSui
             b.Axpy(alpha, ai, acc);
             r.Add("add", sum, OpKind.Pointwise).Add("mul", prod, OpKind.Pointwise).Add("scale", scaled, OpKind.Pointwise).Add("axpy", acc, OpKind.Pointwise);
         }, Expect(
-            ("add", PointwiseReference.Zip(D(a), D(c), (p, q) => p + q)),
-            ("mul", PointwiseReference.Zip(D(a), D(c), (p, q) => p * q)),
+            ("add", ElementwiseReference.Zip(D(a), D(c), (p, q) => p + q)),
+            ("mul", ElementwiseReference.Zip(D(a), D(c), (p, q) => p * q)),
             ("scale", Array.ConvertAll(a, v => alpha * (double)v)),
-            ("axpy", PointwiseReference.Zip(D(a), D(c), (p, q) => q + alpha * p))));
+            ("axpy", ElementwiseReference.Zip(D(a), D(c), (p, q) => q + alpha * p))));
     }
 
     [Fact]
@@ -80,8 +80,8 @@ public abstract class ElementwiseOpsSuite(BackendUnderTest backend) : BackendSui
             b.Scale(ci, 3f, ci);
             r.Add("add", ai, OpKind.Pointwise).Add("mul", m, OpKind.Pointwise).Add("scale", ci, OpKind.Pointwise);
         }, Expect(
-            ("add", PointwiseReference.Zip(D(a), D(c), (p, q) => p + q)),
-            ("mul", PointwiseReference.Zip(D(a), D(c), (p, q) => (float)(p + q) * q)),
+            ("add", ElementwiseReference.Zip(D(a), D(c), (p, q) => p + q)),
+            ("mul", ElementwiseReference.Zip(D(a), D(c), (p, q) => (float)(p + q) * q)),
             ("scale", Array.ConvertAll(c, v => 3.0 * v))));
     }
 
@@ -103,8 +103,8 @@ public abstract class ElementwiseOpsSuite(BackendUnderTest backend) : BackendSui
             var inPlace = In(b, x, shape);
             b.ChannelAffine(inPlace, In(b, scale, TensorShape.Vector(c)), withShift ? In(b, shift, TensorShape.Vector(c)) : null, inPlace);
             r.Add("y", y, OpKind.Pointwise).Add("y in place", inPlace, OpKind.Pointwise);
-        }, Expect(("y", PointwiseReference.ChannelAffine(D(x), D(scale), withShift ? D(shift) : null, n, c, rest)),
-            ("y in place", PointwiseReference.ChannelAffine(D(x), D(scale), withShift ? D(shift) : null, n, c, rest))));
+        }, Expect(("y", ElementwiseReference.ChannelAffine(D(x), D(scale), withShift ? D(shift) : null, n, c, rest)),
+            ("y in place", ElementwiseReference.ChannelAffine(D(x), D(scale), withShift ? D(shift) : null, n, c, rest))));
     }
 
     public static TheoryData<int, int, int> ReduceShapes => new()
@@ -117,7 +117,7 @@ public abstract class ElementwiseOpsSuite(BackendUnderTest backend) : BackendSui
     {
         var x = Rng.Uniform(outer * reduce * inner);
         var prior = Rng.Uniform(outer * inner);
-        var sum = PointwiseReference.ReduceSum(D(x), outer, reduce, inner);
+        var sum = ElementwiseReference.ReduceSum(D(x), outer, reduce, inner);
         var xs = TensorShape.Vector(outer * reduce * inner);
         var ys = TensorShape.Matrix(outer, inner);
         Verify($"ReduceSum ({outer},{reduce},{inner})", (b, r) =>
@@ -139,7 +139,7 @@ public abstract class ElementwiseOpsSuite(BackendUnderTest backend) : BackendSui
     public void DropoutUsesTheSharedCounterRng(float p, ulong seed, ulong offset, int length)
     {
         var x = Rng.Uniform(length);
-        var (y, mask) = PointwiseReference.Dropout(D(x), p, seed, offset);
+        var (y, mask) = ElementwiseReference.Dropout(D(x), p, seed, offset);
         var s = TensorShape.Vector(length);
         var result = Verify($"DropoutForward p={p} seed={seed} offset={offset}", (b, r) =>
         {

@@ -41,10 +41,10 @@ public abstract class EpilogueOpsSuite(BackendUnderTest backend) : BackendSuite(
         Activations[index].Kind is { } kind ? Epilogue.Of(kind, Activations[index].Alpha) : Epilogue.None;
 
     private static double[] Act(int index, double[] z) =>
-        Activations[index].Kind is { } kind ? PointwiseReference.ActivationForward(kind, Activations[index].Alpha, z) : z;
+        Activations[index].Kind is { } kind ? ActivationReference.ActivationForward(kind, Activations[index].Alpha, z) : z;
 
     private static double[] Chain(int index, double[] z, double[] dy) =>
-        Activations[index].Kind is { } kind ? PointwiseReference.ActivationBackward(kind, Activations[index].Alpha, z, dy) : dy;
+        Activations[index].Kind is { } kind ? ActivationReference.ActivationBackward(kind, Activations[index].Alpha, z, dy) : dy;
 
     [Theory, MemberData(nameof(ConvForwardCases))]
     public void ConvolutionForwardAppliesBiasThenActivation(string name, int activation, bool withBias)

@@ -4,7 +4,7 @@ using Xunit;
 
 namespace ConvNet.Gpu.Tests.Ops;
 
-/// <summary>Softmax, softmax cross-entropy and focal loss, forward and backward, against <see cref="SoftmaxReference"/>.</summary>
+/// <summary>Softmax, softmax cross-entropy and focal loss, forward and backward, against <see cref="SoftmaxLossReference"/>.</summary>
 public abstract class SoftmaxLossOpsSuite(BackendUnderTest backend) : BackendSuite(backend)
 {
     /// <summary>Row shapes; 1,500 classes is above the CUDA backend's one-group-per-row limit (1,024), so its block-per-row kernels run too.</summary>
@@ -32,21 +32,21 @@ public abstract class SoftmaxLossOpsSuite(BackendUnderTest backend) : BackendSui
             var y = Out(b, shape);
             b.SoftmaxForward(In(b, x, shape), y);
             r.Add("y", y, OpKind.Pointwise);
-        }, Expect(("y", SoftmaxReference.Forward(D(x), rows, classes))));
+        }, Expect(("y", SoftmaxLossReference.Forward(D(x), rows, classes))));
     }
 
     [Theory, MemberData(nameof(Sizes))]
     public void SoftmaxBackwardMatchesJacobian(int rows, int classes)
     {
         var shape = TensorShape.Matrix(rows, classes);
-        var y = Array.ConvertAll(SoftmaxReference.Forward(D(Rng.Uniform(rows * classes, -3f, 3f)), rows, classes), v => (float)v);
+        var y = Array.ConvertAll(SoftmaxLossReference.Forward(D(Rng.Uniform(rows * classes, -3f, 3f)), rows, classes), v => (float)v);
         var dy = Rng.Uniform(rows * classes);
         Verify($"SoftmaxBackward ({rows}x{classes})", (b, r) =>
         {
             var dx = Out(b, shape);
             b.SoftmaxBackward(In(b, y, shape), In(b, dy, shape), dx);
             r.Add("dx", dx, OpKind.Pointwise);
-        }, Expect(("dx", SoftmaxReference.Backward(D(y), D(dy), rows, classes))));
+        }, Expect(("dx", SoftmaxLossReference.Backward(D(y), D(dy), rows, classes))));
     }
 
     [Theory, MemberData(nameof(Sizes))]
@@ -61,14 +61,14 @@ public abstract class SoftmaxLossOpsSuite(BackendUnderTest backend) : BackendSui
             var l = Out(b, TensorShape.Vector(rows));
             b.SoftmaxCrossEntropyForward(In(b, x, shape), InInt(b, labels, TensorShape.Vector(rows)), p, l);
             r.Add("p", p, OpKind.Pointwise).Add("loss", l, OpKind.Pointwise);
-        }, Expect(("p", SoftmaxReference.Forward(D(x), rows, classes)), ("loss", SoftmaxReference.CrossEntropyLosses(D(x), labels, rows, classes))));
+        }, Expect(("p", SoftmaxLossReference.Forward(D(x), rows, classes)), ("loss", SoftmaxLossReference.CrossEntropyLosses(D(x), labels, rows, classes))));
     }
 
     [Theory, MemberData(nameof(Sizes))]
     public void CrossEntropyBackwardIsScaledProbabilitiesMinusOneHot(int rows, int classes)
     {
         var shape = TensorShape.Matrix(rows, classes);
-        var p = Array.ConvertAll(SoftmaxReference.Forward(D(Rng.Uniform(rows * classes, -3f, 3f)), rows, classes), v => (float)v);
+        var p = Array.ConvertAll(SoftmaxLossReference.Forward(D(Rng.Uniform(rows * classes, -3f, 3f)), rows, classes), v => (float)v);
         var labels = Rng.Labels(rows, classes);
         float scale = 1f / rows;
         Verify($"SoftmaxCrossEntropyBackward ({rows}x{classes})", (b, r) =>
@@ -76,7 +76,7 @@ public abstract class SoftmaxLossOpsSuite(BackendUnderTest backend) : BackendSui
             var g = Out(b, shape);
             b.SoftmaxCrossEntropyBackward(In(b, p, shape), InInt(b, labels, TensorShape.Vector(rows)), g, scale);
             r.Add("dlogits", g, OpKind.Pointwise);
-        }, Expect(("dlogits", SoftmaxReference.CrossEntropyBackward(D(p), labels, rows, classes, scale))));
+        }, Expect(("dlogits", SoftmaxLossReference.CrossEntropyBackward(D(p), labels, rows, classes, scale))));
     }
 
     public static TheoryData<float> Gammas => new() { 0f, 0.5f, 1f, 2f, 5f };
@@ -94,7 +94,7 @@ public abstract class SoftmaxLossOpsSuite(BackendUnderTest backend) : BackendSui
             var l = Out(b, TensorShape.Vector(rows));
             b.FocalLossForward(In(b, x, shape), InInt(b, labels, TensorShape.Vector(rows)), gamma, p, l);
             r.Add("p", p, OpKind.Pointwise).Add("loss", l, OpKind.Pointwise);
-        }, Expect(("p", SoftmaxReference.Forward(D(x), rows, classes)), ("loss", SoftmaxReference.FocalLosses(D(x), labels, rows, classes, gamma))));
+        }, Expect(("p", SoftmaxLossReference.Forward(D(x), rows, classes)), ("loss", SoftmaxLossReference.FocalLosses(D(x), labels, rows, classes, gamma))));
     }
 
     [Theory, MemberData(nameof(Gammas))]
@@ -102,14 +102,14 @@ public abstract class SoftmaxLossOpsSuite(BackendUnderTest backend) : BackendSui
     {
         const int rows = 5, classes = 7;
         var shape = TensorShape.Matrix(rows, classes);
-        var p = Array.ConvertAll(SoftmaxReference.Forward(D(Rng.Uniform(rows * classes, -3f, 3f)), rows, classes), v => (float)v);
+        var p = Array.ConvertAll(SoftmaxLossReference.Forward(D(Rng.Uniform(rows * classes, -3f, 3f)), rows, classes), v => (float)v);
         var labels = Rng.Labels(rows, classes);
         Verify($"FocalLossBackward gamma={gamma}", (b, r) =>
         {
             var g = Out(b, shape);
             b.FocalLossBackward(In(b, p, shape), InInt(b, labels, TensorShape.Vector(rows)), gamma, g, 0.25f);
             r.Add("dlogits", g, OpKind.Pointwise);
-        }, Expect(("dlogits", SoftmaxReference.FocalBackward(D(p), labels, rows, classes, gamma, 0.25))));
+        }, Expect(("dlogits", SoftmaxLossReference.FocalBackward(D(p), labels, rows, classes, gamma, 0.25))));
     }
 
     [Fact]
@@ -119,7 +119,7 @@ public abstract class SoftmaxLossOpsSuite(BackendUnderTest backend) : BackendSui
         var shape = TensorShape.Matrix(rows, classes);
         var x = Rng.Uniform(rows * classes, -3f, 3f);
         var labels = Rng.Labels(rows, classes);
-        var ce = SoftmaxReference.CrossEntropyLosses(D(x), labels, rows, classes);
+        var ce = SoftmaxLossReference.CrossEntropyLosses(D(x), labels, rows, classes);
         Verify("FocalLossForward gamma=0 vs cross-entropy", (b, r) =>
         {
             var p = Out(b, shape);
@@ -191,10 +191,10 @@ public abstract class SoftmaxLossOpsSuite(BackendUnderTest backend) : BackendSui
         var x = Rng.Uniform(rows * classes, -4f, 4f);
         var labels = Rng.Labels(rows, classes);
         var shape = TensorShape.Matrix(rows, classes);
-        var p = SoftmaxReference.Forward(D(x), rows, classes);
-        var losses = focal ? SoftmaxReference.FocalLosses(D(x), labels, rows, classes, gamma) : SoftmaxReference.CrossEntropyLosses(D(x), labels, rows, classes);
-        var grad = focal ? SoftmaxReference.FocalBackward(p, labels, rows, classes, gamma, 1.0 / rows)
-                         : SoftmaxReference.CrossEntropyBackward(p, labels, rows, classes, 1.0 / rows);
+        var p = SoftmaxLossReference.Forward(D(x), rows, classes);
+        var losses = focal ? SoftmaxLossReference.FocalLosses(D(x), labels, rows, classes, gamma) : SoftmaxLossReference.CrossEntropyLosses(D(x), labels, rows, classes);
+        var grad = focal ? SoftmaxLossReference.FocalBackward(p, labels, rows, classes, gamma, 1.0 / rows)
+                         : SoftmaxLossReference.CrossEntropyBackward(p, labels, rows, classes, 1.0 / rows);
         var predicted = new double[rows];
         for (int r = 0; r < rows; r++)
         {

@@ -12,17 +12,13 @@ public sealed partial class CudaBackend
     /// <summary>y = f(x) over <paramref name="n"/> elements; y may be x (in place).</summary>
     private void LaunchActivationForward(ulong x, ulong y, long n, ActivationKind kind, float alpha)
     {
-        var args = new KernelArgs();
-        args.AddPointer(x); args.AddPointer(y); args.Add(n); args.Add((int)kind); args.Add(alpha);
-        LaunchElements(KernelNames.ActivationForward, n, args);
+        LaunchElements(CudaKernels.ActivationForward(x, y, n, (int)kind, alpha), n);
     }
 
     /// <inheritdoc/>
     protected override void ActivationBackwardCore(ActivationKind kind, float alpha, Tensor x, Tensor y, Tensor gradY, Tensor gradX)
     {
-        var args = new KernelArgs();
-        args.AddPointer(Ptr(x)); args.AddPointer(Ptr(y)); args.AddPointer(Ptr(gradY)); args.AddPointer(Ptr(gradX));
-        args.Add(x.ElementCount); args.Add((int)kind); args.Add(alpha);
-        LaunchElements(KernelNames.ActivationBackward, x.ElementCount, args);
+        LaunchElements(CudaKernels.ActivationBackward(Ptr(x), Ptr(y), Ptr(gradY), Ptr(gradX), x.ElementCount, (int)kind, alpha),
+            x.ElementCount);
     }
 }

@@ -110,39 +110,25 @@ public sealed partial class CudaBackend
     private void LaunchIm2Col(ulong x, ulong cols, Conv2dGeometry g, int samples, long sampleStride, long rowStride)
     {
         long total = (long)samples * g.ColumnRows * g.OutputPlane;
-        var args = new KernelArgs();
-        args.AddPointer(x); args.AddPointer(cols); args.Add(total);
-        AddConvGeometry(ref args, g);
-        args.Add(sampleStride); args.Add(rowStride);
-        args.Add(FastDivisor.Magic(g.OutputPlane)); args.Add(FastDivisor.Magic(g.ColumnRows)); args.Add(FastDivisor.Magic(g.OW));
-        args.Add(FastDivisor.Magic(g.KH * g.KW)); args.Add(FastDivisor.Magic(g.KW));
-        LaunchElements(KernelNames.Im2Col, total, args);
+        LaunchElements(CudaKernels.Im2Col(x, cols, total,
+            g.C, g.H, g.W, g.KH, g.KW, g.SH, g.SW, g.PadTop, g.PadLeft, g.DH, g.DW, g.OH, g.OW, sampleStride, rowStride,
+            FastDivisor.Magic(g.OutputPlane), FastDivisor.Magic(g.ColumnRows), FastDivisor.Magic(g.OW), FastDivisor.Magic(g.KH * g.KW),
+            FastDivisor.Magic(g.KW)), total);
     }
 
     /// <summary>col2im (gather) of <paramref name="samples"/> samples from (samples, C*KH*KW, OH*OW) columns.</summary>
     private void LaunchCol2Im(ulong cols, ulong x, Conv2dGeometry g, int samples)
     {
         long total = (long)samples * g.C * g.InputPlane;
-        var args = new KernelArgs();
-        args.AddPointer(cols); args.AddPointer(x); args.Add(total);
-        AddConvGeometry(ref args, g);
-        args.Add(FastDivisor.Magic(g.InputPlane)); args.Add(FastDivisor.Magic(g.C)); args.Add(FastDivisor.Magic(g.W));
-        args.Add(FastDivisor.Magic(g.SH)); args.Add(FastDivisor.Magic(g.SW));
-        LaunchElements(KernelNames.Col2Im, total, args);
-    }
-
-    // C, H, W, KH, KW, SH, SW, PT, PL, DH, DW, OH, OW: the geometry parameters shared by cn_im2col and cn_col2im.
-    private static void AddConvGeometry(ref KernelArgs args, Conv2dGeometry g)
-    {
-        args.Add(g.C); args.Add(g.H); args.Add(g.W); args.Add(g.KH); args.Add(g.KW); args.Add(g.SH); args.Add(g.SW);
-        args.Add(g.PadTop); args.Add(g.PadLeft); args.Add(g.DH); args.Add(g.DW); args.Add(g.OH); args.Add(g.OW);
+        LaunchElements(CudaKernels.Col2Im(cols, x, total,
+            g.C, g.H, g.W, g.KH, g.KW, g.SH, g.SW, g.PadTop, g.PadLeft, g.DH, g.DW, g.OH, g.OW,
+            FastDivisor.Magic(g.InputPlane), FastDivisor.Magic(g.C), FastDivisor.Magic(g.W), FastDivisor.Magic(g.SH),
+            FastDivisor.Magic(g.SW)), total);
     }
 
     /// <summary>y[c] (+)= sum over n and i of x (N, C, inner): one block per channel, fixed-order tree.</summary>
     private void LaunchChannelSum(ulong x, ulong y, int n, int c, long inner, bool accumulate)
     {
-        var args = new KernelArgs();
-        args.AddPointer(x); args.AddPointer(y); args.Add(n); args.Add(c); args.Add(inner); args.Add(accumulate ? 1 : 0);
-        LaunchItems(KernelNames.ChannelSum, c, args);
+        LaunchItems(CudaKernels.ChannelSum(x, y, n, c, inner, accumulate ? 1 : 0), c);
     }
 }

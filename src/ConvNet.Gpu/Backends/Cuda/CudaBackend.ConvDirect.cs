@@ -11,40 +11,26 @@ public sealed partial class CudaBackend
     private void ForwardDepthwise(ulong x, ulong w, ulong bias, ulong y, Conv2dGeometry g, int act, float alpha)
     {
         long total = (long)g.N * g.K * g.OutputPlane;
-        var args = new KernelArgs();
-        args.AddPointer(x); args.AddPointer(w); args.AddPointer(bias); args.AddPointer(y); args.Add(total);
-        AddDepthwiseGeometry(ref args, g);
-        args.Add(act); args.Add(alpha); // the epilogue: act(sum + bias), act -1 = none
-        LaunchElements(KernelNames.DepthwiseForward, total, args);
+        // The epilogue: act(sum + bias), act -1 = none.
+        LaunchElements(CudaKernels.DepthwiseForward(x, w, bias, y, total, DepthwiseGeometry(g), act, alpha), total);
     }
 
     private void BackwardDataDepthwise(ulong dy, ulong w, ulong dx, Conv2dGeometry g)
     {
         long total = (long)g.N * g.C * g.InputPlane;
-        var args = new KernelArgs();
-        args.AddPointer(dy); args.AddPointer(w); args.AddPointer(dx); args.Add(total);
-        AddDepthwiseGeometry(ref args, g);
-        LaunchElements(KernelNames.DepthwiseBackwardData, total, args);
+        LaunchElements(CudaKernels.DepthwiseBackwardData(dy, w, dx, total, DepthwiseGeometry(g)), total);
     }
 
     private void BackwardWeightsDepthwise(ulong x, ulong dy, ulong dw, Conv2dGeometry g, bool accumulate)
     {
         long taps = (long)g.K * g.KH * g.KW;
-        var args = new KernelArgs();
-        args.AddPointer(x); args.AddPointer(dy); args.AddPointer(dw);
-        AddDepthwiseGeometry(ref args, g);
-        args.Add(accumulate ? 1 : 0);
         long blocks = Options.MaxGridBlocks > 0 ? Math.Min(taps, Options.MaxGridBlocks) : Math.Min(taps, int.MaxValue);
-        _device.Launch(Kernel(KernelNames.DepthwiseBackwardWeights), (int)blocks, DepthwiseReduceThreads, 0, args);
+        Launch(CudaKernels.DepthwiseBackwardWeights(x, dy, dw, DepthwiseGeometry(g), accumulate ? 1 : 0), (int)blocks, DepthwiseReduceThreads);
     }
 
-    // N, C, H, W, K, KH, KW, SH, SW, PT, PL, DH, DW, OH, OW: the geometry parameters of the conv_depthwise.cu kernels.
-    private static void AddDepthwiseGeometry(ref KernelArgs args, Conv2dGeometry g)
-    {
-        args.Add(g.N); args.Add(g.C); args.Add(g.H); args.Add(g.W); args.Add(g.K); args.Add(g.KH); args.Add(g.KW);
-        args.Add(g.SH); args.Add(g.SW); args.Add(g.PadTop); args.Add(g.PadLeft); args.Add(g.DH); args.Add(g.DW);
-        args.Add(g.OH); args.Add(g.OW);
-    }
+    /// <summary>The geometry parameters of the conv_depthwise.cu kernels (CN_DW_PARAMS).</summary>
+    private static CudaKernels.DepthwiseParams DepthwiseGeometry(Conv2dGeometry g) =>
+        new(g.N, g.C, g.H, g.W, g.K, g.KH, g.KW, g.SH, g.SW, g.PadTop, g.PadLeft, g.DH, g.DW, g.OH, g.OW);
 
     // Pointwise: per group g and sample n, Y_g[n] (K/G x HW) = W_g (K/G x C/G) X_g[n] (C/G x HW): one strided-batched
     // GEMM per group over the batch, as the im2col path does but on x itself.

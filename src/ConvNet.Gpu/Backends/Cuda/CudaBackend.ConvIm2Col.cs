@@ -85,9 +85,7 @@ public sealed partial class CudaBackend
     private void LaunchSwapOuter(ulong source, ulong target, int a, int b, long inner)
     {
         long total = (long)a * b * inner;
-        var args = new KernelArgs();
-        args.AddPointer(source); args.AddPointer(target); args.Add(total); args.Add(a); args.Add(b); args.Add(inner);
-        args.Add(FastDivisor.Magic(checked((int)inner))); args.Add(FastDivisor.Magic(a));
-        LaunchElements(KernelNames.SwapOuter, total, args);
+        LaunchElements(CudaKernels.SwapOuter(source, target, total, a, b, inner, FastDivisor.Magic(checked((int)inner)), FastDivisor.Magic(a)),
+            total);
     }
 }

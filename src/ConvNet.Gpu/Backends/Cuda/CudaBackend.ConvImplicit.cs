@@ -15,41 +15,36 @@ public sealed partial class CudaBackend
 
     private void ForwardImplicit(ulong x, ulong w, ulong bias, ulong y, Conv2dGeometry g, bool tf32, int act, float alpha)
     {
-        string kernel = tf32 ? KernelNames.ImplicitForwardTf32
-            : HasSm80Kernels ? KernelNames.ImplicitForwardF32Async : KernelNames.ImplicitForwardF32;
-        var args = new KernelArgs();
-        args.AddPointer(x); args.AddPointer(w); args.AddPointer(bias); args.AddPointer(y);
-        AddImplicitGeometry(ref args, g);
-        args.Add(act); args.Add(alpha); // the epilogue: act(D + bias), act -1 = none
-        LaunchImplicit(kernel, g.KPerGroup, (long)g.N * g.OutputPlane, g.Groups, 1, args);
+        var p = ImplicitGeometry(g);
+        // The epilogue: act(D + bias), act -1 = none.
+        var call = tf32 ? CudaKernels.ImplicitForwardTf32(x, w, bias, y, p, act, alpha)
+            : HasSm80Kernels ? CudaKernels.ImplicitForwardF32Async(x, w, bias, y, p, act, alpha)
+            : CudaKernels.ImplicitForwardF32(x, w, bias, y, p, act, alpha);
+        LaunchImplicit(call, g.KPerGroup, (long)g.N * g.OutputPlane, g.Groups, 1);
     }
 
     private void BackwardDataImplicit(ulong dy, ulong w, ulong dx, Conv2dGeometry g, bool tf32)
     {
-        string kernel = tf32 ? KernelNames.ImplicitBackwardDataTf32
-            : HasSm80Kernels ? KernelNames.ImplicitBackwardDataF32Async : KernelNames.ImplicitBackwardDataF32;
-        var args = new KernelArgs();
-        args.AddPointer(dy); args.AddPointer(w); args.AddPointer(dx);
-        AddImplicitGeometry(ref args, g);
-        LaunchImplicit(kernel, g.CPerGroup, (long)g.N * g.InputPlane, g.Groups, 1, args);
+        var p = ImplicitGeometry(g);
+        var call = tf32 ? CudaKernels.ImplicitBackwardDataTf32(dy, w, dx, p)
+            : HasSm80Kernels ? CudaKernels.ImplicitBackwardDataF32Async(dy, w, dx, p)
+            : CudaKernels.ImplicitBackwardDataF32(dy, w, dx, p);
+        LaunchImplicit(call, g.CPerGroup, (long)g.N * g.InputPlane, g.Groups, 1);
     }
 
     private void BackwardWeightsImplicit(ulong x, ulong dy, ulong dw, Conv2dGeometry g, bool accumulate, bool tf32)
     {
-        string kernel = tf32 ? KernelNames.ImplicitBackwardWeightsTf32
-            : HasSm80Kernels ? KernelNames.ImplicitBackwardWeightsF32Async : KernelNames.ImplicitBackwardWeightsF32;
         var (splits, span) = WgradSplits(g);
         long weights = (long)g.K * g.ColumnRowsPerGroup;
         ulong target = splits == 1 ? dw : WorkspaceFloats(PartialSlot, splits * weights);
-        var args = new KernelArgs();
-        args.AddPointer(x); args.AddPointer(dy); args.AddPointer(target);
-        AddImplicitGeometry(ref args, g);
-        args.Add(span); args.Add(splits); args.Add(accumulate ? 1 : 0);
-        LaunchImplicit(kernel, g.KPerGroup, g.ColumnRowsPerGroup, g.Groups, splits, args);
+        var p = ImplicitGeometry(g);
+        int accumulateFlag = accumulate ? 1 : 0;
+        var call = tf32 ? CudaKernels.ImplicitBackwardWeightsTf32(x, dy, target, p, span, splits, accumulateFlag)
+            : HasSm80Kernels ? CudaKernels.ImplicitBackwardWeightsF32Async(x, dy, target, p, span, splits, accumulateFlag)
+            : CudaKernels.ImplicitBackwardWeightsF32(x, dy, target, p, span, splits, accumulateFlag);
+        LaunchImplicit(call, g.KPerGroup, g.ColumnRowsPerGroup, g.Groups, splits);
         if (splits == 1) return;
-        var sum = new KernelArgs();
-        sum.AddPointer(target); sum.AddPointer(dw); sum.Add(weights); sum.Add(splits); sum.Add(accumulate ? 1 : 0);
-        LaunchElements(KernelNames.ImplicitBackwardWeightsReduce, weights, sum);
+        LaunchElements(CudaKernels.ImplicitBackwardWeightsReduce(target, dw, weights, splits, accumulateFlag), weights);
     }
 
     /// <summary>
@@ -73,19 +68,15 @@ public sealed partial class CudaBackend
 
     /// <summary>One launch of a tile kernel: grid.y = groups x row tiles, grid.x = column tiles (capped by MaxGridBlocks:
     /// the kernels walk their column tiles grid-stride), grid.z = splits.</summary>
-    private void LaunchImplicit(string kernel, int rows, long columns, int groups, int splits, in KernelArgs args)
+    private void LaunchImplicit(in KernelCall call, int rows, long columns, int groups, int splits)
     {
         long columnTiles = Tiles(columns, ConvAlgorithmRegistry.TileColumns);
         if (Options.MaxGridBlocks > 0) columnTiles = Math.Min(columnTiles, Options.MaxGridBlocks);
         int gridY = checked(groups * (int)Tiles(rows, ConvAlgorithmRegistry.TileRows));
-        _device.Launch(Kernel(kernel), new Dim3(checked((int)columnTiles), gridY, splits), ImplicitThreads, 0, args);
+        Launch(call, new Dim3(checked((int)columnTiles), gridY, splits), ImplicitThreads);
     }
 
-    // N, C, H, W, K, KH, KW, SH, SW, PT, PL, DH, DW, OH, OW, G: the geometry parameters of every conv_igemm.cu kernel.
-    private static void AddImplicitGeometry(ref KernelArgs args, Conv2dGeometry g)
-    {
-        args.Add(g.N); args.Add(g.C); args.Add(g.H); args.Add(g.W); args.Add(g.K); args.Add(g.KH); args.Add(g.KW);
-        args.Add(g.SH); args.Add(g.SW); args.Add(g.PadTop); args.Add(g.PadLeft); args.Add(g.DH); args.Add(g.DW);
-        args.Add(g.OH); args.Add(g.OW); args.Add(g.Groups);
-    }
+    /// <summary>The geometry parameters of every conv_igemm.cu kernel (CN_GEOMETRY_PARAMS).</summary>
+    private static CudaKernels.GeometryParams ImplicitGeometry(Conv2dGeometry g) =>
+        new(g.N, g.C, g.H, g.W, g.K, g.KH, g.KW, g.SH, g.SW, g.PadTop, g.PadLeft, g.DH, g.DW, g.OH, g.OW, g.Groups);
 }

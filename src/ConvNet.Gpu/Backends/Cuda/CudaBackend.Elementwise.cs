@@ -12,71 +12,47 @@ public sealed partial class CudaBackend
     protected override void DropoutForwardCore(Tensor x, Tensor y, Tensor mask, float p, ulong seed, ulong offset)
     {
         long n = x.ElementCount;
-        var args = new KernelArgs();
-        args.AddPointer(Ptr(x)); args.AddPointer(Ptr(y)); args.AddPointer(Ptr(mask)); args.Add(n);
-        args.Add(p); args.Add(1f / (1f - p)); args.Add(seed); args.Add(offset);
-        LaunchElements(KernelNames.DropoutForward, n, args);
+        LaunchElements(CudaKernels.DropoutForward(Ptr(x), Ptr(y), Ptr(mask), n, p, 1f / (1f - p), seed, offset), n);
     }
 
     /// <inheritdoc/>
     protected override void DropoutForwardCore(Tensor x, Tensor y, Tensor mask, float p, Tensor seedAndOffset)
     {
         long n = x.ElementCount;
-        var args = new KernelArgs();
-        args.AddPointer(Ptr(x)); args.AddPointer(Ptr(y)); args.AddPointer(Ptr(mask)); args.Add(n);
-        args.Add(p); args.Add(1f / (1f - p)); args.AddPointer(Ptr(seedAndOffset));
-        LaunchElements(KernelNames.DropoutForwardDevice, n, args);
+        LaunchElements(CudaKernels.DropoutForwardDevice(Ptr(x), Ptr(y), Ptr(mask), n, p, 1f / (1f - p), Ptr(seedAndOffset)), n);
     }
 
     /// <inheritdoc/>
-    protected override void AddCore(Tensor a, Tensor b, Tensor y) => LaunchBinary(KernelNames.Add, a, b, y);
+    protected override void AddCore(Tensor a, Tensor b, Tensor y) =>
+        LaunchElements(CudaKernels.Add(Ptr(a), Ptr(b), Ptr(y), a.ElementCount), a.ElementCount);
 
     /// <inheritdoc/>
-    protected override void MulCore(Tensor a, Tensor b, Tensor y) => LaunchBinary(KernelNames.Mul, a, b, y);
+    protected override void MulCore(Tensor a, Tensor b, Tensor y) =>
+        LaunchElements(CudaKernels.Mul(Ptr(a), Ptr(b), Ptr(y), a.ElementCount), a.ElementCount);
 
     /// <inheritdoc/>
-    protected override void ScaleCore(Tensor x, float alpha, Tensor y)
-    {
-        var args = new KernelArgs();
-        args.AddPointer(Ptr(x)); args.AddPointer(Ptr(y)); args.Add(x.ElementCount); args.Add(alpha);
-        LaunchElements(KernelNames.Scale, x.ElementCount, args);
-    }
+    protected override void ScaleCore(Tensor x, float alpha, Tensor y) =>
+        LaunchElements(CudaKernels.Scale(Ptr(x), Ptr(y), x.ElementCount, alpha), x.ElementCount);
 
     /// <inheritdoc/>
-    protected override void AxpyCore(float alpha, Tensor x, Tensor y)
-    {
-        var args = new KernelArgs();
-        args.AddPointer(Ptr(x)); args.AddPointer(Ptr(y)); args.Add(x.ElementCount); args.Add(alpha);
-        LaunchElements(KernelNames.Axpy, x.ElementCount, args);
-    }
+    protected override void AxpyCore(float alpha, Tensor x, Tensor y) =>
+        LaunchElements(CudaKernels.Axpy(Ptr(x), Ptr(y), x.ElementCount, alpha), x.ElementCount);
 
     /// <inheritdoc/>
     protected override void ChannelAffineCore(Tensor x, Tensor scale, Tensor? shift, Tensor y)
     {
         int c = x.Shape[1];
         long inner = x.ElementCount / ((long)x.Shape[0] * c);
-        var args = new KernelArgs();
-        args.AddPointer(Ptr(x)); args.AddPointer(Ptr(scale)); args.AddPointer(Ptr(shift ?? scale)); args.AddPointer(Ptr(y));
-        args.Add(x.ElementCount); args.Add(c); args.Add(inner); args.Add(FastDivisor.Magic(checked((int)inner))); args.Add(FastDivisor.Magic(c));
-        args.Add(shift is null ? 0 : 1);
-        LaunchElements(KernelNames.ChannelAffine, x.ElementCount, args);
+        LaunchElements(CudaKernels.ChannelAffine(Ptr(x), Ptr(scale), Ptr(shift ?? scale), Ptr(y), x.ElementCount, c, inner,
+            FastDivisor.Magic(checked((int)inner)), FastDivisor.Magic(c), shift is null ? 0 : 1), x.ElementCount);
     }
 
     /// <inheritdoc/>
     protected override void ReduceSumCore(Tensor x, Tensor y, int outer, int reduce, int inner, bool accumulate)
     {
         long outputs = (long)outer * inner;
-        var args = new KernelArgs();
-        args.AddPointer(Ptr(x)); args.AddPointer(Ptr(y)); args.Add(outputs); args.Add(reduce); args.Add((long)inner);
-        args.Add(accumulate ? 1 : 0);
-        if (reduce <= SerialReduceLimit) LaunchElements(KernelNames.ReduceSumSerial, outputs, args);
-        else LaunchItems(KernelNames.ReduceSumBlock, outputs, args);
-    }
-
-    private void LaunchBinary(string kernel, Tensor a, Tensor b, Tensor y)
-    {
-        var args = new KernelArgs();
-        args.AddPointer(Ptr(a)); args.AddPointer(Ptr(b)); args.AddPointer(Ptr(y)); args.Add(a.ElementCount);
-        LaunchElements(kernel, a.ElementCount, args);
+        if (reduce <= SerialReduceLimit)
+            LaunchElements(CudaKernels.ReduceSumSerial(Ptr(x), Ptr(y), outputs, reduce, inner, accumulate ? 1 : 0), outputs);
+        else LaunchItems(CudaKernels.ReduceSumBlock(Ptr(x), Ptr(y), outputs, reduce, inner, accumulate ? 1 : 0), outputs);
     }
 }

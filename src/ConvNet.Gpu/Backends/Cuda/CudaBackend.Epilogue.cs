@@ -26,11 +26,8 @@ public sealed partial class CudaBackend
     {
         if (bias == 0 && act < 0) return;
         long total = (long)n * c * inner;
-        var args = new KernelArgs();
-        args.AddPointer(y); args.AddPointer(bias); args.Add(total); args.Add(c); args.Add(inner);
-        args.Add(FastDivisor.Magic(checked((int)inner))); args.Add(FastDivisor.Magic(c));
-        args.Add(act); args.Add(alpha);
-        LaunchElements(KernelNames.BiasActivationForward, total, args);
+        LaunchElements(CudaKernels.BiasActivationForward(y, bias, total, c, inner, FastDivisor.Magic(checked((int)inner)), FastDivisor.Magic(c),
+            act, alpha), total);
     }
 
     /// <inheritdoc/>
@@ -51,11 +48,8 @@ public sealed partial class CudaBackend
         {
             // One pass over (N, U): dz = act'(y) * dy (written only with an activation) and the bias gradient.
             ulong dzOut = epilogue.Activation is null ? 0 : WorkspaceFloats(EpilogueSlot, (long)n * u);
-            var args = new KernelArgs();
-            args.AddPointer(Ptr(gradOutput)); args.AddPointer(output is null || epilogue.Activation is null ? 0 : Ptr(output));
-            args.AddPointer(dzOut); args.AddPointer(gradBias is null ? 0 : Ptr(gradBias));
-            args.Add(n); args.Add(u); args.Add(ActivationCode(epilogue)); args.Add(epilogue.Alpha); args.Add(accumulate ? 1 : 0);
-            LaunchElements(KernelNames.DenseBackwardPrologue, u, args);
+            LaunchElements(CudaKernels.DenseBackwardPrologue(Ptr(gradOutput), output is null || epilogue.Activation is null ? 0 : Ptr(output),
+                dzOut, gradBias is null ? 0 : Ptr(gradBias), n, u, ActivationCode(epilogue), epilogue.Alpha, accumulate ? 1 : 0), u);
             if (dzOut != 0) dz = dzOut;
         }
         // dW (U x F) (+)= dZᵀ (U x N) * x (N x F); dx (N x F) = dZ (N x U) * W (U x F).
@@ -93,11 +87,8 @@ public sealed partial class CudaBackend
     private void LaunchConvBackwardPrologue(ulong dy, ulong y, ulong dz, ulong dbias, int n, int k, long plane, Epilogue epilogue, bool accumulate,
         bool natural)
     {
-        var args = new KernelArgs();
-        args.AddPointer(dy); args.AddPointer(y); args.AddPointer(dz); args.AddPointer(dbias);
-        args.Add(n); args.Add(k); args.Add(plane); args.Add(y == 0 ? -1 : ActivationCode(epilogue)); args.Add(epilogue.Alpha);
-        args.Add(accumulate ? 1 : 0); args.Add(natural ? 1 : 0);
-        LaunchItems(KernelNames.ConvBackwardPrologue, k, args);
+        LaunchItems(CudaKernels.ConvBackwardPrologue(dy, y, dz, dbias, n, k, plane, y == 0 ? -1 : ActivationCode(epilogue), epilogue.Alpha,
+            accumulate ? 1 : 0, natural ? 1 : 0), k);
     }
 
     // Both backward passes with Im2ColGemm: the prologue writes dZ transposed to (K, N*OH*OW), the layout both GEMMs read,

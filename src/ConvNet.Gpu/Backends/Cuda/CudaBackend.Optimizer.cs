@@ -14,10 +14,8 @@ public sealed partial class CudaBackend
     protected override void SgdStepCore(Tensor param, Tensor grad, Tensor velocity, float learningRate, float momentum,
         float weightDecay, bool nesterov)
     {
-        var args = new KernelArgs();
-        args.AddPointer(Ptr(param)); args.AddPointer(Ptr(grad)); args.AddPointer(Ptr(velocity)); args.Add(param.ElementCount);
-        args.Add(learningRate); args.Add(momentum); args.Add(weightDecay); args.Add(nesterov ? 1 : 0);
-        LaunchElements(KernelNames.SgdStep, param.ElementCount, args);
+        LaunchElements(CudaKernels.SgdStep(Ptr(param), Ptr(grad), Ptr(velocity), param.ElementCount, learningRate, momentum, weightDecay,
+            nesterov ? 1 : 0), param.ElementCount);
     }
 
     /// <inheritdoc/>
@@ -27,11 +25,8 @@ public sealed partial class CudaBackend
         // Bias corrections 1 - beta^t in double on the host: float powers lose digits for large t.
         float biasCorrection1 = (float)(1.0 - Math.Pow(beta1, step));
         float biasCorrection2 = (float)(1.0 - Math.Pow(beta2, step));
-        var args = new KernelArgs();
-        args.AddPointer(Ptr(param)); args.AddPointer(Ptr(grad)); args.AddPointer(Ptr(m)); args.AddPointer(Ptr(v));
-        args.Add(param.ElementCount); args.Add(learningRate); args.Add(beta1); args.Add(beta2); args.Add(epsilon);
-        args.Add(weightDecay); args.Add(decoupledWeightDecay ? 1 : 0); args.Add(biasCorrection1); args.Add(biasCorrection2);
-        LaunchElements(KernelNames.AdamStep, param.ElementCount, args);
+        LaunchElements(CudaKernels.AdamStep(Ptr(param), Ptr(grad), Ptr(m), Ptr(v), param.ElementCount, learningRate, beta1, beta2,
+            epsilon, weightDecay, decoupledWeightDecay ? 1 : 0, biasCorrection1, biasCorrection2), param.ElementCount);
     }
 
     /// <inheritdoc/>
@@ -63,11 +58,8 @@ public sealed partial class CudaBackend
         Tensor? guard, bool skipNonFinite)
     {
         var t = (CudaParameterTable)table;
-        var args = new KernelArgs();
-        args.AddPointer(Ptr(t.Table)); args.Add(t.Rows.Count); args.Add(t.Chunks); args.Add(OptimizerChunk);
-        args.AddPointer(Ptr(stepScalars)); args.AddPointer(guard is null ? 0 : Ptr(guard));
-        args.Add(momentum); args.Add(weightDecay); args.Add(nesterov ? 1 : 0); args.Add(skipNonFinite ? 1 : 0);
-        LaunchItems(KernelNames.SgdMulti, t.Chunks, args);
+        LaunchItems(CudaKernels.SgdMulti(Ptr(t.Table), t.Rows.Count, t.Chunks, OptimizerChunk, Ptr(stepScalars),
+            guard is null ? 0 : Ptr(guard), momentum, weightDecay, nesterov ? 1 : 0, skipNonFinite ? 1 : 0), t.Chunks);
     }
 
     /// <inheritdoc/>
@@ -75,12 +67,8 @@ public sealed partial class CudaBackend
         float weightDecay, bool decoupledWeightDecay, Tensor? guard, bool skipNonFinite)
     {
         var t = (CudaParameterTable)table;
-        var args = new KernelArgs();
-        args.AddPointer(Ptr(t.Table)); args.Add(t.Rows.Count); args.Add(t.Chunks); args.Add(OptimizerChunk);
-        args.AddPointer(Ptr(stepScalars)); args.AddPointer(guard is null ? 0 : Ptr(guard));
-        args.Add(beta1); args.Add(beta2); args.Add(epsilon); args.Add(weightDecay); args.Add(decoupledWeightDecay ? 1 : 0);
-        args.Add(skipNonFinite ? 1 : 0);
-        LaunchItems(KernelNames.AdamMulti, t.Chunks, args);
+        LaunchItems(CudaKernels.AdamMulti(Ptr(t.Table), t.Rows.Count, t.Chunks, OptimizerChunk, Ptr(stepScalars),
+            guard is null ? 0 : Ptr(guard), beta1, beta2, epsilon, weightDecay, decoupledWeightDecay ? 1 : 0, skipNonFinite ? 1 : 0), t.Chunks);
     }
 
     /// <summary>A parameter table with its device copy: 6 long longs per row (see kernels/optimizer.cu) and the chunk count.</summary>

@@ -168,19 +168,25 @@ public sealed partial class CudaBackend : BackendBase
         return kernel;
     }
 
+    // Every launch goes through one of these three with a KernelCall from the generated launchers (CudaKernels.X(...),
+    // built from the kernel signatures in kernels/*.cu), so arguments always match the kernel's parameter list.
+
     /// <summary>Queues a one-thread-per-element kernel over <paramref name="elements"/> items (grid-stride inside).</summary>
-    private void LaunchElements(string name, long elements, in KernelArgs args)
+    private void LaunchElements(in KernelCall call, long elements)
     {
         if (elements <= 0) return;
-        _device.Launch(Kernel(name), _launch.ElementGrid(elements), Options.BlockSize, 0, args);
+        _device.Launch(Kernel(call.Name), _launch.ElementGrid(elements), Options.BlockSize, 0, call.Args);
     }
 
     /// <summary>Queues a one-block-per-item kernel (rows, channels, reduction outputs) over <paramref name="items"/>.</summary>
-    private void LaunchItems(string name, long items, in KernelArgs args)
+    private void LaunchItems(in KernelCall call, long items)
     {
         if (items <= 0) return;
-        _device.Launch(Kernel(name), _launch.ItemGrid(items), Options.BlockSize, 0, args);
+        _device.Launch(Kernel(call.Name), _launch.ItemGrid(items), Options.BlockSize, 0, call.Args);
     }
+
+    /// <summary>Queues a kernel on an explicit grid and block (tile kernels, single-block reductions).</summary>
+    private void Launch(in KernelCall call, Dim3 grid, Dim3 block) => _device.Launch(Kernel(call.Name), grid, block, 0, call.Args);
 
     // ------------------------------------------------------------ workspaces
 

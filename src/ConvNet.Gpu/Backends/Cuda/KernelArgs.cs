@@ -22,7 +22,9 @@ internal enum KernelArgKind : byte
 }
 
 /// <summary>
-/// Allocation-free packer for a kernel's arguments, in parameter order:
+/// Allocation-free packer for a kernel's arguments, in parameter order. CudaBackend never fills one by hand: the
+/// launchers generated from the kernel signatures (<c>CudaKernels.X(...)</c>, see <see cref="KernelCall"/>) do, so the
+/// count, order and C types always match the kernel. Device-level code and tests use it directly:
 /// <code>
 /// var args = new KernelArgs();
 /// args.AddPointer(x); args.AddPointer(y); args.Add(n); args.Add(alpha);

@@ -20,20 +20,17 @@ public sealed partial class CudaBackend
     protected override void SoftmaxForwardCore(Tensor x, Tensor y)
     {
         int rows = x.Shape[0], classes = x.Shape[1];
-        var args = new KernelArgs();
-        args.AddPointer(Ptr(x)); args.AddPointer(Ptr(y)); args.Add(rows); args.Add(classes);
-        if (RowsPerGroup(classes)) LaunchItems(KernelNames.SoftmaxForwardRows, RowGroupBlocks(rows), args);
-        else LaunchItems(KernelNames.SoftmaxForward, rows, args);
+        if (RowsPerGroup(classes)) LaunchItems(CudaKernels.SoftmaxForwardRows(Ptr(x), Ptr(y), rows, classes), RowGroupBlocks(rows));
+        else LaunchItems(CudaKernels.SoftmaxForward(Ptr(x), Ptr(y), rows, classes), rows);
     }
 
     /// <inheritdoc/>
     protected override void SoftmaxBackwardCore(Tensor y, Tensor gradY, Tensor gradX)
     {
         int rows = y.Shape[0], classes = y.Shape[1];
-        var args = new KernelArgs();
-        args.AddPointer(Ptr(y)); args.AddPointer(Ptr(gradY)); args.AddPointer(Ptr(gradX)); args.Add(rows); args.Add(classes);
-        if (RowsPerGroup(classes)) LaunchItems(KernelNames.SoftmaxBackwardRows, RowGroupBlocks(rows), args);
-        else LaunchItems(KernelNames.SoftmaxBackward, rows, args);
+        if (RowsPerGroup(classes))
+            LaunchItems(CudaKernels.SoftmaxBackwardRows(Ptr(y), Ptr(gradY), Ptr(gradX), rows, classes), RowGroupBlocks(rows));
+        else LaunchItems(CudaKernels.SoftmaxBackward(Ptr(y), Ptr(gradY), Ptr(gradX), rows, classes), rows);
     }
 
     /// <inheritdoc/>
@@ -44,10 +41,8 @@ public sealed partial class CudaBackend
     protected override void SoftmaxCrossEntropyBackwardCore(Tensor probabilities, Tensor labels, Tensor gradLogits, float scale)
     {
         long total = probabilities.ElementCount;
-        var args = new KernelArgs();
-        args.AddPointer(Ptr(probabilities)); args.AddPointer(Ptr(labels)); args.AddPointer(Ptr(gradLogits));
-        args.Add(total); args.Add(probabilities.Shape[1]); args.Add(scale);
-        LaunchElements(KernelNames.SoftmaxCrossEntropyBackward, total, args);
+        LaunchElements(CudaKernels.SoftmaxCrossEntropyBackward(Ptr(probabilities), Ptr(labels), Ptr(gradLogits), total,
+            probabilities.Shape[1], scale), total);
     }
 
     /// <inheritdoc/>
@@ -58,10 +53,8 @@ public sealed partial class CudaBackend
     protected override void FocalLossBackwardCore(Tensor probabilities, Tensor labels, float gamma, Tensor gradLogits, float scale)
     {
         long total = probabilities.ElementCount;
-        var args = new KernelArgs();
-        args.AddPointer(Ptr(probabilities)); args.AddPointer(Ptr(labels)); args.AddPointer(Ptr(gradLogits));
-        args.Add(total); args.Add(probabilities.Shape[1]); args.Add(gamma); args.Add(scale);
-        LaunchElements(KernelNames.FocalLossBackward, total, args);
+        LaunchElements(CudaKernels.FocalLossBackward(Ptr(probabilities), Ptr(labels), Ptr(gradLogits), total, probabilities.Shape[1],
+            gamma, scale), total);
     }
 
     /// <inheritdoc/>
@@ -70,23 +63,19 @@ public sealed partial class CudaBackend
     {
         int rows = logits.Shape[0], classes = logits.Shape[1];
         ulong buffer = Ptr(metrics.Buffer);
-        var args = new KernelArgs();
-        args.AddPointer(Ptr(logits)); args.AddPointer(Ptr(labels)); args.AddPointer(Ptr(probabilities)); args.AddPointer(Ptr(losses));
-        args.AddPointer(Ptr(predictions)); args.AddPointer(gradLogits is null ? 0 : Ptr(gradLogits));
-        args.Add(rows); args.Add(classes); args.Add(loss == ClassificationLossKind.Focal ? 1 : 0); args.Add(gamma); args.Add(1f / rows);
-        args.AddPointer(buffer); args.AddPointer(buffer + ClassificationMetrics.LossSumWord * 4UL); args.Add(metrics.Capacity);
-        args.Add((int)mode);
+        var call = CudaKernels.ClassifyStep(Ptr(logits), Ptr(labels), Ptr(probabilities), Ptr(losses), Ptr(predictions),
+            gradLogits is null ? 0 : Ptr(gradLogits), rows, classes, loss == ClassificationLossKind.Focal ? 1 : 0, gamma, 1f / rows,
+            buffer, buffer + ClassificationMetrics.LossSumWord * 4UL, metrics.Capacity, (int)mode);
         // One block (of at least a warp): the batch's metrics are reduced in the same launch, in a fixed order.
-        _device.Launch(Kernel(KernelNames.ClassifyStep), 1, Math.Max(32, Options.BlockSize), 0, args);
+        Launch(call, 1, Math.Max(32, Options.BlockSize));
     }
 
     private void LaunchClassificationForward(Tensor logits, Tensor labels, Tensor probabilities, Tensor losses, bool focal, float gamma)
     {
         int rows = logits.Shape[0], classes = logits.Shape[1];
-        var args = new KernelArgs();
-        args.AddPointer(Ptr(logits)); args.AddPointer(Ptr(labels)); args.AddPointer(Ptr(probabilities)); args.AddPointer(Ptr(losses));
-        args.Add(rows); args.Add(classes); args.Add(focal ? 1 : 0); args.Add(gamma);
-        if (RowsPerGroup(classes)) LaunchItems(KernelNames.SoftmaxCrossEntropyForwardRows, RowGroupBlocks(rows), args);
-        else LaunchItems(KernelNames.SoftmaxCrossEntropyForward, rows, args);
+        ulong x = Ptr(logits), t = Ptr(labels), p = Ptr(probabilities), l = Ptr(losses);
+        if (RowsPerGroup(classes))
+            LaunchItems(CudaKernels.SoftmaxCrossEntropyForwardRows(x, t, p, l, rows, classes, focal ? 1 : 0, gamma), RowGroupBlocks(rows));
+        else LaunchItems(CudaKernels.SoftmaxCrossEntropyForward(x, t, p, l, rows, classes, focal ? 1 : 0, gamma), rows);
     }
 }

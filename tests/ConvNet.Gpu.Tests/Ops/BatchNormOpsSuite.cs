@@ -5,7 +5,7 @@ using Xunit;
 namespace ConvNet.Gpu.Tests.Ops;
 
 /// <summary>Batch normalization (training forward with running statistics, inference, backward) against <see cref="BatchNormReference"/>.</summary>
-public abstract class NormOpsSuite(BackendUnderTest backend) : BackendSuite(backend)
+public abstract class BatchNormOpsSuite(BackendUnderTest backend) : BackendSuite(backend)
 {
     /// <summary>Shapes; the last two have channels of 1,440 and 4,800 elements, so the CUDA backend's split reduction uses several chunks per channel.</summary>
     public static TheoryData<int[]> Shapes => new([4, 3, 5, 6], [2, 5, 1, 1], [8, 6], [1, 2, 3, 7], [3, 4, 9], [6, 3, 16, 15], [3, 2, 40, 40]);

@@ -1,7 +1,7 @@
 namespace ConvNet.Gpu.Tests.Reference;
 
 /// <summary>Naive float64 softmax, softmax cross-entropy and focal loss over rows of (rows, classes).</summary>
-public static class SoftmaxReference
+public static class SoftmaxLossReference
 {
     /// <summary>Row-wise softmax, shifted by the row maximum for stability.</summary>
     public static double[] Forward(double[] x, int rows, int classes)

@@ -29,15 +29,9 @@ public sealed partial class CudaBackend
         long items = (long)c * chunks;
         ulong partials = WorkspaceFloats(NormPartialsSlot, 4 * items); // 2 doubles per item
 
-        var args = new KernelArgs();
-        args.AddPointer(Ptr(x)); args.AddPointer(partials); args.Add(n); args.Add(c); args.Add(inner); args.Add(chunks); args.Add(length);
-        LaunchItems(KernelNames.BatchNormForwardPartials, items, args);
-
-        args = new KernelArgs();
-        args.AddPointer(Ptr(x)); args.AddPointer(Ptr(gamma)); args.AddPointer(Ptr(beta)); args.AddPointer(Ptr(y)); args.AddPointer(partials);
-        args.AddPointer(Ptr(saveMean)); args.AddPointer(Ptr(saveInvStd)); args.AddPointer(Ptr(runningMean)); args.AddPointer(Ptr(runningVar));
-        args.Add(n); args.Add(c); args.Add(inner); args.Add(chunks); args.Add(length); args.Add(momentum); args.Add(epsilon);
-        LaunchItems(KernelNames.BatchNormForwardApply, items, args);
+        LaunchItems(CudaKernels.BatchNormForwardPartials(Ptr(x), partials, n, c, inner, chunks, length), items);
+        LaunchItems(CudaKernels.BatchNormForwardApply(Ptr(x), Ptr(gamma), Ptr(beta), Ptr(y), partials, Ptr(saveMean), Ptr(saveInvStd),
+            Ptr(runningMean), Ptr(runningVar), n, c, inner, chunks, length, momentum, epsilon), items);
     }
 
     /// <inheritdoc/>
@@ -46,12 +40,8 @@ public sealed partial class CudaBackend
     {
         int n = x.Shape[0], c = x.Shape[1];
         long inner = x.ElementCount / ((long)n * c);
-        var args = new KernelArgs();
-        args.AddPointer(Ptr(x)); args.AddPointer(Ptr(gamma)); args.AddPointer(Ptr(beta));
-        args.AddPointer(Ptr(runningMean)); args.AddPointer(Ptr(runningVar)); args.AddPointer(Ptr(y));
-        args.Add(x.ElementCount); args.Add(c); args.Add(inner); args.Add(FastDivisor.Magic(checked((int)inner))); args.Add(FastDivisor.Magic(c));
-        args.Add(epsilon);
-        LaunchElements(KernelNames.BatchNormForwardInference, x.ElementCount, args);
+        LaunchElements(CudaKernels.BatchNormForwardInference(Ptr(x), Ptr(gamma), Ptr(beta), Ptr(runningMean), Ptr(runningVar), Ptr(y),
+            x.ElementCount, c, inner, FastDivisor.Magic(checked((int)inner)), FastDivisor.Magic(c), epsilon), x.ElementCount);
     }
 
     /// <inheritdoc/>
@@ -64,15 +54,8 @@ public sealed partial class CudaBackend
         long items = (long)c * chunks;
         ulong partials = WorkspaceFloats(NormPartialsSlot, 4 * items);
 
-        var args = new KernelArgs();
-        args.AddPointer(Ptr(x)); args.AddPointer(Ptr(gradY)); args.AddPointer(Ptr(saveMean)); args.AddPointer(partials);
-        args.Add(n); args.Add(c); args.Add(inner); args.Add(chunks); args.Add(length);
-        LaunchItems(KernelNames.BatchNormBackwardPartials, items, args);
-
-        args = new KernelArgs();
-        args.AddPointer(Ptr(x)); args.AddPointer(Ptr(gradY)); args.AddPointer(Ptr(gamma)); args.AddPointer(Ptr(saveMean));
-        args.AddPointer(Ptr(saveInvStd)); args.AddPointer(Ptr(gradX)); args.AddPointer(Ptr(gradGamma)); args.AddPointer(Ptr(gradBeta));
-        args.AddPointer(partials); args.Add(n); args.Add(c); args.Add(inner); args.Add(chunks); args.Add(length); args.Add(accumulate ? 1 : 0);
-        LaunchItems(KernelNames.BatchNormBackwardApply, items, args);
+        LaunchItems(CudaKernels.BatchNormBackwardPartials(Ptr(x), Ptr(gradY), Ptr(saveMean), partials, n, c, inner, chunks, length), items);
+        LaunchItems(CudaKernels.BatchNormBackwardApply(Ptr(x), Ptr(gradY), Ptr(gamma), Ptr(saveMean), Ptr(saveInvStd), Ptr(gradX),
+            Ptr(gradGamma), Ptr(gradBeta), partials, n, c, inner, chunks, length, accumulate ? 1 : 0), items);
     }
 }
