@@ -46,6 +46,26 @@ public abstract class EpilogueOpsSuite(BackendUnderTest backend) : BackendSuite(
     private static double[] Chain(int index, double[] z, double[] dy) =>
         Activations[index].Kind is { } kind ? ActivationReference.ActivationBackward(kind, Activations[index].Alpha, z, dy) : dy;
 
+    /// <summary>
+    /// Zeroes dy wherever the float64 pre-activation z lies so close to a kink of the activation (0 for ReLU, LeakyReLU
+    /// and ELU with alpha != 1) that the backend's float32 z may fall on the other side: the backend takes the derivative
+    /// from its own float32 y, the reference from the float64 z, and at a kink those differ by a whole dy (with dW summing
+    /// it into every weight of that output channel). The band is the float32 dot-product bound
+    /// |z32 - z| &lt;= gamma_terms * sum|x w| (+|b|), gamma_n = n u / (1 - n u), u = 2^-24, taken twice for the
+    /// backend's own summation order; zAbs is that sum of magnitudes per element. Elsewhere dy is left as drawn.
+    /// </summary>
+    private static void ZeroDyNearKinks(int index, double[] z, double[] zAbs, long terms, float[] dy)
+    {
+        if (Activations[index].Kind is not { } kind) return;
+        bool kinked = kind is ActivationKind.ReLU or ActivationKind.LeakyReLU || (kind is ActivationKind.ELU && Activations[index].Alpha != 1f);
+        if (!kinked) return;
+        double u = Math.Pow(2, -24), gamma = terms * u / (1 - terms * u);
+        for (int i = 0; i < z.Length; i++)
+            if (Math.Abs(z[i]) <= 2 * gamma * zAbs[i]) dy[i] = 0f;
+    }
+
+    private static double[] Abs(float[] a) => Array.ConvertAll(a, v => Math.Abs((double)v));
+
     [Theory, MemberData(nameof(ConvForwardCases))]
     public void ConvolutionForwardAppliesBiasThenActivation(string name, int activation, bool withBias)
     {
@@ -108,6 +128,10 @@ public abstract class EpilogueOpsSuite(BackendUnderTest backend) : BackendSuite(
         var z = new double[n * u];
         GemmReference.Gemm(false, true, n, u, f, 1, D(x), 0, D(w), 0, 0, z, 0);
         if (bias is not null) z = ConvReference.BiasAdd(z, D(bias), n, u, 1);
+        var zAbs = new double[n * u];
+        GemmReference.Gemm(false, true, n, u, f, 1, Abs(x), 0, Abs(w), 0, 0, zAbs, 0);
+        if (bias is not null) zAbs = ConvReference.BiasAdd(zAbs, Abs(bias), n, u, 1);
+        ZeroDyNearKinks(activation, z, zAbs, f + 1, dy);
         var dz = Chain(activation, z, D(dy));
         var dW = new double[u * f];
         GemmReference.Gemm(true, false, u, f, n, 1, dz, 0, D(x), 0, 0, dW, 0);
@@ -152,6 +176,7 @@ public abstract class EpilogueOpsSuite(BackendUnderTest backend) : BackendSuite(
         float[] x = Rng.Uniform(g.InputShape.ElementCount), w = Rng.Uniform(g.WeightShape.ElementCount), b0 = Rng.Uniform(g.K);
         float[] dy = Rng.Uniform(g.OutputShape.ElementCount), dwPrior = Rng.Uniform(g.WeightShape.ElementCount), dbPrior = Rng.Uniform(g.K);
         var z = ConvReference.Forward(D(x), D(w), D(b0), g);
+        ZeroDyNearKinks(activation, z, ConvReference.Forward(Abs(x), Abs(w), Abs(b0), g), (long)g.C / g.Groups * g.KH * g.KW + 1, dy);
         var dz = Chain(activation, z, D(dy));
         var dW = ConvReference.BackwardWeights(D(x), dz, g);
         var db = ConvReference.BiasGradient(dz, g.N, g.K, g.OutputPlane);
