@@ -58,6 +58,21 @@ else py=python3; fi
 if [ "$peer" = 1 ]; then
   "$py" -c "import torch" 2>/dev/null || { echo "compare.sh: $py cannot import torch; set CONVNET_PEER_PYTHON (or --no-peer)" >&2; exit 2; }
 fi
+# Debian's torch does its GEMMs through the libblas.so.3 alternative. With only the reference BLAS (libblas3, which
+# other packages pull in) PyTorch's SGEMM 1024^3 takes about 270 ms instead of about 11 ms, and every PyTorch row with a
+# GEMM inside (dense layers, the training steps and epochs) is invalid. Install OpenBLAS, or refuse to compare.
+if [ "$peer" = 1 ] && [ "$device" = cpu ] && [ "$py" = /usr/bin/python3 ]; then
+  blas="$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null || true)"
+  if [[ "$blas" != *openblas* ]]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      echo "compare.sh: PyTorch's BLAS is '${blas:-none}', not OpenBLAS: installing libopenblas0-pthread" >&2
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas0-pthread >/dev/null || true
+      blas="$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null || true)"
+    fi
+    [[ "$blas" == *openblas* ]] || { echo "compare.sh: PyTorch's BLAS is '${blas:-none}', not OpenBLAS; install libopenblas0-pthread (its GEMM rows would be invalid)" >&2; exit 2; }
+  fi
+  echo "# PyTorch BLAS: $blas" >&2
+fi
 
 commit="$(git -C "$here" rev-parse --short HEAD 2>/dev/null || cat "$here/COMMIT" 2>/dev/null || echo unknown)"
 export CONVNET_COMMIT="$commit"
