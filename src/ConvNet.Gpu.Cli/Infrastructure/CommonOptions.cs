@@ -40,23 +40,26 @@ internal static class CommonOptions
         new(name, aliases)
         {
             Description = description,
-            CustomParser = r =>
-            {
-                if (r.Tokens.Count == 0) return null;
-                string text = r.Tokens[0].Value;
-                if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v))
-                {
-                    r.AddError($"{name} must be a number, got '{text}'.");
-                    return null;
-                }
-                if (v <= 0)
-                {
-                    r.AddError($"{name} must be greater than 0, got '{text}'.");
-                    return null;
-                }
-                return v;
-            },
+            CustomParser = r => ParsePositiveDouble(r, name),
         };
+
+    /// <summary>The option's value as a finite number above 0; null (with the error added) when absent or not one.</summary>
+    private static double? ParsePositiveDouble(ArgumentResult r, string name)
+    {
+        if (r.Tokens.Count == 0) return null;
+        string text = r.Tokens[0].Value;
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v))
+        {
+            r.AddError($"{name} must be a number, got '{text}'.");
+            return null;
+        }
+        if (v <= 0)
+        {
+            r.AddError($"{name} must be greater than 0, got '{text}'.");
+            return null;
+        }
+        return v;
+    }
 
     /// <summary>
     /// An optional learning-rate-like option: a positive number that is a normal float32 (1.18e-38 to 3.4e38), since the
@@ -68,18 +71,8 @@ internal static class CommonOptions
             Description = description,
             CustomParser = r =>
             {
-                if (r.Tokens.Count == 0) return null;
+                if (ParsePositiveDouble(r, name) is not { } v) return null;
                 string text = r.Tokens[0].Value;
-                if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v))
-                {
-                    r.AddError($"{name} must be a number, got '{text}'.");
-                    return null;
-                }
-                if (v <= 0)
-                {
-                    r.AddError($"{name} must be greater than 0, got '{text}'.");
-                    return null;
-                }
                 float f = (float)v;
                 if (!float.IsNormal(f))
                 {
