@@ -1,6 +1,7 @@
 using ConvNet.Gpu.Checkpoints;
 using ConvNet.Gpu.Data;
 using ConvNet.Gpu.Distributed;
+using ConvNet.Gpu.Losses;
 using ConvNet.Gpu.Nn;
 using ConvNet.Gpu.Optimizers;
 using ConvNet.Gpu.Tests.Training;
@@ -38,12 +39,12 @@ public sealed class DataParallelTests
     private sealed record Run(float[] Weights, List<float> Losses, TrainingHistory History, CommunicationStatistics? Statistics);
 
     private static Run Train(ICollectives? collectives, Dataset data, TrainingOptions template, Func<IBackend, Sequential> model,
-        Func<Optimizer> optimizer, DataParallelOptions? parallelOptions = null)
+        Func<Optimizer> optimizer, DataParallelOptions? parallelOptions = null, Func<Loss>? loss = null)
     {
         using var backend = Backend.Cpu(1);
         using var m = model(backend);
         using var opt = optimizer();
-        var trainer = new Trainer(m, opt);
+        var trainer = loss is null ? new Trainer(m, opt) : new Trainer(m, opt, loss());
         var parallel = collectives is null ? null : new DataParallel(collectives, parallelOptions);
         var history = trainer.Fit(data, With(template, parallel));
         return new Run(Weights(m), history.StepLosses, history, parallel?.Statistics);
@@ -228,6 +229,34 @@ public sealed class DataParallelTests
     }
 
     [Fact]
+    public void Multi_label_accuracy_counts_elements_across_ranks_as_one_process_does()
+    {
+        // Three tags per sample (BCE with logits): accuracy is correct elements over scored elements. Ranks must sum both
+        // counts; dividing the elements correct by the samples (the bug this pins) gives values near 3.
+        var squares = SyntheticData.Squares(96, 7);
+        var hot = new float[squares.Count * 3];
+        var x = new float[squares.Count * 64];
+        for (int n = 0; n < squares.Count; n++)
+        {
+            int label = squares.Labels.Span[n];
+            squares.GetImage(n).Span.CopyTo(x.AsSpan(n * 64, 64));
+            hot[n * 3 + label] = 1;
+            hot[n * 3 + (label + 1) % 3] = n % 2; // a second tag on every other sample
+        }
+        var data = Dataset.MultiLabel(x, TensorShape.Of(1, 8, 8), hot, ["a", "b", "c"], "tags");
+        var options = new TrainingOptions { Epochs = 2, BatchSize = 32, Seed = 3 };
+        var single = Train(null, data, options, b => LeNetLike(b), () => new Adam(0.01f), loss: () => new BinaryCrossEntropyWithLogitsLoss());
+        var ranks = InProcessWorld.Run(2, c => Train(c, data, options, b => LeNetLike(b), () => new Adam(0.01f), loss: () => new BinaryCrossEntropyWithLogitsLoss()));
+        for (int e = 0; e < 2; e++)
+        {
+            double one = single.History.Epochs[e].TrainAccuracy, two = ranks[0].History.Epochs[e].TrainAccuracy;
+            Assert.InRange(one, 0.0, 1.0);
+            Assert.True(Math.Abs(one - two) <= 1.0 / (96 * 3), $"epoch {e + 1}: 2 ranks report {two}, one process {one}");
+            Assert.Equal(two, ranks[1].History.Epochs[e].TrainAccuracy);
+        }
+    }
+
+    [Fact]
     public void Statistics_count_steps_bytes_and_a_communication_share()
     {
         var data = SyntheticData.Squares(128, 1);
@@ -237,7 +266,7 @@ public sealed class DataParallelTests
         Assert.Equal(4, s.Steps);
         using var b = Backend.Cpu(1);
         using var m = LeNetLike(b);
-        Assert.Equal((m.TrainableParameterCount + 2) * 4, s.BytesPerStep);
+        Assert.Equal((m.TrainableParameterCount + 3) * 4, s.BytesPerStep); // + the step's loss, correct and scored counts
         Assert.InRange(s.CommunicationShare, 1e-9, 1.0);
         Assert.True(s.ExposedWait <= s.CommunicationTime);
     }

@@ -136,7 +136,8 @@ public sealed class DataParallel : IDisposable
     /// this rank's shard forward and backward, its loss gradient weighted by its share of the global batch, the
     /// bucketed gradient all-reduce overlapping backward, then the same non-finite-loss decision and optimizer update on
     /// every rank from the global loss. A rank with an empty shard (last batch smaller than the world) contributes zeros.
-    /// Returns the global batch's loss, correct count and size.
+    /// Returns the global batch's loss and its correct and scored counts (samples for class targets, elements for
+    /// multi-hot or mask targets: what the trainer's accuracy metric counts).
     /// </summary>
     internal StepResult Step(Trainer trainer, DataBatch batch, NonFiniteLossPolicy policy)
     {
@@ -145,21 +146,21 @@ public sealed class DataParallel : IDisposable
         BeginStep(batch, trainer.Position.GlobalStep);
         int n = batch.Count;
         float localLoss = 0f;
-        int localCorrect = 0;
+        long localCorrect = 0, localScored = 0;
         if (n > 0)
         {
             var (input, targets) = trainer.Upload(batch);
             var output = model.Forward(input, training: true);
             localLoss = loss.Forward(output, targets);
-            localCorrect = (int)trainer.Score(output, targets).Correct;
+            (localCorrect, localScored) = trainer.Score(output, targets);
             var gradient = loss.Backward();
             if (_weight != 1f) gradient.Backend.Scale(gradient, _weight, gradient);
             model.Backward([gradient], LayerDone);
         }
-        var (globalLoss, correct) = FinishStep(localLoss, localCorrect, computed: n > 0);
+        var (globalLoss, correct, scored) = FinishStep(localLoss, localCorrect, localScored, computed: n > 0);
         bool skip = trainer.SkipUpdate(globalLoss, policy); // the trainer's one non-finite-loss rule, on the global loss
         if (!skip) trainer.Update();
-        return new StepResult(globalLoss, correct, batch.GlobalCount, skip);
+        return new StepResult(globalLoss, correct, scored, skip);
     }
 
     /// <summary>Prepares one step of a global batch: this rank's loss weight and the dropout streams.</summary>
@@ -190,16 +191,18 @@ public sealed class DataParallel : IDisposable
     }
 
     /// <summary>
-    /// Finishes the gradient all-reduce; returns the global batch's mean loss and correct count, identical on every rank.
+    /// Finishes the gradient all-reduce; returns the global batch's mean loss and its correct and scored counts,
+    /// identical on every rank.
     /// </summary>
-    private (float Loss, int Correct) FinishStep(float localLoss, int localCorrect, bool computed)
+    private (float Loss, int Correct, int Scored) FinishStep(float localLoss, long localCorrect, long localScored, bool computed)
     {
         long t0 = Stopwatch.GetTimestamp();
-        var (loss, correct) = _buckets!.Finish(Collectives, _step, computed ? localLoss * _weight : 0f, computed ? localCorrect : 0, computed, out var wait);
+        var (loss, correct, scored) = _buckets!.Finish(Collectives, _step, computed ? localLoss * _weight : 0f,
+            computed ? localCorrect : 0, computed ? localScored : 0, computed, out var wait);
         _communication += Stopwatch.GetElapsedTime(t0);
         _exposed += wait;
         foreach (var (layer, start) in _dropouts) layer.Counter = start + (ulong)_globalCount * (ulong)layer.InputShape.ElementCount;
-        return ((float)loss, (int)Math.Round(correct));
+        return ((float)loss, (int)Math.Round(correct), (int)Math.Round(scored));
     }
 
     /// <summary>True on every rank when any rank wants to stop (one small all-reduce).</summary>

@@ -10,16 +10,18 @@ namespace ConvNet.Gpu.Training.Distributed;
 /// layer first). When the last layer of a bucket has run its backward pass, the bucket's gradients are packed into its
 /// flat buffer and its all-reduce starts, while backward goes on with the layers below; <see cref="Finish"/> starts
 /// what is left, waits for every bucket in order and writes the sums back into the gradients.
-/// The final bucket carries <see cref="StatSlots"/> extra floats (the step's weighted loss and correct count), so the
-/// ranks agree on the loss before anyone updates, at no extra message.
+/// The final bucket carries <see cref="StatSlots"/> extra floats (the step's weighted loss, its correct count and the
+/// count of scored predictions: samples for class targets, elements for multi-hot or mask targets), so the ranks agree
+/// on the loss before anyone updates, at no extra message. The counts are exact while a global batch scores fewer
+/// than 2^24 predictions (float32 integers; the all-reduce sums in float64).
 /// Two engines: <see cref="ICollectives"/> on a pinned host buffer (gradients downloaded and uploaded: a memcpy on the
 /// CPU backend), or <see cref="IDeviceCollectives"/> (NCCL) on a flat tensor of the model's backend, packed and
 /// unpacked with backend copies, never leaving the device.
 /// </summary>
 internal sealed class GradientBuckets : IDisposable
 {
-    /// <summary>Extra floats at the end of the final bucket: weighted loss, correct predictions.</summary>
-    public const int StatSlots = 2;
+    /// <summary>Extra floats at the end of the final bucket: weighted loss, correct predictions, scored predictions.</summary>
+    public const int StatSlots = 3;
 
     private sealed class Bucket(Parameter[] parameters, int[] offsets, int floats, int index)
     {
@@ -123,15 +125,16 @@ internal sealed class GradientBuckets : IDisposable
     }
 
     /// <summary>
-    /// Starts the buckets not started yet (the step's weighted loss and correct count in the final one), waits for
+    /// Starts the buckets not started yet (the step's weighted loss, correct and scored counts in the final one), waits for
     /// all, and writes the sums into the gradients. Returns the summed stats. With <paramref name="computed"/> false (a
     /// rank whose shard was empty) this rank contributes zeros.
     /// </summary>
-    public (double Loss, double Correct) Finish(ICollectives collectives, long step, float weightedLoss, float correct, bool computed,
-        out TimeSpan exposedWait)
+    public (double Loss, double Correct, double Scored) Finish(ICollectives collectives, long step, float weightedLoss, float correct,
+        float scored, bool computed, out TimeSpan exposedWait)
     {
         _stats[0] = weightedLoss;
         _stats[1] = correct;
+        _stats[2] = scored;
         while (_nextToStart < _buckets.Count) Start(_buckets[_nextToStart++], collectives, step, computed);
         var clock = Stopwatch.StartNew();
         if (_device is null)
@@ -148,10 +151,10 @@ internal sealed class GradientBuckets : IDisposable
                 if (b.Host is not null) gradient.Upload(b.Host.AsSpan(b.Offsets[k], (int)gradient.ElementCount));
                 else gradient.Backend.Copy(b.Views[k], gradient);
             }
-        if (final.Host is not null) return (final.Host[^2], final.Host[^1]);
+        if (final.Host is not null) return (final.Host[^3], final.Host[^2], final.Host[^1]);
         using var statsView = final.Flat!.View(TensorShape.Vector(StatSlots), final.Floats - StatSlots);
         statsView.Download(_stats);
-        return (_stats[0], _stats[1]);
+        return (_stats[0], _stats[1], _stats[2]);
     }
 
     private void Start(Bucket b, ICollectives collectives, long step, bool computed)
