@@ -5,7 +5,8 @@
 #   bash benchmarks/accuracy/run.sh convnet  [RESULTS]   # the built CLI (dotnet build src/ConvNet.Gpu.Cli -c Release first);
 #                                                        # CONVNET_CLI=path/convnet.dll runs a copy (so rebuilding meanwhile is safe)
 #   bash benchmarks/accuracy/run.sh both     [RESULTS]   # per seed: pytorch, then convnet (a cut-short run still has pairs)
-#   bash benchmarks/accuracy/run.sh summary  [RESULTS]   # per seed, mean and range of the best test accuracy per framework
+#   bash benchmarks/accuracy/run.sh summary  [RESULTS...] # per framework and build: mean, sd and range of the best and
+#                                                        # last-epoch test accuracy; ours minus PyTorch paired by seed
 # SEEDS (default "42 43 44 45"), EPOCHS (default 10), THREADS (default 1: the machine is shared; accuracy does not
 # depend on it) and DATA (default /usr/share/datasets/fashion-mnist) override. Every run's line records the load
 # average before it started and its wall-clock seconds.
@@ -47,23 +48,6 @@ case "$what" in
   pytorch) for s in $seeds; do pytorch_run "$s"; done ;;
   convnet) for s in $seeds; do convnet_run "$s"; done ;;
   both) for s in $seeds; do pytorch_run "$s"; convnet_run "$s"; done ;;
-  summary)
-    python3 - "$results" <<'PY'
-import json, sys, collections
-runs = collections.defaultdict(list)
-for line in open(sys.argv[1]):
-    if line.strip():
-        r = json.loads(line)
-        runs[(r["framework"], r.get("commit", r.get("torch")))].append(r)
-for (fw, version), rs in runs.items():
-    rs.sort(key=lambda r: r["seed"])
-    best = [100 * r["best_test_accuracy"] for r in rs]
-    seeds = ", ".join(f'{r["seed"]}: {100 * r["best_test_accuracy"]:.2f}' for r in rs)
-    final = [100 * r["test_accuracy"][-1] for r in rs]
-    print(f"{fw} {version}: {len(rs)} seeds, best test accuracy mean {sum(best) / len(best):.2f}% "
-          f"(range {min(best):.2f}-{max(best):.2f}%)  [{seeds}]; last epoch mean {sum(final) / len(final):.2f}% "
-          f"(range {min(final):.2f}-{max(final):.2f}%)")
-PY
-    ;;
+  summary) shift; python3 "$here/summary.py" "${@:-$results}" ;;  # every file given, older first (summary.py)
   *) echo "unknown: $what" >&2; exit 2 ;;
 esac
