@@ -71,16 +71,22 @@ public sealed unsafe partial class CpuBackend
             ArrayPool<double>.Shared.Return(partials);
         }
 
+        var scale = new double[s.C];
+        for (int c = 0; c < s.C; c++) scale[c] = pg[c] * invStd[c];
+        NormalizePlanes(s, px, py, mean, scale, pb);
+    }
+
+    // y = (x - mean[c]) * scale[c] + shift[c] over every (sample, channel) plane, planes split among the threads.
+    private void NormalizePlanes(NormShape s, float* px, float* py, double[] mean, double[] scale, float* shift) =>
         CpuParallel.For(this, s.N * s.C, s.Rest, (p0, p1) =>
         {
             for (int p = p0; p < p1; p++)
             {
                 int c = p % s.C;
                 long o = (long)p * s.Rest;
-                BatchNormKernels.Normalize(px + o, py + o, s.Rest, mean[c], pg[c] * invStd[c], pb[c]);
+                BatchNormKernels.Normalize(px + o, py + o, s.Rest, mean[c], scale[c], shift[c]);
             }
         });
-    }
 
     /// <inheritdoc/>
     protected override void BatchNorm2dForwardInferenceCore(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
@@ -88,17 +94,14 @@ public sealed unsafe partial class CpuBackend
     {
         var s = NormShape.Of(x);
         float* px = Ptr(x), py = Ptr(y), pg = Ptr(gamma), pb = Ptr(beta), pRm = Ptr(runningMean), pRv = Ptr(runningVar);
+        var mean = new double[s.C];
         var scale = new double[s.C];
-        for (int c = 0; c < s.C; c++) scale[c] = pg[c] / Math.Sqrt((double)pRv[c] + epsilon);
-        CpuParallel.For(this, s.N * s.C, s.Rest, (p0, p1) =>
+        for (int c = 0; c < s.C; c++)
         {
-            for (int p = p0; p < p1; p++)
-            {
-                int c = p % s.C;
-                long o = (long)p * s.Rest;
-                BatchNormKernels.Normalize(px + o, py + o, s.Rest, pRm[c], scale[c], pb[c]);
-            }
-        });
+            mean[c] = pRm[c];
+            scale[c] = pg[c] / Math.Sqrt((double)pRv[c] + epsilon);
+        }
+        NormalizePlanes(s, px, py, mean, scale, pb);
     }
 
     /// <inheritdoc/>

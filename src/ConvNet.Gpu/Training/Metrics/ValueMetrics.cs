@@ -31,63 +31,68 @@ public abstract class ValueMetric : Metric
     protected abstract void Accumulate(ReadOnlySpan<float> p, ReadOnlySpan<float> t);
 }
 
-/// <summary>Mean squared error over every element, accumulated in float64.</summary>
-public sealed class MeanSquaredErrorMetric : ValueMetric
+/// <summary>
+/// Base of the metrics that are the mean of a per-element term over every element accumulated (MSE, MAE): the sum and
+/// the count in float64 and long; NaN before any element.
+/// </summary>
+public abstract class ElementMeanMetric : ValueMetric
 {
     private double _sum;
     private long _count;
 
     /// <inheritdoc/>
-    public override string Name => "mse";
-
-    /// <inheritdoc/>
     public override bool HigherIsBetter => false;
 
     /// <inheritdoc/>
-    protected override void Accumulate(ReadOnlySpan<float> p, ReadOnlySpan<float> t)
+    protected sealed override void Accumulate(ReadOnlySpan<float> p, ReadOnlySpan<float> t)
     {
-        for (int i = 0; i < p.Length; i++)
-        {
-            double d = (double)p[i] - t[i];
-            _sum += d * d;
-        }
+        _sum = AddTerms(_sum, p, t);
         _count += p.Length;
     }
+
+    /// <summary><paramref name="sum"/> plus the per-element terms of the pairs (p[i], t[i]), added one by one in element order (float64).</summary>
+    protected abstract double AddTerms(double sum, ReadOnlySpan<float> p, ReadOnlySpan<float> t);
 
     /// <inheritdoc/>
     public override double Result() => _count == 0 ? double.NaN : _sum / _count;
 
     /// <inheritdoc/>
     public override void Reset() => (_sum, _count) = (0, 0);
+}
+
+/// <summary>Mean squared error over every element, accumulated in float64.</summary>
+public sealed class MeanSquaredErrorMetric : ElementMeanMetric
+{
+    /// <inheritdoc/>
+    public override string Name => "mse";
+
+    /// <inheritdoc/>
+    protected override double AddTerms(double sum, ReadOnlySpan<float> p, ReadOnlySpan<float> t)
+    {
+        for (int i = 0; i < p.Length; i++)
+        {
+            double d = (double)p[i] - t[i];
+            sum += d * d;
+        }
+        return sum;
+    }
 
     /// <inheritdoc/>
     public override Metric CreateEmpty() => new MeanSquaredErrorMetric();
 }
 
 /// <summary>Mean absolute error over every element, accumulated in float64.</summary>
-public sealed class MeanAbsoluteErrorMetric : ValueMetric
+public sealed class MeanAbsoluteErrorMetric : ElementMeanMetric
 {
-    private double _sum;
-    private long _count;
-
     /// <inheritdoc/>
     public override string Name => "mae";
 
     /// <inheritdoc/>
-    public override bool HigherIsBetter => false;
-
-    /// <inheritdoc/>
-    protected override void Accumulate(ReadOnlySpan<float> p, ReadOnlySpan<float> t)
+    protected override double AddTerms(double sum, ReadOnlySpan<float> p, ReadOnlySpan<float> t)
     {
-        for (int i = 0; i < p.Length; i++) _sum += Math.Abs((double)p[i] - t[i]);
-        _count += p.Length;
+        for (int i = 0; i < p.Length; i++) sum += Math.Abs((double)p[i] - t[i]);
+        return sum;
     }
-
-    /// <inheritdoc/>
-    public override double Result() => _count == 0 ? double.NaN : _sum / _count;
-
-    /// <inheritdoc/>
-    public override void Reset() => (_sum, _count) = (0, 0);
 
     /// <inheritdoc/>
     public override Metric CreateEmpty() => new MeanAbsoluteErrorMetric();
